@@ -1,0 +1,13 @@
+// `npm test`: build what users run, then the unit, integration and end-to-end suites (vitest).
+// Integration and e2e tests exercise the built bundles: a real engine child, real SQLite files,
+// real ONNX Runtime, and Debian's Chromium driving web mode.
+import { spawnSync } from 'node:child_process'
+
+const run = (cmd, args) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', shell: false })
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}
+
+const extra = process.argv.slice(2)
+if (!process.env.MARSFM_SKIP_BUILD) run(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'])
+run(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...extra])

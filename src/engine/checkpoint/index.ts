@@ -1,0 +1,173 @@
+// Public API of the checkpoint readers: load a Prithvi checkpoint (torch zip or safetensors)
+// into float32 weights under the official MAE names, with its config and a key report.
+
+import type { BandStats, PrithviConfig } from '../model/config'
+import type { WeightMap, WeightTensor } from '../model/weights'
+import { isFloatDType, type DType } from './dtype'
+import { inferConfig } from './infer-config'
+import { buildKeyReport, type KeyReport } from './key-report'
+import { readPrithviConfig } from './prithvi-config'
+import { expectedShapes, FIXED_BUFFERS, isDecoderName } from './prithvi-names'
+import { sha256File } from './sha256'
+import type { CheckpointFormat } from './sniff'
+import { openTensorSource, type TensorSource } from './source'
+import { mapStateDictNames } from './state-dict'
+import { numelOf } from './strided'
+import { validatePrithviConfig } from './validate-config'
+
+export { CheckpointError, isCheckpointError, type CheckpointErrorCode } from './errors'
+export { type DType, toFloat32 } from './dtype'
+export { assertLoadable, buildKeyReport, type KeyReport, type WrongShape } from './key-report'
+export { inferConfig, parsePrithviConfig, readPrithviConfig, validatePrithviConfig, type InferredConfig, type PrithviConfigFile } from './prithvi-config'
+export { expectedShapes, FIXED_BUFFERS, isPrithviName } from './prithvi-names'
+export { openSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors'
+export { sha256File } from './sha256'
+export { sniffFormat, type CheckpointFormat } from './sniff'
+export { openTensorSource, type TensorSource } from './source'
+export { findStateDict, mapStateDictNames, PREFIX_RENAMES, toPrithviName } from './state-dict'
+export { openTorchCheckpoint, readCheckpointStorages, type TorchZipCheckpoint } from './torch-pt'
+
+export interface LoadOptions {
+  /** Use this architecture instead of a yaml or inference. */
+  config?: PrithviConfig
+  /** Prithvi_100M_config.yaml (model_args + train_params). */
+  configPath?: string
+  /** Frames the model will run with; defaults to 1 (the study) unless a config is given. */
+  numFrames?: number
+  /** Expect decoder weights; by default: whenever the checkpoint has any. */
+  decoder?: boolean
+}
+
+export interface LoadedCheckpoint {
+  format: CheckpointFormat
+  sha256: string
+  /** Model weights under the official Prithvi names, in model order; wrong-shape ones are left out. */
+  weights: WeightMap
+  /** Every other tensor (heads, necks, wrong-shape weights) keyed as in the file. */
+  extra: WeightMap
+  config: PrithviConfig
+  configSource: 'yaml' | 'inferred' | 'given'
+  stats?: BandStats
+  /** The element type most of the model's weights are stored in. */
+  dtype: DType
+  /** Number of values in `weights` (the fixed position tables excluded). */
+  parameterCount: number
+  report: KeyReport
+  hasDecoder: boolean
+  /** Where the state dict sat in the checkpoint, e.g. ['state_dict']. */
+  stateDictPath: string[]
+  /** Assumptions and skipped tensors, for the UI to show. */
+  notes: string[]
+}
+
+interface ResolvedConfig {
+  config: PrithviConfig
+  configSource: LoadedCheckpoint['configSource']
+  stats?: BandStats
+  notes: string[]
+}
+
+async function resolveConfig(source: TensorSource, byOurName: Map<string, string>, opts: LoadOptions): Promise<ResolvedConfig> {
+  let resolved: ResolvedConfig
+  if (opts.config) resolved = { config: { ...opts.config }, configSource: 'given', notes: [] }
+  else if (opts.configPath) {
+    const file = await readPrithviConfig(opts.configPath)
+    resolved = { config: file.config, configSource: 'yaml', stats: file.stats, notes: [] }
+  } else {
+    const shapes = new Map([...byOurName].map(([ours, key]) => [ours, { shape: source.shapeOf(key) }]))
+    const { config, notes } = inferConfig(shapes)
+    resolved = { config, configSource: 'inferred', notes }
+  }
+  // The study ran Prithvi on single frames; pos_embed is rebuilt for whatever is chosen here.
+  const frames = opts.numFrames ?? (resolved.configSource === 'given' ? resolved.config.num_frames : 1)
+  resolved.config.num_frames = frames
+  validatePrithviConfig(resolved.config, resolved.configSource === 'yaml' ? opts.configPath : `${resolved.configSource} config`)
+  return resolved
+}
+
+function dominantDType(source: TensorSource, keys: Iterable<string>): DType {
+  const count = new Map<DType, number>()
+  for (const key of keys) {
+    const { dtype } = source.dtypeOf(key)
+    if (dtype) count.set(dtype, (count.get(dtype) ?? 0) + numelOf(source.shapeOf(key)))
+  }
+  let best: DType = 'float32'
+  for (const [d, n] of count) if (n > (count.get(best) ?? -1)) best = d
+  return best
+}
+
+async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<LoadedCheckpoint, 'sha256'>> {
+  const mapping = mapStateDictNames(source.keys)
+  const { config, configSource, stats, notes } = await resolveConfig(source, mapping.byOurName, opts)
+  const hasDecoder = opts.decoder ?? [...mapping.byOurName.keys()].some((n) => isDecoderName(n) && !FIXED_BUFFERS.has(n))
+  const report = buildKeyReport(source.keys, mapping, (k) => source.shapeOf(k), expectedShapes(config, { decoder: hasDecoder }))
+
+  const loadedKeys = new Map(report.loaded.map((ours) => [mapping.byOurName.get(ours)!, ours]))
+  const extraKeys = [...report.unexpected, ...report.wrongShape.map((w) => mapping.byOurName.get(w.name)!)].filter((key) => {
+    // A head in a format we cannot convert must not stop the backbone from loading.
+    const { dtype, name } = source.dtypeOf(key)
+    if (!dtype) notes.push(`skipped extra tensor ${key}: element type ${name} is not supported`)
+    return dtype !== null
+  })
+  const byOurs = new Map<string, WeightTensor>()
+  const extra: WeightMap = new Map()
+  for await (const [key, tensor] of source.read([...loadedKeys.keys(), ...extraKeys])) {
+    const ours = loadedKeys.get(key)
+    if (ours) byOurs.set(ours, tensor)
+    else extra.set(key, tensor)
+  }
+  const weights: WeightMap = new Map(report.loaded.map((ours) => [ours, byOurs.get(ours)!]))
+  const floatKeys = [...loadedKeys.keys()].filter((k) => isFloatDType(source.dtypeOf(k).dtype ?? 'uint8'))
+  let parameterCount = 0
+  for (const w of weights.values()) parameterCount += w.data.length
+  return {
+    format: source.format,
+    weights,
+    extra,
+    config,
+    configSource,
+    ...(stats ? { stats } : {}),
+    dtype: dominantDType(source, floatKeys.length ? floatKeys : source.keys),
+    parameterCount,
+    report,
+    hasDecoder,
+    stateDictPath: [...source.stateDictPath],
+    notes
+  }
+}
+
+/**
+ * Loads a Prithvi checkpoint. Reads the pickle / header first, maps and checks the keys, then
+ * streams each storage once; the file's SHA-256 is computed alongside. Wrong-shape and missing
+ * weights are reported, not thrown: call assertLoadable(result.report) before building a model.
+ */
+export async function loadCheckpoint(path: string, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
+  const abort = new AbortController()
+  const hashing = sha256File(path, abort.signal)
+  hashing.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
+  try {
+    const source = await openTensorSource(path)
+    let loaded: Omit<LoadedCheckpoint, 'sha256'>
+    try {
+      loaded = await loadFrom(source, opts)
+    } finally {
+      await source.close()
+    }
+    return { ...loaded, sha256: await hashing }
+  } catch (e) {
+    abort.abort()
+    throw e
+  }
+}
+
+/** Every tensor of a checkpoint's state dict as float32, under the file's own names (no mapping). */
+export async function readRawStateDict(path: string): Promise<WeightMap> {
+  const source = await openTensorSource(path)
+  try {
+    const out: WeightMap = new Map()
+    for await (const [key, tensor] of source.read(source.keys)) out.set(key, tensor)
+    return new Map(source.keys.map((k) => [k, out.get(k)!]))
+  } finally {
+    await source.close()
+  }
+}

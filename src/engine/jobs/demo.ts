@@ -1,0 +1,23 @@
+// A demonstration job: a fixed number of steps, each a real matrix product on the loaded
+// backend. It lets users (and tests) see progress, cancel and crash handling end to end.
+import { CancelledError } from '@shared/ipc/errors'
+import { DemoJobRequest } from '@shared/ipc/schemas/jobs'
+import { registerJob, sleep } from './registry'
+
+registerJob('demo', async (raw, ctx) => {
+  const params = DemoJobRequest.parse(raw)
+  const { tf } = ctx.tf
+  let checksum = 0
+  for (let step = 1; step <= params.steps; step++) {
+    if (ctx.signal.aborted) throw new CancelledError()
+    const n = params.matrixSize
+    checksum = tf.tidy(() => {
+      const a = tf.fill([n, n], 1 / n)
+      return tf.sum(tf.matMul(a, a)).dataSync()[0]!
+    })
+    ctx.progress(step, params.steps, `step ${step}/${params.steps}`)
+    ctx.emit('metric', { step, name: 'checksum', value: checksum })
+    if (params.stepMs > 0) await sleep(params.stepMs, ctx.signal)
+  }
+  return { steps: params.steps, checksum, backend: ctx.tf.backend }
+})

@@ -1,0 +1,34 @@
+// 3-D patchify / unpatchify of Prithvi as tensor ops (reshape + transpose, differentiable everywhere):
+// 'b c (t tub) (h p) (w q) -> b (t h w) (tub p q c)' and its inverse.
+
+import type { Tensor, Tensor3D, Tensor5D } from '@tensorflow/tfjs-core'
+import type { Tf } from '../tf/backend'
+
+export interface PatchGeometry {
+  patchSize: number
+  tubeletSize: number
+  inChans: number
+}
+
+/** imgs [N, C, T, H, W] -> patches [N, L, tub*p*p*C] with L = (T/tub)*(H/p)*(W/p). */
+export function patchify(tf: Tf, imgs: Tensor, g: PatchGeometry): Tensor3D {
+  const [n, c, T, H, W] = imgs.shape as [number, number, number, number, number]
+  const { patchSize: p, tubeletSize: tub } = g
+  if (imgs.rank !== 5) throw new Error(`patchify expects [N, C, T, H, W], got [${imgs.shape.join(', ')}]`)
+  if (T % tub || H % p || W % p) throw new Error(`image [${imgs.shape.join(', ')}] does not tile into ${tub}x${p}x${p} patches`)
+  const [t, h, w] = [T / tub, H / p, W / p]
+  const x = tf.reshape(imgs, [n, c, t, tub, h, p, w, p]) // [N, C, t, tub, h, p, w, q]
+  const y = tf.transpose(x, [0, 2, 4, 6, 3, 5, 7, 1]) // [N, t, h, w, tub, p, q, C]
+  return tf.reshape(y, [n, t * h * w, tub * p * p * c]) as Tensor3D
+}
+
+/** patches [N, L, tub*p*p*C] -> imgs [N, C, T, H, W] for a (t, h, w) token grid. */
+export function unpatchify(tf: Tf, x: Tensor, g: PatchGeometry, grid: readonly [number, number, number]): Tensor5D {
+  const [n, L, P] = x.shape as [number, number, number]
+  const { patchSize: p, tubeletSize: tub, inChans: c } = g
+  const [t, h, w] = grid
+  if (L !== t * h * w || P !== tub * p * p * c) throw new Error(`unpatchify: [${x.shape.join(', ')}] does not match grid ${t}x${h}x${w}, patch ${tub}x${p}x${p}x${c}`)
+  const y = tf.reshape(x, [n, t, h, w, tub, p, p, c]) // [N, t, h, w, tub, p, q, C]
+  const z = tf.transpose(y, [0, 7, 1, 4, 2, 5, 3, 6]) // [N, C, t, tub, h, p, w, q]
+  return tf.reshape(z, [n, c, t * tub, h * p, w * p]) as Tensor5D
+}

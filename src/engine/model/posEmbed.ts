@@ -1,0 +1,54 @@
+// Fixed 3-D sin-cos position embeddings of Prithvi (computed, never loaded), matching the official
+// get_3d_sincos_pos_embed: per token [w-part 6/16 | h-part 6/16 | t-part 4/16] of the dimension,
+// tokens ordered (t h w) with w fastest, each 1-D part [sin(pos*omega) | cos(pos*omega)].
+
+/**
+ * 1-D embedding of integer positions 0..numPositions-1: [M, dim] row-major, float64.
+ * omega_i = 1 / 10000^(i / (dim/2)) is rounded to float32 at each step as numpy does (float32 arange).
+ */
+export function sincos1d(dim: number, numPositions: number): Float64Array {
+  if (dim % 2 !== 0) throw new Error(`sin-cos embedding dimension must be even, got ${dim}`)
+  const half = dim / 2
+  const omega = new Float64Array(half)
+  for (let i = 0; i < half; i++) {
+    const e = Math.fround(i / half)
+    omega[i] = Math.fround(1 / Math.fround(Math.pow(10000, e)))
+  }
+  const out = new Float64Array(numPositions * dim) // [M, D]
+  for (let m = 0; m < numPositions; m++) {
+    for (let i = 0; i < half; i++) {
+      const a = m * omega[i]!
+      out[m * dim + i] = Math.sin(a)
+      out[m * dim + half + i] = Math.cos(a)
+    }
+  }
+  return out
+}
+
+/**
+ * Position embedding for a (t, h, w) token grid: [(cls ? 1 : 0) + t*h*w, dim] row-major float32.
+ * Token l = (ti*h + hi)*w + wi; the CLS row (first, if requested) is all zeros.
+ */
+export function sincos3dPosEmbed(dim: number, grid: readonly [number, number, number], cls = true): Float32Array {
+  if (dim % 16 !== 0) throw new Error(`3-D sin-cos embedding needs a dimension divisible by 16, got ${dim}`)
+  const [t, h, w] = grid
+  const dw = (dim / 16) * 6
+  const dh = (dim / 16) * 6
+  const dt = (dim / 16) * 4
+  const ew = sincos1d(dw, w) // [w, dw]
+  const eh = sincos1d(dh, h) // [h, dh]
+  const et = sincos1d(dt, t) // [t, dt]
+  const offset = cls ? 1 : 0
+  const out = new Float32Array((offset + t * h * w) * dim) // [1+L, D]
+  for (let ti = 0; ti < t; ti++) {
+    for (let hi = 0; hi < h; hi++) {
+      for (let wi = 0; wi < w; wi++) {
+        const row = (offset + (ti * h + hi) * w + wi) * dim
+        out.set(ew.subarray(wi * dw, (wi + 1) * dw), row)
+        out.set(eh.subarray(hi * dh, (hi + 1) * dh), row + dw)
+        out.set(et.subarray(ti * dt, (ti + 1) * dt), row + dw + dh)
+      }
+    }
+  }
+  return out
+}

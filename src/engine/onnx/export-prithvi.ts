@@ -1,0 +1,281 @@
+// Exports a Prithvi masked autoencoder from a WeightMap as an ONNX model (opset 17): the full MAE
+// with its loss ('mae'), the encoder alone ('encoder'), or encoder + linear head on the CLS token
+// ('classifier'). Position embeddings are the fixed 3-D sin-cos tables, recomputed for the grid.
+
+import type { PrithviConfig } from '../model/config'
+import { keepCount } from '../model/masking'
+import { sincos3dPosEmbed } from '../model/posEmbed'
+import { getWeight, type WeightMap } from '../model/weights'
+import { GraphBuilder } from './graph-builder'
+import { DEFAULT_OPSET, IR_VERSION, encodeModel, type Dim, type ModelProto } from './onnx-proto'
+import type { ProtoWriter } from './protobuf'
+import { layerNorm, linear, transformerBlock } from './transformer-ops'
+
+export type PrithviGraph = 'mae' | 'encoder' | 'classifier'
+
+export interface ExportPrithviOptions {
+  /** 'mae' only: fraction of patches removed, fixed at export (default 0.5). */
+  maskRatio?: number
+  /** Written to the model's producer_version. */
+  producerVersion?: string
+}
+
+export interface TensorSpec {
+  name: string
+  type: 'float32'
+  shape: Dim[]
+}
+
+export interface PrithviOnnxModel {
+  model: ModelProto
+  inputs: TensorSpec[]
+  outputs: TensorSpec[]
+  opset: number
+}
+
+/** The symbolic batch dimension of every input and output. */
+export const BATCH_DIM = 'N'
+
+interface Geometry {
+  C: number
+  T: number
+  tub: number
+  p: number
+  gt: number
+  gh: number
+  gw: number
+  /** Number of patches (tokens without CLS). */
+  L: number
+  /** Values per patch, tub * p * p * C. */
+  patchDim: number
+  D: number
+  Dd: number
+}
+
+function geometry(cfg: PrithviConfig): Geometry {
+  const { img_size: img, patch_size: p, num_frames: T, tubelet_size: tub, in_chans: C } = cfg
+  const fail = (why: string): never => {
+    throw new Error(`cannot export this Prithvi config: ${why}`)
+  }
+  if (img % p !== 0) fail(`img_size ${img} is not a multiple of patch_size ${p}`)
+  if (T % tub !== 0) fail(`num_frames ${T} is not a multiple of tubelet_size ${tub}`)
+  if (cfg.embed_dim % 16 !== 0 || cfg.decoder_embed_dim % 16 !== 0) fail('embedding sizes must be multiples of 16')
+  const gt = T / tub
+  const gh = img / p
+  return { C, T, tub, p, gt, gh, gw: gh, L: gt * gh * gh, patchDim: tub * p * p * C, D: cfg.embed_dim, Dd: cfg.decoder_embed_dim }
+}
+
+/** [N, C, T, H, W] → [N, L, tub*p*p*C], einops `b c (t tub) (h p) (w q) -> b (t h w) (tub p q c)`. */
+function patchify(b: GraphBuilder, g: Geometry, pixels: string): string {
+  return b.scope('patchify', () => {
+    const split = b.op('Reshape', [pixels, b.int64([0, g.C, g.gt, g.tub, g.gh, g.p, g.gw, g.p])])
+    const moved = b.op('Transpose', [split], { perm: [0, 2, 4, 6, 3, 5, 7, 1] })
+    return b.op('Reshape', [moved, b.int64([0, g.L, g.patchDim])])
+  })
+}
+
+/**
+ * The Conv3d patch embedding as one MatMul on patchified pixels: the kernel [D, C, tub, p, p] is
+ * reordered to [(tub p q c), D] so it consumes the same layout as the loss target.
+ */
+function patchEmbed(b: GraphBuilder, weights: WeightMap, g: Geometry, patches: string): string {
+  const { C, tub, p, D } = g
+  const w = getWeight(weights, 'patch_embed.proj.weight', [D, C, tub, p, p]).data
+  const bias = getWeight(weights, 'patch_embed.proj.bias', [D]).data
+  const kernel = new Float32Array(g.patchDim * D)
+  for (let d = 0; d < D; d++) {
+    for (let c = 0; c < C; c++) {
+      for (let k = 0; k < tub; k++) {
+        for (let i = 0; i < p; i++) {
+          for (let j = 0; j < p; j++) {
+            const row = ((k * p + i) * p + j) * C + c
+            kernel[row * D + d] = w[(((d * C + c) * tub + k) * p + i) * p + j]
+          }
+        }
+      }
+    }
+  }
+  const wName = b.initializer('patch_embed.proj.weight.as_matmul', [g.patchDim, D], kernel)
+  const bName = b.initializer('patch_embed.proj.bias', [D], bias)
+  return b.scope('patch_embed', () => b.op('Add', [b.op('MatMul', [patches, wName]), bName]))
+}
+
+/** Shape [N, ...rest] for Expand, with N read from `ref` at run time. */
+function batchShape(b: GraphBuilder, ref: string, rest: readonly number[]): string {
+  const n = b.op('Shape', [ref], { start: 0, end: 1 })
+  return b.op('Concat', [n, b.int64(rest)], { axis: 0 })
+}
+
+/** Patch tokens + fixed position embedding (the CLS row of pos_embed is zero, so it is omitted). */
+function embedPatches(b: GraphBuilder, weights: WeightMap, g: Geometry, patches: string): string {
+  const pos = b.initializer('pos_embed', [1, g.L, g.D], sincos3dPosEmbed(g.D, [g.gt, g.gh, g.gw], false))
+  const tokens = patchEmbed(b, weights, g, patches)
+  return b.scope('patch_embed', () => b.op('Add', [tokens, pos]))
+}
+
+/** Prepends cls_token (+ its zero position embedding) to [N, S, D] tokens. */
+function prependCls(b: GraphBuilder, weights: WeightMap, g: Geometry, tokens: string, batchRef: string): string {
+  const cls = b.initializer('cls_token', [1, 1, g.D], getWeight(weights, 'cls_token', [1, 1, g.D]).data)
+  return b.scope('cls', () => {
+    const clsN = b.op('Expand', [cls, batchShape(b, batchRef, [1, g.D])])
+    return b.op('Concat', [clsN, tokens], { axis: 1 })
+  })
+}
+
+function encoderTransformer(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, x: string): string {
+  let h = x
+  for (let i = 0; i < cfg.depth; i++) h = transformerBlock(b, weights, `blocks.${i}`, h, cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio)
+  return layerNorm(b, weights, 'norm', h, cfg.embed_dim)
+}
+
+/** Gathers rows of [N, S, dim] along axis 1 with [N, K] int64 indices → [N, K, dim]. */
+function gatherTokens(b: GraphBuilder, x: string, ids: string, dim: number): string {
+  const index = b.op('Expand', [b.op('Unsqueeze', [ids, b.int64([2])]), b.int64([1, 1, dim])])
+  return b.op('GatherElements', [x, index], { axis: 1 })
+}
+
+interface Masking {
+  kept: string
+  mask: string
+  idsRestore: string
+  keep: number
+}
+
+/** random_masking driven by the `noise` input: keep the `keep` lowest-noise patches. */
+function randomMasking(b: GraphBuilder, g: Geometry, x: string, noise: string, maskRatio: number): Masking {
+  const keep = keepCount(g.L, maskRatio)
+  if (keep < 1) throw new Error(`mask ratio ${maskRatio} keeps no patch of ${g.L}`)
+  return b.scope('masking', () => {
+    const sortAll = { axis: -1, largest: 0, sorted: 1 }
+    const [, idsShuffle] = b.opN('TopK', [noise, b.int64([g.L])], sortAll, { outputs: 2 }) // argsort(noise)
+    const shuffleAsFloat = b.op('Cast', [idsShuffle], { to: 1 }) // exact for L < 2^24
+    const [, idsRestore] = b.opN('TopK', [shuffleAsFloat, b.int64([g.L])], sortAll, { outputs: 2 }) // argsort(ids_shuffle)
+    const idsKeep = b.op('Slice', [idsShuffle, b.int64([0]), b.int64([keep]), b.int64([1])])
+    const kept = gatherTokens(b, x, idsKeep, g.D)
+    // mask[i] = 1 where patch i is not among the kept ones, i.e. its rank ids_restore[i] >= keep
+    const removed = b.op('Greater', [idsRestore, b.int64([keep - 1], [])])
+    const mask = b.op('Cast', [removed], { to: 1 })
+    return { kept, mask, idsRestore, keep }
+  })
+}
+
+function decoder(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, g: Geometry, latent: string, m: Masking, batchRef: string): string {
+  const Dd = g.Dd
+  const x = linear(b, weights, 'decoder_embed', latent, g.D, Dd)
+  const maskToken = b.initializer('mask_token', [1, 1, Dd], getWeight(weights, 'mask_token', [1, 1, Dd]).data)
+  const pos = b.initializer('decoder_pos_embed', [1, 1 + g.L, Dd], sincos3dPosEmbed(Dd, [g.gt, g.gh, g.gw], true))
+  let h = b.scope('unshuffle', () => {
+    const cls = b.op('Slice', [x, b.int64([0]), b.int64([1]), b.int64([1])])
+    let visible = b.op('Slice', [x, b.int64([1]), b.int64([1 + m.keep]), b.int64([1])])
+    if (m.keep < g.L) {
+      const tokens = b.op('Expand', [maskToken, batchShape(b, batchRef, [g.L - m.keep, Dd])])
+      visible = b.op('Concat', [visible, tokens], { axis: 1 })
+    }
+    const restored = gatherTokens(b, visible, m.idsRestore, Dd)
+    return b.op('Add', [b.op('Concat', [cls, restored], { axis: 1 }), pos])
+  })
+  for (let i = 0; i < cfg.decoder_depth; i++) {
+    h = transformerBlock(b, weights, `decoder_blocks.${i}`, h, Dd, cfg.decoder_num_heads, cfg.mlp_ratio)
+  }
+  h = layerNorm(b, weights, 'decoder_norm', h, Dd)
+  const out = linear(b, weights, 'decoder_pred', h, Dd, g.patchDim)
+  return b.scope('decoder_pred', () => b.op('Slice', [out, b.int64([1]), b.int64([1 + g.L]), b.int64([1])]))
+}
+
+/** forward_loss: per-patch MSE (over tub*p*p*C) averaged over removed patches. Returns [loss, target]. */
+function maeLoss(b: GraphBuilder, cfg: PrithviConfig, g: Geometry, pred: string, patches: string, mask: string): [string, string] {
+  return b.scope('loss', () => {
+    let target = patches
+    if (cfg.norm_pix_loss) {
+      const mean = b.op('ReduceMean', [patches], { axes: [-1], keepdims: 1 })
+      const centred = b.op('Sub', [patches, mean])
+      const sumSq = b.op('ReduceSum', [b.op('Mul', [centred, centred]), b.int64([-1])], { keepdims: 1 })
+      const variance = b.op('Div', [sumSq, b.f32(g.patchDim - 1)]) // unbiased, as torch.var
+      target = b.op('Div', [centred, b.op('Sqrt', [b.op('Add', [variance, b.f32(1e-6)])])])
+    }
+    const err = b.op('Sub', [pred, target])
+    const perPatch = b.op('ReduceMean', [b.op('Mul', [err, err])], { axes: [-1], keepdims: 0 })
+    const total = b.op('ReduceSum', [b.op('Mul', [perPatch, mask])], { keepdims: 0 })
+    const count = b.op('ReduceSum', [mask], { keepdims: 0 })
+    return [b.op('Div', [total, count]), target]
+  })
+}
+
+function classifierHead(b: GraphBuilder, weights: WeightMap, g: Geometry, features: string): { logits: string; classes: number } {
+  const w = weights.get('classifier.weight')
+  if (!w || w.shape.length !== 2 || w.shape[1] !== g.D) {
+    throw new Error(`the classifier graph needs "classifier.weight" [K, ${g.D}] in the weights`)
+  }
+  const classes = w.shape[0]
+  const wName = b.initializer('classifier.weight', [classes, g.D], w.data)
+  const bName = b.initializer('classifier.bias', [classes], getWeight(weights, 'classifier.bias', [classes]).data)
+  const logits = b.scope('classifier', () => {
+    const cls = b.op('Gather', [features, b.int64([0], [])], { axis: 1 }) // [N, D]
+    return b.op('Gemm', [cls, wName, bName], { transB: 1 })
+  })
+  return { logits, classes }
+}
+
+/** Builds the model in memory (weights referenced, not serialised). */
+export function buildPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph, opts: ExportPrithviOptions = {}): PrithviOnnxModel {
+  const g = geometry(cfg)
+  const b = new GraphBuilder(`prithvi_${graph}`)
+  const N = BATCH_DIM
+  const inputs: TensorSpec[] = [{ name: 'pixels', type: 'float32', shape: [N, g.C, g.T, g.gh * g.p, g.gw * g.p] }]
+  const outputs: TensorSpec[] = []
+  const maskRatio = opts.maskRatio ?? 0.5
+  const pixels = b.input('pixels', 'float32', inputs[0].shape)
+  const patches = patchify(b, g, pixels)
+  const tokens = embedPatches(b, weights, g, patches)
+
+  if (graph === 'mae') {
+    inputs.push({ name: 'noise', type: 'float32', shape: [N, g.L] })
+    const noise = b.input('noise', 'float32', inputs[1].shape)
+    const m = randomMasking(b, g, tokens, noise, maskRatio)
+    const latent = encoderTransformer(b, weights, cfg, prependCls(b, weights, g, m.kept, pixels))
+    const pred = decoder(b, weights, cfg, g, latent, m, pixels)
+    const [loss, target] = maeLoss(b, cfg, g, pred, patches, m.mask)
+    outputs.push(
+      { name: 'loss', type: 'float32', shape: [] },
+      { name: 'pred', type: 'float32', shape: [N, g.L, g.patchDim] },
+      { name: 'mask', type: 'float32', shape: [N, g.L] },
+      { name: 'target', type: 'float32', shape: [N, g.L, g.patchDim] }
+    )
+    const values: Record<string, string> = { loss, pred, mask: m.mask, target }
+    for (const o of outputs) b.output(o.name, values[o.name], 'float32', o.shape)
+  } else {
+    const features = encoderTransformer(b, weights, cfg, prependCls(b, weights, g, tokens, pixels))
+    if (graph === 'encoder') {
+      outputs.push({ name: 'features', type: 'float32', shape: [N, 1 + g.L, g.D] })
+      b.output('features', features, 'float32', outputs[0].shape)
+    } else {
+      const { logits, classes } = classifierHead(b, weights, g, features)
+      outputs.push({ name: 'logits', type: 'float32', shape: [N, classes] })
+      b.output('logits', logits, 'float32', outputs[0].shape)
+    }
+  }
+
+  const model: ModelProto = {
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: DEFAULT_OPSET }],
+    producerName: 'marsfm-workstation',
+    ...(opts.producerVersion !== undefined ? { producerVersion: opts.producerVersion } : {}),
+    graph: b.build(`Prithvi MAE (${graph}), exported from checkpoint weights`),
+    metadataProps: [
+      { key: 'marsfm.graph', value: graph },
+      { key: 'marsfm.prithvi_config', value: JSON.stringify(cfg) },
+      ...(graph === 'mae' ? [{ key: 'marsfm.mask_ratio', value: String(maskRatio) }] : [])
+    ]
+  }
+  return { model, inputs, outputs, opset: DEFAULT_OPSET }
+}
+
+/** Serialised as chunks, for writing large models without one contiguous copy. */
+export function encodePrithviOnnx(built: PrithviOnnxModel): ProtoWriter {
+  return encodeModel(built.model)
+}
+
+/** The .onnx file bytes. */
+export function exportPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph, opts: ExportPrithviOptions = {}): Uint8Array {
+  return encodePrithviOnnx(buildPrithviOnnx(cfg, weights, graph, opts)).finish()
+}

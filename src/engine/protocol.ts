@@ -1,0 +1,29 @@
+// Messages between main (the supervisor) and the engine child process. Calls carry a sequence
+// number; jobs carry the job id main assigned; errors travel as WireError and are rebuilt.
+import type { WireError } from '@shared/ipc/errors'
+
+export interface EngineInfo {
+  pid: number
+  backend: string
+  device: string
+  versions: Record<string, string>
+  tried: { backend: string; error?: string }[]
+}
+
+export type ToEngine =
+  | { type: 'call'; seq: number; method: string; params: unknown }
+  | { type: 'start-job'; jobId: string; kind: string; params: unknown }
+  | { type: 'cancel-job'; jobId: string }
+  | { type: 'shutdown' }
+
+export type FromEngine =
+  | { type: 'ready'; info: EngineInfo }
+  | { type: 'boot-failed'; error: WireError }
+  | { type: 'reply'; seq: number; ok: true; value: unknown }
+  | { type: 'reply'; seq: number; ok: false; error: WireError }
+  | { type: 'job-progress'; jobId: string; done: number; total: number; message: string }
+  | { type: 'job-event'; jobId: string; event: string; payload: unknown }
+  | { type: 'job-done'; jobId: string; result: unknown }
+  | { type: 'job-failed'; jobId: string; error: WireError }
+  | { type: 'job-cancelled'; jobId: string }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }

@@ -1,0 +1,158 @@
+// Picks and initialises a TensorFlow.js backend for the engine: libtensorflow (GPU, then CPU) when the
+// optional tfjs-node packages are installed, else WebAssembly SIMD, else plain JavaScript.
+// Free of model code; every other engine module receives the `tf` namespace this returns, with
+// gradients registered for the core kernels (see gradients.ts).
+
+import { createRequire } from 'node:module'
+import { dirname, join, sep } from 'node:path'
+import { registerMissingGradients } from './gradients'
+
+export type Tf = typeof import('@tensorflow/tfjs-core')
+
+/** Engine-level backend choices (the values of `prefer`). */
+export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
+
+export interface LoadTfOptions {
+  /** Use exactly this backend; failure throws instead of falling back. Overrides MARSFM_TF_BACKEND. */
+  prefer?: BackendChoice
+}
+
+export interface TriedBackend {
+  backend: BackendChoice
+  error?: string
+}
+
+export interface LoadedTf {
+  tf: Tf
+  /** tfjs backend name as registered with the engine: 'tensorflow' | 'wasm' | 'cpu'. */
+  backend: string
+  /** Human-readable device, e.g. 'GPU (CUDA)' or 'CPU (WebAssembly SIMD)'. */
+  device: string
+  versions: Record<string, string>
+  tried: TriedBackend[]
+}
+
+/** Values accepted in the MARSFM_TF_BACKEND environment variable. */
+const ENV_CHOICES: Record<string, BackendChoice> = {
+  'node-gpu': 'tensorflow-gpu',
+  node: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu'
+}
+
+const AUTO_ORDER: BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
+
+// Optional packages are loaded through a runtime `require` so bundlers never see (or try to inline) them.
+const require = createRequire(import.meta.url)
+
+interface Initialised {
+  backend: string
+  device: string
+  versions: Record<string, string>
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message.split('\n')[0] ?? String(e)
+  if (e && typeof e === 'object' && 'message' in e) return String((e as { message: unknown }).message)
+  return String(e)
+}
+
+function packageVersion(name: string): string | undefined {
+  try {
+    return (require(`${name}/package.json`) as { version?: string }).version
+  } catch {
+    return undefined
+  }
+}
+
+async function activate(tf: Tf, name: string): Promise<void> {
+  const ok = await tf.setBackend(name)
+  if (!ok || tf.getBackend() !== name) throw new Error(`tf.setBackend('${name}') failed`)
+  await tf.ready()
+}
+
+async function initNode(tf: Tf, gpu: boolean): Promise<Initialised> {
+  const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node'
+  let mod: { version?: Record<string, string> }
+  try {
+    mod = require(pkg) as typeof mod
+  } catch (e) {
+    throw new Error(`${pkg} is not installed or failed to load: ${errorText(e)}`)
+  }
+  await activate(tf, 'tensorflow')
+  const versions: Record<string, string> = { ...(mod.version ?? {}) }
+  const v = packageVersion(pkg)
+  if (v) versions[pkg.replace('@tensorflow/', '')] = v
+  return { backend: 'tensorflow', device: gpu ? 'GPU (CUDA)' : 'CPU (libtensorflow)', versions }
+}
+
+async function initWasm(tf: Tf): Promise<Initialised> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm')
+  // The .wasm binaries sit next to the package's node entry point (dist/).
+  const distDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))
+  wasm.setWasmPaths(join(distDir, sep))
+  await activate(tf, 'wasm')
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')
+  return {
+    backend: 'wasm',
+    device: simd ? 'CPU (WebAssembly SIMD)' : 'CPU (WebAssembly)',
+    versions: { 'tfjs-backend-wasm': wasm.version_wasm }
+  }
+}
+
+async function initCpu(tf: Tf): Promise<Initialised> {
+  const cpu = await import('@tensorflow/tfjs-backend-cpu')
+  await activate(tf, 'cpu')
+  return { backend: 'cpu', device: 'CPU (JavaScript)', versions: { 'tfjs-backend-cpu': cpu.version_cpu } }
+}
+
+function init(tf: Tf, choice: BackendChoice): Promise<Initialised> {
+  switch (choice) {
+    case 'tensorflow-gpu':
+      return initNode(tf, true)
+    case 'tensorflow':
+      return initNode(tf, false)
+    case 'wasm':
+      return initWasm(tf)
+    case 'cpu':
+      return initCpu(tf)
+  }
+}
+
+function resolveOverride(opts: LoadTfOptions): { choice: BackendChoice; source: string } | undefined {
+  if (opts.prefer) {
+    if (!AUTO_ORDER.includes(opts.prefer)) throw new Error(`unknown backend "${opts.prefer}" (expected ${AUTO_ORDER.join(', ')})`)
+    return { choice: opts.prefer, source: `prefer: '${opts.prefer}'` }
+  }
+  const env = process.env.MARSFM_TF_BACKEND?.trim()
+  if (env) {
+    const choice = ENV_CHOICES[env]
+    if (!choice) throw new Error(`MARSFM_TF_BACKEND="${env}" is not one of ${Object.keys(ENV_CHOICES).join(', ')}`)
+    return { choice, source: `MARSFM_TF_BACKEND=${env}` }
+  }
+  return undefined
+}
+
+/**
+ * Loads tfjs-core and activates the best available backend (or exactly the requested one).
+ * Automatic order: tfjs-node-gpu, tfjs-node, wasm (SIMD), cpu. An explicit choice (`opts.prefer`
+ * or MARSFM_TF_BACKEND) never falls back: it throws with the reason.
+ */
+export async function loadTf(opts: LoadTfOptions = {}): Promise<LoadedTf> {
+  const tf = (await import('@tensorflow/tfjs-core')) as Tf
+  const override = resolveOverride(opts)
+  const order = override ? [override.choice] : AUTO_ORDER
+  const tried: TriedBackend[] = []
+  for (const choice of order) {
+    try {
+      const got = await init(tf, choice)
+      registerMissingGradients(tf)
+      tried.push({ backend: choice })
+      return { tf, backend: got.backend, device: got.device, versions: { 'tfjs-core': tf.version_core, ...got.versions }, tried }
+    } catch (e) {
+      tried.push({ backend: choice, error: errorText(e) })
+      if (override) throw new Error(`TensorFlow.js backend '${choice}' (${override.source}) is unavailable: ${errorText(e)}`)
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be initialised: ${tried.map((t) => `${t.backend}: ${t.error}`).join('; ')}`)
+}

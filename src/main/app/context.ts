@@ -1,0 +1,97 @@
+// The composition root shared by the desktop app, the web mode and the CLI: one ledger, one
+// supervised engine, one job manager, one router with every service's handlers.
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { openLedger, type Ledger } from '../ledger/ledger'
+import { EngineSupervisor } from '../engine/supervisor'
+import { nodeLauncher, type EngineLauncher } from '../engine/transport'
+import { JobManager } from '../jobs/job-manager'
+import { Router } from '../ipc/router'
+import { EventBus } from '../ipc/events'
+import { AppLog } from './log'
+import { defaultDataDir } from './paths'
+import { APP_VERSION } from './version'
+import { registerAllServices } from '../services'
+
+export type AppMode = 'desktop' | 'web' | 'cli'
+
+export interface AppContext {
+  mode: AppMode
+  appVersion: string
+  dataDir: string
+  ledger: Ledger
+  engine: EngineSupervisor
+  jobs: JobManager
+  router: Router
+  bus: EventBus
+  log: AppLog
+  close(): Promise<void>
+}
+
+export interface AppOptions {
+  mode: AppMode
+  dataDir?: string
+  launcher?: EngineLauncher
+  engineEntry?: string
+  engineEnv?: NodeJS.ProcessEnv
+  /** Start the engine now (the CLI starts it only for commands that need it). */
+  startEngine?: boolean
+  echoLog?: boolean
+  startupTimeoutMs?: number
+}
+
+/** The built engine entry sits next to main's bundles in out/main. */
+export function defaultEngineEntry(): string {
+  const here = dirname(fileURLToPath(import.meta.url))
+  for (const candidate of [join(here, 'engine.js'), join(here, '..', 'engine.js'), join(process.cwd(), 'out', 'main', 'engine.js')]) {
+    if (existsSync(candidate)) return candidate
+  }
+  throw new Error('the engine bundle (out/main/engine.js) is missing: run `npm run build` first')
+}
+
+export async function createAppContext(opts: AppOptions): Promise<AppContext> {
+  const dataDir = opts.dataDir ?? defaultDataDir()
+  const log = new AppLog(opts.echoLog ?? opts.mode !== 'cli')
+  const ledger = openLedger(dataDir)
+  const engine = new EngineSupervisor({
+    entry: opts.engineEntry ?? defaultEngineEntry(),
+    launcher: opts.launcher ?? nodeLauncher,
+    env: { MARSFM_HOME: dataDir, ...opts.engineEnv },
+    startupTimeoutMs: opts.startupTimeoutMs ?? 90_000
+  })
+  const jobs = new JobManager(engine)
+  const router = new Router()
+  const bus = new EventBus()
+
+  engine.on('log', (level, message) => log.write(level, 'engine', message))
+  engine.on('status', (status) => {
+    log.write(status.state === 'crashed' ? 'error' : 'info', 'engine', `engine ${status.state}${status.lastExit ? ` (${status.lastExit})` : ''}`)
+    bus.emit('engine:status', status)
+  })
+  jobs.on('update', (job) => bus.emit('jobs:progress', job))
+  log.onLine((line) => bus.emit('logs:line', line))
+
+  const ctx: AppContext = {
+    mode: opts.mode,
+    appVersion: APP_VERSION,
+    dataDir,
+    ledger,
+    engine,
+    jobs,
+    router,
+    bus,
+    log,
+    async close() {
+      await engine.stop()
+      ledger.close()
+    }
+  }
+  registerAllServices(ctx)
+
+  log.write('info', 'main', `MarsFM Workstation ${APP_VERSION} (${opts.mode}); data in ${dataDir}`)
+  if (opts.startEngine ?? true) {
+    engine.start().catch((err: Error) => log.write('error', 'engine', err.message))
+  }
+  return ctx
+}

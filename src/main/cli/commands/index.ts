@@ -1,0 +1,5 @@
+// Every CLI command, in the order `marsfm help` lists them.
+import type { Command } from '../command'
+import { infoCommand } from './info'
+
+export const commands: Command[] = [infoCommand]

@@ -1,0 +1,230 @@
+// Supervises the engine child: ready handshake with a start-up timeout, typed calls with
+// sequence ids, job messages, piped logs, and crash handling (running jobs fail with the reason,
+// the engine is restarted with back-off). Main stays responsive whatever the engine does.
+import { EventEmitter } from 'node:events'
+import { createInterface } from 'node:readline'
+import type { EngineStatus } from '@shared/ipc/schemas/system'
+import { RemoteError } from '@shared/ipc/errors'
+import type { EngineInfo, FromEngine, ToEngine } from '@engine/protocol'
+import type { EngineLauncher, EngineProcess } from './transport'
+
+export interface SupervisorOptions {
+  entry: string
+  launcher: EngineLauncher
+  env?: NodeJS.ProcessEnv
+  startupTimeoutMs?: number
+  callTimeoutMs?: number
+  /** Restarts allowed within `restartWindowMs` before the supervisor gives up. */
+  maxRestarts?: number
+  restartWindowMs?: number
+}
+
+export type JobMessage = Extract<FromEngine, { jobId: string }>
+
+interface Pending {
+  resolve(value: unknown): void
+  reject(err: Error): void
+  timer: NodeJS.Timeout
+}
+
+export declare interface EngineSupervisor {
+  on(event: 'status', listener: (status: EngineStatus) => void): this
+  on(event: 'job', listener: (message: JobMessage) => void): this
+  on(event: 'log', listener: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void): this
+  /** The engine went away; `reason` says how. Jobs it was running are lost. */
+  on(event: 'exit', listener: (reason: string) => void): this
+}
+
+export class EngineSupervisor extends EventEmitter {
+  private proc: EngineProcess | null = null
+  private info: EngineInfo | null = null
+  private seq = 0
+  private pending = new Map<number, Pending>()
+  private readyWaiters: { resolve(): void; reject(err: Error): void }[] = []
+  private restartTimes: number[] = []
+  private stopping = false
+  private status: EngineStatus
+
+  constructor(private readonly opts: SupervisorOptions) {
+    super()
+    this.status = {
+      state: 'stopped',
+      pid: null,
+      backend: null,
+      device: null,
+      versions: {},
+      triedBackends: [],
+      restarts: 0,
+      lastExit: null,
+      since: new Date().toISOString()
+    }
+  }
+
+  getStatus(): EngineStatus {
+    return this.status
+  }
+
+  start(): Promise<void> {
+    this.stopping = false
+    this.spawn()
+    return this.whenReady()
+  }
+
+  whenReady(): Promise<void> {
+    if (this.status.state === 'ready') return Promise.resolve()
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }))
+  }
+
+  /** Kills the engine at once (used by "restart engine" and by tests that simulate a crash). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.proc?.kill(signal)
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true
+    const proc = this.proc
+    if (!proc) return
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => proc.kill('SIGKILL'), 2000)
+      proc.onExit(() => {
+        clearTimeout(force)
+        resolve()
+      })
+      proc.post({ type: 'shutdown' })
+    })
+  }
+
+  async restart(): Promise<void> {
+    if (this.proc) {
+      const proc = this.proc
+      const exited = new Promise<void>((resolve) => proc.onExit(() => resolve()))
+      proc.kill('SIGKILL')
+      await exited
+    }
+    return this.whenReady()
+  }
+
+  async call<T = unknown>(method: string, params: unknown = {}, timeoutMs = this.opts.callTimeoutMs ?? 60_000): Promise<T> {
+    await this.whenReady()
+    const seq = ++this.seq
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(seq)
+        reject(new Error(`the engine did not answer "${method}" within ${Math.round(timeoutMs / 1000)} s`))
+      }, timeoutMs)
+      this.pending.set(seq, { resolve: resolve as (v: unknown) => void, reject, timer })
+      this.post({ type: 'call', seq, method, params })
+    })
+  }
+
+  startJob(jobId: string, kind: string, params: unknown): void {
+    this.post({ type: 'start-job', jobId, kind, params })
+  }
+
+  cancelJob(jobId: string): void {
+    this.post({ type: 'cancel-job', jobId })
+  }
+
+  private post(message: ToEngine): void {
+    if (!this.proc) throw new Error('the engine is not running')
+    this.proc.post(message)
+  }
+
+  private setStatus(patch: Partial<EngineStatus>): void {
+    this.status = { ...this.status, ...patch, since: new Date().toISOString() }
+    this.emit('status', this.status)
+  }
+
+  private spawn(): void {
+    const proc = this.opts.launcher(this.opts.entry, { ...process.env, ...this.opts.env })
+    this.proc = proc
+    this.info = null
+    this.setStatus({ state: this.status.restarts > 0 ? 'restarting' : 'starting', pid: proc.pid ?? null })
+    const pipe = (stream: NodeJS.ReadableStream | null, level: 'info' | 'warn') => {
+      if (!stream) return
+      createInterface({ input: stream }).on('line', (line) => this.emit('log', level, `[engine] ${line}`))
+    }
+    pipe(proc.stdout, 'info')
+    pipe(proc.stderr, 'warn')
+
+    const startupTimer = setTimeout(() => {
+      if (this.proc === proc && !this.info) {
+        this.emit('log', 'error', `[engine] no ready signal within ${this.opts.startupTimeoutMs ?? 60_000} ms; killing it`)
+        proc.kill('SIGKILL')
+      }
+    }, this.opts.startupTimeoutMs ?? 60_000)
+
+    proc.onMessage((message) => this.handle(proc, message))
+    proc.onExit((code, signal) => {
+      clearTimeout(startupTimer)
+      if (this.proc !== proc) return
+      this.proc = null
+      const reason = signal ? `the engine process was killed (${signal})` : `the engine process exited with code ${code}`
+      for (const [seq, p] of this.pending) {
+        clearTimeout(p.timer)
+        p.reject(new Error(`${reason} before answering`))
+        this.pending.delete(seq)
+      }
+      this.emit('exit', reason)
+      if (this.stopping) {
+        this.setStatus({ state: 'stopped', pid: null, lastExit: reason })
+        for (const w of this.readyWaiters.splice(0)) w.reject(new Error('the engine was stopped'))
+        return
+      }
+      this.scheduleRestart(reason)
+    })
+  }
+
+  private scheduleRestart(reason: string): void {
+    const now = Date.now()
+    const window = this.opts.restartWindowMs ?? 60_000
+    this.restartTimes = this.restartTimes.filter((t) => now - t < window)
+    if (this.restartTimes.length >= (this.opts.maxRestarts ?? 5)) {
+      this.setStatus({ state: 'crashed', pid: null, lastExit: `${reason}; gave up after ${this.restartTimes.length} restarts in ${window / 1000} s` })
+      for (const w of this.readyWaiters.splice(0)) w.reject(new Error(`the engine keeps failing: ${reason}`))
+      return
+    }
+    this.restartTimes.push(now)
+    const delay = Math.min(250 * 2 ** (this.restartTimes.length - 1), 5000)
+    this.setStatus({ state: 'crashed', pid: null, lastExit: reason, restarts: this.status.restarts + 1 })
+    setTimeout(() => {
+      if (!this.stopping && !this.proc) this.spawn()
+    }, delay)
+  }
+
+  private handle(proc: EngineProcess, message: FromEngine): void {
+    if (this.proc !== proc) return
+    switch (message.type) {
+      case 'ready':
+        this.info = message.info
+        this.setStatus({
+          state: 'ready',
+          pid: message.info.pid,
+          backend: message.info.backend,
+          device: message.info.device,
+          versions: message.info.versions,
+          triedBackends: message.info.tried
+        })
+        for (const w of this.readyWaiters.splice(0)) w.resolve()
+        break
+      case 'boot-failed':
+        this.emit('log', 'error', `[engine] failed to start: ${message.error.message}`)
+        this.setStatus({ lastExit: `start-up failed: ${message.error.message}` })
+        break
+      case 'reply': {
+        const p = this.pending.get(message.seq)
+        if (!p) return
+        this.pending.delete(message.seq)
+        clearTimeout(p.timer)
+        if (message.ok) p.resolve(message.value)
+        else p.reject(new RemoteError(message.error))
+        break
+      }
+      case 'log':
+        this.emit('log', message.level, `[engine] ${message.message}`)
+        break
+      default:
+        this.emit('job', message)
+    }
+  }
+}

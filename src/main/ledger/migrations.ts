@@ -1,0 +1,195 @@
+// Numbered ledger migrations. Each runs in its own transaction and is recorded in
+// `schema_migrations`; the first failure stops the upgrade and leaves the file as it was.
+import type { Database } from 'better-sqlite3'
+
+export interface Migration {
+  version: number
+  name: string
+  up: (db: Database) => void
+}
+
+const initial: Migration = {
+  version: 1,
+  name: 'initial ledger',
+  up(db) {
+    db.exec(`
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value_json TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE models (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        sha256 TEXT NOT NULL UNIQUE,
+        format TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        stats_json TEXT,
+        param_count INTEGER NOT NULL,
+        dtype TEXT NOT NULL,
+        report_json TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'imported',
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE datasets (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        task TEXT NOT NULL DEFAULT 'classification',
+        classes_json TEXT NOT NULL DEFAULT '["crater","no-crater"]',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE images (
+        id INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        sha256 TEXT NOT NULL,
+        path TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        format TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        channels INTEGER NOT NULL,
+        bit_depth INTEGER NOT NULL,
+        observation_id TEXT,
+        thumbnail BLOB,
+        created_at TEXT NOT NULL,
+        UNIQUE (dataset_id, sha256)
+      ) STRICT;
+
+      CREATE TABLE tiles (
+        id INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        x INTEGER NOT NULL,
+        y INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        observation_id TEXT,
+        split TEXT CHECK (split IN ('train', 'valid', 'test')),
+        created_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX tiles_by_dataset ON tiles(dataset_id);
+
+      CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        tile_id INTEGER NOT NULL REFERENCES tiles(id) ON DELETE CASCADE,
+        class_name TEXT NOT NULL,
+        annotator TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (tile_id, annotator)
+      ) STRICT;
+
+      CREATE TABLE annotations (
+        id INTEGER PRIMARY KEY,
+        tile_id INTEGER NOT NULL REFERENCES tiles(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('polygon', 'box', 'ellipse')),
+        class_name TEXT NOT NULL DEFAULT 'crater',
+        geometry_json TEXT NOT NULL,
+        annotator TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE dataset_versions (
+        id INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        manifest_json TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        frozen_at TEXT NOT NULL,
+        UNIQUE (dataset_id, version)
+      ) STRICT;
+
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        task TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'paused', 'done', 'failed', 'cancelled')),
+        status_reason TEXT,
+        config_json TEXT NOT NULL,
+        dataset_version_id INTEGER REFERENCES dataset_versions(id),
+        dataset_hash TEXT,
+        model_id INTEGER REFERENCES models(id),
+        model_hash TEXT,
+        backend TEXT,
+        device TEXT,
+        seed INTEGER NOT NULL,
+        app_version TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+      ) STRICT;
+
+      CREATE TABLE metrics (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        step INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        value REAL NOT NULL,
+        recorded_at TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX metrics_by_run ON metrics(run_id, name, step);
+      -- A run's recorded metrics are history: append-only.
+      CREATE TRIGGER metrics_no_update BEFORE UPDATE ON metrics
+        BEGIN SELECT RAISE(ABORT, 'metrics are append-only'); END;
+      CREATE TRIGGER metrics_no_delete BEFORE DELETE ON metrics
+        BEGIN SELECT RAISE(ABORT, 'metrics are append-only'); END;
+
+      CREATE TABLE checkpoints (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        step INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('best', 'last', 'periodic')),
+        path TEXT NOT NULL,
+        metric_name TEXT,
+        metric_value REAL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE reconstruction_studies (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        model_id INTEGER REFERENCES models(id),
+        dataset_version_id INTEGER REFERENCES dataset_versions(id),
+        config_json TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'cancelled')),
+        status_reason TEXT,
+        summary_json TEXT,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      ) STRICT;
+
+      CREATE TABLE reconstruction_results (
+        study_id INTEGER NOT NULL REFERENCES reconstruction_studies(id) ON DELETE CASCADE,
+        tile_ref TEXT NOT NULL,
+        method TEXT NOT NULL,
+        mask_seed INTEGER NOT NULL,
+        model_loss REAL NOT NULL,
+        rgb_loss REAL NOT NULL,
+        display_mse REAL,
+        psnr REAL,
+        ssim REAL,
+        PRIMARY KEY (study_id, tile_ref, method, mask_seed)
+      ) STRICT;
+
+      CREATE TABLE inference_jobs (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER REFERENCES models(id),
+        checkpoint_id INTEGER REFERENCES checkpoints(id),
+        input_json TEXT NOT NULL,
+        output_json TEXT,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      ) STRICT;
+    `)
+  }
+}
+
+/** All migrations in order. Append new ones; never edit a released one. */
+export const migrations: readonly Migration[] = [initial]
+
+export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

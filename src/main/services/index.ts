@@ -1,0 +1,9 @@
+// Every service registers its channels on the router here: one line per capability.
+import type { AppContext } from '../app/context'
+import { registerSystemService } from './system'
+import { registerJobsService } from './jobs'
+
+export function registerAllServices(ctx: AppContext): void {
+  registerSystemService(ctx)
+  registerJobsService(ctx)
+}

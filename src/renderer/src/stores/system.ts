@@ -1,0 +1,42 @@
+// What the workstation runs on, refreshed on demand and whenever the engine changes state.
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import type { EngineStatus, LogLine, SystemInfo } from '@shared/ipc/schemas/system'
+import { api } from '../api'
+import type { TaskState } from '../composables/useTask'
+
+export const useSystemStore = defineStore('system', () => {
+  const info = ref<SystemInfo | null>(null)
+  const engine = ref<EngineStatus | null>(null)
+  const state = ref<TaskState>('idle')
+  const error = ref<string | null>(null)
+  const logs = ref<LogLine[]>([])
+
+  async function refresh() {
+    state.value = 'loading'
+    try {
+      info.value = await api.system.info()
+      engine.value = info.value.engine
+      state.value = 'done'
+    } catch (err) {
+      error.value = (err as Error).message
+      state.value = 'error'
+    }
+  }
+
+  async function restartEngine() {
+    await api.engine.restart()
+    await refresh()
+  }
+
+  api.engine.onStatus((status) => {
+    engine.value = status
+    if (status.state === 'ready') void refresh()
+  })
+  api.system.onLog((line) => {
+    logs.value.push(line)
+    if (logs.value.length > 500) logs.value.splice(0, logs.value.length - 500)
+  })
+
+  return { info, engine, state, error, logs, refresh, restartEngine }
+})

@@ -1,0 +1,44 @@
+// Schemas for the System view and `marsfm info`: what the workstation is running on.
+import { z } from 'zod'
+
+export const EngineState = z.enum(['starting', 'ready', 'crashed', 'restarting', 'stopped'])
+
+export const EngineStatus = z.object({
+  state: EngineState,
+  pid: z.number().int().nullable(),
+  backend: z.string().nullable(),
+  device: z.string().nullable(),
+  versions: z.record(z.string(), z.string()),
+  triedBackends: z.array(z.object({ backend: z.string(), error: z.string().optional() })),
+  restarts: z.number().int(),
+  lastExit: z.string().nullable(),
+  since: z.string()
+})
+export type EngineStatus = z.infer<typeof EngineStatus>
+
+export const SystemInfo = z.object({
+  appVersion: z.string(),
+  mode: z.enum(['desktop', 'web', 'cli']),
+  platform: z.string(),
+  arch: z.string(),
+  cpus: z.number().int(),
+  memoryBytes: z.number(),
+  versions: z.record(z.string(), z.string()),
+  engine: EngineStatus,
+  onnxruntime: z.object({
+    version: z.string(),
+    executionProviders: z.array(z.string()),
+    cuda: z.boolean()
+  }),
+  dataDir: z.string(),
+  ledger: z.object({ path: z.string(), sizeBytes: z.number(), schemaVersion: z.number().int() })
+})
+export type SystemInfo = z.infer<typeof SystemInfo>
+
+export const LogLine = z.object({
+  at: z.string(),
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  source: z.string(),
+  message: z.string()
+})
+export type LogLine = z.infer<typeof LogLine>
