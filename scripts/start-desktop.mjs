@@ -20,5 +20,12 @@ if (!existsSync('out/main/index.js')) {
   const r = spawnSync(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'build'], { stdio: 'inherit' })
   if (r.status !== 0) process.exit(r.status ?? 1)
 }
-const child = spawn(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'preview'], { stdio: 'inherit' })
+// The ledger's SQLite addon must match Electron's ABI (see scripts/electron-native.mjs).
+const native = spawnSync(process.execPath, ['scripts/electron-native.mjs'], { stdio: 'inherit' })
+if (native.status !== 0) process.exit(native.status ?? 1)
+const { electronSqliteBinding } = await import('./electron-native.mjs')
+const child = spawn(process.execPath, ['node_modules/electron-vite/bin/electron-vite.js', 'preview'], {
+  stdio: 'inherit',
+  env: { ...process.env, MARSFM_SQLITE_BINDING: electronSqliteBinding() }
+})
 child.on('exit', (code) => process.exit(code ?? 0))

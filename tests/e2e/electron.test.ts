@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRequire } from 'node:module'
 import { existsSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
 import { resolve } from 'node:path'
 import { _electron, type ElectronApplication, type Page } from 'playwright-core'
 import { ROOT, requireBuild } from '../support/built'
@@ -28,10 +29,14 @@ describe.skipIf(!binary)(`desktop app (Electron)${binary ? '' : ` — skipped: $
 
   beforeAll(async () => {
     requireBuild()
+    // The ledger's SQLite addon must be built for Electron's ABI (see scripts/electron-native.mjs).
+    const native = spawnSync(process.execPath, [resolve(ROOT, 'scripts/electron-native.mjs')], { cwd: ROOT, stdio: 'inherit' })
+    expect(native.status).toBe(0)
+    const { electronSqliteBinding } = (await import(resolve(ROOT, 'scripts/electron-native.mjs'))) as { electronSqliteBinding(): string }
     app = await _electron.launch({
       executablePath: binary!,
       args: [resolve(ROOT, 'out/main/index.js'), ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])],
-      env: { ...process.env, MARSFM_HOME: home.dir }
+      env: { ...process.env, MARSFM_HOME: home.dir, MARSFM_SQLITE_BINDING: electronSqliteBinding() }
     })
     page = await app.firstWindow()
   })
@@ -43,7 +48,7 @@ describe.skipIf(!binary)(`desktop app (Electron)${binary ? '' : ` — skipped: $
   it('has no Node in the page and a working window.api', async () => {
     expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined')
     expect(await page.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined')
-    const mode = await page.evaluate(async () => (await window.api!.system.info()).mode)
+    const mode = await page.evaluate(async () => (await (globalThis as unknown as { api: { system: { info(): Promise<{ mode: string }> } } }).api.system.info()).mode)
     expect(mode).toBe('desktop')
   })
 

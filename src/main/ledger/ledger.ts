@@ -29,7 +29,9 @@ export function openLedger(dataDir: string, opts: { migrations?: readonly Migrat
   mkdirSync(dirname(path), { recursive: true })
   let db: Db
   try {
-    db = new Database(path)
+    // The desktop app runs under Electron's ABI and brings its own build of the addon.
+    const nativeBinding = process.env.MARSFM_SQLITE_BINDING
+    db = new Database(path, nativeBinding ? { nativeBinding } : {})
   } catch (err) {
     throw new LedgerError(`cannot open the ledger at ${path}: ${(err as Error).message}`, 'open-failed')
   }
