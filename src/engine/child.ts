@@ -8,6 +8,7 @@ import type { TfHandle } from './tf/handle'
 import { jobHandler } from './jobs/registry'
 import { engineMethod } from './methods'
 import './jobs/demo'
+import './models/jobs'
 
 interface ParentPort {
   postMessage(message: unknown): void

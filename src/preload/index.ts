@@ -1,6 +1,6 @@
 // The preload: exposes the narrow `window.api` (one method per use case) and nothing else.
 // No Node API and no raw ipcRenderer ever reach the page.
-import { contextBridge, ipcRenderer } from 'electron'
+import { contextBridge, ipcRenderer, webUtils } from 'electron'
 import { createApi, type Invoke, type Subscribe } from '@shared/ipc/api'
 import { RemoteError } from '@shared/ipc/errors'
 import type { Envelope } from '@shared/ipc/contract'
@@ -18,3 +18,7 @@ const subscribe: Subscribe = (event, listener) => {
 }
 
 contextBridge.exposeInMainWorld('api', createApi(invoke, subscribe))
+
+// Desktop-only helper: the file-system path of a file dropped on the window (web pages cannot
+// know it). Web mode has no `window.desktop`, and the UI asks for a typed path instead.
+contextBridge.exposeInMainWorld('desktop', { pathForFile: (file: unknown) => webUtils.getPathForFile(file) })

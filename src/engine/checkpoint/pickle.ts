@@ -167,7 +167,7 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions): unknown {
   }
   const appendItems = (target: unknown, items: unknown[]): void => {
     if (!Array.isArray(target) || Object.isFrozen(target)) throw corrupt('APPEND(S) on something that is not a list')
-    target.push(...items)
+    for (const it of items) target.push(it) // no spread: a huge APPENDS would overflow the call stack
   }
   const memoGet = (i: number): unknown => {
     if (!memo.has(i)) throw corrupt(`memo entry ${i} missing`)

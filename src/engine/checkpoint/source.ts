@@ -3,6 +3,7 @@
 
 import type { WeightTensor } from '../model/weights'
 import type { DType } from './dtype'
+import { CheckpointError } from './errors'
 import { openSafetensors } from './safetensors'
 import { sniffFormat, type CheckpointFormat } from './sniff'
 import { findStateDict } from './state-dict'
@@ -26,7 +27,11 @@ async function openTorchSource(path: string): Promise<TensorSource> {
   const ckpt = await openTorchCheckpoint(path)
   try {
     const { path: stateDictPath, tensors } = findStateDict(ckpt.object, isTensorRef)
-    const get = (key: string): TensorRef => tensors.get(key)!
+    const get = (key: string): TensorRef => {
+      const t = tensors.get(key)
+      if (!t) throw new CheckpointError('corrupt', `the state dict has no tensor ${key}`)
+      return t
+    }
     return {
       format: 'pytorch-zip',
       keys: [...tensors.keys()],

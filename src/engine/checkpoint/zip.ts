@@ -92,7 +92,8 @@ export class ZipReader {
     if (entry.method === 0) data = raw
     else if (entry.method === 8) {
       try {
-        const out = inflateRawSync(raw)
+        // Capped at the declared size: a hostile entry cannot inflate into gigabytes.
+        const out = inflateRawSync(raw, { maxOutputLength: Math.max(1, entry.size) })
         data = new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
       } catch (e) {
         throw new CheckpointError('corrupt', `zip entry ${entry.name}: cannot inflate (${(e as Error).message})`)

@@ -126,6 +126,7 @@ export class PrithviMAE {
   }
 
   private checkInput(x: Tensor): number {
+    if (this.disposed) throw new Error('PrithviMAE has been disposed')
     const { in_chans: C, num_frames: T, img_size: S } = this.cfg
     const ok = x.rank === 5 && x.shape[1] === C && x.shape[2] === T && x.shape[3] === S && x.shape[4] === S
     if (!ok) throw new Error(`input has shape [${x.shape.join(', ')}], expected [N, ${C}, ${T}, ${S}, ${S}]`)

@@ -91,7 +91,16 @@ async function initWasm(tf: Tf): Promise<Initialised> {
   // The .wasm binaries sit next to the package's node entry point (dist/).
   const distDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))
   wasm.setWasmPaths(join(distDir, sep))
-  await activate(tf, 'wasm')
+  // Emscripten's node glue adds process-wide uncaughtException / unhandledRejection handlers that only
+  // rethrow (printing its whole minified source line); drop them so the app's own handling applies.
+  const listeners = (): Function[] => [...process.listeners('uncaughtException'), ...process.listeners('unhandledRejection')]
+  const before = new Set(listeners())
+  try {
+    await activate(tf, 'wasm')
+  } finally {
+    for (const l of process.listeners('uncaughtException')) if (!before.has(l)) process.removeListener('uncaughtException', l)
+    for (const l of process.listeners('unhandledRejection')) if (!before.has(l)) process.removeListener('unhandledRejection', l)
+  }
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')
   return {
     backend: 'wasm',

@@ -31,14 +31,13 @@ function configs(tf: Tf): GradConfig[] {
     return tf.transpose(x, perm)
   }
   const mm = (a: Tensor, b: Tensor): Tensor => tf.matMul(a, b)
-  const binary = (name: string, f: (dy: Tensor, a: Tensor, b: Tensor) => [Tensor, Tensor]): GradConfig => ({
+  // Each input's gradient runs in its own tidy, so nothing may be shared between the two closures.
+  const binary = (name: string, da: (dy: Tensor, a: Tensor, b: Tensor) => Tensor, db: (dy: Tensor, a: Tensor, b: Tensor) => Tensor): GradConfig => ({
     kernelName: name,
     inputsToSave: ['a', 'b'],
     gradFunc: (dy, saved) => {
       const [a, b] = saved as [Tensor, Tensor]
-      let memo: [Tensor, Tensor] | undefined
-      const get = () => (memo ??= f(one(dy), a, b))
-      return { a: () => unbroadcast(get()[0], a.shape), b: () => unbroadcast(get()[1], b.shape) }
+      return { a: () => unbroadcast(da(one(dy), a, b), a.shape), b: () => unbroadcast(db(one(dy), a, b), b.shape) }
     }
   })
   const unary = (name: string, f: (dy: Tensor, x: Tensor) => Tensor): GradConfig => ({
@@ -64,18 +63,12 @@ function configs(tf: Tf): GradConfig[] {
   })
 
   return [
-    binary('Add', (dy) => [dy, dy]),
-    binary('Sub', (dy) => [dy, tf.neg(dy)]),
-    binary('Multiply', (dy, a, b) => [tf.mul(dy, b), tf.mul(dy, a)]),
-    binary('RealDiv', (dy, a, b) => [tf.div(dy, b), tf.neg(tf.div(tf.mul(dy, a), tf.square(b)))]),
-    binary('SquaredDifference', (dy, a, b) => {
-      const g = tf.mul(dy, tf.mul(tf.sub(a, b), 2))
-      return [g, tf.neg(g)]
-    }),
-    binary('Maximum', (dy, a, b) => {
-      const pickA = tf.cast(tf.greaterEqual(a, b), 'float32')
-      return [tf.mul(dy, pickA), tf.mul(dy, tf.sub(1, pickA))]
-    }),
+    binary('Add', (dy) => dy, (dy) => dy),
+    binary('Sub', (dy) => dy, (dy) => tf.neg(dy)),
+    binary('Multiply', (dy, _a, b) => tf.mul(dy, b), (dy, a) => tf.mul(dy, a)),
+    binary('RealDiv', (dy, _a, b) => tf.div(dy, b), (dy, a, b) => tf.neg(tf.div(tf.mul(dy, a), tf.square(b)))),
+    binary('SquaredDifference', (dy, a, b) => tf.mul(dy, tf.mul(tf.sub(a, b), 2)), (dy, a, b) => tf.mul(dy, tf.mul(tf.sub(b, a), 2))),
+    binary('Maximum', (dy, a, b) => tf.mul(dy, tf.cast(tf.greaterEqual(a, b), 'float32')), (dy, a, b) => tf.mul(dy, tf.cast(tf.less(a, b), 'float32'))),
     {
       kernelName: 'BatchMatMul',
       inputsToSave: ['a', 'b'],
@@ -109,6 +102,11 @@ function configs(tf: Tf): GradConfig[] {
     reduction('Sum', false),
     reduction('Mean', true),
     unary('Reshape', (dy, x) => tf.reshape(dy, x.shape)),
+    {
+      kernelName: 'ExpandDims',
+      inputsToSave: ['input'],
+      gradFunc: (dy, saved) => ({ input: () => tf.reshape(one(dy), saved[0]!.shape) })
+    },
     {
       kernelName: 'Transpose',
       gradFunc: (dy, _saved, attrs: NamedAttrMap) => {
@@ -155,10 +153,13 @@ function configs(tf: Tf): GradConfig[] {
       saveAllInputs: true,
       gradFunc: (dy, saved, attrs: NamedAttrMap) => {
         const axis = tf.util.parseAxisParam(attrs.axis as number, saved[0]!.shape)[0]!
-        const sizes = saved.map((t) => t.shape[axis]!)
-        let parts: Tensor[] | undefined
         const grads: Grads = {}
-        saved.forEach((_, i) => (grads[i] = () => (parts ??= tf.split(one(dy), sizes, axis))[i]!))
+        let offset = 0
+        saved.forEach((t, i) => {
+          const begin = t.shape.map((_, k) => (k === axis ? offset : 0))
+          grads[i] = () => tf.slice(one(dy), begin, t.shape)
+          offset += t.shape[axis]!
+        })
         return grads
       }
     },
@@ -166,9 +167,14 @@ function configs(tf: Tf): GradConfig[] {
       kernelName: 'Pack',
       saveAllInputs: true,
       gradFunc: (dy, saved, attrs: NamedAttrMap) => {
-        let parts: Tensor[] | undefined
+        const g = one(dy)
+        const axis = tf.util.parseAxisParam(attrs.axis as number, g.shape)[0]!
         const grads: Grads = {}
-        saved.forEach((_, i) => (grads[i] = () => (parts ??= tf.unstack(one(dy), attrs.axis as number))[i]!))
+        saved.forEach((t, i) => {
+          const begin = g.shape.map((_, k) => (k === axis ? i : 0))
+          const size = g.shape.map((d, k) => (k === axis ? 1 : d))
+          grads[i] = () => tf.reshape(tf.slice(g, begin, size), t.shape)
+        })
         return grads
       }
     },

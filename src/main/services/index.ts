@@ -2,8 +2,10 @@
 import type { AppContext } from '../app/context'
 import { registerSystemService } from './system'
 import { registerJobsService } from './jobs'
+import { registerModelsService } from './models'
 
 export function registerAllServices(ctx: AppContext): void {
   registerSystemService(ctx)
   registerJobsService(ctx)
+  registerModelsService(ctx)
 }

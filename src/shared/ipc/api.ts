@@ -15,6 +15,12 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       restart: () => invoke('engine:restart', {}),
       onStatus: (listener: (status: EventPayload<'engine:status'>) => void) => subscribe('engine:status', listener)
     },
+    models: {
+      list: () => invoke('models:list', {}),
+      import: (request: RequestOf<'models:import'>) => invoke('models:import', request),
+      remove: (id: number) => invoke('models:remove', { id }),
+      exportOnnx: (request: RequestOf<'models:export-onnx'>) => invoke('models:export-onnx', request)
+    },
     jobs: {
       list: () => invoke('jobs:list', {}),
       cancel: (jobId: string) => invoke('jobs:cancel', { jobId }),

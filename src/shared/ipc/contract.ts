@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { EngineStatus, LogLine, SystemInfo } from './schemas/system'
 import { DemoJobRequest, JobId, JobStarted, JobView } from './schemas/jobs'
+import { ModelExportOnnxRequest, ModelImportRequest, ModelRecord } from './schemas/models'
 
 const Empty = z.object({}).strict()
 const Ok = z.object({ ok: z.literal(true) })
@@ -13,7 +14,11 @@ export const channels = {
   'engine:restart': { request: Empty, response: Ok },
   'jobs:list': { request: Empty, response: z.array(JobView) },
   'jobs:cancel': { request: z.object({ jobId: JobId }).strict(), response: z.object({ cancelled: z.boolean() }) },
-  'jobs:start-demo': { request: DemoJobRequest, response: JobStarted }
+  'jobs:start-demo': { request: DemoJobRequest, response: JobStarted },
+  'models:list': { request: Empty, response: z.array(ModelRecord) },
+  'models:import': { request: ModelImportRequest, response: JobStarted },
+  'models:remove': { request: z.object({ id: z.number().int().positive() }).strict(), response: Ok },
+  'models:export-onnx': { request: ModelExportOnnxRequest, response: JobStarted }
 } as const
 
 /** One-way events from main to every renderer. */

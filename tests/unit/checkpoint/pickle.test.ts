@@ -13,7 +13,7 @@ function pk(...parts: Part[]): Uint8Array {
   for (const p of parts) {
     if (typeof p === 'number') out.push(p)
     else if (typeof p === 'string') for (const ch of p) out.push(ch.charCodeAt(0))
-    else out.push(...p)
+    else for (const x of p) out.push(x)
   }
   return Uint8Array.from(out)
 }
@@ -66,6 +66,15 @@ describe('unpickle: values', () => {
     const len = [body.length, 0, 0, 0, 0, 0, 0, 0]
     const v = unpickle(pk(0x80, 4, 0x95, len, body), { globals: TORCH_GLOBALS }) as Map<string, unknown>
     expect([...v.entries()]).toEqual([['w', -1], ['big', 2n ** 64n]])
+  })
+
+  it('reads one huge APPENDS without overflowing the stack', () => {
+    const n = 200_000
+    const items: number[] = []
+    for (let i = 0; i < n; i++) items.push(0x4b, i & 255)
+    const v = unpickle(pk(0x80, 2, 0x5d, 0x28, items, 0x65, 0x2e), { globals: NONE_ALLOWED }) as number[]
+    expect(v.length).toBe(n)
+    expect(v[n - 1]).toBe((n - 1) & 255)
   })
 
   it('builds tensor references that share storages by key', () => {

@@ -84,3 +84,16 @@ describe('ZipReader', () => {
     await expect(ZipReader.open(path)).rejects.toMatchObject({ code: 'not-a-checkpoint' })
   })
 })
+
+describe('ZipReader against hostile archives', () => {
+  it('refuses an entry that inflates beyond its declared size', async () => {
+    const bomb = new Uint8Array(1 << 20) // 1 MiB of zeros deflates to ~1 KB
+    const bytes = buildZip([{ name: 'a/data.pkl', data: bomb, deflate: true }])
+    const cd = bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))
+    bytes.writeUInt32LE(100, cd + 24) // claim only 100 bytes uncompressed
+    const path = scratch.write('bomb.zip', bytes)
+    await withZip(path, async (z) => {
+      await expect(z.read(z.entries.get('a/data.pkl')!)).rejects.toMatchObject({ code: 'corrupt' })
+    })
+  })
+})

@@ -75,20 +75,27 @@ describe.each(['cpu', 'wasm'] as const)('gradients on %s', (backend) => {
 
   it('matches central finite differences for single parameters', () => {
     const { value, grads } = gradients()
-    const picks: [string, number][] = [
-      ['blocks.0.attn.qkv.weight', 3 * 96 + 40],
-      ['blocks.1.norm1.bias', 2],
-      ['norm.weight', 5],
-      ['patch_embed.proj.weight', 100 * 32 + 7],
-      ['cls_token', 1],
-      ['mask_token', 3],
-      ['decoder_blocks.0.mlp.fc1.bias', 10],
-      ['decoder_pred.weight', 4 * 384 + 9]
+    const names = [
+      'patch_embed.proj.weight',
+      'cls_token',
+      'blocks.0.attn.qkv.weight',
+      'blocks.0.mlp.fc2.weight',
+      'blocks.1.norm1.bias',
+      'norm.weight',
+      'decoder_embed.weight',
+      'mask_token',
+      'decoder_blocks.0.mlp.fc1.bias',
+      'decoder_norm.weight',
+      'decoder_pred.weight'
     ]
     const eps = 1e-2
-    for (const [name, index] of picks) {
+    for (const name of names) {
       const v = model.variable(name)
-      const analytic = grads[v.name]!.dataSync()[index]!
+      const g = grads[v.name]!.dataSync()
+      // The entry with the largest gradient, so float32 round-off stays far below the signal.
+      let index = 0
+      g.forEach((e, i) => (Math.abs(e) > Math.abs(g[index]!) ? (index = i) : 0))
+      const analytic = g[index]!
       const orig = v.dataSync().slice() as Float32Array
       const shifted = (delta: number): number => {
         const d = orig.slice()
@@ -98,32 +105,41 @@ describe.each(['cpu', 'wasm'] as const)('gradients on %s', (backend) => {
       }
       const numeric = (shifted(eps) - shifted(-eps)) / (2 * eps)
       tf.tidy(() => v.assign(tf.tensor(orig, v.shape)))
-      expect(Math.abs(numeric - analytic), `${name}[${index}]: numeric ${numeric}, analytic ${analytic}`).toBeLessThanOrEqual(2e-4 + 2e-2 * Math.abs(analytic))
+      expect(Math.abs(numeric - analytic), `${name}[${index}]: numeric ${numeric}, analytic ${analytic}`).toBeLessThanOrEqual(2e-5 + 1e-2 * Math.abs(analytic))
     }
     tf.dispose([value, ...Object.values(grads)])
   })
 
-  it('matches the finite difference along a random direction in all parameters', () => {
+  it('matches the finite difference along a direction in all parameters at once', () => {
     const { value, grads } = gradients()
     const vars = model.trainableVariables()
     const rng = new Rng(11)
-    const dirs = vars.map((v) => Float32Array.from({ length: v.size }, () => rng.normal()))
+    // direction = gradient + equally large random noise per variable (so a wrong gradient anywhere shows)
+    const dirs = vars.map((v) => {
+      const g = grads[v.name]!.dataSync() as Float32Array
+      const rms = Math.sqrt(g.reduce((a, e) => a + e * e, 0) / g.length)
+      return Float32Array.from(g, (e) => e + rms * rng.normal())
+    })
     let analytic = 0
+    let norm2 = 0
     vars.forEach((v, i) => {
       const g = grads[v.name]!.dataSync()
-      for (let k = 0; k < g.length; k++) analytic += g[k]! * dirs[i]![k]!
+      for (let k = 0; k < g.length; k++) {
+        analytic += g[k]! * dirs[i]![k]!
+        norm2 += dirs[i]![k]! ** 2
+      }
     })
     const originals = vars.map((v) => v.dataSync().slice() as Float32Array)
     const moveAll = (step: number) =>
       tf.tidy(() => vars.forEach((v: Variable, i) => v.assign(tf.tensor(originals[i]!.map((o, k) => o + step * dirs[i]![k]!), v.shape))))
-    const eps = 1e-3
+    const eps = 1e-2 / Math.sqrt(norm2)
     moveAll(eps)
     const up = lossValue()
     moveAll(-eps)
     const down = lossValue()
     moveAll(0)
     const numeric = (up - down) / (2 * eps)
-    expect(Math.abs(numeric - analytic), `numeric ${numeric}, analytic ${analytic}`).toBeLessThanOrEqual(2e-2 * Math.abs(analytic) + 1e-3)
+    expect(Math.abs(numeric - analytic), `numeric ${numeric}, analytic ${analytic}`).toBeLessThanOrEqual(3e-3 * Math.abs(analytic))
     expect(lossValue()).toBeCloseTo(value.dataSync()[0]!, 6)
     tf.dispose([value, ...Object.values(grads)])
   })

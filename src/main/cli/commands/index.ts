@@ -1,5 +1,6 @@
 // Every CLI command, in the order `marsfm help` lists them.
 import type { Command } from '../command'
 import { infoCommand } from './info'
+import { modelCommand } from './model'
 
-export const commands: Command[] = [infoCommand]
+export const commands: Command[] = [infoCommand, modelCommand]

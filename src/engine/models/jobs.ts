@@ -1,0 +1,61 @@
+// Engine jobs over checkpoints: inspect one (architecture, key report, hash) and export the
+// model's graphs to ONNX. Both read the file here, in the engine, never in main.
+import { statSync } from 'node:fs'
+import { z } from 'zod'
+import { assertLoadable, loadCheckpoint, type LoadedCheckpoint } from '../checkpoint'
+import { exportOnnxFile } from '../onnx/export-file'
+import { registerJob } from '../jobs/registry'
+import { PrithviConfigSchema, type ModelSummary } from '@shared/ipc/schemas/models'
+
+const InspectParams = z.object({ path: z.string(), configPath: z.string().optional() })
+const ExportParams = z.object({
+  path: z.string(),
+  configPath: z.string().optional(),
+  /** The architecture recorded at import (wins over the yaml and over inference). */
+  config: PrithviConfigSchema.optional(),
+  graph: z.enum(['mae', 'encoder', 'classifier']),
+  outPath: z.string(),
+  maskRatio: z.number().min(0).max(0.99).default(0.5)
+})
+
+export function summarise(path: string, loaded: LoadedCheckpoint): ModelSummary {
+  return {
+    path,
+    fileBytes: statSync(path).size,
+    format: loaded.format,
+    sha256: loaded.sha256,
+    config: loaded.config,
+    configSource: loaded.configSource,
+    stats: loaded.stats ?? null,
+    dtype: loaded.dtype,
+    parameterCount: loaded.parameterCount,
+    hasDecoder: loaded.hasDecoder,
+    stateDictPath: loaded.stateDictPath,
+    report: loaded.report,
+    notes: loaded.notes
+  }
+}
+
+registerJob('model-inspect', async (raw, ctx) => {
+  const p = InspectParams.parse(raw)
+  ctx.progress(0, 2, 'reading checkpoint')
+  const loaded = await loadCheckpoint(p.path, p.configPath ? { configPath: p.configPath } : {})
+  ctx.progress(1, 2, 'checking weights')
+  // A file with missing or wrong-shape model weights is refused here, with the keys named.
+  assertLoadable(loaded.report)
+  ctx.progress(2, 2, 'done')
+  return summarise(p.path, loaded)
+})
+
+registerJob('model-export-onnx', async (raw, ctx) => {
+  const p = ExportParams.parse(raw)
+  ctx.progress(0, 3, 'reading checkpoint')
+  const loaded = await loadCheckpoint(p.path, p.config ? { config: p.config } : p.configPath ? { configPath: p.configPath } : {})
+  assertLoadable(loaded.report)
+  if (ctx.signal.aborted) throw ctx.signal.reason
+  ctx.progress(1, 3, `building the ${p.graph} graph`)
+  const weights = new Map([...loaded.weights, ...loaded.extra])
+  const result = exportOnnxFile(loaded.config, weights, p.graph, p.outPath, { maskRatio: p.maskRatio })
+  ctx.progress(3, 3, 'written')
+  return { outPath: p.outPath, ...result }
+})

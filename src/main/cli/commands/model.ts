@@ -1,0 +1,108 @@
+// `marsfm model inspect|import|list|export-onnx`: checkpoints from a shell.
+import { parseArgs } from 'node:util'
+import { resolve } from 'node:path'
+import type { Command, CliIo } from '../command'
+import { UsageError } from '../command'
+import type { AppContext } from '../../app/context'
+import { ModelSummary, type ModelRecord } from '@shared/ipc/schemas/models'
+import { listModels, upsertModel } from '../../models/repository'
+import { runEngineJob } from '../run-job'
+
+const USAGE = `marsfm model inspect <checkpoint> [--config yaml] [--json]
+       marsfm model import <checkpoint> [--config yaml] [--name NAME]
+       marsfm model list [--json]
+       marsfm model export-onnx <checkpoint> --out file.onnx [--graph mae|encoder|classifier] [--config yaml] [--mask-ratio 0.5]`
+
+function formatSummary(s: ModelSummary): string {
+  const c = s.config
+  const lines = [
+    `file          ${s.path} (${(s.fileBytes / 2 ** 20).toFixed(1)} MiB, ${s.format})`,
+    `sha256        ${s.sha256}`,
+    `architecture  ViT MAE: ${c.img_size}² input, patch ${c.patch_size}, ${c.in_chans} bands, ${c.num_frames} frame(s), tubelet ${c.tubelet_size}`,
+    `              encoder ${c.embed_dim}d × ${c.depth} blocks, ${c.num_heads} heads; decoder ${s.hasDecoder ? `${c.decoder_embed_dim}d × ${c.decoder_depth} blocks, ${c.decoder_num_heads} heads` : 'absent'}`,
+    `config        ${s.configSource}`,
+    `parameters    ${s.parameterCount.toLocaleString('en-US')} (${s.dtype})`,
+    `weights       ${s.report.loaded.length} loaded, ${s.report.missing.length} missing, ${s.report.wrongShape.length} wrong shape, ${s.report.unexpected.length} unexpected, ${s.report.ignored.length} recomputed (${s.report.ignored.join(', ') || 'none'})`
+  ]
+  if (s.stats) {
+    lines.push(`bands         ${s.stats.bands.join(' ')}`)
+    lines.push(`means         ${s.stats.mean.map((v) => v.toFixed(1)).join(' ')}`)
+    lines.push(`stds          ${s.stats.std.map((v) => v.toFixed(1)).join(' ')}`)
+  }
+  for (const u of s.report.unexpected.slice(0, 20)) lines.push(`unexpected    ${u}`)
+  for (const n of s.notes) lines.push(`note          ${n}`)
+  return lines.join('\n')
+}
+
+async function inspect(ctx: AppContext, io: CliIo, path: string, configPath?: string): Promise<ModelSummary> {
+  const result = await runEngineJob(ctx, io, 'model-inspect', `inspect ${path}`, { path, configPath })
+  return ModelSummary.parse(result)
+}
+
+export const modelCommand: Command = {
+  name: 'model',
+  summary: 'inspect, import, list and export Prithvi checkpoints (.pt, .ckpt, .pth, .safetensors)',
+  usage: USAGE,
+  needsEngine: true,
+  async run(args, ctx, io) {
+    const [verb, ...rest] = args
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        name: { type: 'string' },
+        out: { type: 'string' },
+        graph: { type: 'string', default: 'mae' },
+        'mask-ratio': { type: 'string', default: '0.5' }
+      }
+    })
+    const configPath = values.config ? resolve(values.config) : undefined
+    const checkpoint = () => {
+      if (positionals.length !== 1) throw new UsageError(`'model ${verb}' takes one checkpoint path`)
+      return resolve(positionals[0]!)
+    }
+    switch (verb) {
+      case 'inspect': {
+        const summary = await inspect(ctx, io, checkpoint(), configPath)
+        io.out(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary))
+        return 0
+      }
+      case 'import': {
+        const summary = await inspect(ctx, io, checkpoint(), configPath)
+        const record = upsertModel(ctx.ledger.db, summary, values.name ? { name: values.name } : {})
+        io.out(values.json ? JSON.stringify(record, null, 2) : `imported model #${record.id} ${record.name} (${record.sha256.slice(0, 12)})`)
+        return 0
+      }
+      case 'list': {
+        const models: ModelRecord[] = listModels(ctx.ledger.db)
+        if (values.json) io.out(JSON.stringify(models, null, 2))
+        else if (!models.length) io.out('no models yet: marsfm model import <checkpoint>')
+        else for (const m of models) io.out(`#${m.id}  ${m.name}  ${m.parameterCount.toLocaleString('en-US')} params  ${m.sha256.slice(0, 12)}  ${m.path}`)
+        return 0
+      }
+      case 'export-onnx': {
+        if (!values.out) throw new UsageError('--out file.onnx is required')
+        const graph = values.graph
+        if (graph !== 'mae' && graph !== 'encoder' && graph !== 'classifier') throw new UsageError(`--graph must be mae, encoder or classifier, not '${graph}'`)
+        const maskRatio = Number(values['mask-ratio'])
+        if (!(maskRatio >= 0 && maskRatio < 1)) throw new UsageError('--mask-ratio must be in [0, 1)')
+        const outPath = resolve(values.out)
+        const result = (await runEngineJob(ctx, io, 'model-export-onnx', `export ${graph}`, { path: checkpoint(), configPath, graph, outPath, maskRatio })) as {
+          bytes: number
+          opset: number
+          inputs: { name: string; shape: unknown[] }[]
+          outputs: { name: string; shape: unknown[] }[]
+        }
+        const sig = (t: { name: string; shape: unknown[] }) => `${t.name}[${t.shape.join(',')}]`
+        io.out(`wrote ${outPath} (${(result.bytes / 2 ** 20).toFixed(1)} MiB, opset ${result.opset})`)
+        io.out(`inputs  ${result.inputs.map(sig).join('  ')}`)
+        io.out(`outputs ${result.outputs.map(sig).join('  ')}`)
+        return 0
+      }
+      default:
+        throw new UsageError(verb ? `unknown 'model' subcommand '${verb}'` : 'missing subcommand')
+    }
+  }
+}

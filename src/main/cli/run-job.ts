@@ -1,0 +1,26 @@
+// Runs an engine job from the CLI: progress on stderr (when it is a terminal), Ctrl-C cancels,
+// the job's failure becomes the command's error.
+import type { AppContext } from '../app/context'
+import type { CliIo } from './command'
+
+export async function runEngineJob(ctx: AppContext, _io: CliIo, kind: string, title: string, params: unknown): Promise<unknown> {
+  await ctx.engine.whenReady()
+  const jobId = await ctx.jobs.startEngineJob(kind, title, params)
+  const tty = process.stderr.isTTY
+  const onUpdate = (job: { id: string; done: number; total: number; message: string }) => {
+    if (tty && job.id === jobId) process.stderr.write(`\r\x1b[K${title}: ${job.total ? `${job.done}/${job.total} ` : ''}${job.message}`)
+  }
+  ctx.jobs.on('update', onUpdate)
+  const onSigint = () => ctx.jobs.cancel(jobId)
+  process.once('SIGINT', onSigint)
+  try {
+    const final = await ctx.jobs.waitFor(jobId)
+    if (tty) process.stderr.write('\r\x1b[K')
+    if (final.state === 'failed') throw new Error(final.error?.message ?? 'failed')
+    if (final.state === 'cancelled') throw new Error('cancelled')
+    return final.result
+  } finally {
+    ctx.jobs.off('update', onUpdate)
+    process.off('SIGINT', onSigint)
+  }
+}

@@ -1,0 +1,48 @@
+// Models service: import a checkpoint (the engine inspects it; the ledger records it with its
+// SHA-256), list and remove models, and export their graphs to ONNX. Long work runs as jobs.
+import { existsSync, statSync } from 'node:fs'
+import type { AppContext } from '../app/context'
+import { ModelSummary } from '@shared/ipc/schemas/models'
+import { getModel, listModels, removeModel, upsertModel } from '../models/repository'
+
+function assertFile(path: string, what: string): void {
+  if (!existsSync(path)) throw new Error(`${what} not found: ${path}`)
+  if (!statSync(path).isFile()) throw new Error(`${what} is not a file: ${path}`)
+}
+
+export function registerModelsService(ctx: AppContext): void {
+  ctx.router.handle('models:list', () => listModels(ctx.ledger.db))
+
+  ctx.router.handle('models:import', async ({ path, configPath, name }) => {
+    assertFile(path, 'checkpoint')
+    if (configPath) assertFile(configPath, 'config file')
+    const jobId = await ctx.jobs.startEngineJob('model-inspect', `Import model ${path.split(/[\\/]/).pop()}`, { path, configPath }, {
+      onFinish: (job) => {
+        if (job.state !== 'done') return
+        const summary = ModelSummary.parse(job.result)
+        const record = upsertModel(ctx.ledger.db, summary, { name })
+        ctx.log.write('info', 'models', `imported model #${record.id} ${record.name} (${record.sha256.slice(0, 12)})`)
+      }
+    })
+    return { jobId }
+  })
+
+  ctx.router.handle('models:remove', ({ id }) => {
+    if (!removeModel(ctx.ledger.db, id)) throw new Error(`no model #${id}`)
+    return { ok: true as const }
+  })
+
+  ctx.router.handle('models:export-onnx', async ({ id, graph, outPath, maskRatio }) => {
+    const model = getModel(ctx.ledger.db, id)
+    if (!model) throw new Error(`no model #${id}`)
+    assertFile(model.path, 'checkpoint')
+    const jobId = await ctx.jobs.startEngineJob('model-export-onnx', `Export ${model.name} (${graph}) to ONNX`, {
+      path: model.path,
+      config: model.config,
+      graph,
+      outPath,
+      maskRatio
+    })
+    return { jobId }
+  })
+}

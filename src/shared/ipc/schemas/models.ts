@@ -1,0 +1,83 @@
+// Schemas for imported foundation-model checkpoints (Prithvi-100M and fine-tuned descendants).
+import { z } from 'zod'
+
+export const PrithviConfigSchema = z.object({
+  img_size: z.number().int(),
+  patch_size: z.number().int(),
+  num_frames: z.number().int(),
+  tubelet_size: z.number().int(),
+  in_chans: z.number().int(),
+  embed_dim: z.number().int(),
+  depth: z.number().int(),
+  num_heads: z.number().int(),
+  decoder_embed_dim: z.number().int(),
+  decoder_depth: z.number().int(),
+  decoder_num_heads: z.number().int(),
+  mlp_ratio: z.number(),
+  norm_pix_loss: z.boolean()
+})
+
+export const BandStatsSchema = z.object({ bands: z.array(z.string()), mean: z.array(z.number()), std: z.array(z.number()) })
+
+export const KeyReportSchema = z.object({
+  loaded: z.array(z.string()),
+  missing: z.array(z.string()),
+  unexpected: z.array(z.string()),
+  wrongShape: z.array(z.object({ name: z.string(), expected: z.array(z.number()), got: z.array(z.number()) })),
+  ignored: z.array(z.string())
+})
+
+/** What inspecting a checkpoint tells (no weights). */
+export const ModelSummary = z.object({
+  path: z.string(),
+  fileBytes: z.number(),
+  format: z.string(),
+  sha256: z.string(),
+  config: PrithviConfigSchema,
+  configSource: z.enum(['yaml', 'inferred', 'given']),
+  stats: BandStatsSchema.nullable(),
+  dtype: z.string(),
+  parameterCount: z.number().int(),
+  hasDecoder: z.boolean(),
+  stateDictPath: z.array(z.string()),
+  report: KeyReportSchema,
+  notes: z.array(z.string())
+})
+export type ModelSummary = z.infer<typeof ModelSummary>
+
+export const ModelRecord = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  path: z.string(),
+  sha256: z.string(),
+  format: z.string(),
+  config: PrithviConfigSchema,
+  stats: BandStatsSchema.nullable(),
+  parameterCount: z.number().int(),
+  dtype: z.string(),
+  report: KeyReportSchema,
+  source: z.string(),
+  createdAt: z.string()
+})
+export type ModelRecord = z.infer<typeof ModelRecord>
+
+const AbsolutePath = z.string().min(1).max(4096).refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path')
+
+export const ModelImportRequest = z.object({
+  path: AbsolutePath,
+  configPath: AbsolutePath.optional(),
+  name: z.string().min(1).max(200).optional()
+})
+export type ModelImportRequest = z.infer<typeof ModelImportRequest>
+
+export const OnnxGraph = z.enum(['mae', 'encoder', 'classifier'])
+
+export const ModelExportOnnxRequest = z.object({
+  id: z.number().int().positive(),
+  graph: OnnxGraph.default('mae'),
+  outPath: AbsolutePath.refine((p) => p.endsWith('.onnx'), 'must end in .onnx'),
+  maskRatio: z.number().min(0).max(0.99).default(0.5)
+})
+export type ModelExportOnnxRequest = z.infer<typeof ModelExportOnnxRequest>
+
+export { AbsolutePath }

@@ -1,0 +1,48 @@
+// Models view in Chromium: import a checkpoint by path, see its architecture and key report;
+// a hostile file is refused with its reason.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolve } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
+import { ROOT } from '../support/built'
+
+const FIX = resolve(ROOT, 'tests/fixtures/checkpoints')
+let app: WebApp
+let browser: Browser
+let page: Page
+let errors: string[]
+
+beforeAll(async () => {
+  app = await startWebApp()
+  browser = await launchChromium()
+  page = await browser.newPage()
+  errors = watchPageErrors(page)
+  await page.goto(app.url)
+  await page.getByTestId('nav-models').click()
+})
+afterAll(async () => {
+  await browser?.close()
+  await app?.stop()
+})
+
+describe('Models view', () => {
+  it('imports a Prithvi checkpoint with its config and shows what it holds', async () => {
+    await page.getByTestId('model-path').fill(resolve(FIX, 'tiny_prithvi.pt'))
+    await page.getByTestId('model-config').fill(resolve(FIX, 'Prithvi_tiny_config.yaml'))
+    await page.getByTestId('model-import').click()
+    await expect.poll(() => page.getByTestId('import-status').getAttribute('data-state'), { timeout: 60_000 }).toBe('done')
+    await page.getByTestId('models-table').waitFor()
+    expect(await page.getByTestId('model-encoder').textContent()).toMatch(/32-d, 2 blocks, 4 heads/)
+    expect(await page.getByTestId('key-report').textContent()).toMatch(/48 loaded · 0 missing · 0 wrong shape/)
+    expect(await page.getByTestId('model-stats').textContent()).toMatch(/775\.23/)
+    expect(errors).toEqual([])
+  })
+
+  it('refuses a pickle that names os.system and says why', async () => {
+    await page.getByTestId('model-path').fill(resolve(FIX, 'evil.pt'))
+    await page.getByTestId('model-config').fill('')
+    await page.getByTestId('model-import').click()
+    await expect.poll(() => page.getByTestId('import-status').getAttribute('data-state'), { timeout: 60_000 }).toBe('failed')
+    expect(await page.getByTestId('import-error').textContent()).toMatch(/os\.system/)
+  })
+})
