@@ -9,6 +9,8 @@ import { jobHandler } from './jobs/registry'
 import { engineMethod } from './methods'
 import './jobs/demo'
 import './models/jobs'
+import './training/job'
+import './reconstruction/job'
 
 interface ParentPort {
   postMessage(message: unknown): void

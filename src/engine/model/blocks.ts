@@ -15,6 +15,21 @@ export interface BlockParams {
   fc2: { weight: Tensor2D; bias: Tensor1D }
 }
 
+/**
+ * softmax(q @ kT) @ v per head: q [B, S, hd] (already scaled), kT [B, hd, S], v [B, S, hd] -> [B, S, hd].
+ * On wasm (slow batched matMul) each head runs as 2-D products, so the [S, S] maps are never unstacked.
+ */
+function scaledDotProduct(tf: Tf, q: Tensor3D, kt: Tensor3D, v: Tensor3D): Tensor3D {
+  if (tf.getBackend() !== 'wasm' || q.shape[0] === 1) {
+    const attn = tf.softmax(bmm(tf, q, kt)) as Tensor3D // [B, S, S]
+    return bmm(tf, attn, v)
+  }
+  const ks = tf.unstack(kt) as Tensor2D[]
+  const vs = tf.unstack(v) as Tensor2D[]
+  const heads = (tf.unstack(q) as Tensor2D[]).map((qi, i) => bmm(tf, tf.softmax(bmm(tf, qi, ks[i]!)) as Tensor2D, vs[i]!)) // each [S, hd]
+  return tf.stack(heads) as Tensor3D
+}
+
 /** Multi-head self-attention: x [N, S, D] -> [N, S, D]. */
 export function attention(tf: Tf, x: Tensor3D, p: BlockParams, numHeads: number): Tensor3D {
   const [n, s, d] = x.shape
@@ -26,8 +41,7 @@ export function attention(tf: Tf, x: Tensor3D, p: BlockParams, numHeads: number)
   const qh = tf.mul(heads(q, [0, 2, 1, 3], [n * numHeads, s, hd]), hd ** -0.5) as Tensor3D // [N*H, S, hd]
   const kt = heads(k, [0, 2, 3, 1], [n * numHeads, hd, s]) // [N*H, hd, S]
   const vh = heads(v, [0, 2, 1, 3], [n * numHeads, s, hd]) // [N*H, S, hd]
-  const attn = tf.softmax(bmm(tf, qh, kt)) as Tensor3D // [N*H, S, S]
-  const out = bmm(tf, attn, vh) // [N*H, S, hd]
+  const out = scaledDotProduct(tf, qh, kt, vh) // [N*H, S, hd]
   const merged = tf.reshape(tf.transpose(tf.reshape(out, [n, numHeads, s, hd]), [0, 2, 1, 3]), [n, s, d]) // [N, S, D]
   return linear(tf, merged, p.proj.weight, p.proj.bias) as Tensor3D
 }

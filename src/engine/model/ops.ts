@@ -21,31 +21,31 @@ export function transposeLast2(tf: Tf, x: Tensor): Tensor {
   return tf.transpose(x, perm)
 }
 
-/** [B, M, K] @ [B, K, N] -> [B, M, N] without transpose flags; per-sample 2-D calls on wasm. */
-function batchMatMulPlain(tf: Tf, a: Tensor3D, b: Tensor3D): Tensor3D {
-  if (a.shape[0] === 1 || tf.getBackend() !== 'wasm') return tf.matMul(a, b)
+/** [B, M, K] @ [B, K, N] -> [B, M, N] (or 2-D) without transpose flags; per-sample 2-D calls on wasm. */
+function matMulPlain<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
+  if (a.rank === 2 || a.shape[0] === 1 || tf.getBackend() !== 'wasm') return tf.matMul(a, b) as T
   const as = tf.unstack(a) as Tensor2D[]
   const bs = tf.unstack(b) as Tensor2D[]
-  return tf.stack(as.map((ai, i) => tf.matMul(ai, bs[i]!))) as Tensor3D
+  return tf.stack(as.map((ai, i) => tf.matMul(ai, bs[i]!))) as T
 }
 
-/** Batched matrix product [B, M, K] @ [B, K, N] -> [B, M, N]; backward uses explicit transposes. */
-export function bmm(tf: Tf, a: Tensor3D, b: Tensor3D): Tensor3D {
+/** Matrix product [M, K] @ [K, N] or batched [B, M, K] @ [B, K, N]; backward uses explicit transposes. */
+export function bmm<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 2)
-    const [x, y] = t as [Tensor3D, Tensor3D]
+    const [x, y] = t as [T, T]
     save([x, y])
     return {
-      value: batchMatMulPlain(tf, x, y),
-      gradFunc: (dy: Tensor3D, saved: Tensor[]) => {
-        const [sx, sy] = saved as [Tensor3D, Tensor3D]
-        const dx = batchMatMulPlain(tf, dy, transposeLast2(tf, sy) as Tensor3D) // [B, M, K]
-        const dw = batchMatMulPlain(tf, transposeLast2(tf, sx) as Tensor3D, dy) // [B, K, N]
+      value: matMulPlain(tf, x, y),
+      gradFunc: (dy: T, saved: Tensor[]) => {
+        const [sx, sy] = saved as [T, T]
+        const dx = matMulPlain(tf, dy, transposeLast2(tf, sy) as T) // [B, M, K]
+        const dw = matMulPlain(tf, transposeLast2(tf, sx) as T, dy) // [B, K, N]
         return [dx, dw]
       }
     }
   })
-  return op(a, b) as Tensor3D
+  return op(a, b) as T
 }
 
 /** y = x @ w + b over the last axis of x [..., in]; w is pre-transposed [in, out], b [out]. */

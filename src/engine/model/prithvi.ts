@@ -155,7 +155,6 @@ export class PrithviMAE {
   private encode(x: Tensor, plan: MaskPlan): Tensor3D {
     const tf = this.tf
     const n = plan.n
-    const D = this.cfg.embed_dim
     const patches = patchify(tf, x, this.geometry) // [N, L, P]
     let tokens = linear(tf, patches, this.v('patch_embed.proj.weight'), this.v('patch_embed.proj.bias')) as Tensor3D // [N, L, D]
     tokens = tf.add(tokens, this.posPatches) // [N, L, D]
@@ -165,9 +164,7 @@ export class PrithviMAE {
     const cls = tf.tile(tf.add(this.v<Tensor3D>('cls_token'), this.posCls), [n, 1, 1]) as Tensor3D // [N, 1, D]
     let h = (plan.lenKeep > 0 ? tf.concat([cls, kept], 1) : cls) as Tensor3D // [N, 1+Lkeep, D]
     for (let i = 0; i < this.cfg.depth; i++) h = transformerBlock(tf, h, this.block(`blocks.${i}`), this.cfg.num_heads, LAYER_NORM_EPS)
-    const out = layerNorm(tf, h, this.v('norm.weight'), this.v('norm.bias'), LAYER_NORM_EPS) as Tensor3D
-    if (out.shape[2] !== D) throw new Error('internal: encoder width mismatch')
-    return out
+    return layerNorm(tf, h, this.v('norm.weight'), this.v('norm.bias'), LAYER_NORM_EPS) as Tensor3D // [N, 1+Lkeep, D]
   }
 
   /** One-hot [N, A, B] (CPU-built) @ tokens [N, B, D] -> [N, A, D]. */
@@ -208,7 +205,11 @@ export class PrithviMAE {
     }
   }
 
-  /** Encoder with token masking: x [N, C, T, H, W] -> latent [N, 1 + Lkeep, D], mask, ids_restore. */
+  /**
+   * Encoder with token masking: x [N, C, T, H, W] -> latent [N, 1 + Lkeep, D], mask, ids_restore.
+   * maskRatio 0 without noise keeps the tokens in patch order (the official code returns the same rows
+   * in a random order); with noise the order follows the noise exactly as in PyTorch.
+   */
   forwardEncoder(x: Tensor, maskRatio: number, noise?: Noise): EncoderOutput {
     const plan = this.randomMasking(this.checkInput(x), maskRatio, noise)
     return this.tf.tidy(() => ({ latent: this.encode(x, plan), ...this.planTensors(plan) }))

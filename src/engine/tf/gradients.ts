@@ -101,6 +101,26 @@ function configs(tf: Tf): GradConfig[] {
     unaryOut('Tanh', (dy, y) => tf.mul(dy, tf.sub(1, tf.square(y)))),
     reduction('Sum', false),
     reduction('Mean', true),
+    {
+      kernelName: 'Max',
+      inputsToSave: ['x'],
+      outputsToSave: [true],
+      gradFunc: (dy, saved, attrs: NamedAttrMap) => {
+        const [x, y] = saved as [Tensor, Tensor]
+        const axes = tf.util.parseAxisParam(attrs.reductionIndices as number | number[], x.shape)
+        const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+        return { x: () => tf.mul(tf.reshape(one(dy), kept), tf.cast(tf.equal(x, tf.reshape(y, kept)), 'float32')) }
+      }
+    },
+    {
+      kernelName: 'AddN',
+      saveAllInputs: true,
+      gradFunc: (dy, saved) => {
+        const grads: Grads = {}
+        saved.forEach((_, i) => (grads[i] = () => tf.clone(one(dy))))
+        return grads
+      }
+    },
     unary('Reshape', (dy, x) => tf.reshape(dy, x.shape)),
     {
       kernelName: 'ExpandDims',

@@ -13,6 +13,7 @@ import { AppLog } from './log'
 import { defaultDataDir } from './paths'
 import { APP_VERSION } from './version'
 import { registerAllServices } from '../services'
+import { ensureDemoModel } from '../models/demo'
 
 export type AppMode = 'desktop' | 'web' | 'cli'
 
@@ -88,6 +89,7 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     }
   }
   registerAllServices(ctx)
+  ensureDemoModel(ctx)
 
   log.write('info', 'main', `MarsFM Workstation ${APP_VERSION} (${opts.mode}); data in ${dataDir}`)
   if (opts.startEngine ?? true) {

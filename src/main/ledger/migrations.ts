@@ -189,7 +189,38 @@ const initial: Migration = {
   }
 }
 
+const datasetCuration: Migration = {
+  version: 2,
+  name: 'dataset curation',
+  up(db) {
+    db.exec(`
+      -- Every edit bumps the revision; a version records the revision it froze, so "edited
+      -- since the last freeze" is a comparison, not a guess.
+      ALTER TABLE datasets ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE dataset_versions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE dataset_versions ADD COLUMN tile_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE dataset_versions ADD COLUMN counts_json TEXT NOT NULL DEFAULT '{}';
+      -- The copy kept in the data folder (images/<sha256>.<ext>), so a dataset survives its
+      -- source folder moving; and the colour check's verdict.
+      ALTER TABLE images ADD COLUMN stored_name TEXT;
+      ALTER TABLE images ADD COLUMN colour TEXT;
+      ALTER TABLE tiles ADD COLUMN origin TEXT NOT NULL DEFAULT 'grid' CHECK (origin IN ('grid', 'point', 'whole'));
+      ALTER TABLE tiles ADD COLUMN split_manual INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE tiles ADD COLUMN thumbnail BLOB;
+      ALTER TABLE tiles ADD COLUMN phash TEXT;
+      ALTER TABLE tiles ADD COLUMN colour TEXT;
+      CREATE UNIQUE INDEX tiles_by_rect ON tiles(image_id, x, y, width, height);
+      CREATE INDEX images_by_dataset ON images(dataset_id);
+      CREATE INDEX labels_by_tile ON labels(tile_id);
+      CREATE INDEX annotations_by_tile ON annotations(tile_id);
+      -- A frozen version never changes: runs and studies point at it.
+      CREATE TRIGGER dataset_versions_immutable BEFORE UPDATE ON dataset_versions
+        BEGIN SELECT RAISE(ABORT, 'dataset versions are immutable'); END;
+    `)
+  }
+}
+
 /** All migrations in order. Append new ones; never edit a released one. */
-export const migrations: readonly Migration[] = [initial]
+export const migrations: readonly Migration[] = [initial, datasetCuration]
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

@@ -3,9 +3,13 @@ import type { AppContext } from '../app/context'
 import { registerSystemService } from './system'
 import { registerJobsService } from './jobs'
 import { registerModelsService } from './models'
+import { registerReconstructionService } from './reconstruction'
+import { registerDatasetsService } from './datasets'
 
 export function registerAllServices(ctx: AppContext): void {
   registerSystemService(ctx)
   registerJobsService(ctx)
   registerModelsService(ctx)
+  registerReconstructionService(ctx)
+  registerDatasetsService(ctx)
 }

@@ -21,11 +21,53 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       remove: (id: number) => invoke('models:remove', { id }),
       exportOnnx: (request: RequestOf<'models:export-onnx'>) => invoke('models:export-onnx', request)
     },
+    reconstruction: {
+      recipes: () => invoke('reconstruction:recipes', {}),
+      saveRecipe: (recipe: RequestOf<'reconstruction:save-recipe'>['recipe']) => invoke('reconstruction:save-recipe', { recipe }),
+      deleteRecipe: (name: string) => invoke('reconstruction:delete-recipe', { name }),
+      start: (request: RequestOf<'reconstruction:start'>) => invoke('reconstruction:start', request),
+      list: () => invoke('reconstruction:list', {}),
+      get: (id: number) => invoke('reconstruction:get', { id }),
+      galleryTile: (studyId: number, index: number) => invoke('reconstruction:gallery-tile', { studyId, index }),
+      remove: (id: number) => invoke('reconstruction:remove', { id })
+    },
     jobs: {
       list: () => invoke('jobs:list', {}),
       cancel: (jobId: string) => invoke('jobs:cancel', { jobId }),
       startDemo: (request: RequestOf<'jobs:start-demo'>) => invoke('jobs:start-demo', request),
       onProgress: (listener: (job: EventPayload<'jobs:progress'>) => void) => subscribe('jobs:progress', listener)
+    },
+    datasets: {
+      list: () => invoke('datasets:list', {}),
+      create: (request: RequestOf<'datasets:create'>) => invoke('datasets:create', request),
+      update: (request: RequestOf<'datasets:update'>) => invoke('datasets:update', request),
+      remove: (datasetId: number) => invoke('datasets:delete', { datasetId }),
+      pickPaths: (kind: 'files' | 'folder') => invoke('datasets:pick-paths', { kind }),
+      importPaths: (request: RequestOf<'datasets:import'>) => invoke('datasets:import', request),
+      importFormat: (request: RequestOf<'datasets:import-format'>) => invoke('datasets:import-format', request),
+      split: (request: RequestOf<'datasets:split'>) => invoke('datasets:split', request),
+      leaks: (datasetId: number) => invoke('datasets:leaks', { datasetId }),
+      freeze: (datasetId: number, note = '') => invoke('datasets:freeze', { datasetId, note }),
+      versions: (datasetId: number) => invoke('datasets:versions', { datasetId }),
+      exportVersion: (request: RequestOf<'datasets:export'>) => invoke('datasets:export', request),
+      quality: (request: RequestOf<'datasets:quality'>) => invoke('datasets:quality', request),
+      stats: (datasetId: number) => invoke('datasets:stats', { datasetId }),
+      settings: () => invoke('datasets:settings-get', {}),
+      saveSettings: (request: RequestOf<'datasets:settings-set'>) => invoke('datasets:settings-set', request),
+      images: (request: RequestOf<'images:list'>) => invoke('images:list', request),
+      region: (request: RequestOf<'images:region'>) => invoke('images:region', request),
+      tiles: (request: RequestOf<'tiles:list'>) => invoke('tiles:list', request),
+      thumbnails: (tileIds: number[]) => invoke('tiles:thumbnails', { tileIds }),
+      tileImage: (tileId: number, maxSide?: number) => invoke('tiles:image', { tileId, maxSide }),
+      gridTiles: (request: RequestOf<'tiles:grid'>) => invoke('tiles:grid', request),
+      cutTile: (request: RequestOf<'tiles:cut'>) => invoke('tiles:cut', request),
+      deleteTiles: (tileIds: number[]) => invoke('tiles:delete', { tileIds }),
+      setSplit: (tileIds: number[], split: 'train' | 'valid' | 'test' | null) => invoke('tiles:set-split', { tileIds, split }),
+      setLabel: (request: RequestOf<'labels:set'>) => invoke('labels:set', request),
+      agreement: (datasetId: number) => invoke('labels:agreement', { datasetId }),
+      keepAgreed: (datasetId: number) => invoke('labels:keep-agreed', { datasetId }),
+      annotations: (tileId: number) => invoke('annotations:list', { tileId }),
+      saveAnnotations: (request: RequestOf<'annotations:save'>) => invoke('annotations:save', request)
     }
   }
 }

@@ -3,7 +3,18 @@
 import { z } from 'zod'
 import { EngineStatus, LogLine, SystemInfo } from './schemas/system'
 import { DemoJobRequest, JobId, JobStarted, JobView } from './schemas/jobs'
+import * as D from './schemas/datasets'
 import { ModelExportOnnxRequest, ModelImportRequest, ModelRecord } from './schemas/models'
+import {
+  BandRecipeSchema,
+  GalleryTileImages,
+  GalleryTileRequest,
+  ReconstructionStartRequest,
+  RecipeList,
+  StudyDetail,
+  StudyListItem,
+  StudyStarted
+} from './schemas/reconstruction'
 
 const Empty = z.object({}).strict()
 const Ok = z.object({ ok: z.literal(true) })
@@ -18,7 +29,47 @@ export const channels = {
   'models:list': { request: Empty, response: z.array(ModelRecord) },
   'models:import': { request: ModelImportRequest, response: JobStarted },
   'models:remove': { request: z.object({ id: z.number().int().positive() }).strict(), response: Ok },
-  'models:export-onnx': { request: ModelExportOnnxRequest, response: JobStarted }
+  'models:export-onnx': { request: ModelExportOnnxRequest, response: JobStarted },
+  // Imputation reconstruction workbench (schemas/reconstruction.ts).
+  'reconstruction:recipes': { request: Empty, response: RecipeList },
+  'reconstruction:save-recipe': { request: z.object({ recipe: BandRecipeSchema }).strict(), response: RecipeList },
+  'reconstruction:delete-recipe': { request: z.object({ name: z.string().min(1).max(80) }).strict(), response: RecipeList },
+  'reconstruction:start': { request: ReconstructionStartRequest, response: StudyStarted },
+  'reconstruction:list': { request: Empty, response: z.array(StudyListItem) },
+  'reconstruction:get': { request: z.object({ id: z.number().int().positive() }).strict(), response: StudyDetail },
+  'reconstruction:gallery-tile': { request: GalleryTileRequest, response: GalleryTileImages },
+  'reconstruction:remove': { request: z.object({ id: z.number().int().positive() }).strict(), response: Ok },
+  // Dataset curation (schemas/datasets.ts).
+  'datasets:list': { request: Empty, response: z.array(D.DatasetSummary) },
+  'datasets:create': { request: D.DatasetCreate, response: D.DatasetSummary },
+  'datasets:update': { request: D.DatasetUpdate, response: D.DatasetSummary },
+  'datasets:delete': { request: D.ByDataset, response: Ok },
+  'datasets:pick-paths': { request: D.PickPathsRequest, response: D.PickPathsResponse },
+  'datasets:import': { request: D.ImportRequest, response: JobStarted },
+  'datasets:import-format': { request: D.ImportFormatRequest, response: JobStarted },
+  'datasets:split': { request: D.SplitRequest, response: D.SplitReport },
+  'datasets:leaks': { request: D.ByDataset, response: z.array(D.Leak) },
+  'datasets:freeze': { request: D.FreezeRequest, response: D.VersionView },
+  'datasets:versions': { request: D.ByDataset, response: z.array(D.VersionView) },
+  'datasets:export': { request: D.ExportRequest, response: JobStarted },
+  'datasets:quality': { request: D.QualityRequest, response: JobStarted },
+  'datasets:stats': { request: D.ByDataset, response: D.DatasetStats },
+  'datasets:settings-get': { request: Empty, response: D.DatasetSettings },
+  'datasets:settings-set': { request: D.DatasetSettings.strict(), response: D.DatasetSettings },
+  'images:list': { request: D.ImagesListRequest, response: D.ImagesListResponse },
+  'images:region': { request: D.RegionRequest, response: D.RegionResponse },
+  'tiles:list': { request: D.TilesListRequest, response: D.TilesListResponse },
+  'tiles:thumbnails': { request: D.ThumbnailsRequest, response: D.ThumbnailsResponse },
+  'tiles:image': { request: D.TileImageRequest, response: D.TileImageResponse },
+  'tiles:grid': { request: D.GridTileRequest, response: JobStarted },
+  'tiles:cut': { request: D.CutTileRequest, response: D.TileView },
+  'tiles:delete': { request: z.object({ tileIds: D.TileIds }).strict(), response: z.object({ deleted: z.number().int() }) },
+  'tiles:set-split': { request: D.SetSplitRequest, response: z.object({ updated: z.number().int(), leaks: z.array(D.Leak) }) },
+  'labels:set': { request: D.LabelsSetRequest, response: z.object({ updated: z.number().int() }) },
+  'labels:agreement': { request: D.ByDataset, response: D.AgreementReport },
+  'labels:keep-agreed': { request: D.ByDataset, response: z.object({ removed: z.number().int() }) },
+  'annotations:list': { request: z.object({ tileId: D.DatasetId }).strict(), response: z.array(D.AnnotationView) },
+  'annotations:save': { request: D.AnnotationsSaveRequest, response: z.array(D.AnnotationView) }
 } as const
 
 /** One-way events from main to every renderer. */

@@ -2,5 +2,7 @@
 import type { Command } from '../command'
 import { infoCommand } from './info'
 import { modelCommand } from './model'
+import { reconstructCommand } from './reconstruct'
+import { datasetCommand } from './dataset'
 
-export const commands: Command[] = [infoCommand, modelCommand]
+export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand]

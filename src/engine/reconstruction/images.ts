@@ -1,0 +1,56 @@
+// Reads the study's images with sharp (8-bit, any of grey / grey+alpha / RGB / RGBA) and cuts
+// them into model-sized RGB tiles: a centre crop, a grid of native-resolution tiles, or a resize.
+// Images already at the model's size pass through untouched whatever the choice.
+import { readdirSync, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import sharp from 'sharp'
+import { centreCrop, resizeBilinear, tileGrid, toRgbImage, type HwcImage } from '@shared/imputation/preprocess'
+import type { TileGeometry } from '@shared/ipc/schemas/reconstruction'
+
+const IMAGE_EXTENSIONS = /\.(jpe?g|png|tiff?|webp)$/i
+
+/** Image files directly inside `folder`, in natural name order (…_2_0 before …_10_0). */
+export function listImages(folder: string): string[] {
+  if (!statSync(folder).isDirectory()) throw new Error(`not a folder: ${folder}`)
+  const names = readdirSync(folder).filter((n) => IMAGE_EXTENSIONS.test(n) && !n.startsWith('.'))
+  names.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+  return names.map((n) => join(folder, n))
+}
+
+/** Decoded pixels, 8 bits per channel, channels as stored (alpha kept here, dropped by toRgbImage). */
+export async function decodeImage(path: string): Promise<HwcImage> {
+  const { data, info } = await sharp(path, { limitInputPixels: 2 ** 28 }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: info.channels }
+}
+
+export interface StudyTileImage {
+  /** Unique name of the tile within the study (file name, plus the grid cell when tiled). */
+  ref: string
+  image: string
+  rgb: HwcImage
+  x: number
+  y: number
+  width: number
+  height: number
+}
+
+/** Model-sized RGB tiles of one decoded image. */
+export function cutTiles(path: string, decoded: HwcImage, size: number, geometry: TileGeometry): StudyTileImage[] {
+  const rgb = toRgbImage(decoded)
+  const name = basename(path)
+  const whole = { image: path, x: 0, y: 0, width: rgb.width, height: rgb.height }
+  if (rgb.height === size && rgb.width === size) return [{ ref: name, rgb, ...whole }]
+  switch (geometry) {
+    case 'resize':
+      return [{ ref: name, rgb: resizeBilinear(rgb, size, size), ...whole }]
+    case 'centre-crop': {
+      // An image smaller than the model in either direction cannot be cropped: it is resized.
+      if (rgb.height < size || rgb.width < size) return [{ ref: name, rgb: resizeBilinear(rgb, size, size), ...whole }]
+      const y = Math.floor((rgb.height - size) / 2)
+      const x = Math.floor((rgb.width - size) / 2)
+      return [{ ref: name, rgb: centreCrop(rgb, size), image: path, x, y, width: size, height: size }]
+    }
+    case 'tile':
+      return tileGrid(rgb, size, 'drop').tiles.map((t) => ({ ref: `${name}#r${t.row}c${t.col}`, rgb: t.image, image: path, x: t.x, y: t.y, width: size, height: size }))
+  }
+}

@@ -1,0 +1,244 @@
+// A reconstruction study: RGB tiles → six bands by each method → the Prithvi MAE with one shared
+// mask per tile (and mask seed) → per tile and method the model loss, the RGB loss and display-space
+// MSE / PSNR / SSIM → aggregates and paired tests. Used by the engine job (app and CLI) and the bench.
+import { z } from 'zod'
+import { PRITHVI_HLS_STATS, type BandStats } from '@shared/bands'
+import { modelInputToRgb, patchErrorMap, toBytes } from '@shared/imputation/display'
+import { toReflectance } from '@shared/imputation/preprocess'
+import { assertRecipe, buildModelInput, PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
+import { BandRecipeSchema, StudySettings, type GalleryManifest, type ResultRow, type StudyOutcome } from '@shared/ipc/schemas/reconstruction'
+import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { mse, psnr, ssim } from '@shared/stats'
+import { summariseStudy } from '@shared/reconstruction/summary'
+import { CancelledError } from '@shared/ipc/errors'
+import { assertLoadable, loadCheckpoint, readPrithviConfig, sha256File, type LoadedCheckpoint } from '../checkpoint'
+import type { PrithviConfig } from '../model/config'
+import type { WeightMap } from '../model/weights'
+import type { TfHandle } from '../tf/handle'
+import { cutTiles, decodeImage, listImages, type StudyTileImage } from './images'
+import { tileNoise } from './noise'
+import { sampleLosses, unpatchifySample } from './patches'
+import { createOrtRunner, createTfjsRunner, layoutOf, type MaeRunner } from './runners'
+import { writeGalleryTile, type GalleryMethod } from './gallery'
+
+export const StudyJobParams = StudySettings.extend({
+  checkpoint: z.string().min(1),
+  configPath: z.string().optional(),
+  /** The architecture recorded at import (wins over a yaml). */
+  config: PrithviConfigSchema.optional(),
+  stats: BandStatsSchema.nullable().optional(),
+  sha256: z.string().optional(),
+  images: z.array(z.string()).optional(),
+  folder: z.string().optional(),
+  /** Preset names, or full recipes (the user's own). */
+  methods: z.array(z.union([z.string(), BandRecipeSchema])).min(1),
+  /** One array of L values per image, in image order; replaces the seeded masks. */
+  noise: z.array(z.array(z.number())).optional(),
+  cacheDir: z.string(),
+  galleryDir: z.string().optional(),
+  bootstrapIterations: z.number().int().min(100).max(1_000_000).default(10_000),
+  /** ONNX Runtime intra-op threads (default: ORT's choice). */
+  threads: z.number().int().min(1).max(256).optional()
+})
+export type StudyJobParams = z.input<typeof StudyJobParams>
+
+export interface StudyEnv {
+  tf?: TfHandle
+  signal?: AbortSignal
+  progress?: (done: number, total: number, message: string) => void
+  log?: (message: string) => void
+}
+
+/** A preset name (for the model's stats) or a user recipe, checked. */
+export function resolveRecipe(method: string | BandRecipe, stats: BandStats): BandRecipe {
+  if (typeof method !== 'string') {
+    assertRecipe(method)
+    return method
+  }
+  if (!(PRESET_NAMES as readonly string[]).includes(method)) throw new Error(`unknown method "${method}" (presets: ${PRESET_NAMES.join(', ')})`)
+  return presetRecipe(method as PresetName, stats)
+}
+
+interface ResolvedModel {
+  cfg: PrithviConfig
+  stats: BandStats
+  sha256: string
+  weights: () => Promise<WeightMap>
+}
+
+async function resolveModel(p: z.output<typeof StudyJobParams>): Promise<ResolvedModel> {
+  let cfg: PrithviConfig | undefined = p.config ? { ...p.config } : undefined
+  let stats: BandStats | undefined = p.stats ?? undefined
+  let loaded: LoadedCheckpoint | undefined
+  if (!cfg && p.configPath) {
+    const file = await readPrithviConfig(p.configPath)
+    cfg = file.config
+    stats ??= file.stats
+  }
+  if (!cfg) {
+    loaded = await loadCheckpoint(p.checkpoint)
+    cfg = loaded.config
+    stats ??= loaded.stats
+  }
+  // The study feeds single frames: [B, 6, 1, H, W].
+  cfg = { ...cfg, num_frames: 1 }
+  if (cfg.in_chans !== 6) throw new Error(`the reconstruction study needs a 6-band model; this one has ${cfg.in_chans} input channels`)
+  if (cfg.norm_pix_loss) throw new Error('models trained with norm_pix_loss predict normalised patches; the study compares raw reconstructions')
+  const finalCfg = cfg
+  const sha256 = p.sha256 ?? loaded?.sha256 ?? (await sha256File(p.checkpoint))
+  const weights = async () => {
+    const l = loaded && loaded.config.num_frames === 1 ? loaded : await loadCheckpoint(p.checkpoint, { config: finalCfg })
+    assertLoadable(l.report)
+    if (!l.hasDecoder) throw new Error('this checkpoint has no decoder weights: a reconstruction study needs the full masked autoencoder')
+    return l.weights
+  }
+  return { cfg: finalCfg, stats: stats ?? PRITHVI_HLS_STATS, sha256, weights }
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
+}
+
+/** Visible patches from the original bytes, removed ones from the reconstruction (HWC, 8-bit units). */
+function composite(original: Uint8Array, reconRgb: Float32Array, mask: ArrayLike<number>, size: number, patch: number): Float32Array {
+  const g = size / patch
+  const out = new Float32Array(size * size * 3)
+  for (let p = 0; p < size * size; p++) {
+    const l = Math.floor(Math.floor(p / size) / patch) * g + Math.floor((p % size) / patch)
+    const src = mask[l] === 0 ? original : reconRgb
+    out[p * 3] = src[p * 3]!
+    out[p * 3 + 1] = src[p * 3 + 1]!
+    out[p * 3 + 2] = src[p * 3 + 2]!
+  }
+  return out
+}
+
+export async function runStudy(raw: StudyJobParams, env: StudyEnv = {}): Promise<StudyOutcome> {
+  const p = StudyJobParams.parse(raw)
+  const progress = env.progress ?? (() => {})
+  const t0 = performance.now()
+  progress(0, 1, 'loading the model')
+  const model = await resolveModel(p)
+  const { cfg, stats } = model
+  const layout = layoutOf(cfg)
+  const size = cfg.img_size
+  const patch = cfg.patch_size
+  const L = (size / patch) ** 2
+  const recipes = p.methods.map((m) => resolveRecipe(m, stats))
+  const names = recipes.map((r) => r.name)
+  if (new Set(names).size !== names.length) throw new Error(`methods must have distinct names: ${names.join(', ')}`)
+
+  let runner: MaeRunner
+  if (p.backend === 'tfjs') {
+    if (!env.tf) throw new Error('the tfjs backend needs the engine\'s TensorFlow.js')
+    runner = createTfjsRunner(env.tf.tf, env.tf.backend, cfg, await model.weights(), p.maskRatio)
+  } else {
+    runner = await createOrtRunner({ cacheDir: p.cacheDir, sha256: model.sha256, cfg, maskRatio: p.maskRatio, weights: model.weights, ...(p.threads ? { intraOpThreads: p.threads } : {}) })
+  }
+  for (const note of runner.notes) env.log?.(note)
+  const loadSeconds = (performance.now() - t0) / 1000
+
+  try {
+    const t1 = performance.now()
+    // Images → tiles (only as many as needed).
+    const images = p.images ?? (p.folder ? listImages(p.folder) : [])
+    if (images.length === 0) throw new Error(p.folder ? `no images (jpg, png, tif, webp) in ${p.folder}` : 'no images given')
+    if (p.noise && p.noise.length !== images.length) throw new Error(`the noise file has ${p.noise.length} arrays for ${images.length} images`)
+    for (const [i, n] of (p.noise ?? []).entries()) {
+      if (n.length !== L) throw new Error(`noise for image ${i + 1} has ${n.length} values; this model has L = ${L} patches`)
+    }
+    const tiles: (StudyTileImage & { imageIndex: number })[] = []
+    const refs = new Set<string>()
+    for (const [imageIndex, path] of images.entries()) {
+      if (tiles.length >= p.maxTiles) break
+      checkAborted(env.signal)
+      progress(tiles.length, p.maxTiles, `reading ${path.split(/[\\/]/).pop()}`)
+      for (const t of cutTiles(path, await decodeImage(path), size, p.geometry)) {
+        if (tiles.length >= p.maxTiles) break
+        let ref = t.ref
+        for (let k = 2; refs.has(ref); k++) ref = `${t.ref}~${k}`
+        refs.add(ref)
+        tiles.push({ ...t, ref, imageIndex })
+      }
+    }
+    if (tiles.length === 0) throw new Error(`no ${size}×${size} tiles could be cut from the images`)
+
+    const seeds = p.noise ? [-1] : Array.from({ length: p.maskSeeds }, (_, k) => (p.seed + k) >>> 0)
+    const M = recipes.length
+    const perTile = seeds.length * M
+    const tilesPerBatch = Math.max(1, Math.floor(p.batchSize / perTile))
+    const rows: ResultRow[] = []
+    const galleryTiles: GalleryManifest['tiles'] = []
+    const plane = size * size
+
+    for (let start = 0; start < tiles.length; start += tilesPerBatch) {
+      checkAborted(env.signal)
+      const chunk = tiles.slice(start, start + tilesPerBatch)
+      const n = chunk.length * perTile
+      const pixels = new Float32Array(n * 6 * plane)
+      const noise = new Float32Array(n * L)
+      chunk.forEach((tile, ti) => {
+        const refl = toReflectance(tile.rgb.data, size, size, stats, { truncate: p.truncate })
+        const inputs = recipes.map((r) => buildModelInput(refl, r, stats))
+        seeds.forEach((seed, si) => {
+          const tileNoiseValues = p.noise ? Float32Array.from(p.noise[tile.imageIndex]!) : tileNoise(L, seed, start + ti)
+          for (let m = 0; m < M; m++) {
+            const s = (ti * seeds.length + si) * M + m
+            pixels.set(inputs[m]!, s * 6 * plane)
+            noise.set(tileNoiseValues, s * L)
+          }
+        })
+      })
+      const out = await runner.run(pixels, n, noise)
+      for (const [ti, tile] of chunk.entries()) {
+        const tileIndex = start + ti
+        const original = tile.rgb.data as Uint8Array
+        for (const [si, seed] of seeds.entries()) {
+          const gallery: GalleryMethod[] = []
+          const s0 = (ti * seeds.length + si) * M
+          const mask = out.mask.subarray(s0 * L, (s0 + 1) * L)
+          for (let m = 0; m < M; m++) {
+            const s = s0 + m
+            const losses = sampleLosses(out.pred, out.target, out.mask, s, layout)
+            const predImg = unpatchifySample(out.pred, s, layout) // [6, H, W] normalised
+            const comp = composite(original, modelInputToRgb(predImg, size, size, stats), mask, size, patch)
+            const compBytes = toBytes(comp)
+            const displayMse = mse(original, compBytes)
+            rows.push({
+              tile: tile.ref,
+              method: names[m]!,
+              maskSeed: seed,
+              modelLoss: losses.model,
+              rgbLoss: losses.rgb,
+              displayMse,
+              psnr: displayMse === 0 ? 100 : psnr(original, compBytes),
+              ssim: ssim(original, compBytes, size, size, { channels: 3 })
+            })
+            if (p.galleryDir && si === 0 && tileIndex < p.galleryTiles) {
+              const inputImg = pixels.subarray(s * 6 * plane, (s + 1) * 6 * plane)
+              gallery.push({ method: names[m]!, composite: comp, patchError: patchErrorMap(inputImg, predImg, patch, size, size) })
+            }
+          }
+          if (gallery.length) {
+            galleryTiles.push(await writeGalleryTile(p.galleryDir!, size, patch, { index: tileIndex, tile: tile.ref, maskSeed: seed, original, mask, methods: gallery }))
+          }
+        }
+      }
+      progress(Math.min(tiles.length, start + chunk.length), tiles.length, `${Math.min(tiles.length, start + chunk.length)} of ${tiles.length} tiles`)
+    }
+    const seconds = (performance.now() - t1) / 1000
+    progress(tiles.length, tiles.length, 'aggregating')
+    const summary = summariseStudy(rows, names, { iterations: p.bootstrapIterations, seed: p.seed })
+    return {
+      backend: { name: runner.name, device: runner.device, notes: runner.notes },
+      model: { sha256: model.sha256, imgSize: size, patchSize: patch },
+      tiles: tiles.map((t) => ({ ref: t.ref, image: t.image, x: t.x, y: t.y, width: t.width, height: t.height })),
+      rows,
+      summary,
+      gallery: p.galleryDir ? { size, patch, tiles: galleryTiles } : null,
+      timing: { loadSeconds, seconds, tilesPerSecond: tiles.length / seconds }
+    }
+  } finally {
+    await runner.dispose()
+  }
+}

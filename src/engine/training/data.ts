@@ -1,0 +1,331 @@
+// Training data: scan an ImageFolder / MMSegmentation folder / a folder of images, decode with
+// sharp (libvips threads, so decoding overlaps the synchronous training step), turn RGB into the
+// six model bands (the study's reflectance scaling + a band recipe), and serve batches in a
+// deterministic order: the batch of step s is a pure function of (seed, s), prefetched ahead.
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { basename, extname, join, relative } from 'node:path'
+import sharp from 'sharp'
+import type { BandStats } from '@shared/bands'
+import { toReflectance, toRgbImage, resizeBilinear, type HwcImage } from '@shared/imputation/preprocess'
+import { buildModelInput, presetRecipe, type PresetName } from '@shared/imputation/recipes'
+import type { RunData } from '@shared/ipc/schemas/runs'
+import { permutation, streamRandom } from './rng'
+
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp'])
+
+export interface Sample {
+  path: string
+  /** Classification: class index. */
+  label?: number
+  /** Segmentation: mask path (class ids, 255 = class 1 for binary masks). */
+  maskPath?: string
+}
+
+export interface DatasetListing {
+  layout: 'imagefolder' | 'mmseg' | 'images'
+  root: string
+  classes: string[]
+  train: Sample[]
+  valid: Sample[]
+}
+
+function imagesIn(dir: string, recursive = false): string[] {
+  if (!existsSync(dir)) return []
+  const out: string[] = []
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name)
+    if (entry.isDirectory() && recursive) out.push(...imagesIn(p, true))
+    else if ((entry.isFile() || entry.isSymbolicLink()) && IMAGE_EXT.has(extname(entry.name).toLowerCase())) out.push(p)
+  }
+  return out.sort()
+}
+
+function splitDir(root: string, names: string[]): string | undefined {
+  return names.map((n) => join(root, n)).find((p) => existsSync(p) && statSync(p).isDirectory())
+}
+
+const VALID_NAMES = ['valid', 'val', 'validation']
+
+/** Lists a dataset folder. Classification class indices follow sorted folder names (torchvision). */
+export function listDataset(data: RunData, opts: { positiveClass?: string } = {}): DatasetListing {
+  if (data.kind !== 'folder') {
+    throw new Error('training from a frozen dataset version is not available yet: export the version as an ImageFolder / MMSegmentation folder and train from that folder')
+  }
+  const root = data.path
+  if (!existsSync(root)) throw new Error(`dataset folder not found: ${root}`)
+  if (data.layout === 'imagefolder') {
+    const trainDir = splitDir(root, ['train'])
+    const validDir = splitDir(root, VALID_NAMES)
+    if (!trainDir || !validDir) throw new Error(`${root} is not an ImageFolder: expected train/<class>/ and valid/<class>/ folders`)
+    let classes = readdirSync(trainDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+    if (classes.length < 2) throw new Error(`${trainDir} has ${classes.length} class folder(s); at least 2 are needed`)
+    if (opts.positiveClass) {
+      if (!classes.includes(opts.positiveClass)) throw new Error(`positive class "${opts.positiveClass}" is not one of ${classes.join(', ')}`)
+      if (classes.length !== 2) throw new Error('positiveClass applies to two-class datasets only')
+      classes = [classes.find((c) => c !== opts.positiveClass)!, opts.positiveClass]
+    }
+    const list = (dir: string): Sample[] => classes.flatMap((c, label) => imagesIn(join(dir, c)).map((path) => ({ path, label })))
+    const train = list(trainDir)
+    const valid = list(validDir)
+    if (!train.length) throw new Error(`no images under ${trainDir}`)
+    if (!valid.length) throw new Error(`no images under ${validDir}`)
+    return { layout: 'imagefolder', root, classes, train, valid }
+  }
+  if (data.layout === 'mmseg') {
+    const imgRoot = join(root, 'images')
+    const annRoot = join(root, 'annotations')
+    const list = (names: string[]): Sample[] => {
+      const img = splitDir(imgRoot, names)
+      const ann = splitDir(annRoot, names)
+      if (!img || !ann) throw new Error(`${root} is not an MMSegmentation folder: expected images/${names[0]} and annotations/${names[0]}`)
+      return imagesIn(img).map((path) => {
+        const stem = basename(path, extname(path))
+        const maskPath = [`${stem}_gtmask.png`, `${stem}.png`, `${stem}_mask.png`].map((n) => join(ann, n)).find((p) => existsSync(p))
+        if (!maskPath) throw new Error(`no mask for ${path} in ${ann} (expected ${stem}_gtmask.png)`)
+        return { path, maskPath }
+      })
+    }
+    const train = list(['train'])
+    const valid = list(VALID_NAMES)
+    return { layout: 'mmseg', root, classes: [], train, valid }
+  }
+  // Pre-training: every image below root; every 20th (in name order) held out for validation.
+  const all = imagesIn(root, true)
+  if (all.length < 2) throw new Error(`${root} holds ${all.length} image(s); pre-training needs at least 2`)
+  const valid = all.filter((_, i) => i % 20 === 19 || (all.length < 20 && i === all.length - 1))
+  const train = all.filter((p) => !valid.includes(p))
+  return { layout: 'images', root, classes: [], train: train.map((path) => ({ path })), valid: valid.map((path) => ({ path })) }
+}
+
+/** SHA-256 over every file's relative path, label and content, in listing order. */
+export function datasetHash(listing: DatasetListing): string {
+  const h = createHash('sha256')
+  h.update(`${listing.layout}\n${listing.classes.join(',')}\n`)
+  for (const [split, samples] of [['train', listing.train], ['valid', listing.valid]] as const) {
+    for (const s of samples) {
+      h.update(`${split} ${relative(listing.root, s.path)} ${s.label ?? ''}\n`)
+      h.update(readFileSync(s.path))
+      if (s.maskPath) h.update(readFileSync(s.maskPath))
+    }
+  }
+  return h.digest('hex')
+}
+
+// ------------------------------------------------------------------ decoding and preprocessing
+
+async function decodeRgb(path: string): Promise<HwcImage> {
+  const { data, info } = await sharp(path, { limitInputPixels: 2 ** 28 }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+  return toRgbImage({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: info.channels })
+}
+
+/** Class-id mask resized (nearest) to size x size; 255 in a binary mask means class 1. */
+async function decodeMask(path: string, size: number, numClasses: number): Promise<Uint8Array> {
+  const { data, info } = await sharp(path).extractChannel(0).resize(size, size, { fit: 'fill', kernel: 'nearest' }).raw().toBuffer({ resolveWithObject: true })
+  if (info.width !== size || info.height !== size) throw new Error(`mask ${path} resized to ${info.width}x${info.height}`)
+  const out = new Uint8Array(size * size)
+  for (let i = 0; i < out.length; i++) {
+    const v = data[i]!
+    out[i] = numClasses === 2 && v === 255 ? 1 : v
+    if (out[i]! >= numClasses) throw new Error(`mask ${path} has class id ${v}; the run has ${numClasses} classes`)
+  }
+  return out
+}
+
+export interface Preprocessing {
+  stats: BandStats
+  recipe: PresetName
+  truncate: boolean
+}
+
+/** RGB uint8 (HWC) of size s x s -> normalised model input [6, 1, s, s] written at `offset`. */
+export function writeModelInput(rgb: Uint8Array, s: number, pre: Preprocessing, out: Float32Array, offset: number): void {
+  const refl = toReflectance(rgb, s, s, pre.stats, { truncate: pre.truncate })
+  out.set(buildModelInput(refl, presetRecipe(pre.recipe, pre.stats), pre.stats), offset)
+}
+
+// ------------------------------------------------------------------ batches
+
+export interface Batch {
+  step: number
+  n: number
+  /** [N, 6, 1, S, S]. */
+  x: Float32Array
+  /** Classification labels [N]. */
+  labels?: Int32Array
+  /** Segmentation class ids [N, S, S]. */
+  masks?: Uint8Array
+  /** RGB of the batch [N, S, S, 3] (segmentation previews). */
+  rgb?: Uint8Array
+}
+
+export interface LoaderOptions {
+  task: 'classification' | 'segmentation' | 'pretrain'
+  imgSize: number
+  /** Segmentation: resize to this square before cropping imgSize. */
+  resize: number
+  flip: boolean
+  numClasses: number
+  pre: Preprocessing
+  seed: number
+  batchSize: number
+  /** Batches decoded ahead of the one being trained on. */
+  prefetch: number
+  /** Decoded, resized RGB kept in memory (bytes). */
+  cacheBytes: number
+}
+
+interface Decoded {
+  rgb: Uint8Array // size x size x 3
+  mask?: Uint8Array // size x size
+  size: number
+}
+
+/** Decoded images at their working size, cached up to a byte budget. */
+export class ImageCache {
+  private readonly cache = new Map<string, Promise<Decoded>>()
+  private bytes = 0
+
+  constructor(private readonly opts: Pick<LoaderOptions, 'task' | 'imgSize' | 'resize' | 'numClasses' | 'cacheBytes'>) {}
+
+  /** Working size: the model size (classification, pre-training) or the resize (segmentation). */
+  get size(): number {
+    return this.opts.task === 'segmentation' ? this.opts.resize : this.opts.imgSize
+  }
+
+  get(sample: Sample): Promise<Decoded> {
+    const hit = this.cache.get(sample.path)
+    if (hit) return hit
+    const size = this.size
+    const p = (async (): Promise<Decoded> => {
+      const img = await decodeRgb(sample.path)
+      const rgb = img.height === size && img.width === size ? new Uint8Array(img.data) : (resizeBilinear(img, size, size).data as Uint8Array)
+      const mask = sample.maskPath ? await decodeMask(sample.maskPath, size, this.opts.numClasses) : undefined
+      return { rgb, ...(mask ? { mask } : {}), size }
+    })()
+    const cost = size * size * 4
+    if (this.bytes + cost <= this.opts.cacheBytes) {
+      this.bytes += cost
+      this.cache.set(sample.path, p)
+      p.catch(() => this.cache.delete(sample.path))
+    }
+    return p
+  }
+}
+
+/** Copies the s x s window at (y0, x0) of a size x size RGB image (and mask), optionally mirrored. */
+function cropRgb(src: Uint8Array, size: number, y0: number, x0: number, s: number, flip: boolean): Uint8Array {
+  const out = new Uint8Array(s * s * 3)
+  for (let y = 0; y < s; y++) {
+    for (let x = 0; x < s; x++) {
+      const sx = flip ? x0 + s - 1 - x : x0 + x
+      const si = ((y0 + y) * size + sx) * 3
+      const di = (y * s + x) * 3
+      out[di] = src[si]!
+      out[di + 1] = src[si + 1]!
+      out[di + 2] = src[si + 2]!
+    }
+  }
+  return out
+}
+
+function cropMask(src: Uint8Array, size: number, y0: number, x0: number, s: number, flip: boolean): Uint8Array {
+  const out = new Uint8Array(s * s)
+  for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) out[y * s + x] = src[(y0 + y) * size + (flip ? x0 + s - 1 - x : x0 + x)]!
+  return out
+}
+
+/**
+ * Training batches: sample position p = step * B + j of an endless stream; epoch e = floor(p / n)
+ * is a seeded permutation of the training set, and augmentation of p draws from (seed, p).
+ */
+export class TrainLoader {
+  private readonly pending = new Map<number, Promise<Batch>>()
+  private readonly perms = new Map<number, Int32Array>()
+  readonly cache: ImageCache
+
+  constructor(
+    private readonly samples: Sample[],
+    private readonly opts: LoaderOptions
+  ) {
+    this.cache = new ImageCache(opts)
+  }
+
+  private sampleAt(p: number): Sample {
+    const n = this.samples.length
+    const epoch = Math.floor(p / n)
+    let perm = this.perms.get(epoch)
+    if (!perm) {
+      perm = permutation(n, streamRandom(this.opts.seed, 'epoch', epoch))
+      this.perms.set(epoch, perm)
+      for (const e of this.perms.keys()) if (e < epoch - 1) this.perms.delete(e)
+    }
+    return this.samples[perm[p % n]!]!
+  }
+
+  private async build(step: number): Promise<Batch> {
+    const { batchSize: B, imgSize: s, task } = this.opts
+    const plane = 6 * s * s
+    const x = new Float32Array(B * plane)
+    const labels = task === 'classification' ? new Int32Array(B) : undefined
+    const masks = task === 'segmentation' ? new Uint8Array(B * s * s) : undefined
+    const rgbOut = task === 'segmentation' ? new Uint8Array(B * s * s * 3) : undefined
+    const decoded = await Promise.all(Array.from({ length: B }, (_, j) => this.cache.get(this.sampleAt(step * B + j))))
+    decoded.forEach((d, j) => {
+      const p = step * B + j
+      const sample = this.sampleAt(p)
+      let rgb = d.rgb
+      if (task === 'segmentation') {
+        const rng = streamRandom(this.opts.seed, 'augment', p)
+        const y0 = Math.floor(rng() * (d.size - s + 1))
+        const x0 = Math.floor(rng() * (d.size - s + 1))
+        const flip = this.opts.flip && rng() < 0.5
+        rgb = cropRgb(d.rgb, d.size, y0, x0, s, flip)
+        masks!.set(cropMask(d.mask!, d.size, y0, x0, s, flip), j * s * s)
+        rgbOut!.set(rgb, j * s * s * 3)
+      }
+      writeModelInput(rgb, s, this.opts.pre, x, j * plane)
+      if (labels) labels[j] = sample.label!
+    })
+    return { step, n: B, x, ...(labels ? { labels } : {}), ...(masks ? { masks } : {}), ...(rgbOut ? { rgb: rgbOut } : {}) }
+  }
+
+  /** The batch of `step`; starts decoding the next `prefetch` batches too. */
+  get(step: number): Promise<Batch> {
+    for (let k = step; k <= step + this.opts.prefetch; k++) {
+      if (!this.pending.has(k)) {
+        const p = this.build(k)
+        p.catch(() => {}) // surfaced when awaited
+        this.pending.set(k, p)
+      }
+    }
+    const batch = this.pending.get(step)!
+    this.pending.delete(step)
+    for (const k of this.pending.keys()) if (k < step) this.pending.delete(k)
+    return batch
+  }
+}
+
+/** Validation batches in listing order (classification / pre-training), decoded ahead. */
+export async function* validationBatches(samples: Sample[], opts: LoaderOptions, cache: ImageCache, batchSize: number): AsyncGenerator<Batch> {
+  const s = opts.imgSize
+  const plane = 6 * s * s
+  const make = async (start: number): Promise<Batch> => {
+    const part = samples.slice(start, start + batchSize)
+    const decoded = await Promise.all(part.map((smp) => cache.get(smp)))
+    const x = new Float32Array(part.length * plane)
+    const labels = new Int32Array(part.length)
+    decoded.forEach((d, j) => {
+      writeModelInput(d.rgb, s, opts.pre, x, j * plane)
+      labels[j] = part[j]!.label ?? 0
+    })
+    return { step: start, n: part.length, x, labels }
+  }
+  let next: Promise<Batch> | undefined = samples.length ? make(0) : undefined
+  for (let start = 0; next; start += batchSize) {
+    const current = await next
+    next = start + batchSize < samples.length ? make(start + batchSize) : undefined
+    next?.catch(() => {})
+    yield current
+  }
+}

@@ -1,0 +1,108 @@
+// Adam and AdamW over named tf.Variables, written out (not tf.train.adam) so that the moments and
+// the step count are plain tensors we save in a checkpoint and restore bit for bit. The update is
+// torch.optim.Adam / AdamW's: bias-corrected step size lr/(1-b1^t), denominator sqrt(v)/sqrt(1-b2^t)+eps.
+import type { Tensor, Variable } from '@tensorflow/tfjs-core'
+import type { Tf } from '../tf/backend'
+import type { OptimizerConfig } from '@shared/ipc/schemas/runs'
+import type { WeightMap } from '../model/weights'
+
+export interface NamedVariable {
+  name: string
+  variable: Variable
+}
+
+export class AdamOptimizer {
+  /** Optimiser steps taken so far (t of the bias correction). */
+  step = 0
+  private readonly m = new Map<string, Variable>()
+  private readonly v = new Map<string, Variable>()
+
+  constructor(
+    private readonly tf: Tf,
+    private readonly cfg: OptimizerConfig,
+    readonly params: readonly NamedVariable[]
+  ) {
+    for (const p of params) {
+      this.m.set(p.name, tf.variable(tf.zerosLike(p.variable), false))
+      this.v.set(p.name, tf.variable(tf.zerosLike(p.variable), false))
+    }
+  }
+
+  /** Applies one update with learning rate `lr`; `grads` maps parameter names to gradients. */
+  apply(grads: Map<string, Tensor>, lr: number): void {
+    const tf = this.tf
+    const { beta1: b1, beta2: b2, eps, weightDecay: wd, name } = this.cfg
+    this.step += 1
+    const bc1 = 1 - b1 ** this.step
+    const bc2 = 1 - b2 ** this.step
+    const stepSize = lr / bc1
+    const bc2Sqrt = Math.sqrt(bc2)
+    tf.tidy(() => {
+      for (const p of this.params) {
+        let g = grads.get(p.name)
+        if (!g) continue
+        const param = p.variable
+        if (name === 'adam' && wd > 0) g = tf.add(g, tf.mul(param, wd))
+        const m = this.m.get(p.name)!
+        const v = this.v.get(p.name)!
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)))
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)))
+        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps)
+        let next: Tensor = param
+        if (name === 'adamw' && wd > 0) next = tf.mul(next, 1 - lr * wd)
+        param.assign(tf.sub(next, tf.mul(tf.div(m, denom), stepSize)))
+      }
+    })
+  }
+
+  /** Moments in tfjs layout as `optim.m.<name>` / `optim.v.<name>`. */
+  stateWeights(): WeightMap {
+    const out: WeightMap = new Map()
+    for (const p of this.params) {
+      const m = this.m.get(p.name)!
+      const v = this.v.get(p.name)!
+      out.set(`optim.m.${p.name}`, { shape: m.shape.slice(), data: m.dataSync() as Float32Array })
+      out.set(`optim.v.${p.name}`, { shape: v.shape.slice(), data: v.dataSync() as Float32Array })
+    }
+    return out
+  }
+
+  loadState(weights: WeightMap, step: number): void {
+    const tf = this.tf
+    for (const p of this.params) {
+      for (const [kind, store] of [['m', this.m], ['v', this.v]] as const) {
+        const w = weights.get(`optim.${kind}.${p.name}`)
+        if (!w) throw new Error(`checkpoint has no optimiser state optim.${kind}.${p.name}`)
+        const t = tf.tensor(w.data, w.shape, 'float32')
+        store.get(p.name)!.assign(t)
+        t.dispose()
+      }
+    }
+    this.step = step
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose()
+    this.m.clear()
+    this.v.clear()
+  }
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_: scales every gradient by max/(norm + 1e-6) when the global L2
+ * norm exceeds `max`. Returns the norm before clipping and the (possibly new) gradients.
+ */
+export function clipGlobalNorm(tf: Tf, grads: Map<string, Tensor>, max: number | null): { norm: number; grads: Map<string, Tensor> } {
+  const norm = tf.tidy(() => {
+    const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)))
+    return Math.sqrt(tf.addN(sq).dataSync()[0]!)
+  })
+  if (max === null || !(norm > max)) return { norm, grads }
+  const coef = max / (norm + 1e-6)
+  const out = new Map<string, Tensor>()
+  for (const [k, g] of grads) {
+    out.set(k, tf.mul(g, coef))
+    g.dispose()
+  }
+  return { norm, grads: out }
+}

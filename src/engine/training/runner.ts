@@ -1,0 +1,166 @@
+// A training run from start (or a checkpoint) to its end, a pause, a cancel or a non-finite loss:
+// list the data, build the model and head, then step, stream metrics, evaluate and checkpoint.
+// Independent of the engine's job plumbing so tests and the benchmark call it directly.
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { BandStats } from '@shared/bands'
+import type { RunConfig } from '@shared/ipc/schemas/runs'
+import { CancelledError } from '@shared/ipc/errors'
+import type { Tf } from '../tf/backend'
+import type { PrithviConfig } from '../model/config'
+import { randomWeights } from '../model/params'
+import type { WeightMap } from '../model/weights'
+import { assertLoadable, loadCheckpoint } from '../checkpoint'
+import { datasetHash, listDataset, TrainLoader, type LoaderOptions } from './data'
+import { evaluateClassification, evaluatePretrain, evaluateSegmentation, segClassNames, type EvalResult } from './evaluate'
+import { loadTrainingCheckpoint, saveCheckpoint } from './state'
+import { Trainer } from './trainer'
+
+export interface RunModelSpec {
+  /** Checkpoint to start the backbone from; absent: random weights of `config`. */
+  path?: string
+  config: PrithviConfig
+  stats: BandStats
+}
+
+export interface TrainParams {
+  runId: number
+  runDir: string
+  config: RunConfig
+  model: RunModelSpec
+  /** Training checkpoint to resume from. */
+  resumeFrom?: string
+}
+
+export interface RunHooks {
+  signal: AbortSignal
+  /** Polled after every step: true stops the run with a checkpoint (status 'paused'). */
+  shouldPause(): boolean
+  emit(event: 'started' | 'metrics' | 'checkpoint', payload: unknown): void
+  progress(done: number, total: number, message: string): void
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void
+  backend: string
+  device: string
+}
+
+export interface TrainOutcome {
+  status: 'done' | 'paused'
+  step: number
+  best: { metric: string; value: number; step: number } | null
+  lastCheckpoint: string | null
+}
+
+export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Promise<TrainOutcome> {
+  const cfg = p.config
+  const listing = listDataset(cfg.data, cfg.positiveClass ? { positiveClass: cfg.positiveClass } : {})
+  const numClasses = cfg.task === 'classification' ? listing.classes.length : cfg.task === 'segmentation' ? cfg.segmentation!.numClasses : 0
+  const classNames = cfg.task === 'classification' ? listing.classes : cfg.task === 'segmentation' ? segClassNames(numClasses) : []
+  const hash = datasetHash(listing)
+  hooks.emit('started', { datasetHash: hash, backend: hooks.backend, device: hooks.device, classes: classNames, trainImages: listing.train.length, validImages: listing.valid.length })
+  hooks.log('info', `${cfg.task} run ${p.runId}: ${listing.train.length} training / ${listing.valid.length} validation images, ${classNames.length ? classNames.join(', ') : 'no classes'}`)
+
+  // Backbone weights: a training checkpoint (resume), an imported checkpoint, or random.
+  let weights: WeightMap
+  let modelConfig: PrithviConfig = { ...p.model.config, num_frames: 1, ...(cfg.imgSize ? { img_size: cfg.imgSize } : {}) }
+  let resumed: Awaited<ReturnType<typeof loadTrainingCheckpoint>> | undefined
+  if (p.resumeFrom) {
+    resumed = await loadTrainingCheckpoint(p.resumeFrom, (n) => n.startsWith('head.') || n.startsWith('neck.') || n.startsWith('decode_head.') || n.startsWith('auxiliary_head.'))
+    weights = resumed.backbone
+    modelConfig = resumed.meta.model
+  } else if (p.model.path) {
+    const loaded = await loadCheckpoint(p.model.path, { config: modelConfig, decoder: cfg.task === 'pretrain' })
+    assertLoadable(loaded.report)
+    weights = loaded.weights
+  } else {
+    weights = randomWeights(modelConfig, cfg.seed, { decoder: true })
+  }
+
+  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses })
+  try {
+    let startStep = 0
+    let best: TrainOutcome['best'] = null
+    if (resumed) {
+      if (trainer.head) trainer.head.load(resumed.head)
+      trainer.optimizer.loadState(resumed.optimizer, resumed.meta.step)
+      startStep = resumed.meta.step
+      best = resumed.meta.best
+      hooks.log('info', `resumed from ${p.resumeFrom} at step ${startStep}`)
+    }
+    const seg = cfg.segmentation
+    const loaderOpts: LoaderOptions = {
+      task: cfg.task,
+      imgSize: trainer.imgSize,
+      resize: cfg.task === 'segmentation' ? seg!.resize : trainer.imgSize,
+      flip: seg?.flip ?? false,
+      numClasses: Math.max(numClasses, 2),
+      pre: { stats: p.model.stats, recipe: cfg.preprocessing.recipe, truncate: cfg.preprocessing.truncate },
+      seed: cfg.seed,
+      batchSize: cfg.batchSize,
+      prefetch: 2,
+      cacheBytes: 1024 * 2 ** 20
+    }
+    if (cfg.task === 'segmentation' && loaderOpts.resize < trainer.imgSize) throw new Error(`segmentation.resize ${loaderOpts.resize} is smaller than the model's img_size ${trainer.imgSize}`)
+    const loader = new TrainLoader(listing.train, loaderOpts)
+    const validSamples = cfg.eval.maxImages > 0 ? listing.valid.slice(0, cfg.eval.maxImages) : listing.valid
+    const ckptDir = join(p.runDir, 'checkpoints')
+    mkdirSync(ckptDir, { recursive: true })
+    let lastCheckpoint: string | null = null
+
+    const checkpoint = async (step: number, kind: 'last' | 'best' | 'periodic', metric?: { name: string; value: number }) => {
+      const path = join(ckptDir, kind === 'periodic' ? `step-${String(step).padStart(7, '0')}.safetensors` : `${kind}.safetensors`)
+      await saveCheckpoint(path, trainer, { task: cfg.task, step, config: cfg, model: trainer.modelConfig, stats: p.model.stats, classes: classNames, best, backend: hooks.backend })
+      if (kind !== 'best') lastCheckpoint = path
+      hooks.emit('checkpoint', { step, kind, path, metricName: metric?.name ?? null, metricValue: metric?.value ?? null })
+    }
+
+    const evaluate = async (): Promise<EvalResult> => {
+      if (cfg.task === 'classification') return evaluateClassification(trainer, validSamples, loaderOpts, loader.cache, numClasses, hooks.signal)
+      if (cfg.task === 'segmentation') return evaluateSegmentation(trainer, validSamples, loaderOpts, loader.cache, { numClasses, previewTiles: seg!.previewTiles, ...(seg!.stride ? { stride: seg!.stride } : {}), ...(seg!.classWeights ? { classWeights: seg!.classWeights } : {}) }, hooks.signal)
+      return evaluatePretrain(trainer, validSamples, loaderOpts, loader.cache, cfg.seed, hooks.signal)
+    }
+
+    let emaSecondsPerStep = 0
+    for (let step = startStep; step < cfg.steps; step++) {
+      if (hooks.signal.aborted) throw hooks.signal.reason ?? new CancelledError()
+      const t0 = performance.now()
+      const batch = await loader.get(step)
+      const r = trainer.trainStep(batch, step)
+      const dt = (performance.now() - t0) / 1000
+      emaSecondsPerStep = emaSecondsPerStep === 0 ? dt : 0.9 * emaSecondsPerStep + 0.1 * dt
+      const done = step + 1
+      const remaining = cfg.steps - done
+      hooks.emit('metrics', {
+        step: done,
+        totalSteps: cfg.steps,
+        metrics: { 'train/loss': r.loss, lr: r.lr, 'train/grad_norm': r.gradNorm },
+        imagesPerSecond: cfg.batchSize / emaSecondsPerStep,
+        etaSeconds: remaining * emaSecondsPerStep
+      })
+      hooks.progress(done, cfg.steps, `step ${done}/${cfg.steps} · loss ${r.loss.toFixed(4)}`)
+
+      const evalNow = done % cfg.eval.everySteps === 0 || done === cfg.steps
+      if (evalNow) {
+        const ev = await evaluate()
+        hooks.emit('metrics', { step: done, totalSteps: cfg.steps, metrics: ev.metrics, ...(ev.confusion ? { confusion: ev.confusion, classNames } : {}), ...(ev.previews ? { previews: ev.previews } : {}) })
+        const value = ev.metrics[cfg.checkpoint.bestMetric]
+        if (value !== undefined && Number.isFinite(value)) {
+          const better = !best || (cfg.checkpoint.mode === 'max' ? value > best.value : value < best.value)
+          if (better) {
+            best = { metric: cfg.checkpoint.bestMetric, value, step: done }
+            await checkpoint(done, 'best', { name: cfg.checkpoint.bestMetric, value })
+          }
+        }
+      }
+      if (cfg.checkpoint.everySteps > 0 && done % cfg.checkpoint.everySteps === 0) await checkpoint(done, 'periodic')
+      else if (evalNow && done < cfg.steps) await checkpoint(done, 'last')
+      if (done < cfg.steps && hooks.shouldPause()) {
+        await checkpoint(done, 'last')
+        return { status: 'paused', step: done, best, lastCheckpoint }
+      }
+    }
+    await checkpoint(cfg.steps, 'last')
+    return { status: 'done', step: cfg.steps, best, lastCheckpoint }
+  } finally {
+    trainer.dispose()
+  }
+}

@@ -1,0 +1,225 @@
+// One training run's model, head and optimiser, and its step: classification (CLS -> dropout ->
+// linear -> BCE / CE, with token masking), segmentation (encoder -> HLS neck -> FCN head -> CE /
+// Dice) and MAE pre-training (the model's own decoder and loss). The randomness of step s (masking
+// noise, dropout) is drawn from (seed, s), so a resumed run repeats an uninterrupted one exactly.
+import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core'
+import type { Tf } from '../tf/backend'
+import { PrithviMAE } from '../model/prithvi'
+import type { PrithviConfig } from '../model/config'
+import type { WeightMap } from '../model/weights'
+import type { RunConfig } from '@shared/ipc/schemas/runs'
+import { AdamOptimizer, clipGlobalNorm, type NamedVariable } from './optimizer'
+import { learningRate } from './schedule'
+import { dropoutMask, streamRandom, uniformArray } from './rng'
+import {
+  classifierForward,
+  classifierOutputs,
+  classifierSpecs,
+  HeadParams,
+  segmentationForward,
+  segmentationSpecs,
+  updateRunningStats,
+  type SegHeadOptions
+} from './heads'
+import { bceWithLogits, crossEntropy, segmentationLoss } from './losses'
+import type { BatchStats } from './convs'
+import type { Batch } from './data'
+
+export class NonFiniteLossError extends Error {
+  constructor(step: number, value: number, lr: number) {
+    super(`training stopped: the loss became ${value} at step ${step} (learning rate ${lr.toExponential(2)}); lower the learning rate or enable gradient clipping`)
+    this.name = 'NonFiniteLossError'
+  }
+}
+
+export interface StepResult {
+  loss: number
+  lr: number
+  gradNorm: number
+}
+
+export interface TrainerOptions {
+  tf: Tf
+  config: RunConfig
+  /** Backbone architecture (num_frames 1). */
+  modelConfig: PrithviConfig
+  /** Backbone weights in PyTorch layout (decoder included for pre-training). */
+  weights: WeightMap
+  numClasses: number
+}
+
+export class Trainer {
+  readonly model: PrithviMAE
+  readonly head: HeadParams | undefined
+  readonly optimizer: AdamOptimizer
+  readonly segOptions: SegHeadOptions | undefined
+  readonly grid: number
+  private readonly tf: Tf
+  private readonly cfg: RunConfig
+  private readonly params: NamedVariable[]
+
+  constructor(o: TrainerOptions) {
+    const { tf, config: cfg, modelConfig } = o
+    this.tf = tf
+    this.cfg = cfg
+    const task = cfg.task
+    const mc = { ...modelConfig, num_frames: 1, ...(task === 'pretrain' && cfg.normPixLoss !== undefined ? { norm_pix_loss: cfg.normPixLoss } : {}) }
+    this.grid = mc.img_size / mc.patch_size
+    this.model = PrithviMAE.fromWeights(tf, mc, o.weights, { decoder: task === 'pretrain', seed: cfg.seed })
+    const headRng = streamRandom(cfg.seed, 'head-init')
+    if (task === 'classification') {
+      this.head = new HeadParams(tf, classifierSpecs(mc.embed_dim, o.numClasses), headRng)
+    } else if (task === 'segmentation') {
+      const seg = cfg.segmentation!
+      if (mc.patch_size !== 16) throw new Error(`the segmentation neck upsamples tokens x16, so it needs patch_size 16 (this model has ${mc.patch_size})`)
+      this.segOptions = { embedDim: mc.embed_dim, neckDim: seg.neckDim ?? mc.embed_dim, headChannels: seg.headChannels, numClasses: seg.numClasses, auxHead: seg.auxHead }
+      this.head = new HeadParams(tf, segmentationSpecs(this.segOptions), headRng)
+    }
+    const backbone: NamedVariable[] = cfg.freezeBackbone && this.head ? [] : this.model.parameterSpecs().map((s) => ({ name: s.name, variable: this.model.variable(s.name) }))
+    this.params = [...backbone, ...(this.head?.trainable() ?? [])]
+    this.optimizer = new AdamOptimizer(tf, cfg.optimizer, this.params)
+  }
+
+  get modelConfig(): PrithviConfig {
+    return this.model.cfg
+  }
+
+  get imgSize(): number {
+    return this.model.cfg.img_size
+  }
+
+  /** Number of classifier outputs (1 for a binary task). */
+  private get outputs(): number {
+    return this.head ? this.head.get<Tensor2D>('head.weight').shape[1] : 0
+  }
+
+  private input(batch: Batch): Tensor {
+    const s = this.imgSize
+    return this.tf.tensor(batch.x, [batch.n, 6, 1, s, s], 'float32')
+  }
+
+  private onehot(labels: ArrayLike<number>, k: number, shape: number[]): Tensor {
+    const data = new Float32Array(labels.length * k)
+    for (let i = 0; i < labels.length; i++) data[i * k + labels[i]!] = 1
+    return this.tf.tensor(data, [...shape, k], 'float32')
+  }
+
+  /** Classification loss for a batch, with the given masking noise and dropout mask (none at evaluation). */
+  classificationLoss(batch: Batch, maskRatio: number, noise?: Float32Array, dropMask?: Float32Array): { loss: Scalar; logits: Tensor2D } {
+    const tf = this.tf
+    const x = this.input(batch)
+    const { latent } = this.model.forwardEncoder(x, maskRatio, noise)
+    const d = this.model.cfg.embed_dim
+    const logits = classifierForward(tf, this.head!, latent, dropMask ? tf.tensor2d(dropMask, [batch.n, d]) : undefined)
+    const labels = batch.labels!
+    const loss =
+      this.outputs === 1
+        ? bceWithLogits(tf, logits, tf.tensor2d(Float32Array.from(labels), [batch.n, 1]))
+        : crossEntropy(tf, logits, this.onehot(labels, this.outputs, [batch.n]))
+    return { loss, logits }
+  }
+
+  /** Segmentation loss (decode head + weighted auxiliary head) for a training batch. */
+  private segmentationLoss(batch: Batch, rng: () => number, stats: { value?: Map<string, BatchStats> }): Scalar {
+    const tf = this.tf
+    const seg = this.cfg.segmentation!
+    const o = this.segOptions!
+    const x = this.input(batch)
+    const { latent } = this.model.forwardEncoder(x, 0)
+    const p = seg.headDropout
+    const drop = (channels: number) => (p > 0 ? tf.tensor2d(dropoutMask(rng, batch.n * channels, p), [batch.n, channels]) : undefined)
+    const dDecode = drop(o.headChannels)
+    const dAux = o.auxHead ? drop(o.headChannels) : undefined
+    const out = segmentationForward(tf, this.head!, latent, this.grid, o, true, { ...(dDecode ? { decode: dDecode } : {}), ...(dAux ? { aux: dAux } : {}) })
+    for (const s of out.bnStats.values()) {
+      tf.keep(s.mean)
+      tf.keep(s.variance)
+    }
+    stats.value = out.bnStats
+    const s = this.imgSize
+    const onehot = this.onehot(batch.masks!, o.numClasses, [batch.n, s, s])
+    let loss = segmentationLoss(tf, seg.loss, out.logits, onehot, seg.classWeights)
+    if (out.aux) loss = tf.add(loss, tf.mul(segmentationLoss(tf, seg.loss, out.aux, onehot, seg.classWeights), seg.auxWeight)) as Scalar
+    return loss
+  }
+
+  /** One optimiser step on `batch` as step `step` (0-based). Throws NonFiniteLossError on NaN / inf. */
+  trainStep(batch: Batch, step: number): StepResult {
+    const tf = this.tf
+    const cfg = this.cfg
+    const lr = learningRate(cfg.optimizer.lr, cfg.schedule, step, cfg.steps)
+    const rng = streamRandom(cfg.seed, 'step', step)
+    const vars = this.params.map((p) => p.variable)
+    const bn: { value?: Map<string, BatchStats> } = {}
+    let lossFn: () => Scalar
+    if (cfg.task === 'classification') {
+      const L = this.model.numPatches
+      const noise = cfg.maskRatio > 0 ? uniformArray(rng, batch.n * L) : undefined
+      const drop = cfg.dropout > 0 ? dropoutMask(rng, batch.n * this.model.cfg.embed_dim, cfg.dropout) : undefined
+      lossFn = () => this.classificationLoss(batch, cfg.maskRatio, noise, drop).loss
+    } else if (cfg.task === 'segmentation') {
+      lossFn = () => this.segmentationLoss(batch, rng, bn)
+    } else {
+      const noise = uniformArray(rng, batch.n * this.model.numPatches)
+      lossFn = () => this.model.forwardMae(this.input(batch), cfg.maskRatio, noise).loss
+    }
+    const { value, grads } = tf.variableGrads(() => tf.tidy(lossFn), vars as Variable[])
+    const loss = value.dataSync()[0]!
+    value.dispose()
+    const named = new Map<string, Tensor>()
+    this.params.forEach((p) => {
+      const g = grads[p.variable.name]
+      if (g) named.set(p.name, g)
+    })
+    try {
+      if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lr)
+      const clipped = clipGlobalNorm(tf, named, cfg.gradClip)
+      try {
+        if (!Number.isFinite(clipped.norm)) throw new NonFiniteLossError(step + 1, clipped.norm, lr)
+        this.optimizer.apply(clipped.grads, lr)
+        if (bn.value) updateRunningStats(tf, this.head!, bn.value)
+      } finally {
+        for (const g of clipped.grads.values()) g.dispose()
+      }
+      return { loss, lr, gradNorm: clipped.norm }
+    } finally {
+      for (const g of named.values()) if (!g.isDisposed) g.dispose()
+      for (const s of bn.value?.values() ?? []) {
+        s.mean.dispose()
+        s.variance.dispose()
+      }
+    }
+  }
+
+  /** Evaluation logits of a classification batch (no masking, no dropout) and its summed loss. */
+  classifyBatch(batch: Batch): { preds: Int32Array; lossSum: number } {
+    const tf = this.tf
+    return tf.tidy(() => {
+      const { loss, logits } = this.classificationLoss(batch, 0)
+      const preds = this.outputs === 1 ? tf.cast(tf.greater(logits, 0), 'int32') : tf.argMax(logits, 1)
+      return { preds: Int32Array.from(preds.dataSync()), lossSum: loss.dataSync()[0]! * batch.n }
+    })
+  }
+
+  /** Segmentation logits [n, S, S, K] of model inputs [n, 6, 1, S, S] at evaluation. */
+  segmentLogits(x: Float32Array, n: number): Float32Array {
+    const tf = this.tf
+    return tf.tidy(() => {
+      const s = this.imgSize
+      const { latent } = this.model.forwardEncoder(tf.tensor(x, [n, 6, 1, s, s]), 0)
+      return segmentationForward(tf, this.head!, latent as Tensor3D, this.grid, this.segOptions!, false).logits.dataSync() as Float32Array
+    })
+  }
+
+  /** MAE loss of a pre-training batch with fixed noise. */
+  maeLoss(batch: Batch, noise: Float32Array): number {
+    const tf = this.tf
+    return tf.tidy(() => this.model.forwardMae(this.input(batch), this.cfg.maskRatio, noise).loss.dataSync()[0]!)
+  }
+
+  dispose(): void {
+    this.optimizer.dispose()
+    this.head?.dispose()
+    this.model.dispose()
+  }
+}

@@ -1,0 +1,197 @@
+// `marsfm reconstruct`: the imputation reconstruction study from a shell. Runs the same engine job
+// as the Reconstruction view and prints per-method aggregates and paired tests (or writes JSON).
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { Command } from '../command'
+import { UsageError } from '../command'
+import { StudyOutcome, type StudyOutcome as Outcome } from '@shared/ipc/schemas/reconstruction'
+import { METRIC_COLUMN } from '@shared/reconstruction/csv'
+import { runEngineJob } from '../run-job'
+import { onnxCacheDir } from '../../services/reconstruction'
+
+const USAGE = `marsfm reconstruct --checkpoint <model.pt> [--config yaml] --images <files or folder>... [options]
+  --methods means,prenorm-dup,postnorm-dup   presets: means, prenorm-dup, postnorm-dup, luminance-dup, zero-reflectance
+  --mask-ratio 0.5        fraction of patches removed (one mask per image, shared by every method)
+  --seed N                seeded masks (default 0)   |  --mask-noise noise.json  one array of L numbers per image
+  --mask-seeds K          K masks per image (seeds N..N+K-1)
+  --geometry centre-crop|tile|resize   for images not at the model's size (default centre-crop)
+  --max-tiles N           at most N tiles (default: all)
+  --float                 keep the reflectance scaling exact (default: truncated to integers, as the study)
+  --backend ort|tfjs      ONNX Runtime (default) or TensorFlow.js
+  --batch N               model batch size (default 8)
+  --json out.json         write per-image results and aggregates as JSON ('-' for stdout)`
+
+/** Where the demo model would ship; used when --checkpoint is left out. */
+function demoCheckpoint(): { checkpoint: string; config?: string } | null {
+  for (const dir of [resolve('resources/models'), resolve(process.cwd(), 'resources', 'models')]) {
+    if (!existsSync(dir)) continue
+    const files = readdirSync(dir)
+    const pt = files.find((f) => /\.(pt|pth|ckpt|safetensors)$/i.test(f))
+    if (!pt) continue
+    const yaml = files.find((f) => /\.ya?ml$/i.test(f))
+    return { checkpoint: join(dir, pt), ...(yaml ? { config: join(dir, yaml) } : {}) }
+  }
+  return null
+}
+
+function readNoise(path: string): number[][] {
+  const value: unknown = JSON.parse(readFileSync(path, 'utf8'))
+  if (!Array.isArray(value) || !value.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
+    throw new UsageError(`${path}: expected a JSON array holding one array of L numbers per image`)
+  }
+  return value as number[][]
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(2) : v.toPrecision(4)
+}
+
+function toJson(outcome: Outcome, methods: string[]) {
+  const byTile = new Map<string, Record<string, Record<string, number>>>()
+  for (const r of outcome.rows) {
+    const key = r.maskSeed === -1 || outcome.summary.masksPerTile === 1 ? r.tile : `${r.tile}@${r.maskSeed}`
+    const entry = byTile.get(key) ?? {}
+    entry[r.method] = { model_loss: r.modelLoss, rgb_loss: r.rgbLoss, display_mse: r.displayMse, psnr: r.psnr, ssim: r.ssim, mask_seed: r.maskSeed }
+    byTile.set(key, entry)
+  }
+  const tiles = new Map(outcome.tiles.map((t) => [t.ref, t]))
+  return {
+    methods,
+    backend: outcome.backend,
+    model: outcome.model,
+    images: [...byTile.entries()].map(([key, m]) => {
+      const t = tiles.get(key.split('@')[0]!)
+      return { image: t?.image ?? key, tile: key, ...(t ? { x: t.x, y: t.y } : {}), methods: m }
+    }),
+    aggregates: Object.fromEntries(
+      outcome.summary.methods.map((m) => [
+        m.method,
+        Object.fromEntries(Object.entries(m.metrics).map(([k, a]) => [METRIC_COLUMN[k as keyof typeof METRIC_COLUMN], { mean: a.mean, std: a.std, ci95: [a.lower, a.upper], n: a.n }]))
+      ])
+    ),
+    pairs: outcome.summary.pairs.map((p) => ({
+      a: p.a,
+      b: p.b,
+      metric: METRIC_COLUMN[p.metric],
+      n: p.n,
+      mean_diff: p.meanDiff,
+      ci95: [p.lower, p.upper],
+      wilcoxon: { w: p.wilcoxonW, z: p.z, p: p.pValue, method: p.test }
+    })),
+    timing: outcome.timing
+  }
+}
+
+export const reconstructCommand: Command = {
+  name: 'reconstruct',
+  summary: 'compare RGB → 6-band imputation methods by masked-autoencoder reconstruction (model and RGB loss)',
+  usage: USAGE,
+  needsEngine: true,
+  async run(args, ctx, io) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        checkpoint: { type: 'string' },
+        config: { type: 'string' },
+        images: { type: 'string', multiple: true },
+        methods: { type: 'string', default: 'means,prenorm-dup,postnorm-dup' },
+        'mask-ratio': { type: 'string', default: '0.5' },
+        seed: { type: 'string' },
+        'mask-seeds': { type: 'string', default: '1' },
+        'mask-noise': { type: 'string' },
+        geometry: { type: 'string', default: 'centre-crop' },
+        'max-tiles': { type: 'string' },
+        float: { type: 'boolean', default: false },
+        backend: { type: 'string', default: 'ort' },
+        batch: { type: 'string', default: '8' },
+        json: { type: 'string' }
+      }
+    })
+    let checkpoint = values.checkpoint ? resolve(values.checkpoint) : undefined
+    let configPath = values.config ? resolve(values.config) : undefined
+    if (!checkpoint) {
+      const demo = demoCheckpoint()
+      if (!demo) {
+        throw new UsageError(
+          '--checkpoint is required: bring Prithvi_100M.pt and Prithvi_100M_config.yaml from Hugging Face ' +
+            '(https://huggingface.co/ibm-nasa-geospatial/Prithvi-100M, later renamed Prithvi-EO-1.0-100M) and pass ' +
+            '--checkpoint Prithvi_100M.pt --config Prithvi_100M_config.yaml'
+        )
+      }
+      checkpoint = demo.checkpoint
+      configPath ??= demo.config
+      io.err(`using the demo model ${checkpoint}`)
+    }
+    if (!existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`)
+    const inputs = [...(values.images ?? []), ...positionals].map((p) => resolve(p))
+    if (!inputs.length) throw new UsageError('--images <files or folder> is required')
+    let images: string[] | undefined
+    let folder: string | undefined
+    if (inputs.length === 1 && existsSync(inputs[0]!) && statSync(inputs[0]!).isDirectory()) folder = inputs[0]
+    else {
+      for (const f of inputs) if (!existsSync(f)) throw new Error(`image not found: ${f}`)
+      images = inputs
+    }
+    const methods = values.methods.split(',').map((m) => m.trim()).filter(Boolean)
+    const maskRatio = Number(values['mask-ratio'])
+    if (!(maskRatio >= 0.05 && maskRatio <= 0.95)) throw new UsageError('--mask-ratio must be between 0.05 and 0.95')
+    if (values.seed !== undefined && values['mask-noise']) throw new UsageError('give either --seed or --mask-noise, not both')
+    const int = (name: string, v: string | undefined, min: number): number | undefined => {
+      if (v === undefined) return undefined
+      const n = Number(v)
+      if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`)
+      return n
+    }
+    const geometry = values.geometry
+    if (geometry !== 'centre-crop' && geometry !== 'tile' && geometry !== 'resize') throw new UsageError('--geometry must be centre-crop, tile or resize')
+    const backend = values.backend
+    if (backend !== 'ort' && backend !== 'tfjs') throw new UsageError('--backend must be ort or tfjs')
+    const noise = values['mask-noise'] ? readNoise(resolve(values['mask-noise'])) : undefined
+    const params = {
+      checkpoint,
+      ...(configPath ? { configPath } : {}),
+      ...(folder ? { folder } : { images }),
+      methods,
+      maskRatio,
+      seed: int('seed', values.seed, 0) ?? 0,
+      maskSeeds: int('mask-seeds', values['mask-seeds'], 1) ?? 1,
+      ...(noise ? { noise } : {}),
+      geometry,
+      maxTiles: int('max-tiles', values['max-tiles'], 1) ?? 100_000,
+      truncate: !values.float,
+      backend,
+      batchSize: int('batch', values.batch, 1) ?? 8,
+      galleryTiles: 0,
+      cacheDir: onnxCacheDir(ctx.dataDir)
+    }
+    const outcome = StudyOutcome.parse(await runEngineJob(ctx, io, 'reconstruction-study', 'reconstruct', params))
+    if (values.json) {
+      const text = JSON.stringify(toJson(outcome, methods), null, 2)
+      if (values.json === '-') io.out(text)
+      else {
+        writeFileSync(resolve(values.json), `${text}\n`)
+        io.err(`wrote ${resolve(values.json)}`)
+      }
+      if (values.json === '-') return 0
+    }
+    const s = outcome.summary
+    io.out(`${s.tiles} tile(s) × ${methods.length} method(s), ${s.masksPerTile} mask(s) per tile, mask ratio ${maskRatio}; ${outcome.backend.name} on ${outcome.backend.device}; ${outcome.timing.tilesPerSecond.toFixed(2)} tiles/s`)
+    io.out('')
+    io.out(`${'method'.padEnd(18)} ${'model loss (95% CI)'.padEnd(32)} ${'RGB loss (95% CI)'.padEnd(32)} ${'PSNR'.padEnd(8)} SSIM`)
+    for (const m of s.methods) {
+      const a = m.metrics
+      const ci = (x: { mean: number; lower: number; upper: number }) => `${fmt(x.mean)} [${fmt(x.lower)}, ${fmt(x.upper)}]`.padEnd(32)
+      io.out(`${m.method.padEnd(18)} ${ci(a.modelLoss)} ${ci(a.rgbLoss)} ${fmt(a.psnr.mean).padEnd(8)} ${fmt(a.ssim.mean)}`)
+    }
+    if (s.pairs.length) {
+      io.out('')
+      io.out('paired per-tile differences (a − b), Wilcoxon signed-rank:')
+      for (const p of s.pairs) {
+        io.out(`  ${METRIC_COLUMN[p.metric].padEnd(10)} ${p.a} − ${p.b}: ${fmt(p.meanDiff)} [${fmt(p.lower)}, ${fmt(p.upper)}], W = ${p.wilcoxonW}, p = ${p.pValue.toPrecision(3)} (${p.test}, n = ${p.n})`)
+      }
+    }
+    return 0
+  }
+}

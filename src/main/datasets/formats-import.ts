@@ -1,0 +1,334 @@
+// The study's annotation formats in: Roboflow COCO segmentation exports, ImageFolder class
+// layouts, YOLO boxes, Pascal VOC XML (one file per annotator too) and the landmark label list.
+// Each file is parsed by the pure readers in src/shared/datasets/formats; a malformed file is
+// reported with its specific error and the rest of the import goes on. Re-importing replaces
+// the same annotator's shapes instead of doubling them.
+import { existsSync } from 'node:fs'
+import { readdir, readFile, stat } from 'node:fs/promises'
+import { basename, dirname, extname, join } from 'node:path'
+import type { ImportFormatRequest, ImportSummary } from '@shared/ipc/schemas/datasets'
+import { classFromFolder } from '@shared/datasets/classes'
+import { ellipseInBox, type Geometry } from '@shared/datasets/geometry'
+import { annotationsByImage, parseCoco } from '@shared/datasets/formats/coco'
+import { FormatError } from '@shared/datasets/formats/format-error'
+import { landmarkToCraterClass, parseLandmarkLabels } from '@shared/datasets/formats/landmarks'
+import { parseVoc } from '@shared/datasets/formats/voc'
+import { parseYolo, yoloToPixels } from '@shared/datasets/formats/yolo'
+import type { SplitName } from '@shared/datasets/split'
+import { emptySummary, forEachConcurrent, importImageFile, record, type DatasetDeps, type FileOutcome } from './importer'
+import { getDataset, getImage, insertTile, replaceAnnotations, setLabels, setSplits, updateDataset } from './repo'
+import { collectImageFiles, isImageFile } from './store'
+
+type Progress = (done: number, total: number, message?: string) => void
+interface RunOptions {
+  signal?: AbortSignal
+  progress?: Progress
+}
+
+/** Whatever a format says about one image. */
+interface Entry {
+  path: string
+  split?: SplitName
+  label?: string
+  shapes?: { className: string; geometry: Geometry }[]
+  annotator: string
+}
+
+const ALL_WHOLE = { wholeTiles: true, wholeTileMax: Number.MAX_SAFE_INTEGER }
+
+export async function importFormat(deps: DatasetDeps, req: ImportFormatRequest, opts: RunOptions = {}): Promise<ImportSummary> {
+  const info = await stat(req.path).catch(() => null)
+  if (!info) throw new Error(`${req.path} does not exist`)
+  const summary = emptySummary()
+  let entries: Entry[]
+  switch (req.format) {
+    case 'coco':
+      entries = await cocoEntries(req, info.isDirectory(), summary)
+      break
+    case 'imagefolder':
+      if (!info.isDirectory()) throw new Error(`an ImageFolder import needs a folder, ${req.path} is a file`)
+      entries = await imageFolderEntries(req, summary)
+      break
+    case 'yolo':
+      if (!info.isDirectory()) throw new Error(`a YOLO import needs a folder, ${req.path} is a file`)
+      entries = await yoloEntries(req, summary)
+      break
+    case 'voc':
+      entries = await vocEntries(req, info.isDirectory(), summary)
+      break
+    case 'landmarks':
+      entries = await landmarkEntries(req, summary)
+      break
+  }
+  await applyEntries(deps, req.datasetId, entries, summary, opts)
+  return summary
+}
+
+/** Imports the images (one whole-image tile each) and applies labels, shapes and splits. */
+async function applyEntries(deps: DatasetDeps, datasetId: number, entries: Entry[], summary: ImportSummary, opts: RunOptions): Promise<void> {
+  const dataset = getDataset(deps.db, datasetId)
+  const newClasses = new Set<string>()
+  // Several entries may name one image (one VOC file per annotator): import each file once.
+  const byPath = new Map<string, Entry[]>()
+  for (const e of entries) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e])
+  const paths = [...byPath.keys()]
+  const splits = new Map<number, SplitName>()
+  await forEachConcurrent(
+    paths,
+    async (path) => {
+      const outcome: FileOutcome = await importImageFile(deps, datasetId, path, ALL_WHOLE)
+      record(summary, path, outcome)
+      if (outcome.status === 'failed') return
+      const tileId = outcome.tileId ?? ensureWholeTile(deps, outcome.imageId, summary)
+      for (const e of byPath.get(path)!) {
+        if (e.label) {
+          summary.labelsSet += setLabels(deps.db, [tileId], e.label, e.annotator)
+          if (!dataset.classes.includes(e.label)) newClasses.add(e.label)
+        }
+        if (e.shapes) {
+          const mine = byPath.get(path)!.filter((x) => x.annotator === e.annotator).flatMap((x) => x.shapes ?? [])
+          if (e === byPath.get(path)!.find((x) => x.annotator === e.annotator)) {
+            replaceAnnotations(deps.db, tileId, e.annotator, mine)
+            summary.annotationsAdded += mine.length
+          }
+        }
+        if (e.split) splits.set(tileId, e.split)
+      }
+    },
+    { signal: opts.signal, progress: (d, t) => opts.progress?.(d, t, `${d} / ${t} images`) }
+  )
+  if (splits.size) setSplits(deps.db, splits, true)
+  if (newClasses.size) {
+    updateDataset(deps.db, datasetId, { classes: [...dataset.classes, ...[...newClasses].sort()] })
+    summary.notes.push(`added classes: ${[...newClasses].sort().join(', ')}`)
+  }
+}
+
+/** A whole-image tile for an image imported earlier without one. */
+function ensureWholeTile(deps: DatasetDeps, imageId: number, summary: ImportSummary): number {
+  const im = getImage(deps.db, imageId)
+  const existing = deps.db.prepare("SELECT id FROM tiles WHERE image_id = ? AND origin = 'whole'").get(imageId) as { id: number } | undefined
+  if (existing) return existing.id
+  const thumb = (deps.db.prepare('SELECT thumbnail FROM images WHERE id = ?').get(imageId) as { thumbnail: Buffer | null }).thumbnail
+  const id = insertTile(deps.db, { datasetId: im.datasetId, imageId, x: 0, y: 0, width: im.width, height: im.height, observationId: im.observationId, origin: 'whole', thumbnail: thumb, phash: null, colour: im.colour })
+  if (id === null) return (deps.db.prepare('SELECT id FROM tiles WHERE image_id = ? AND x = 0 AND y = 0 AND width = ? AND height = ?').get(imageId, im.width, im.height) as { id: number }).id
+  summary.tilesCreated++
+  return id
+}
+
+function splitFromFolder(name: string): SplitName | undefined {
+  const n = name.toLowerCase()
+  if (n === 'train' || n === 'training') return 'train'
+  if (n === 'valid' || n === 'val' || n === 'validation') return 'valid'
+  if (n === 'test' || n === 'testing') return 'test'
+  return undefined
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const name of (await readdir(dir)).sort()) {
+    if (name.startsWith('.')) continue
+    if ((await stat(join(dir, name))).isDirectory()) out.push(name)
+  }
+  return out
+}
+
+async function readText(path: string): Promise<string> {
+  return readFile(path, 'utf8')
+}
+
+// --- COCO -------------------------------------------------------------------------------------
+
+async function cocoEntries(req: ImportFormatRequest, isDir: boolean, summary: ImportSummary): Promise<Entry[]> {
+  const files: string[] = []
+  if (!isDir) files.push(req.path)
+  else {
+    const direct = join(req.path, '_annotations.coco.json')
+    if (existsSync(direct)) files.push(direct)
+    for (const sub of await subfolders(req.path)) {
+      const f = join(req.path, sub, '_annotations.coco.json')
+      if (existsSync(f)) files.push(f)
+    }
+    if (!files.length) throw new Error(`no _annotations.coco.json in ${req.path} or its train/valid/test folders`)
+  }
+  const annotator = req.annotator ?? 'coco'
+  const entries: Entry[] = []
+  for (const file of files) {
+    let coco
+    try {
+      coco = parseCoco(await readText(file), file)
+    } catch (err) {
+      if (!(err instanceof FormatError)) throw err
+      summary.failed.push({ path: file, reason: err.message })
+      continue
+    }
+    const dir = dirname(file)
+    const split = splitFromFolder(basename(dir))
+    const byImage = annotationsByImage(coco)
+    for (const im of coco.images) {
+      const shapes = byImage.get(im.id)!.flatMap((a) => {
+        const className = classFromFolder(a.category)
+        if (a.polygons.length) return a.polygons.map((points) => ({ className, geometry: { kind: 'polygon', points } as Geometry }))
+        const [x, y, w, h] = a.bbox!
+        return [{ className, geometry: { kind: 'box', x, y, w, h } as Geometry }]
+      })
+      entries.push({ path: join(dir, im.fileName), split, shapes, annotator })
+    }
+  }
+  return entries
+}
+
+// --- ImageFolder ------------------------------------------------------------------------------
+
+async function imageFolderEntries(req: ImportFormatRequest, summary: ImportSummary): Promise<Entry[]> {
+  const annotator = req.annotator ?? 'imagefolder'
+  const top = await subfolders(req.path)
+  const splitDirs = top.filter((d) => splitFromFolder(d))
+  const roots: { dir: string; split?: SplitName }[] = splitDirs.length ? splitDirs.map((d) => ({ dir: join(req.path, d), split: splitFromFolder(d) })) : [{ dir: req.path }]
+  const entries: Entry[] = []
+  for (const root of roots) {
+    const classes = await subfolders(root.dir)
+    if (!classes.length) summary.notes.push(`${root.dir} has no class folders`)
+    for (const cls of classes) {
+      const label = classFromFolder(cls)
+      const { images, skipped } = await collectImageFiles([join(root.dir, cls)], true, { reportOthers: true })
+      for (const s of skipped) summary.failed.push(s)
+      for (const path of images) entries.push({ path, split: root.split, label, annotator })
+    }
+  }
+  if (!entries.length) throw new FormatError('imagefolder', req.path, 'no images found in <split>/<Class>/ or <Class>/ folders')
+  return entries
+}
+
+// --- YOLO -------------------------------------------------------------------------------------
+
+async function yoloEntries(req: ImportFormatRequest, summary: ImportSummary): Promise<Entry[]> {
+  const annotator = req.annotator ?? 'yolo'
+  const imagesRoot = existsSync(join(req.path, 'images')) ? join(req.path, 'images') : req.path
+  const labelsRoot = existsSync(join(req.path, 'labels')) ? join(req.path, 'labels') : null
+  const { images, skipped } = await collectImageFiles([imagesRoot], true)
+  summary.failed.push(...skipped)
+  const { default: sharp } = await import('sharp')
+  const entries: Entry[] = []
+  let noLabelFile = 0
+  for (const path of images) {
+    const rel = path.slice(imagesRoot.length + 1)
+    const stem = rel.slice(0, rel.length - extname(rel).length)
+    const labelPath = labelsRoot ? join(labelsRoot, `${stem}.txt`) : `${path.slice(0, path.length - extname(path).length)}.txt`
+    const split = splitFromFolder(rel.split(/[\\/]/)[0] ?? '')
+    if (!existsSync(labelPath)) {
+      noLabelFile++
+      entries.push({ path, split, annotator })
+      continue
+    }
+    let boxes
+    try {
+      boxes = parseYolo(await readText(labelPath), labelPath)
+    } catch (err) {
+      if (!(err instanceof FormatError)) throw err
+      summary.failed.push({ path: labelPath, reason: err.message })
+      continue
+    }
+    const meta = await sharp(path).metadata().catch(() => null)
+    if (!meta?.width || !meta.height) {
+      entries.push({ path, split, annotator }) // the image import reports why it cannot be read
+      continue
+    }
+    const shapes = boxes.flatMap((b) => {
+      const className = b.classIndex === 0 ? 'crater' : `class-${b.classIndex}`
+      const box = yoloToPixels(b, meta.width!, meta.height!)
+      const out: { className: string; geometry: Geometry }[] = [{ className, geometry: { kind: 'box', ...box } }]
+      if (req.boxesAsEllipses) out.push({ className, geometry: ellipseInBox(box) })
+      return out
+    })
+    // An empty label file means the picture has no crater.
+    entries.push({ path, split, shapes, label: boxes.length ? 'crater' : 'no-crater', annotator })
+  }
+  if (noLabelFile) summary.notes.push(`${noLabelFile} images have no label file (imported unlabelled)`)
+  return entries
+}
+
+// --- Pascal VOC -------------------------------------------------------------------------------
+
+async function vocEntries(req: ImportFormatRequest, isDir: boolean, summary: ImportSummary): Promise<Entry[]> {
+  const files: string[] = []
+  const walk = async (dir: string) => {
+    for (const name of (await readdir(dir)).sort()) {
+      if (name.startsWith('.')) continue
+      const p = join(dir, name)
+      if ((await stat(p)).isDirectory()) await walk(p)
+      else if (extname(name).toLowerCase() === '.xml') files.push(p)
+    }
+  }
+  if (isDir) await walk(req.path)
+  else files.push(req.path)
+  if (!files.length) throw new Error(`no .xml files under ${req.path}`)
+  const entries: Entry[] = []
+  let confidences = 0
+  for (const file of files) {
+    let voc
+    try {
+      voc = parseVoc(await readText(file), file)
+    } catch (err) {
+      if (!(err instanceof FormatError)) throw err
+      summary.failed.push({ path: file, reason: err.message })
+      continue
+    }
+    const image = findVocImage(voc.filename, file, req.imagesDir)
+    if (!image) {
+      summary.failed.push({ path: file, reason: `image "${voc.filename}" not found${req.imagesDir ? ` in ${req.imagesDir}` : ' beside the XML (set the images folder)'}` })
+      continue
+    }
+    // raw/<image>/<annotator>.xml: one file per annotator; otherwise the folder names the source.
+    const stem = basename(image, extname(image))
+    const parent = basename(dirname(file))
+    const annotator = parent === stem ? basename(file, '.xml') : (req.annotator ?? parent)
+    if (voc.objects.some((o) => o.confidence !== null)) confidences++
+    const shapes = voc.objects.flatMap((o) => {
+      const className = classFromFolder(o.name)
+      const box = { x: o.xmin, y: o.ymin, w: o.xmax - o.xmin, h: o.ymax - o.ymin }
+      const out: { className: string; geometry: Geometry }[] = [{ className, geometry: { kind: 'box', ...box } }]
+      if (req.boxesAsEllipses) out.push({ className, geometry: ellipseInBox(box) })
+      return out
+    })
+    entries.push({ path: image, shapes, annotator })
+  }
+  if (confidences) summary.notes.push(`${confidences} files carry <confidence> (annotators agreeing per box); boxes are kept, the count is not`)
+  return entries
+}
+
+function findVocImage(filename: string, xmlFile: string, imagesDir: string | undefined): string | null {
+  const name = basename(filename)
+  const dirs = [imagesDir, dirname(xmlFile)].filter((d): d is string => !!d)
+  for (const dir of dirs) {
+    const candidates = isImageFile(name) ? [name] : ['.png', '.jpg', '.jpeg', '.tif', '.tiff'].map((e) => name + e)
+    for (const c of candidates) if (existsSync(join(dir, c))) return join(dir, c)
+  }
+  return null
+}
+
+// --- landmark label list ----------------------------------------------------------------------
+
+async function landmarkEntries(req: ImportFormatRequest, summary: ImportSummary): Promise<Entry[]> {
+  const annotator = req.annotator ?? 'landmarks'
+  const labels = parseLandmarkLabels(await readText(req.path), req.path)
+  const imagesDir = req.imagesDir ?? (existsSync(join(dirname(req.path), 'map-proj')) ? join(dirname(req.path), 'map-proj') : dirname(req.path))
+  const entries: Entry[] = []
+  let dropped = 0
+  for (const l of labels) {
+    const label = landmarkToCraterClass(l.classIndex)
+    if (label === null) {
+      dropped++
+      continue
+    }
+    const path = join(imagesDir, l.fileName)
+    if (!existsSync(path)) {
+      summary.failed.push({ path, reason: 'listed in the labels but not found' })
+      continue
+    }
+    entries.push({ path, label, annotator })
+  }
+  if (dropped) summary.notes.push(`${dropped} tiles of class 6 (edge) left out, as the data's README advises`)
+  return entries
+}
+

@@ -1,0 +1,166 @@
+// The one module that reads pixels (through sharp/libvips): image facts, thumbnails, regions
+// for the zoomable viewer, tile crops and their small statistics. Regions are decoded on
+// demand, so a 20,000 px image is never held whole, and only encoded JPEG/PNG bytes leave main.
+import sharp from 'sharp'
+import { classifyColour, type ColourClass } from '@shared/datasets/colour'
+import { greyThumbnail, perceptualHash } from '@shared/datasets/phash'
+import { intersectImage, type Rect } from '@shared/datasets/tiling'
+
+/** libvips refuses images over 268 Mpx by default; HiRISE products reach 20,000 × 50,000. */
+const PIXEL_LIMIT = 2 ** 31
+
+export const IMAGE_EXTENSIONS: Record<string, string> = { '.jpg': 'jpeg', '.jpeg': 'jpeg', '.png': 'png', '.tif': 'tiff', '.tiff': 'tiff' }
+const FORMATS = new Set(['jpeg', 'png', 'tiff'])
+
+export type ImageSource = string | Buffer
+
+function open(source: ImageSource) {
+  return sharp(source, { limitInputPixels: PIXEL_LIMIT, failOn: 'error' })
+}
+
+export interface ImageFacts {
+  format: string
+  width: number
+  height: number
+  channels: number
+  bitDepth: number
+  hasAlpha: boolean
+}
+
+export class UnreadableImageError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'UnreadableImageError'
+  }
+}
+
+export async function readFacts(source: ImageSource): Promise<ImageFacts> {
+  let m: sharp.Metadata
+  try {
+    m = await open(source).metadata()
+  } catch (err) {
+    throw new UnreadableImageError(`not a readable image (${(err as Error).message})`)
+  }
+  if (!m.format || !FORMATS.has(m.format)) throw new UnreadableImageError(`unsupported image format ${m.format ?? 'unknown'} (JPEG, PNG and TIFF are supported)`)
+  if (!m.width || !m.height) throw new UnreadableImageError('the image has no size')
+  const bitDepth = m.depth === 'ushort' || m.depth === 'short' ? 16 : m.depth === 'float' || m.depth === 'uint' || m.depth === 'int' ? 32 : 8
+  return { format: m.format, width: m.width, height: m.height, channels: m.channels ?? 1, bitDepth, hasAlpha: !!m.hasAlpha }
+}
+
+export interface PixelStats {
+  phash: string
+  colour: ColourClass
+}
+
+/** Perceptual hash and colour verdict from a small RGB(A) raw picture of the content. */
+export function statsOf(raw: Buffer, width: number, height: number, channels: number, sourceChannels: number): PixelStats {
+  const phash = perceptualHash(greyThumbnail(raw, width, height, channels))
+  const colour = sourceChannels < 3 ? 'grey' : classifyColour(raw, width * height, channels).colour
+  return { phash, colour }
+}
+
+export interface Preview {
+  thumbnail: Buffer
+  stats: PixelStats
+}
+
+/**
+ * One decode of the whole image (JPEG shrink-on-load keeps it cheap) into a ≤256 px RGB
+ * picture, from which the thumbnail and the statistics both come.
+ */
+export async function previewImage(source: ImageSource, facts: ImageFacts, thumbSide = 128): Promise<Preview> {
+  let pipeline = open(source).resize(256, 256, { fit: 'inside', withoutEnlargement: true }).removeAlpha()
+  if (facts.bitDepth > 8) pipeline = pipeline.normalise()
+  const { data, info } = await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
+  return { thumbnail: await thumbnailFromRaw(data, info.width, info.height, info.channels, thumbSide), stats: statsOf(data, info.width, info.height, info.channels, facts.channels) }
+}
+
+export async function thumbnailFromRaw(raw: Buffer, width: number, height: number, channels: number, side = 128): Promise<Buffer> {
+  return sharp(raw, { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } })
+    .resize(side, side, { fit: 'inside', withoutEnlargement: true })
+    .jpeg({ quality: 80 })
+    .toBuffer()
+}
+
+/**
+ * A region of an image, scaled so its longer side is at most `maxSide`, as PNG (greyscale
+ * stays exact) or JPEG. Parts outside the image are padded black.
+ */
+export async function readRegion(source: ImageSource, facts: ImageFacts, rect: Rect, maxSide: number, as: 'png' | 'jpeg' = 'jpeg'): Promise<{ bytes: Buffer; outWidth: number; outHeight: number }> {
+  const scale = Math.min(1, maxSide / Math.max(rect.width, rect.height))
+  const outWidth = Math.max(1, Math.round(rect.width * scale))
+  const outHeight = Math.max(1, Math.round(rect.height * scale))
+  const raw = await cropRgb(source, facts, rect)
+  let img = sharp(raw, { raw: { width: rect.width, height: rect.height, channels: 3 } })
+  if (scale < 1) img = img.resize(outWidth, outHeight, { fit: 'fill' })
+  const bytes = as === 'png' ? await img.png({ compressionLevel: 6 }).toBuffer() : await img.jpeg({ quality: 88 }).toBuffer()
+  return { bytes, outWidth, outHeight }
+}
+
+/**
+ * The RGB pixels of a rectangle (rect.width × rect.height × 3), black outside the image. Greyscale
+ * becomes three identical channels and alpha is dropped, as the RGB pipeline expects; 16-bit
+ * data is scaled to 8 bits.
+ */
+export async function cropRgb(source: ImageSource, facts: ImageFacts, rect: Rect): Promise<Buffer> {
+  const inside = intersectImage(rect, facts.width, facts.height)
+  if (!inside) return Buffer.alloc(rect.width * rect.height * 3)
+  let img = open(source).extract({ left: inside.x, top: inside.y, width: inside.width, height: inside.height }).removeAlpha()
+  const pad = { top: inside.y - rect.y, left: inside.x - rect.x, bottom: rect.y + rect.height - inside.y - inside.height, right: rect.x + rect.width - inside.x - inside.width }
+  if (pad.top || pad.left || pad.bottom || pad.right) img = img.extend({ ...pad, background: { r: 0, g: 0, b: 0 } })
+  const { data, info } = await img.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
+  if (info.channels === 3) return data
+  // Defensive: collapse anything else to RGB.
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels as 1 | 2 | 3 | 4 } }).removeAlpha().toColourspace('srgb').raw().toBuffer()
+}
+
+/** Rows [y, y + height) of the image as RGB: one decode serves a whole row of grid tiles. */
+export async function readBand(source: ImageSource, facts: ImageFacts, y: number, height: number): Promise<Buffer> {
+  return cropRgb(source, facts, { x: 0, y, width: facts.width, height })
+}
+
+/** Copies a rectangle out of an RGB band that starts at row `bandY` (padding black outside). */
+export function cutFromBand(band: Buffer, bandWidth: number, bandY: number, bandHeight: number, rect: Rect): Buffer {
+  const out = Buffer.alloc(rect.width * rect.height * 3)
+  for (let row = 0; row < rect.height; row++) {
+    const sy = rect.y + row - bandY
+    if (sy < 0 || sy >= bandHeight) continue
+    const x0 = Math.max(0, rect.x)
+    const x1 = Math.min(bandWidth, rect.x + rect.width)
+    if (x1 <= x0) continue
+    band.copy(out, (row * rect.width + (x0 - rect.x)) * 3, (sy * bandWidth + x0) * 3, (sy * bandWidth + x1) * 3)
+  }
+  return out
+}
+
+/** Thumbnail and statistics of a tile's RGB pixels. */
+export async function tilePreview(rgb: Buffer, width: number, height: number, sourceChannels: number): Promise<Preview> {
+  // Statistics on a ≤64 px version: enough for the hash and the colour check, and fast.
+  const scale = Math.min(1, 64 / Math.max(width, height))
+  let small = rgb
+  let sw = width
+  let sh = height
+  if (scale < 1) {
+    sw = Math.max(1, Math.round(width * scale))
+    sh = Math.max(1, Math.round(height * scale))
+    small = await sharp(rgb, { raw: { width, height, channels: 3 } }).resize(sw, sh, { fit: 'fill' }).raw().toBuffer()
+  }
+  return { thumbnail: await thumbnailFromRaw(rgb, width, height, 3, 128), stats: statsOf(small, sw, sh, 3, sourceChannels) }
+}
+
+/** A tile as an 8-bit RGB JPEG for exports (deterministic for the same pixels and libvips). */
+export function encodeTileJpeg(rgb: Buffer, width: number, height: number): Promise<Buffer> {
+  return sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toBuffer()
+}
+
+/** A one-channel mask as an 8-bit greyscale PNG. */
+export function encodeMaskPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength), { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
+    .png({ compressionLevel: 9, palette: false })
+    .toBuffer()
+}
+
+export function dataUrl(bytes: Buffer, mime: 'image/jpeg' | 'image/png'): string {
+  return `data:${mime};base64,${bytes.toString('base64')}`
+}

@@ -1,0 +1,197 @@
+// Runs in the ledger: one row per fine-tuning / pre-training run (config, dataset and model hashes,
+// backend, seed, app version, status), its append-only metrics and its checkpoints.
+import type { Db } from '../ledger/ledger'
+import type { CheckpointRecord, MetricPoint, RunRecord, RunStatus, RunTask } from '@shared/ipc/schemas/runs'
+
+interface RunRow {
+  id: number
+  name: string
+  task: RunTask
+  status: RunStatus
+  status_reason: string | null
+  config_json: string
+  dataset_version_id: number | null
+  dataset_hash: string | null
+  model_id: number | null
+  model_hash: string | null
+  backend: string | null
+  device: string | null
+  seed: number
+  app_version: string
+  created_at: string
+  started_at: string | null
+  finished_at: string | null
+}
+
+export interface NewRun {
+  name: string
+  task: RunTask
+  config: unknown
+  datasetVersionId?: number | null
+  modelId: number | null
+  modelHash: string | null
+  seed: number
+  appVersion: string
+}
+
+const now = () => new Date().toISOString()
+
+export function createRun(db: Db, r: NewRun): number {
+  const info = db
+    .prepare(
+      `INSERT INTO runs (name, task, status, config_json, dataset_version_id, model_id, model_hash, seed, app_version, created_at)
+       VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`
+    )
+    .run(r.name, r.task, JSON.stringify(r.config), r.datasetVersionId ?? null, r.modelId, r.modelHash, r.seed, r.appVersion, now())
+  return Number(info.lastInsertRowid)
+}
+
+export interface RunPatch {
+  status?: RunStatus
+  statusReason?: string | null
+  datasetHash?: string
+  backend?: string
+  device?: string
+  started?: boolean
+  finished?: boolean
+}
+
+export function updateRun(db: Db, id: number, p: RunPatch): void {
+  const sets: string[] = []
+  const args: unknown[] = []
+  const set = (col: string, v: unknown) => {
+    sets.push(`${col} = ?`)
+    args.push(v)
+  }
+  if (p.status) set('status', p.status)
+  if (p.statusReason !== undefined) set('status_reason', p.statusReason)
+  if (p.datasetHash) set('dataset_hash', p.datasetHash)
+  if (p.backend) set('backend', p.backend)
+  if (p.device) set('device', p.device)
+  if (p.started) sets.push(`started_at = COALESCE(started_at, '${now()}')`)
+  if (p.finished !== undefined) set('finished_at', p.finished ? now() : null)
+  if (!sets.length) return
+  db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`).run(...args, id)
+}
+
+/** Appends metric points in one transaction (the table is append-only). */
+export function appendMetrics(db: Db, runId: number, points: readonly MetricPoint[]): void {
+  if (!points.length) return
+  const insert = db.prepare('INSERT INTO metrics (run_id, step, name, value, recorded_at) VALUES (?, ?, ?, ?, ?)')
+  const at = now()
+  db.transaction(() => {
+    for (const p of points) insert.run(runId, p.step, p.name, p.value, at)
+  })()
+}
+
+export function maxMetricStep(db: Db, runId: number): number {
+  return (db.prepare('SELECT MAX(step) AS s FROM metrics WHERE run_id = ?').get(runId) as { s: number | null }).s ?? 0
+}
+
+/** Every metric point of a run; where a step was recorded twice the later row wins. */
+export function runMetrics(db: Db, runId: number): MetricPoint[] {
+  return db
+    .prepare(
+      `SELECT step, name, value FROM metrics WHERE rowid IN (SELECT MAX(rowid) FROM metrics WHERE run_id = ? GROUP BY name, step) ORDER BY step, name`
+    )
+    .all(runId) as MetricPoint[]
+}
+
+function latestMetrics(db: Db, runId: number): Record<string, number> {
+  const rows = db
+    .prepare(`SELECT name, value FROM metrics WHERE rowid IN (SELECT MAX(rowid) FROM metrics WHERE run_id = ? GROUP BY name)`)
+    .all(runId) as { name: string; value: number }[]
+  return Object.fromEntries(rows.map((r) => [r.name, r.value]))
+}
+
+export function addCheckpoint(db: Db, c: Omit<CheckpointRecord, 'id' | 'createdAt'>): void {
+  db.prepare('INSERT INTO checkpoints (run_id, step, kind, path, metric_name, metric_value, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    c.runId,
+    c.step,
+    c.kind,
+    c.path,
+    c.metricName,
+    c.metricValue,
+    now()
+  )
+}
+
+interface CheckpointRow {
+  id: number
+  run_id: number
+  step: number
+  kind: CheckpointRecord['kind']
+  path: string
+  metric_name: string | null
+  metric_value: number | null
+  created_at: string
+}
+
+const toCheckpoint = (r: CheckpointRow): CheckpointRecord => ({
+  id: r.id,
+  runId: r.run_id,
+  step: r.step,
+  kind: r.kind,
+  path: r.path,
+  metricName: r.metric_name,
+  metricValue: r.metric_value,
+  createdAt: r.created_at
+})
+
+export function runCheckpoints(db: Db, runId: number): CheckpointRecord[] {
+  return (db.prepare('SELECT * FROM checkpoints WHERE run_id = ? ORDER BY step, id').all(runId) as CheckpointRow[]).map(toCheckpoint)
+}
+
+/** The newest resumable checkpoint (last or periodic; a 'best' file may lag behind). */
+export function latestCheckpoint(db: Db, runId: number): CheckpointRecord | null {
+  const row = db.prepare(`SELECT * FROM checkpoints WHERE run_id = ? AND kind IN ('last', 'periodic') ORDER BY step DESC, id DESC LIMIT 1`).get(runId) as CheckpointRow | undefined
+  return row ? toCheckpoint(row) : null
+}
+
+function toRecord(db: Db, r: RunRow, jobId: string | null): RunRecord {
+  const last = latestCheckpoint(db, r.id)
+  return {
+    id: r.id,
+    name: r.name,
+    task: r.task,
+    status: r.status,
+    statusReason: r.status_reason,
+    config: JSON.parse(r.config_json),
+    datasetHash: r.dataset_hash,
+    modelId: r.model_id,
+    modelHash: r.model_hash,
+    backend: r.backend,
+    device: r.device,
+    seed: r.seed,
+    appVersion: r.app_version,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    jobId,
+    step: maxMetricStep(db, r.id),
+    latest: latestMetrics(db, r.id),
+    lastCheckpointStep: last ? last.step : null
+  }
+}
+
+export function getRun(db: Db, id: number, jobId: string | null = null): RunRecord | null {
+  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined
+  return row ? toRecord(db, row, jobId) : null
+}
+
+export function listRuns(db: Db, jobOf: (id: number) => string | null = () => null): RunRecord[] {
+  return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map((r) => toRecord(db, r, jobOf(r.id)))
+}
+
+/** Marks runs left 'running' or 'queued' by a process that is gone (`isAlive` says which are not). */
+export function markInterrupted(db: Db, isOrphan: (runId: number) => boolean): number {
+  const rows = db.prepare(`SELECT id FROM runs WHERE status IN ('running', 'queued')`).all() as { id: number }[]
+  const update = db.prepare(`UPDATE runs SET status = 'failed', status_reason = ?, finished_at = ? WHERE id = ?`)
+  let n = 0
+  for (const { id } of rows) {
+    if (!isOrphan(id)) continue
+    update.run('interrupted: the app stopped while this run was active; resume it from its last checkpoint', now(), id)
+    n++
+  }
+  return n
+}

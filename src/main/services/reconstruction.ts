@@ -1,0 +1,145 @@
+// Reconstruction service: band recipes (presets + the user's own, kept in the ledger), studies run
+// as engine jobs and recorded in the ledger with their results, and the studies' gallery images,
+// served as data URLs by study and tile (only files the study's manifest names).
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import type { AppContext } from '../app/context'
+import { PRITHVI_HLS_STATS } from '@shared/bands'
+import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
+import { StudyOutcome, type RecipeList, type StudyConfig } from '@shared/ipc/schemas/reconstruction'
+import { getModel } from '../models/repository'
+import {
+  createStudy,
+  failInterruptedStudies,
+  finishStudy,
+  getCustomRecipes,
+  getStudy,
+  listStudies,
+  removeStudy,
+  setCustomRecipes
+} from '../reconstruction/repository'
+
+export function studyDir(dataDir: string, id: number): string {
+  return join(dataDir, 'studies', String(id))
+}
+
+export function onnxCacheDir(dataDir: string): string {
+  return join(dataDir, 'onnx-cache')
+}
+
+function recipeList(ctx: AppContext): RecipeList {
+  return { presets: PRESET_NAMES.map((n) => presetRecipe(n)), custom: getCustomRecipes(ctx.ledger.db) }
+}
+
+const isPreset = (name: string): name is PresetName => (PRESET_NAMES as readonly string[]).includes(name)
+
+export function registerReconstructionService(ctx: AppContext): void {
+  const interrupted = failInterruptedStudies(ctx.ledger.db)
+  if (interrupted) ctx.log.write('warn', 'reconstruction', `${interrupted} study(ies) were interrupted by the last shutdown`)
+
+  ctx.router.handle('reconstruction:recipes', () => recipeList(ctx))
+
+  ctx.router.handle('reconstruction:save-recipe', ({ recipe }) => {
+    if (isPreset(recipe.name)) throw new Error(`"${recipe.name}" is a preset; give your recipe another name`)
+    const others = getCustomRecipes(ctx.ledger.db).filter((r) => r.name !== recipe.name)
+    setCustomRecipes(ctx.ledger.db, [...others, recipe].sort((a, b) => a.name.localeCompare(b.name)))
+    return recipeList(ctx)
+  })
+
+  ctx.router.handle('reconstruction:delete-recipe', ({ name }) => {
+    setCustomRecipes(ctx.ledger.db, getCustomRecipes(ctx.ledger.db).filter((r) => r.name !== name))
+    return recipeList(ctx)
+  })
+
+  ctx.router.handle('reconstruction:start', async (req) => {
+    const model = getModel(ctx.ledger.db, req.modelId)
+    if (!model) throw new Error(`no model #${req.modelId}`)
+    if (!existsSync(model.path)) throw new Error(`the checkpoint of ${model.name} is gone: ${model.path}`)
+    if (req.source.kind === 'folder' && !(existsSync(req.source.path) && statSync(req.source.path).isDirectory())) {
+      throw new Error(`folder not found: ${req.source.path}`)
+    }
+    if (req.source.kind === 'files') for (const f of req.source.paths) if (!existsSync(f)) throw new Error(`image not found: ${f}`)
+    const methods = [...new Set(req.methods)]
+    const custom = new Map(getCustomRecipes(ctx.ledger.db).map((r) => [r.name, r]))
+    const stats = model.stats ?? PRITHVI_HLS_STATS
+    // Presets travel by name (the engine builds them for the model's stats); user recipes in full.
+    const engineMethods: (string | BandRecipe)[] = methods.map((name) => {
+      if (isPreset(name)) return name
+      const r = custom.get(name)
+      if (!r) throw new Error(`unknown method "${name}": not a preset and not a saved recipe`)
+      return r
+    })
+    const recipes = methods.map((name) => (isPreset(name) ? presetRecipe(name, stats) : custom.get(name)!))
+    const { name, modelId: _m, source, methods: _methods, ...settings } = req
+    const config: StudyConfig = { ...settings, source, methods, recipes, model: { id: model.id, name: model.name, sha256: model.sha256 } }
+    const studyName = name ?? `${methods.join(' vs ')} · ${model.name}`
+    const id = createStudy(ctx.ledger.db, studyName, config)
+    const galleryDir = studyDir(ctx.dataDir, id)
+    const params = {
+      ...settings,
+      checkpoint: model.path,
+      config: model.config,
+      stats: model.stats,
+      sha256: model.sha256,
+      ...(source.kind === 'folder' ? { folder: source.path } : { images: source.paths }),
+      methods: engineMethods,
+      cacheDir: onnxCacheDir(ctx.dataDir),
+      galleryDir
+    }
+    try {
+      const jobId = await ctx.jobs.startEngineJob('reconstruction-study', `Reconstruction study #${id}: ${methods.join(', ')}`, params, {
+        onFinish: (job) => {
+          try {
+            if (job.state === 'done') {
+              finishStudy(ctx.ledger.db, id, 'done', null, StudyOutcome.parse(job.result))
+              ctx.log.write('info', 'reconstruction', `study #${id} done`)
+            } else {
+              finishStudy(ctx.ledger.db, id, job.state === 'cancelled' ? 'cancelled' : 'failed', job.error?.message ?? job.state)
+            }
+          } catch (err) {
+            finishStudy(ctx.ledger.db, id, 'failed', `could not record the results: ${(err as Error).message}`)
+          }
+        }
+      })
+      return { jobId, studyId: id }
+    } catch (err) {
+      finishStudy(ctx.ledger.db, id, 'failed', (err as Error).message)
+      throw err
+    }
+  })
+
+  ctx.router.handle('reconstruction:list', () => listStudies(ctx.ledger.db))
+
+  ctx.router.handle('reconstruction:get', ({ id }) => {
+    const study = getStudy(ctx.ledger.db, id)
+    if (!study) throw new Error(`no study #${id}`)
+    return study
+  })
+
+  ctx.router.handle('reconstruction:gallery-tile', ({ studyId, index }) => {
+    const study = getStudy(ctx.ledger.db, studyId)
+    const tile = study?.outcome?.gallery?.tiles.find((t) => t.index === index)
+    if (!tile) throw new Error(`study #${studyId} has no gallery tile ${index}`)
+    const dir = studyDir(ctx.dataDir, studyId)
+    return {
+      index: tile.index,
+      tile: tile.tile,
+      errorMax: tile.errorMax,
+      // File names come from the stored manifest and match /^[\w.-]+\.png$/: no path can escape dir.
+      panels: tile.panels.map((p) => ({
+        kind: p.kind,
+        ...(p.method ? { method: p.method } : {}),
+        dataUrl: `data:image/png;base64,${readFileSync(join(dir, p.file)).toString('base64')}`
+      }))
+    }
+  })
+
+  ctx.router.handle('reconstruction:remove', ({ id }) => {
+    const study = getStudy(ctx.ledger.db, id)
+    if (!study) throw new Error(`no study #${id}`)
+    if (study.status === 'running') throw new Error(`study #${id} is still running: cancel it first`)
+    removeStudy(ctx.ledger.db, id)
+    rmSync(studyDir(ctx.dataDir, id), { recursive: true, force: true })
+    return { ok: true as const }
+  })
+}

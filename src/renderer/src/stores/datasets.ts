@@ -1,0 +1,298 @@
+// Dataset curation state: the datasets, the current one's tiles (metadata only; thumbnails are
+// fetched for the rows on screen), selection, splits, versions and the jobs this view started.
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import type { RequestOf } from '@shared/ipc/contract'
+import type { AnnotationView, DatasetSummary, ImageView, ImportSummary, QualityReport, SplitReport, TileView, VersionView } from '@shared/ipc/schemas/datasets'
+import type { AgreementReport } from '@shared/datasets/agreement'
+import type { JobView } from '@shared/ipc/schemas/jobs'
+import { api } from '../api'
+import type { TaskState } from '../composables/useTask'
+
+export type TileFilter = { label: string; split: string; disagree: boolean }
+type JobPurpose = 'import' | 'tile' | 'export' | 'quality'
+
+export const useDatasetsStore = defineStore('datasets', () => {
+  const datasets = ref<DatasetSummary[]>([])
+  const currentId = ref<number | null>(null)
+  const state = ref<TaskState>('idle')
+  const error = ref<string | null>(null)
+
+  const tiles = ref<TileView[]>([])
+  const filter = ref<TileFilter>({ label: '', split: '', disagree: false })
+  const selection = ref(new Set<number>())
+  const focusIndex = ref(0)
+  const thumbnails = ref(new Map<number, string>())
+  const images = ref<ImageView[]>([])
+  const imagesTotal = ref(0)
+  const annotator = ref('')
+  const versions = ref<VersionView[]>([])
+  const splitReport = ref<SplitReport | null>(null)
+  const agreement = ref<AgreementReport | null>(null)
+  const stats = ref<{ classes: string[]; bySplit: Record<string, Record<string, number>>; colour: Record<string, number> } | null>(null)
+
+  // The latest job of each kind this view started, and what it returned.
+  const jobs = ref<Partial<Record<JobPurpose, JobView>>>({})
+  const importSummary = computed(() => (jobs.value.import?.state === 'done' ? (jobs.value.import.result as ImportSummary) : null))
+  const quality = computed(() => (jobs.value.quality?.state === 'done' ? (jobs.value.quality.result as QualityReport) : null))
+  const exportResult = computed(() => (jobs.value.export?.state === 'done' ? (jobs.value.export.result as { outDir: string; files: number; tiles: number; skipped: { reason: string; tiles: number }[] }) : null))
+  const watched = new Map<string, JobPurpose>()
+
+  const current = computed(() => datasets.value.find((d) => d.id === currentId.value) ?? null)
+  const focused = computed(() => tiles.value[focusIndex.value] ?? null)
+
+  async function guard<T>(fn: () => Promise<T>): Promise<T | null> {
+    error.value = null
+    try {
+      return await fn()
+    } catch (err) {
+      error.value = (err as Error).message
+      return null
+    }
+  }
+
+  async function refreshDatasets() {
+    state.value = 'loading'
+    const list = await guard(() => api.datasets.list())
+    if (list) {
+      datasets.value = list
+      if (currentId.value === null && list.length) currentId.value = list[0]!.id
+      state.value = 'done'
+    } else state.value = 'error'
+  }
+
+  async function select(id: number | null) {
+    currentId.value = id
+    selection.value = new Set()
+    focusIndex.value = 0
+    splitReport.value = null
+    agreement.value = null
+    await reloadCurrent()
+  }
+
+  async function reloadCurrent() {
+    await refreshDatasets()
+    if (currentId.value === null) return
+    await Promise.all([loadTiles(), loadImages(), loadVersions()])
+  }
+
+  async function create(name: string, task: 'classification' | 'segmentation' = 'classification') {
+    const d = await guard(() => api.datasets.create({ name, task }))
+    if (d) await select(d.id)
+    return d
+  }
+
+  async function addClass(name: string) {
+    const d = current.value
+    if (!d) return
+    const updated = await guard(() => api.datasets.update({ datasetId: d.id, classes: [...d.classes, name] }))
+    if (updated) await refreshDatasets()
+  }
+
+  async function loadTiles() {
+    if (currentId.value === null) return
+    const f = filter.value
+    const res = await guard(() =>
+      api.datasets.tiles({ datasetId: currentId.value!, label: f.label || undefined, split: (f.split || undefined) as 'train' | undefined, disagree: f.disagree || undefined })
+    )
+    if (res) {
+      tiles.value = res.tiles
+      if (focusIndex.value >= res.tiles.length) focusIndex.value = Math.max(0, res.tiles.length - 1)
+      const present = new Set(res.tiles.map((t) => t.id))
+      selection.value = new Set([...selection.value].filter((id) => present.has(id)))
+    }
+  }
+
+  async function loadImages(offset = 0) {
+    if (currentId.value === null) return
+    const res = await guard(() => api.datasets.images({ datasetId: currentId.value!, offset, limit: 200 }))
+    if (res) {
+      images.value = res.images
+      imagesTotal.value = res.total
+    }
+  }
+
+  /** Thumbnails for the tiles on screen; each is fetched once. */
+  async function ensureThumbnails(ids: number[]) {
+    const missing = ids.filter((id) => !thumbnails.value.has(id))
+    for (let i = 0; i < missing.length; i += 400) {
+      const got = await guard(() => api.datasets.thumbnails(missing.slice(i, i + 400)))
+      if (got) for (const t of got) thumbnails.value.set(t.tileId, t.dataUrl)
+    }
+  }
+
+  function track(purpose: JobPurpose, jobId: string) {
+    watched.set(jobId, purpose)
+    jobs.value = { ...jobs.value, [purpose]: { id: jobId, kind: purpose, title: '', state: 'running', done: 0, total: 0, message: 'starting…', createdAt: '', finishedAt: null, error: null } }
+  }
+
+  api.jobs.onProgress((job) => {
+    const purpose = watched.get(job.id)
+    if (!purpose) return
+    jobs.value = { ...jobs.value, [purpose]: job }
+    if (job.state === 'done' || job.state === 'failed' || job.state === 'cancelled') {
+      watched.delete(job.id)
+      if (job.state === 'failed') error.value = job.error?.message ?? 'the job failed'
+      if (purpose !== 'export') void reloadCurrent()
+    }
+  })
+
+  async function importPaths(paths: string[], opts: { wholeTiles?: boolean } = {}) {
+    if (currentId.value === null) return
+    const started = await guard(() => api.datasets.importPaths({ datasetId: currentId.value!, paths, wholeTiles: opts.wholeTiles }))
+    if (started) track('import', started.jobId)
+  }
+
+  async function importFormat(req: Omit<RequestOf<'datasets:import-format'>, 'datasetId'>) {
+    if (currentId.value === null) return
+    const started = await guard(() => api.datasets.importFormat({ ...req, datasetId: currentId.value! }))
+    if (started) track('import', started.jobId)
+  }
+
+  async function pickPaths(kind: 'files' | 'folder') {
+    return guard(() => api.datasets.pickPaths(kind))
+  }
+
+  async function gridTiles(size: number, stride: number | undefined, edge: 'drop' | 'pad', imageIds?: number[]) {
+    if (currentId.value === null) return
+    const started = await guard(() => api.datasets.gridTiles({ datasetId: currentId.value!, size, stride, edge, imageIds }))
+    if (started) track('tile', started.jobId)
+  }
+
+  async function cutTile(imageId: number, cx: number, cy: number, size: number) {
+    const t = await guard(() => api.datasets.cutTile({ imageId, cx, cy, size }))
+    if (t) await reloadCurrent()
+    return t
+  }
+
+  /** Labels the selection (or the focused tile) and updates the tiles in place. */
+  async function label(className: string | null, ids?: number[]) {
+    const target = ids ?? (selection.value.size ? [...selection.value] : focused.value ? [focused.value.id] : [])
+    if (!target.length) return
+    const res = await guard(() => api.datasets.setLabel({ tileIds: target, className }))
+    if (!res) return
+    const who = annotator.value
+    const set = new Set(target)
+    tiles.value = tiles.value.map((t) => {
+      if (!set.has(t.id)) return t
+      const labels = t.labels.filter((l) => l.annotator !== who)
+      if (className) labels.push({ annotator: who, className })
+      labels.sort((a, b) => a.annotator.localeCompare(b.annotator))
+      const counts = new Map<string, number>()
+      for (const l of labels) counts.set(l.className, (counts.get(l.className) ?? 0) + 1)
+      const ranked = [...counts].sort((a, b) => b[1] - a[1])
+      const tied = ranked.length > 1 && ranked[0]![1] === ranked[1]![1]
+      return { ...t, labels, label: ranked.length && !tied ? ranked[0]![0] : null, agree: counts.size <= 1 }
+    })
+    void refreshDatasets()
+  }
+
+  async function setSplit(split: 'train' | 'valid' | 'test' | null) {
+    const ids = selection.value.size ? [...selection.value] : focused.value ? [focused.value.id] : []
+    if (!ids.length) return null
+    const res = await guard(() => api.datasets.setSplit(ids, split))
+    if (res) {
+      await loadTiles()
+      splitReport.value = splitReport.value ? { ...splitReport.value, leaks: res.leaks } : null
+    }
+    return res
+  }
+
+  async function deleteSelected() {
+    const ids = [...selection.value]
+    if (!ids.length) return
+    if (await guard(() => api.datasets.deleteTiles(ids))) {
+      selection.value = new Set()
+      await reloadCurrent()
+    }
+  }
+
+  async function runSplit(req: Omit<RequestOf<'datasets:split'>, 'datasetId'>) {
+    if (currentId.value === null) return
+    const report = await guard(() => api.datasets.split({ ...req, datasetId: currentId.value! }))
+    if (report) {
+      splitReport.value = report
+      await Promise.all([loadTiles(), refreshDatasets()])
+    }
+  }
+
+  async function checkLeaks() {
+    if (currentId.value === null) return
+    const leaks = await guard(() => api.datasets.leaks(currentId.value!))
+    if (leaks) splitReport.value = splitReport.value ? { ...splitReport.value, leaks } : { counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks }
+  }
+
+  async function loadVersions() {
+    if (currentId.value === null) return
+    const v = await guard(() => api.datasets.versions(currentId.value!))
+    if (v) versions.value = v
+  }
+
+  async function freeze(note: string) {
+    if (currentId.value === null) return null
+    const v = await guard(() => api.datasets.freeze(currentId.value!, note))
+    if (v) await Promise.all([loadVersions(), refreshDatasets()])
+    return v
+  }
+
+  async function exportVersion(req: RequestOf<'datasets:export'>) {
+    const started = await guard(() => api.datasets.exportVersion(req))
+    if (started) track('export', started.jobId)
+  }
+
+  async function runQuality(maxDistance = 4) {
+    if (currentId.value === null) return
+    const started = await guard(() => api.datasets.quality({ datasetId: currentId.value!, maxDistance }))
+    if (started) track('quality', started.jobId)
+  }
+
+  async function loadStats() {
+    if (currentId.value === null) return
+    const s = await guard(() => api.datasets.stats(currentId.value!))
+    if (s) stats.value = s
+  }
+
+  async function loadAgreement() {
+    if (currentId.value === null) return
+    const a = await guard(() => api.datasets.agreement(currentId.value!))
+    if (a) agreement.value = a
+  }
+
+  async function keepAgreed() {
+    if (currentId.value === null) return
+    const r = await guard(() => api.datasets.keepAgreed(currentId.value!))
+    if (r) await Promise.all([reloadCurrent(), loadAgreement()])
+    return r
+  }
+
+  async function loadSettings() {
+    const s = await guard(() => api.datasets.settings())
+    if (s) annotator.value = s.annotator
+  }
+
+  async function saveAnnotator(name: string) {
+    const s = await guard(() => api.datasets.saveSettings({ annotator: name }))
+    if (s) annotator.value = s.annotator
+  }
+
+  const tileImage = (tileId: number, maxSide?: number) => guard(() => api.datasets.tileImage(tileId, maxSide))
+  const region = (req: RequestOf<'images:region'>) => guard(() => api.datasets.region(req))
+  const annotations = (tileId: number) => guard(() => api.datasets.annotations(tileId))
+
+  async function saveAnnotations(tileId: number, shapes: { className: string; geometry: AnnotationView['geometry'] }[]) {
+    const saved = await guard(() => api.datasets.saveAnnotations({ tileId, shapes }))
+    if (saved) {
+      tiles.value = tiles.value.map((t) => (t.id === tileId ? { ...t, annotations: saved.length } : t))
+      void refreshDatasets()
+    }
+    return saved
+  }
+
+  return {
+    datasets, currentId, current, state, error, tiles, filter, selection, focusIndex, focused, thumbnails, images, imagesTotal,
+    annotator, versions, splitReport, agreement, stats, jobs, importSummary, quality, exportResult,
+    refreshDatasets, select, reloadCurrent, create, addClass, loadTiles, loadImages, ensureThumbnails, importPaths, importFormat,
+    pickPaths, gridTiles, cutTile, label, setSplit, deleteSelected, runSplit, checkLeaks, loadVersions, freeze, exportVersion,
+    runQuality, loadStats, loadAgreement, keepAgreed, loadSettings, saveAnnotator, tileImage, region, annotations, saveAnnotations
+  }
+})

@@ -1,0 +1,202 @@
+// Schemas for fine-tuning and pre-training runs: the run configuration (what `marsfm train
+// --config run.json` reads and the Training view builds), ledger records, and the live events.
+import { z } from 'zod'
+import { AbsolutePath, BandStatsSchema, PrithviConfigSchema } from './models'
+
+export const RunTask = z.enum(['classification', 'segmentation', 'pretrain'])
+export type RunTask = z.infer<typeof RunTask>
+
+export const RunStatus = z.enum(['queued', 'running', 'paused', 'done', 'failed', 'cancelled'])
+export type RunStatus = z.infer<typeof RunStatus>
+
+export const OptimizerConfig = z.object({
+  name: z.enum(['adam', 'adamw']).default('adam'),
+  lr: z.number().positive().max(10),
+  beta1: z.number().min(0).max(0.99999).default(0.9),
+  beta2: z.number().min(0).max(0.999999).default(0.999),
+  eps: z.number().positive().default(1e-8),
+  /** Adam: L2 added to the gradient (torch.optim.Adam); AdamW: decoupled decay. */
+  weightDecay: z.number().min(0).default(0)
+})
+export type OptimizerConfig = z.infer<typeof OptimizerConfig>
+
+export const ScheduleConfig = z.object({
+  /**
+   * linear: the study's LambdaLR, step/warmup, then max(0, (steps - step)/(steps - warmup));
+   * cosine: warm-up then half a cosine to minLrRatio; poly: warm-up then (1 - progress)^power.
+   */
+  name: z.enum(['constant', 'linear', 'cosine', 'poly']).default('linear'),
+  warmupSteps: z.number().int().min(0).default(0),
+  power: z.number().positive().default(1),
+  minLrRatio: z.number().min(0).max(1).default(0)
+})
+export type ScheduleConfig = z.infer<typeof ScheduleConfig>
+
+/** Where the images come from. */
+export const RunData = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('folder'),
+    path: AbsolutePath,
+    /** imagefolder: {train,valid}/<class>/*; mmseg: images/{train,valid}/* + annotations/{train,valid}/*_gtmask.png; images: any images below path (pre-training). */
+    layout: z.enum(['imagefolder', 'mmseg', 'images'])
+  }),
+  z.object({ kind: z.literal('dataset-version'), id: z.number().int().positive() })
+])
+export type RunData = z.infer<typeof RunData>
+
+/** Which weights the backbone starts from. */
+export const RunModel = z.union([
+  z.object({ id: z.number().int().positive() }).strict(),
+  z.object({ demo: z.literal(true) }).strict(),
+  z.object({ path: AbsolutePath, configPath: AbsolutePath.optional() }).strict(),
+  z.object({ random: PrithviConfigSchema, stats: BandStatsSchema.optional() }).strict()
+])
+export type RunModel = z.infer<typeof RunModel>
+
+export const SegmentationConfig = z.object({
+  numClasses: z.number().int().min(2).max(64).default(2),
+  /** Channels of the neck's transposed convolutions; default: the backbone's embed_dim. */
+  neckDim: z.number().int().positive().optional(),
+  headChannels: z.number().int().positive().default(256),
+  headDropout: z.number().min(0).max(0.95).default(0.1),
+  auxHead: z.boolean().default(false),
+  auxWeight: z.number().min(0).default(0.4),
+  loss: z.enum(['ce', 'dice', 'ce+dice']).default('ce'),
+  classWeights: z.array(z.number().min(0)).optional(),
+  /** Images (and masks) are resized to this square first; training crops `img_size` from it. */
+  resize: z.number().int().positive().default(512),
+  flip: z.boolean().default(true),
+  /** Sliding-window inference stride at evaluation; default img_size / 2. */
+  stride: z.number().int().positive().optional(),
+  /** Validation tiles whose predicted and true masks are sent to the UI at each evaluation. */
+  previewTiles: z.number().int().min(0).max(8).default(3)
+})
+
+export const RunConfig = z.object({
+  name: z.string().min(1).max(200),
+  task: RunTask,
+  model: RunModel,
+  data: RunData,
+  preprocessing: z
+    .object({
+      recipe: z.enum(['means', 'prenorm-dup', 'postnorm-dup', 'luminance-dup', 'zero-reflectance']).default('postnorm-dup'),
+      /** Truncate reflectance like the study's uint16 write-back. */
+      truncate: z.boolean().default(true)
+    })
+    .default({ recipe: 'postnorm-dup', truncate: true }),
+  /** Classification: the class folder that is "positive" (index 1) in a binary task; default: the second folder in name order. */
+  positiveClass: z.string().optional(),
+  /** Model input size (a multiple of the patch size); default: the model's img_size. Position embeddings are recomputed. */
+  imgSize: z.number().int().min(16).max(4096).optional(),
+  steps: z.number().int().min(1).max(10_000_000),
+  batchSize: z.number().int().min(1).max(1024).default(4),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
+  /** Token masking during training (classification: the study used 0.375; pre-training: 0.75). Never at evaluation. */
+  maskRatio: z.number().min(0).max(0.99).default(0),
+  dropout: z.number().min(0).max(0.95).default(0.5),
+  freezeBackbone: z.boolean().default(false),
+  /** Clip the global gradient norm to this value (null: no clipping). */
+  gradClip: z.number().positive().nullable().default(null),
+  optimizer: OptimizerConfig,
+  schedule: ScheduleConfig.default({ name: 'linear', warmupSteps: 0, power: 1, minLrRatio: 0 }),
+  eval: z
+    .object({
+      everySteps: z.number().int().min(1).default(100),
+      /** Evaluate on at most this many validation images (0: all). */
+      maxImages: z.number().int().min(0).default(0)
+    })
+    .default({ everySteps: 100, maxImages: 0 }),
+  checkpoint: z
+    .object({
+      everySteps: z.number().int().min(0).default(0),
+      /** Metric that picks the best checkpoint, e.g. val/f1, val/miou, val/loss. */
+      bestMetric: z.string().default('val/loss'),
+      mode: z.enum(['min', 'max']).default('min')
+    })
+    .default({ everySteps: 0, bestMetric: 'val/loss', mode: 'min' }),
+  segmentation: SegmentationConfig.optional(),
+  /** Pre-training: loss on normalised pixels. */
+  normPixLoss: z.boolean().optional()
+})
+export type RunConfig = z.infer<typeof RunConfig>
+export type RunConfigInput = z.input<typeof RunConfig>
+
+export const RunRecord = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  task: RunTask,
+  status: RunStatus,
+  statusReason: z.string().nullable(),
+  config: z.unknown(),
+  datasetHash: z.string().nullable(),
+  modelId: z.number().int().nullable(),
+  modelHash: z.string().nullable(),
+  backend: z.string().nullable(),
+  device: z.string().nullable(),
+  seed: z.number().int(),
+  appVersion: z.string(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  /** Engine job currently driving the run (null when none). */
+  jobId: z.string().nullable(),
+  /** Last step with a recorded metric. */
+  step: z.number().int(),
+  /** Latest value of every metric. */
+  latest: z.record(z.string(), z.number()),
+  /** Step of the newest checkpoint (null: none, so no resume). */
+  lastCheckpointStep: z.number().int().nullable()
+})
+export type RunRecord = z.infer<typeof RunRecord>
+
+export const MetricPoint = z.object({ step: z.number().int(), name: z.string(), value: z.number() })
+export type MetricPoint = z.infer<typeof MetricPoint>
+
+export const CheckpointRecord = z.object({
+  id: z.number().int(),
+  runId: z.number().int(),
+  step: z.number().int(),
+  kind: z.enum(['best', 'last', 'periodic']),
+  path: z.string(),
+  metricName: z.string().nullable(),
+  metricValue: z.number().nullable(),
+  createdAt: z.string()
+})
+export type CheckpointRecord = z.infer<typeof CheckpointRecord>
+
+export const RunDetail = z.object({
+  run: RunRecord,
+  metrics: z.array(MetricPoint),
+  checkpoints: z.array(CheckpointRecord)
+})
+export type RunDetail = z.infer<typeof RunDetail>
+
+/** A segmentation preview: image and masks as base64 PNG-free raw bytes (RGB / class ids). */
+export const SegPreview = z.object({
+  size: z.number().int(),
+  /** RGB bytes, base64, size*size*3. */
+  image: z.string(),
+  /** Class ids, base64, size*size. */
+  truth: z.string(),
+  pred: z.string()
+})
+
+/** Streamed every step (and at every evaluation) while a run trains. */
+export const RunMetricsEvent = z.object({
+  runId: z.number().int(),
+  step: z.number().int(),
+  totalSteps: z.number().int(),
+  metrics: z.record(z.string(), z.number()),
+  imagesPerSecond: z.number().optional(),
+  etaSeconds: z.number().optional(),
+  confusion: z.array(z.array(z.number())).optional(),
+  classNames: z.array(z.string()).optional(),
+  previews: z.array(SegPreview).optional()
+})
+export type RunMetricsEvent = z.infer<typeof RunMetricsEvent>
+
+export const RunStatusEvent = z.object({ run: RunRecord })
+
+export const RunStartRequest = z.object({ config: RunConfig }).strict()
+export const RunIdRequest = z.object({ id: z.number().int().positive() }).strict()
+export const RunStarted = z.object({ runId: z.number().int(), jobId: z.string().nullable(), queued: z.boolean() })
