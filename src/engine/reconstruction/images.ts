@@ -23,6 +23,8 @@ export async function decodeImage(path: string): Promise<HwcImage> {
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: info.channels }
 }
 
+export type HwcImageLike = HwcImage
+
 export interface StudyTileImage {
   /** Unique name of the tile within the study (file name, plus the grid cell when tiled). */
   ref: string
@@ -32,6 +34,27 @@ export interface StudyTileImage {
   y: number
   width: number
   height: number
+}
+
+/** A rectangle of an image (a dataset tile), as the study reads it. */
+export interface ImageRegion {
+  path: string
+  ref: string
+  x: number
+  y: number
+  width: number
+  height: number
+}
+
+/** The rectangle of a decoded image (clipped to it). */
+export function cropRegion(img: HwcImage, x: number, y: number, width: number, height: number): HwcImage {
+  const w = Math.min(width, img.width - x)
+  const h = Math.min(height, img.height - y)
+  if (w <= 0 || h <= 0 || x < 0 || y < 0) throw new Error(`region ${x},${y} ${width}×${height} lies outside the ${img.width}×${img.height} image`)
+  const c = img.channels
+  const out = new Uint8Array(w * h * c)
+  for (let r = 0; r < h; r++) out.set(img.data.subarray(((y + r) * img.width + x) * c, ((y + r) * img.width + x + w) * c), r * w * c)
+  return { data: out, height: h, width: w, channels: c }
 }
 
 /** Model-sized RGB tiles of one decoded image. */

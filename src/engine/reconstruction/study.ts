@@ -15,7 +15,7 @@ import { assertLoadable, loadCheckpoint, readPrithviConfig, sha256File, type Loa
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import type { TfHandle } from '../tf/handle'
-import { cutTiles, decodeImage, listImages, type StudyTileImage } from './images'
+import { cropRegion, cutTiles, decodeImage, listImages, type HwcImageLike, type StudyTileImage } from './images'
 import { tileNoise } from './noise'
 import { sampleLosses, unpatchifySample } from './patches'
 import { createOrtRunner, createTfjsRunner, layoutOf, type MaeRunner } from './runners'
@@ -30,6 +30,8 @@ export const StudyJobParams = StudySettings.extend({
   sha256: z.string().optional(),
   images: z.array(z.string()).optional(),
   folder: z.string().optional(),
+  /** Rectangles of images (a dataset version's tiles), used instead of images / folder. */
+  regions: z.array(z.object({ path: z.string(), ref: z.string(), x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int() })).optional(),
   /** Preset names, or full recipes (the user's own). */
   methods: z.array(z.union([z.string(), BandRecipeSchema])).min(1),
   /** One array of L values per image, in image order; replaces the seeded masks. */
@@ -141,7 +143,8 @@ export async function runStudy(raw: StudyJobParams, env: StudyEnv = {}): Promise
   try {
     const t1 = performance.now()
     // Images → tiles (only as many as needed).
-    const images = p.images ?? (p.folder ? listImages(p.folder) : [])
+    const regions = p.regions
+    const images = regions ? regions.map((r) => r.path) : (p.images ?? (p.folder ? listImages(p.folder) : []))
     if (images.length === 0) throw new Error(p.folder ? `no images (jpg, png, tif, webp) in ${p.folder}` : 'no images given')
     if (p.noise && p.noise.length !== images.length) throw new Error(`the noise file has ${p.noise.length} arrays for ${images.length} images`)
     for (const [i, n] of (p.noise ?? []).entries()) {
@@ -149,12 +152,18 @@ export async function runStudy(raw: StudyJobParams, env: StudyEnv = {}): Promise
     }
     const tiles: (StudyTileImage & { imageIndex: number })[] = []
     const refs = new Set<string>()
+    let lastDecoded = null as { path: string; image: HwcImageLike } | null // dataset tiles of one image come together
     for (const [imageIndex, path] of images.entries()) {
       if (tiles.length >= p.maxTiles) break
       checkAborted(env.signal)
       progress(tiles.length, p.maxTiles, `reading ${path.split(/[\\/]/).pop()}`)
-      for (const t of cutTiles(path, await decodeImage(path), size, p.geometry)) {
+      if (lastDecoded?.path !== path) lastDecoded = { path, image: await decodeImage(path) }
+      const region = regions?.[imageIndex]
+      const source = region ? cropRegion(lastDecoded.image, region.x, region.y, region.width, region.height) : lastDecoded.image
+      for (const cut of cutTiles(path, source, size, p.geometry)) {
         if (tiles.length >= p.maxTiles) break
+        // A dataset tile is named by its region; offsets are in the source image.
+        const t = region ? { ...cut, ref: cut.ref.replace(/^[^#]*/, region.ref), x: cut.x + region.x, y: cut.y + region.y } : cut
         let ref = t.ref
         for (let k = 2; refs.has(ref); k++) ref = `${t.ref}~${k}`
         refs.add(ref)

@@ -49,7 +49,8 @@ function toTf(spec: HeadParamSpec, data: Float32Array): Float32Array {
   }
 }
 
-function toTorch(spec: HeadParamSpec, data: Float32Array): Float32Array {
+/** tfjs layout -> PyTorch layout of one head tensor. */
+export function toTorch(spec: HeadParamSpec, data: Float32Array): Float32Array {
   // Inverse by index mapping: apply toTf to the identity permutation once per call.
   if (spec.layout === 'plain') return data.slice()
   const idx = new Float32Array(data.length)

@@ -43,10 +43,10 @@ interface StudyRow {
   finished_at: string | null
 }
 
-export function createStudy(db: Db, name: string, config: StudyConfig): number {
+export function createStudy(db: Db, name: string, config: StudyConfig, datasetVersionId: number | null = null): number {
   const info = db
-    .prepare(`INSERT INTO reconstruction_studies (name, model_id, config_json, status, created_at) VALUES (?, ?, ?, 'running', ?)`)
-    .run(name, config.model.id, JSON.stringify(config), new Date().toISOString())
+    .prepare(`INSERT INTO reconstruction_studies (name, model_id, dataset_version_id, config_json, status, created_at) VALUES (?, ?, ?, ?, 'running', ?)`)
+    .run(name, config.model.id, datasetVersionId, JSON.stringify(config), new Date().toISOString())
   return Number(info.lastInsertRowid)
 }
 

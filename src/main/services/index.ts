@@ -3,6 +3,7 @@ import type { AppContext } from '../app/context'
 import { registerSystemService } from './system'
 import { registerJobsService } from './jobs'
 import { registerModelsService } from './models'
+import { registerRunsService } from './runs'
 import { registerReconstructionService } from './reconstruction'
 import { registerDatasetsService } from './datasets'
 
@@ -10,6 +11,7 @@ export function registerAllServices(ctx: AppContext): void {
   registerSystemService(ctx)
   registerJobsService(ctx)
   registerModelsService(ctx)
+  registerRunsService(ctx)
   registerReconstructionService(ctx)
   registerDatasetsService(ctx)
 }

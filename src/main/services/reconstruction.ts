@@ -8,6 +8,9 @@ import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
 import { StudyOutcome, type RecipeList, type StudyConfig } from '@shared/ipc/schemas/reconstruction'
 import { getModel } from '../models/repository'
+import { exportNames } from '@shared/datasets/manifest'
+import { versionManifest } from '../datasets/versions'
+import { storedPath } from '../datasets/store'
 import {
   createStudy,
   failInterruptedStudies,
@@ -32,6 +35,19 @@ function recipeList(ctx: AppContext): RecipeList {
 }
 
 const isPreset = (name: string): name is PresetName => (PRESET_NAMES as readonly string[]).includes(name)
+
+/** The first `maxTiles` tiles of a frozen dataset version (one split, if given) as image rectangles. */
+function datasetRegions(ctx: AppContext, versionId: number, split: string | undefined, maxTiles: number) {
+  const manifest = versionManifest(ctx.ledger.db, versionId)
+  const tiles = manifest.tiles.filter((t) => !split || t.split === split).slice(0, maxTiles)
+  if (!tiles.length) throw new Error(`dataset version ${versionId} has no${split ? ` ${split}` : ''} tiles`)
+  const names = exportNames(tiles)
+  return tiles.map((t) => {
+    const path = storedPath(ctx.dataDir, `${t.image.sha256}.${t.image.ext}`)
+    if (!existsSync(path)) throw new Error(`the pixels of ${t.image.fileName} are missing from the data folder (${path})`)
+    return { path, ref: names.get(t.tileId)!, x: t.x, y: t.y, width: t.width, height: t.height }
+  })
+}
 
 export function registerReconstructionService(ctx: AppContext): void {
   const interrupted = failInterruptedStudies(ctx.ledger.db)
@@ -59,6 +75,7 @@ export function registerReconstructionService(ctx: AppContext): void {
       throw new Error(`folder not found: ${req.source.path}`)
     }
     if (req.source.kind === 'files') for (const f of req.source.paths) if (!existsSync(f)) throw new Error(`image not found: ${f}`)
+    const regions = req.source.kind === 'dataset-version' ? datasetRegions(ctx, req.source.versionId, req.source.split, req.maxTiles) : null
     const methods = [...new Set(req.methods)]
     const custom = new Map(getCustomRecipes(ctx.ledger.db).map((r) => [r.name, r]))
     const stats = model.stats ?? PRITHVI_HLS_STATS
@@ -73,7 +90,7 @@ export function registerReconstructionService(ctx: AppContext): void {
     const { name, modelId: _m, source, methods: _methods, ...settings } = req
     const config: StudyConfig = { ...settings, source, methods, recipes, model: { id: model.id, name: model.name, sha256: model.sha256 } }
     const studyName = name ?? `${methods.join(' vs ')} · ${model.name}`
-    const id = createStudy(ctx.ledger.db, studyName, config)
+    const id = createStudy(ctx.ledger.db, studyName, config, source.kind === 'dataset-version' ? source.versionId : null)
     const galleryDir = studyDir(ctx.dataDir, id)
     const params = {
       ...settings,
@@ -81,7 +98,7 @@ export function registerReconstructionService(ctx: AppContext): void {
       config: model.config,
       stats: model.stats,
       sha256: model.sha256,
-      ...(source.kind === 'folder' ? { folder: source.path } : { images: source.paths }),
+      ...(source.kind === 'folder' ? { folder: source.path } : source.kind === 'files' ? { images: source.paths } : { regions: regions! }),
       methods: engineMethods,
       cacheDir: onnxCacheDir(ctx.dataDir),
       galleryDir

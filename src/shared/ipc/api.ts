@@ -31,6 +31,16 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       galleryTile: (studyId: number, index: number) => invoke('reconstruction:gallery-tile', { studyId, index }),
       remove: (id: number) => invoke('reconstruction:remove', { id })
     },
+    runs: {
+      start: (config: RequestOf<'runs:start'>['config']) => invoke('runs:start', { config }),
+      list: () => invoke('runs:list', {}),
+      get: (id: number) => invoke('runs:get', { id }),
+      pause: (id: number) => invoke('runs:pause', { id }),
+      cancel: (id: number) => invoke('runs:cancel', { id }),
+      resume: (id: number) => invoke('runs:resume', { id }),
+      onMetrics: (listener: (m: EventPayload<'runs:metrics'>) => void) => subscribe('runs:metrics', listener),
+      onStatus: (listener: (s: EventPayload<'runs:status'>) => void) => subscribe('runs:status', listener)
+    },
     jobs: {
       list: () => invoke('jobs:list', {}),
       cancel: (jobId: string) => invoke('jobs:cancel', { jobId }),

@@ -15,6 +15,7 @@ import {
   StudyListItem,
   StudyStarted
 } from './schemas/reconstruction'
+import { RunDetail, RunIdRequest, RunMetricsEvent, RunRecord, RunStarted, RunStartRequest, RunStatusEvent } from './schemas/runs'
 
 const Empty = z.object({}).strict()
 const Ok = z.object({ ok: z.literal(true) })
@@ -69,14 +70,23 @@ export const channels = {
   'labels:agreement': { request: D.ByDataset, response: D.AgreementReport },
   'labels:keep-agreed': { request: D.ByDataset, response: z.object({ removed: z.number().int() }) },
   'annotations:list': { request: z.object({ tileId: D.DatasetId }).strict(), response: z.array(D.AnnotationView) },
-  'annotations:save': { request: D.AnnotationsSaveRequest, response: z.array(D.AnnotationView) }
+  'annotations:save': { request: D.AnnotationsSaveRequest, response: z.array(D.AnnotationView) },
+  // Fine-tuning and pre-training runs (schemas/runs.ts).
+  'runs:start': { request: RunStartRequest, response: RunStarted },
+  'runs:list': { request: Empty, response: z.array(RunRecord) },
+  'runs:get': { request: RunIdRequest, response: RunDetail },
+  'runs:pause': { request: RunIdRequest, response: Ok },
+  'runs:cancel': { request: RunIdRequest, response: Ok },
+  'runs:resume': { request: RunIdRequest, response: RunStarted }
 } as const
 
 /** One-way events from main to every renderer. */
 export const events = {
   'jobs:progress': JobView,
   'engine:status': EngineStatus,
-  'logs:line': LogLine
+  'logs:line': LogLine,
+  'runs:metrics': RunMetricsEvent,
+  'runs:status': RunStatusEvent
 } as const
 
 export type Channel = keyof typeof channels

@@ -2,7 +2,9 @@
 import type { Command } from '../command'
 import { infoCommand } from './info'
 import { modelCommand } from './model'
+import { trainCommand } from './train'
+import { pretrainCommand } from './pretrain'
 import { reconstructCommand } from './reconstruct'
 import { datasetCommand } from './dataset'
 
-export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand]
+export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand, trainCommand, pretrainCommand]

@@ -24,6 +24,8 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
   const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
   const recipeError = ref<string | null>(null)
+  /** Frozen dataset versions a study can read, labelled for the form. */
+  const datasetVersions = ref<{ id: number; label: string }[]>([])
 
   const running = computed(() => job.value?.state === 'running' || job.value?.state === 'queued')
   const allRecipes = computed(() => [...recipes.value.presets, ...recipes.value.custom])
@@ -40,6 +42,19 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
 
   async function loadRecipes() {
     await guarded(async () => (recipes.value = await api.reconstruction.recipes()))
+  }
+
+  async function loadDatasetVersions() {
+    try {
+      const out: { id: number; label: string }[] = []
+      for (const d of await api.datasets.list()) {
+        if (!d.versions) continue
+        for (const v of await api.datasets.versions(d.id)) out.push({ id: v.id, label: `${d.name} v${v.version} (${v.tiles} tiles)` })
+      }
+      datasetVersions.value = out
+    } catch {
+      datasetVersions.value = [] // datasets are optional here: a folder always works
+    }
   }
 
   async function refresh() {
@@ -125,6 +140,8 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
     state,
     error,
     recipeError,
+    datasetVersions,
+    loadDatasetVersions,
     loadRecipes,
     refresh,
     open,

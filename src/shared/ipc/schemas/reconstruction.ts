@@ -35,10 +35,11 @@ export type TileGeometry = z.infer<typeof TileGeometry>
 export const ReconstructionBackend = z.enum(['ort', 'tfjs'])
 export type ReconstructionBackend = z.infer<typeof ReconstructionBackend>
 
-// TODO(datasets): add { kind: 'dataset-version', id } once the datasets:* channels exist.
+/** A folder or files of RGB images, or the tiles of a frozen dataset version (optionally one split). */
 export const StudySource = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('folder'), path: AbsolutePath }),
-  z.object({ kind: z.literal('files'), paths: z.array(AbsolutePath).min(1).max(100_000) })
+  z.object({ kind: z.literal('files'), paths: z.array(AbsolutePath).min(1).max(100_000) }),
+  z.object({ kind: z.literal('dataset-version'), versionId: z.number().int().positive(), split: z.enum(['train', 'valid', 'test']).optional() })
 ])
 export type StudySource = z.infer<typeof StudySource>
 

@@ -1,0 +1,118 @@
+// `marsfm pretrain`: masked-autoencoder (continued) pre-training on a folder of Mars tiles with the
+// same model code, recorded in the ledger as a run; `--out` writes the result as a model file
+// (safetensors + JSON config with band statistics), which is how resources/models/ is made.
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { Command } from '../command'
+import { UsageError } from '../command'
+import { prithvi100m } from '@engine/model/config'
+import { PRITHVI_HLS_STATS } from '@shared/bands'
+import type { RunConfigInput } from '@shared/ipc/schemas/runs'
+import { runsController } from '../../services/runs'
+import { latestCheckpoint } from '../../runs/repository'
+import { runEngineJob } from '../run-job'
+import { followRun } from './train'
+
+const USAGE = `marsfm pretrain --data FOLDER [--model random|demo|ID|CHECKPOINT] [--steps 2000] [--batch 16] [--lr 1.5e-4]
+               [--mask-ratio 0.75] [--seed 0] [--name NAME] [--out model.safetensors] [--json]
+               architecture of a random model: [--img-size 64] [--patch 16] [--embed 128] [--depth 4] [--heads 4]
+               [--decoder-embed 64] [--decoder-depth 2] [--decoder-heads 4]`
+
+export const pretrainCommand: Command = {
+  name: 'pretrain',
+  summary: 'masked-autoencoder pre-training on a folder of tiles (random init or continued from a model)',
+  usage: USAGE,
+  needsEngine: true,
+  async run(args, ctx, io) {
+    const { values } = parseArgs({
+      args,
+      strict: true,
+      options: {
+        data: { type: 'string' },
+        model: { type: 'string', default: 'random' },
+        steps: { type: 'string', default: '2000' },
+        batch: { type: 'string', default: '16' },
+        lr: { type: 'string', default: '1.5e-4' },
+        'weight-decay': { type: 'string', default: '0.05' },
+        warmup: { type: 'string', default: '100' },
+        'mask-ratio': { type: 'string', default: '0.75' },
+        seed: { type: 'string', default: '0' },
+        name: { type: 'string' },
+        out: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'log-every': { type: 'string', default: '50' },
+        'eval-every': { type: 'string', default: '500' },
+        'img-size': { type: 'string', default: '64' },
+        patch: { type: 'string', default: '16' },
+        embed: { type: 'string', default: '128' },
+        depth: { type: 'string', default: '4' },
+        heads: { type: 'string', default: '4' },
+        'decoder-embed': { type: 'string', default: '64' },
+        'decoder-depth': { type: 'string', default: '2' },
+        'decoder-heads': { type: 'string', default: '4' }
+      }
+    })
+    if (!values.data) throw new UsageError('--data FOLDER is required')
+    const num = (k: keyof typeof values): number => {
+      const v = Number(values[k])
+      if (!Number.isFinite(v)) throw new UsageError(`--${String(k)} must be a number`)
+      return v
+    }
+    const m = values.model
+    const model: RunConfigInput['model'] =
+      m === 'random'
+        ? {
+            random: prithvi100m({
+              img_size: num('img-size'),
+              patch_size: num('patch'),
+              embed_dim: num('embed'),
+              depth: num('depth'),
+              num_heads: num('heads'),
+              decoder_embed_dim: num('decoder-embed'),
+              decoder_depth: num('decoder-depth'),
+              decoder_num_heads: num('decoder-heads')
+            }),
+            stats: PRITHVI_HLS_STATS
+          }
+        : m === 'demo'
+          ? { demo: true }
+          : /^\d+$/.test(m)
+            ? { id: Number(m) }
+            : { path: resolve(m) }
+    const steps = num('steps')
+    const config: RunConfigInput = {
+      name: values.name ?? `pretrain ${values.data.split(/[\\/]/).filter(Boolean).pop()}`,
+      task: 'pretrain',
+      model,
+      data: { kind: 'folder', path: resolve(values.data), layout: 'images' },
+      steps,
+      batchSize: num('batch'),
+      seed: num('seed'),
+      maskRatio: num('mask-ratio'),
+      optimizer: { name: 'adamw', lr: num('lr'), beta1: 0.9, beta2: 0.95, weightDecay: num('weight-decay') },
+      schedule: { name: 'cosine', warmupSteps: Math.min(num('warmup'), steps), minLrRatio: 0.01 },
+      eval: { everySteps: Math.min(num('eval-every'), steps), maxImages: 0 },
+      checkpoint: { everySteps: 0, bestMetric: 'val/loss', mode: 'min' }
+    }
+    await ctx.engine.whenReady()
+    const runs = runsController(ctx)
+    let runId: number
+    try {
+      runId = (await runs.start(config)).runId
+    } catch (err) {
+      const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues
+      if (issues) throw new UsageError(`invalid settings: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+      throw err
+    }
+    if (!values.json) io.out(`pre-training run #${runId} started`)
+    const code = await followRun(ctx, io, runId, { json: values.json, logEvery: Math.max(1, num('log-every')) })
+    if (code !== 0 || !values.out) return code
+    if (runs.get(runId).status !== 'done') return code
+    const last = latestCheckpoint(ctx.ledger.db, runId)
+    if (!last) throw new Error(`run #${runId} left no checkpoint`)
+    const outPath = resolve(values.out)
+    const r = (await runEngineJob(ctx, io, 'training-export', 'export model', { checkpoint: last.path, outPath, note: `marsfm pretrain run #${runId}` })) as { parameterCount: number }
+    io.out(`wrote ${outPath} (${r.parameterCount.toLocaleString('en-US')} values) and its JSON config`)
+    return 0
+  }
+}

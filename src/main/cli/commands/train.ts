@@ -1,0 +1,106 @@
+// `marsfm train --config run.json` / `marsfm train --resume RUN`: a fine-tuning run from a shell,
+// recorded in the ledger like one started from the Training view. Ctrl-C pauses with a checkpoint
+// (a second Ctrl-C cancels).
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { Command, CliIo } from '../command'
+import { UsageError } from '../command'
+import type { AppContext } from '../../app/context'
+import type { RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
+import { runsController } from '../../services/runs'
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?'
+  const s = Math.round(seconds)
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(2)
+}
+
+/** Follows a run to its end, printing progress; returns the exit code. */
+export async function followRun(ctx: AppContext, io: CliIo, runId: number, opts: { json: boolean; logEvery: number }): Promise<number> {
+  const runs = runsController(ctx)
+  const onMetrics = (m: RunMetricsEvent) => {
+    if (m.runId !== runId) return
+    if (opts.json) {
+      io.out(JSON.stringify(m))
+      return
+    }
+    const isEval = Object.keys(m.metrics).some((k) => k.startsWith('val/'))
+    if (isEval) {
+      io.out(`eval  step ${m.step}/${m.totalSteps}  ${Object.entries(m.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join('  ')}`)
+    } else if (m.step % opts.logEvery === 0 || m.step === m.totalSteps) {
+      const loss = m.metrics['train/loss']
+      io.out(
+        `step  ${m.step}/${m.totalSteps}  loss ${loss === undefined ? '?' : fmt(loss)}  lr ${fmt(m.metrics.lr ?? 0)}  ${(m.imagesPerSecond ?? 0).toFixed(1)} img/s  ETA ${duration(m.etaSeconds ?? NaN)}`
+      )
+    }
+  }
+  runs.on('metrics', onMetrics)
+  let interrupts = 0
+  const onSigint = () => {
+    interrupts++
+    if (interrupts === 1) {
+      io.err('pausing after the current step (Ctrl-C again cancels)…')
+      runs.pause(runId).catch((e: Error) => io.err(e.message))
+    } else runs.cancel(runId)
+  }
+  process.on('SIGINT', onSigint)
+  try {
+    const final: RunRecord = await runs.waitFor(runId)
+    const best = Object.entries(final.latest).filter(([k]) => k.startsWith('val/') && !k.includes('confusion'))
+    if (!opts.json) {
+      io.out(`run #${runId} ${final.status}${final.statusReason ? `: ${final.statusReason}` : ''}`)
+      if (best.length) io.out(`last evaluation: ${best.map(([k, v]) => `${k} ${fmt(v)}`).join('  ')}`)
+      io.out(`backend ${final.backend ?? '?'} (${final.device ?? '?'}); checkpoints in ${runs.runDir(runId)}/checkpoints`)
+    }
+    return final.status === 'done' || final.status === 'paused' ? 0 : 1
+  } finally {
+    runs.off('metrics', onMetrics)
+    process.off('SIGINT', onSigint)
+  }
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'fine-tune (classification / segmentation) from a run config, or resume a run',
+  usage: 'marsfm train --config run.json [--json] [--log-every N]\n       marsfm train --resume RUN_ID [--json]',
+  needsEngine: true,
+  async run(args, ctx, io) {
+    const { values } = parseArgs({
+      args,
+      options: { config: { type: 'string' }, resume: { type: 'string' }, json: { type: 'boolean', default: false }, 'log-every': { type: 'string', default: '10' } },
+      strict: true
+    })
+    const logEvery = Math.max(1, Number(values['log-every']) || 10)
+    await ctx.engine.whenReady()
+    const runs = runsController(ctx)
+    let runId: number
+    if (values.resume) {
+      runId = Number(values.resume)
+      if (!Number.isInteger(runId) || runId <= 0) throw new UsageError('--resume takes a run id')
+      runs.resume(runId)
+    } else {
+      if (!values.config) throw new UsageError('--config run.json (or --resume RUN_ID) is required')
+      const path = resolve(values.config)
+      let config: unknown
+      try {
+        config = JSON.parse(readFileSync(path, 'utf8'))
+      } catch (err) {
+        throw new UsageError(`cannot read ${path}: ${(err as Error).message}`)
+      }
+      try {
+        runId = (await runs.start(config)).runId
+      } catch (err) {
+        const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues
+        if (issues) throw new UsageError(`invalid run config: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
+        throw err
+      }
+    }
+    if (!values.json) io.out(`run #${runId} started (ledger: ${ctx.ledger.path})`)
+    return followRun(ctx, io, runId, { json: values.json, logEvery })
+  }
+}

@@ -1,0 +1,120 @@
+// Fine-tuning runs: the ledger's list, the queue, live metrics (`runs:metrics`) merged with the
+// recorded history of the selected run, and the controls (start, pause, cancel, resume).
+import { defineStore } from 'pinia'
+import { computed, ref, shallowRef, triggerRef } from 'vue'
+import type { RunConfigInput, RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
+import { api } from '../api'
+import type { TaskState } from '../composables/useTask'
+
+export interface RunLive {
+  /** name -> step -> value (raw; smoothing happens at display). */
+  series: Map<string, Map<number, number>>
+  imagesPerSecond?: number
+  etaSeconds?: number
+  step: number
+  totalSteps: number
+  confusion?: number[][]
+  classNames?: string[]
+  previews?: RunMetricsEvent['previews']
+}
+
+export const useRunsStore = defineStore('runs', () => {
+  const runs = ref<RunRecord[]>([])
+  const state = ref<TaskState>('idle')
+  const error = ref<string | null>(null)
+  const selectedId = ref<number | null>(null)
+  /** Live data per run id; shallow, re-triggered on every event. */
+  const live = shallowRef(new Map<number, RunLive>())
+
+  const selected = computed(() => runs.value.find((r) => r.id === selectedId.value) ?? null)
+  const selectedLive = computed(() => (selectedId.value === null ? null : (live.value.get(selectedId.value) ?? null)))
+  const queue = computed(() => runs.value.filter((r) => r.status === 'running' || r.status === 'queued' || r.status === 'paused'))
+
+  function liveOf(id: number): RunLive {
+    let l = live.value.get(id)
+    if (!l) {
+      l = { series: new Map(), step: 0, totalSteps: 0 }
+      live.value.set(id, l)
+    }
+    return l
+  }
+
+  function record(l: RunLive, step: number, name: string, value: number) {
+    let s = l.series.get(name)
+    if (!s) l.series.set(name, (s = new Map()))
+    s.set(step, value)
+  }
+
+  function upsert(run: RunRecord) {
+    const i = runs.value.findIndex((r) => r.id === run.id)
+    if (i >= 0) runs.value[i] = run
+    else runs.value.unshift(run)
+  }
+
+  async function refresh() {
+    state.value = 'loading'
+    try {
+      runs.value = await api.runs.list()
+      state.value = 'done'
+    } catch (err) {
+      error.value = (err as Error).message
+      state.value = 'error'
+    }
+  }
+
+  /** Loads the recorded history of a run (live points keep arriving on top). */
+  async function select(id: number) {
+    selectedId.value = id
+    try {
+      const detail = await api.runs.get(id)
+      upsert(detail.run)
+      const l = liveOf(id)
+      for (const p of detail.metrics) if (!p.name.startsWith('val/confusion/')) record(l, p.step, p.name, p.value)
+      l.step = Math.max(l.step, detail.run.step)
+      const cfg = detail.run.config as { steps?: number }
+      l.totalSteps = l.totalSteps || cfg.steps || 0
+      triggerRef(live)
+    } catch (err) {
+      error.value = (err as Error).message
+    }
+  }
+
+  async function start(config: RunConfigInput) {
+    error.value = null
+    try {
+      const { runId } = await api.runs.start(config)
+      await refresh()
+      await select(runId)
+      return runId
+    } catch (err) {
+      error.value = (err as Error).message
+      return null
+    }
+  }
+
+  async function control(action: 'pause' | 'cancel' | 'resume', id: number) {
+    error.value = null
+    try {
+      await api.runs[action](id)
+      await refresh()
+    } catch (err) {
+      error.value = (err as Error).message
+    }
+  }
+
+  api.runs.onMetrics((m) => {
+    const l = liveOf(m.runId)
+    for (const [name, value] of Object.entries(m.metrics)) record(l, m.step, name, value)
+    l.step = Math.max(l.step, m.step)
+    l.totalSteps = m.totalSteps
+    if (m.imagesPerSecond !== undefined) l.imagesPerSecond = m.imagesPerSecond
+    if (m.etaSeconds !== undefined) l.etaSeconds = m.etaSeconds
+    if (m.confusion) l.confusion = m.confusion
+    if (m.classNames) l.classNames = m.classNames
+    if (m.previews) l.previews = m.previews
+    triggerRef(live)
+  })
+  api.runs.onStatus(({ run }) => upsert(run))
+
+  return { runs, state, error, selectedId, selected, selectedLive, queue, live, refresh, select, start, pause: (id: number) => control('pause', id), cancel: (id: number) => control('cancel', id), resume: (id: number) => control('resume', id) }
+})

@@ -1,0 +1,55 @@
+// Run presets with the study's hyper-parameters, for the Training view and the documentation.
+import type { RunConfigInput } from '../ipc/schemas/runs'
+
+export interface RunPreset {
+  id: string
+  title: string
+  description: string
+  config: Omit<RunConfigInput, 'name' | 'model' | 'data'>
+}
+
+export const RUN_PRESETS: RunPreset[] = [
+  {
+    id: 'study-classification',
+    title: 'Study: classification',
+    description:
+      'Crater vs no-crater as in the study: CLS token -> dropout 0.5 -> linear(1) -> BCE with logits; Adam lr 8.2e-6 (betas 0.9/0.999), 2,000 warm-up steps of 2,000, batch 4, token masking 0.375 in training.',
+    config: {
+      task: 'classification',
+      steps: 2000,
+      batchSize: 4,
+      seed: 0,
+      maskRatio: 0.375,
+      dropout: 0.5,
+      freezeBackbone: false,
+      gradClip: null,
+      optimizer: { name: 'adam', lr: 8.2e-6, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+      schedule: { name: 'linear', warmupSteps: 2000, power: 1, minLrRatio: 0 },
+      eval: { everySteps: 100, maxImages: 0 },
+      checkpoint: { everySteps: 0, bestMetric: 'val/f1', mode: 'max' },
+      preprocessing: { recipe: 'postnorm-dup', truncate: true }
+    }
+  },
+  {
+    id: 'study-segmentation',
+    title: 'Study: segmentation',
+    description:
+      'Crater masks with the hls-foundation-os recipe: HLS neck + FCN head, CE with class weights 0.2/0.8, AdamW lr 1.5e-5 (wd 0.05), poly decay after 100 warm-up steps, batch 4, random 224 crops of 512 images with flips; sliding-window evaluation (stride 112).',
+    config: {
+      task: 'segmentation',
+      steps: 2000,
+      batchSize: 4,
+      seed: 0,
+      maskRatio: 0,
+      dropout: 0,
+      freezeBackbone: false,
+      gradClip: null,
+      optimizer: { name: 'adamw', lr: 1.5e-5, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 },
+      schedule: { name: 'poly', warmupSteps: 100, power: 1, minLrRatio: 0 },
+      eval: { everySteps: 200, maxImages: 0 },
+      checkpoint: { everySteps: 0, bestMetric: 'val/miou', mode: 'max' },
+      preprocessing: { recipe: 'postnorm-dup', truncate: true },
+      segmentation: { numClasses: 2, headChannels: 256, headDropout: 0.1, auxHead: false, auxWeight: 0.4, loss: 'ce', classWeights: [0.2, 0.8], resize: 512, flip: true, previewTiles: 3 }
+    }
+  }
+]

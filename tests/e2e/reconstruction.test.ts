@@ -1,0 +1,96 @@
+// Reconstruction view in Chromium (web mode): import the tiny model, run a small study on a
+// folder of real HiRISE tiles, see the results table, the chart and the gallery; step through the
+// enlarged gallery with the keyboard; export the tables; reopen the study from the list.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { join, resolve } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
+import { ROOT, SHARED_DATA } from '../support/built'
+
+const FIX = resolve(ROOT, 'tests/fixtures/checkpoints')
+let app: WebApp
+let browser: Browser
+let page: Page
+let errors: string[]
+
+beforeAll(async () => {
+  app = await startWebApp()
+  browser = await launchChromium()
+  page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1500, height: 1000 } })
+  errors = watchPageErrors(page)
+  await page.goto(app.url)
+})
+afterAll(async () => {
+  await browser?.close()
+  await app?.stop()
+})
+
+describe('Reconstruction view', () => {
+  it('runs a study on a folder of real tiles and shows the table, the chart and the gallery', async () => {
+    await page.getByTestId('nav-models').click()
+    await page.getByTestId('model-path').fill(resolve(FIX, 'tiny_prithvi.pt'))
+    await page.getByTestId('model-config').fill(resolve(FIX, 'Prithvi_tiny_config.yaml'))
+    await page.getByTestId('model-import').click()
+    await expect.poll(() => page.getByTestId('import-status').getAttribute('data-state'), { timeout: 60_000 }).toBe('done')
+    await page.getByTestId('nav-reconstruction').click()
+    await page.getByTestId('recon-folder').fill(join(SHARED_DATA, 'hirise-rgb'))
+    await expect.poll(() => page.getByTestId('recon-model').locator('option').count()).toBe(1)
+    await page.getByTestId('recon-tiles').fill('5')
+    await page.getByTestId('method-luminance-dup').check()
+    await page.getByTestId('recon-start').click()
+    await expect.poll(() => page.getByTestId('recon-job').getAttribute('data-state'), { timeout: 120_000 }).toBe('done')
+    await page.getByTestId('results-table').waitFor({ timeout: 30_000 })
+    for (const m of ['means', 'prenorm-dup', 'postnorm-dup', 'luminance-dup']) {
+      expect(await page.getByTestId(`results-row-${m}`).textContent()).toMatch(/\d\.\d{4} ± \d\.\d{4}/)
+    }
+    expect(await page.getByTestId('pairs-table').locator('tbody tr').count()).toBe(12)
+    // The chart drew bars on its canvas.
+    const painted = (await page.getByTestId('loss-chart').locator('canvas').evaluate(
+      `(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n }`
+    )) as number
+    expect(painted).toBeGreaterThan(1000)
+    // Five gallery rows: original, masked, 4 reconstructions, 4 heat maps.
+    await expect.poll(() => page.getByTestId('gallery').locator('.gallery-row').count(), { timeout: 30_000 }).toBe(5)
+    expect(await page.getByTestId('gallery-row-0').locator('img').count()).toBe(10)
+    expect(await page.getByTestId('gallery-row-0').locator('img').first().getAttribute('src')).toMatch(/^data:image\/png;base64,/)
+    expect(errors).toEqual([])
+  })
+
+  it('enlarges a panel and steps with the arrow keys; Esc closes', async () => {
+    await page.getByTestId('gallery-row-0').locator('img').first().click()
+    const lightbox = page.getByTestId('lightbox')
+    await lightbox.waitFor()
+    expect(await lightbox.textContent()).toMatch(/original/)
+    await page.keyboard.press('ArrowRight')
+    expect(await lightbox.textContent()).toMatch(/masked input/)
+    await page.keyboard.press('ArrowLeft')
+    await page.keyboard.press('ArrowLeft')
+    expect(await lightbox.textContent()).toMatch(/ESP_011472_1225_\d+_0\.jpg/)
+    await page.keyboard.press('Escape')
+    await lightbox.waitFor({ state: 'detached' })
+  })
+
+  it('exports the per-tile table as CSV and the figure as PNG', async () => {
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-results').click()])
+    expect(csv.suggestedFilename()).toMatch(/^study-\d+-results\.csv$/)
+    const text = await (await import('node:fs/promises')).readFile((await csv.path())!, 'utf8')
+    expect(text.split('\r\n')[0]).toBe('tile,method,mask_seed,model_loss,rgb_loss,display_mse,psnr,ssim')
+    expect(text.trim().split('\r\n')).toHaveLength(1 + 5 * 4)
+    const [png] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-figure').click()])
+    expect(png.suggestedFilename()).toMatch(/figure\.png$/)
+    const bytes = await (await import('node:fs/promises')).readFile((await png.path())!)
+    expect(bytes.subarray(1, 4).toString()).toBe('PNG')
+  })
+
+  it('lists the study and reopens it after a reload', async () => {
+    await page.reload()
+    await page.getByTestId('studies-table').waitFor()
+    const row = page.getByTestId('studies-table').locator('tbody tr').first()
+    expect(await row.textContent()).toMatch(/done/)
+    await row.click()
+    await page.getByTestId('results-table').waitFor()
+    expect(await page.getByTestId('results-table').locator('tbody tr').count()).toBe(4)
+    await expect.poll(() => page.getByTestId('gallery').locator('.gallery-row').count(), { timeout: 30_000 }).toBe(5)
+    expect(errors).toEqual([])
+  })
+})
