@@ -124,11 +124,37 @@ describe('engine child process', () => {
   })
 
   it('refuses an explicit backend override that cannot load, and says why', async () => {
-    const sup = new EngineSupervisor({ entry: ENGINE_ENTRY, launcher: nodeLauncher, env: { MARSFM_TF_BACKEND: 'node-gpu' }, maxRestarts: 0 })
+    const sup = new EngineSupervisor({ entry: ENGINE_ENTRY, launcher: nodeLauncher, env: { MARSFM_TF_BACKEND: 'node-gpu' } })
     cleanups.push(() => sup.stop())
     const logs: string[] = []
     sup.on('log', (_l, m) => logs.push(m))
-    await expect(sup.start()).rejects.toThrow(/keeps failing/)
+    await expect(sup.start()).rejects.toThrow(/could not start: .*tfjs-node-gpu/)
+    expect(sup.getStatus().state).toBe('crashed')
+    expect(sup.getStatus().lastExit).toMatch(/tfjs-node-gpu/)
+    expect(sup.getStatus().restarts).toBe(0)
     expect(logs.join('\n')).toMatch(/tfjs-node-gpu/)
+  })
+
+  it('switches the TensorFlow.js backend from the saved setting, refuses one that is absent, and recovers', async () => {
+    const ctx = await app()
+    const saved = process.env.MARSFM_TF_BACKEND
+    delete process.env.MARSFM_TF_BACKEND
+    try {
+      const cpu = await ctx.router.dispatch('engine:set-backend', { tfBackend: 'cpu' })
+      expect(cpu).toEqual({ ok: true, value: { tfBackend: 'cpu', envOverride: null } })
+      expect(ctx.engine.getStatus()).toMatchObject({ state: 'ready', backend: 'cpu' })
+
+      await ctx.router.dispatch('engine:set-backend', { tfBackend: 'node' })
+      expect(ctx.engine.getStatus().state).toBe('crashed')
+      expect(ctx.engine.getStatus().lastExit).toMatch(/could not start: .*tfjs-node/)
+      // Main keeps answering; the choice is remembered.
+      expect(await ctx.router.dispatch('engine:settings', {})).toEqual({ ok: true, value: { tfBackend: 'node', envOverride: null } })
+
+      await ctx.router.dispatch('engine:set-backend', { tfBackend: 'auto' })
+      expect(ctx.engine.getStatus().state).toBe('ready')
+      expect(['wasm', 'tensorflow']).toContain(ctx.engine.getStatus().backend)
+    } finally {
+      if (saved !== undefined) process.env.MARSFM_TF_BACKEND = saved
+    }
   })
 })

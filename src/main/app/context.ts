@@ -13,6 +13,8 @@ import { AppLog } from './log'
 import { defaultDataDir } from './paths'
 import { APP_VERSION } from './version'
 import { registerAllServices } from '../services'
+import { getSetting } from '../settings/settings'
+import { TF_BACKEND_SETTING } from '../services/system'
 import { ensureDemoModel } from '../models/demo'
 
 export type AppMode = 'desktop' | 'web' | 'cli'
@@ -55,10 +57,13 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
   const dataDir = opts.dataDir ?? defaultDataDir()
   const log = new AppLog(opts.echoLog ?? opts.mode !== 'cli')
   const ledger = openLedger(dataDir)
+  // MARSFM_TF_BACKEND in the environment wins over the backend saved in the System view.
+  const savedBackend = getSetting<string>(ledger.db, TF_BACKEND_SETTING, 'auto')
+  const backendEnv = process.env.MARSFM_TF_BACKEND ?? (savedBackend !== 'auto' ? savedBackend : '')
   const engine = new EngineSupervisor({
     entry: opts.engineEntry ?? defaultEngineEntry(),
     launcher: opts.launcher ?? nodeLauncher,
-    env: { MARSFM_HOME: dataDir, ...opts.engineEnv },
+    env: { MARSFM_HOME: dataDir, MARSFM_TF_BACKEND: backendEnv, ...opts.engineEnv },
     startupTimeoutMs: opts.startupTimeoutMs ?? 90_000
   })
   const jobs = new JobManager(engine)

@@ -43,9 +43,12 @@ export class EngineSupervisor extends EventEmitter {
   private readyWaiters: { resolve(): void; reject(err: Error): void }[] = []
   private restartTimes: number[] = []
   private stopping = false
+  private intentionalExit: EngineProcess | null = null
+  /** Why the current engine could not start (e.g. a forced backend that is not installed). */
+  private bootError: string | null = null
   private status: EngineStatus
 
-  constructor(private readonly opts: SupervisorOptions) {
+  constructor(private opts: SupervisorOptions) {
     super()
     this.status = {
       state: 'stopped',
@@ -58,6 +61,11 @@ export class EngineSupervisor extends EventEmitter {
       lastExit: null,
       since: new Date().toISOString()
     }
+  }
+
+  /** Changes the environment of the next engine start (e.g. the TensorFlow.js backend). */
+  setEnv(env: NodeJS.ProcessEnv): void {
+    this.opts.env = { ...this.opts.env, ...env }
   }
 
   getStatus(): EngineStatus {
@@ -94,13 +102,18 @@ export class EngineSupervisor extends EventEmitter {
     })
   }
 
+  /** A restart the user asked for: a fresh engine at once, not counted as a crash. */
   async restart(): Promise<void> {
-    if (this.proc) {
-      const proc = this.proc
+    this.restartTimes = []
+    this.stopping = false
+    const proc = this.proc
+    if (proc) {
+      this.intentionalExit = proc
       const exited = new Promise<void>((resolve) => proc.onExit(() => resolve()))
       proc.kill('SIGKILL')
       await exited
     }
+    if (!this.proc) this.spawn()
     return this.whenReady()
   }
 
@@ -136,7 +149,10 @@ export class EngineSupervisor extends EventEmitter {
   }
 
   private spawn(): void {
-    const proc = this.opts.launcher(this.opts.entry, { ...process.env, ...this.opts.env })
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.opts.env }
+    // An empty value means "not set" (lets a setting clear an inherited override).
+    for (const [k, v] of Object.entries(env)) if (v === '') delete env[k]
+    const proc = this.opts.launcher(this.opts.entry, env)
     this.proc = proc
     this.info = null
     this.setStatus({ state: this.status.restarts > 0 ? 'restarting' : 'starting', pid: proc.pid ?? null })
@@ -159,13 +175,34 @@ export class EngineSupervisor extends EventEmitter {
       clearTimeout(startupTimer)
       if (this.proc !== proc) return
       this.proc = null
-      const reason = signal ? `the engine process was killed (${signal})` : `the engine process exited with code ${code}`
+      const intentional = this.intentionalExit === proc
+      const bootError = this.bootError
+      this.bootError = null
+      const reason = intentional
+        ? 'the engine was restarted by the user'
+        : bootError
+          ? `the engine could not start: ${bootError}`
+          : signal
+          ? `the engine process was killed (${signal})`
+          : `the engine process exited with code ${code}`
       for (const [seq, p] of this.pending) {
         clearTimeout(p.timer)
         p.reject(new Error(`${reason} before answering`))
         this.pending.delete(seq)
       }
       this.emit('exit', reason)
+      if (intentional) {
+        this.intentionalExit = null
+        this.setStatus({ state: 'restarting', pid: null, lastExit: reason })
+        return
+      }
+      if (bootError) {
+        // A start-up failure (a missing backend, a broken install) repeats on every retry:
+        // stop here and say why, until the user changes something and restarts.
+        this.setStatus({ state: 'crashed', pid: null, lastExit: reason })
+        for (const w of this.readyWaiters.splice(0)) w.reject(new Error(reason))
+        return
+      }
       if (this.stopping) {
         this.setStatus({ state: 'stopped', pid: null, lastExit: reason })
         for (const w of this.readyWaiters.splice(0)) w.reject(new Error('the engine was stopped'))
@@ -208,8 +245,8 @@ export class EngineSupervisor extends EventEmitter {
         for (const w of this.readyWaiters.splice(0)) w.resolve()
         break
       case 'boot-failed':
+        this.bootError = message.error.message
         this.emit('log', 'error', `[engine] failed to start: ${message.error.message}`)
-        this.setStatus({ lastExit: `start-up failed: ${message.error.message}` })
         break
       case 'reply': {
         const p = this.pending.get(message.seq)

@@ -1,7 +1,14 @@
 // System service: what the workstation runs on (engine backend, ONNX Runtime, data folder, ledger).
 import { cpus, totalmem } from 'node:os'
 import type { AppContext } from '../app/context'
-import type { SystemInfo } from '@shared/ipc/schemas/system'
+import type { EngineSettings, SystemInfo, TfBackendChoice } from '@shared/ipc/schemas/system'
+import { getSetting, setSetting } from '../settings/settings'
+
+export const TF_BACKEND_SETTING = 'engine.tfBackend'
+
+function engineSettings(ctx: AppContext): EngineSettings {
+  return { tfBackend: getSetting<TfBackendChoice>(ctx.ledger.db, TF_BACKEND_SETTING, 'auto'), envOverride: process.env.MARSFM_TF_BACKEND ?? null }
+}
 
 interface OnnxInfo {
   version: string
@@ -42,5 +49,16 @@ export function registerSystemService(ctx: AppContext): void {
     ctx.log.write('info', 'engine', 'restart requested by the user')
     await ctx.engine.restart()
     return { ok: true as const }
+  })
+  ctx.router.handle('engine:settings', () => engineSettings(ctx))
+  ctx.router.handle('engine:set-backend', async ({ tfBackend }) => {
+    setSetting(ctx.ledger.db, TF_BACKEND_SETTING, tfBackend)
+    if (!process.env.MARSFM_TF_BACKEND) {
+      ctx.engine.setEnv({ MARSFM_TF_BACKEND: tfBackend === 'auto' ? '' : tfBackend })
+      ctx.log.write('info', 'engine', `TensorFlow.js backend set to ${tfBackend}; restarting the engine`)
+      // An unavailable backend fails the restart; the status and log say why.
+      await ctx.engine.restart().catch((err: Error) => ctx.log.write('error', 'engine', err.message))
+    }
+    return engineSettings(ctx)
   })
 }

@@ -13,6 +13,8 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
     },
     engine: {
       restart: () => invoke('engine:restart', {}),
+      settings: () => invoke('engine:settings', {}),
+      setBackend: (tfBackend: RequestOf<'engine:set-backend'>['tfBackend']) => invoke('engine:set-backend', { tfBackend }),
       onStatus: (listener: (status: EventPayload<'engine:status'>) => void) => subscribe('engine:status', listener)
     },
     models: {

@@ -1,7 +1,7 @@
 // The one IPC contract: every request/response channel and every event channel the renderer,
 // the web bridge and the CLI share. Payloads are parsed with these schemas where they enter main.
 import { z } from 'zod'
-import { EngineStatus, LogLine, SystemInfo } from './schemas/system'
+import { EngineSettings, EngineStatus, LogLine, SystemInfo, TfBackendChoice } from './schemas/system'
 import { DemoJobRequest, JobId, JobStarted, JobView } from './schemas/jobs'
 import * as D from './schemas/datasets'
 import { ModelExportOnnxRequest, ModelImportRequest, ModelRecord } from './schemas/models'
@@ -24,6 +24,8 @@ const Ok = z.object({ ok: z.literal(true) })
 export const channels = {
   'system:info': { request: Empty, response: SystemInfo },
   'engine:restart': { request: Empty, response: Ok },
+  'engine:settings': { request: Empty, response: EngineSettings },
+  'engine:set-backend': { request: z.object({ tfBackend: TfBackendChoice }).strict(), response: EngineSettings },
   'jobs:list': { request: Empty, response: z.array(JobView) },
   'jobs:cancel': { request: z.object({ jobId: JobId }).strict(), response: z.object({ cancelled: z.boolean() }) },
   'jobs:start-demo': { request: DemoJobRequest, response: JobStarted },

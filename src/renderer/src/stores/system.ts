@@ -1,7 +1,7 @@
 // What the workstation runs on, refreshed on demand and whenever the engine changes state.
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { EngineStatus, LogLine, SystemInfo } from '@shared/ipc/schemas/system'
+import type { EngineSettings, EngineStatus, LogLine, SystemInfo, TfBackendChoice } from '@shared/ipc/schemas/system'
 import { api } from '../api'
 import type { TaskState } from '../composables/useTask'
 
@@ -11,6 +11,7 @@ export const useSystemStore = defineStore('system', () => {
   const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
   const logs = ref<LogLine[]>([])
+  const settings = ref<EngineSettings | null>(null)
 
   async function refresh() {
     state.value = 'loading'
@@ -22,6 +23,16 @@ export const useSystemStore = defineStore('system', () => {
       error.value = (err as Error).message
       state.value = 'error'
     }
+  }
+
+  async function loadSettings() {
+    settings.value = await api.engine.settings()
+  }
+
+  /** Saves the backend choice and restarts the engine on it; a failure shows in the engine status. */
+  async function setBackend(choice: TfBackendChoice) {
+    settings.value = await api.engine.setBackend(choice)
+    await refresh()
   }
 
   async function restartEngine() {
@@ -38,5 +49,5 @@ export const useSystemStore = defineStore('system', () => {
     if (logs.value.length > 500) logs.value.splice(0, logs.value.length - 500)
   })
 
-  return { info, engine, state, error, logs, refresh, restartEngine }
+  return { info, engine, state, error, logs, settings, refresh, loadSettings, setBackend, restartEngine }
 })

@@ -42,3 +42,14 @@ export const LogLine = z.object({
   message: z.string()
 })
 export type LogLine = z.infer<typeof LogLine>
+
+/** Which TensorFlow.js backend the engine loads: 'auto' picks the best present. */
+export const TfBackendChoice = z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu'])
+export type TfBackendChoice = z.infer<typeof TfBackendChoice>
+
+export const EngineSettings = z.object({
+  tfBackend: TfBackendChoice,
+  /** Set when MARSFM_TF_BACKEND is in the environment: it wins over the saved setting. */
+  envOverride: z.string().nullable()
+})
+export type EngineSettings = z.infer<typeof EngineSettings>
