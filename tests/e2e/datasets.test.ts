@@ -124,8 +124,16 @@ describe('dataset curation in web mode', () => {
     await page.getByTestId('tab-tiles').click()
     await page.getByTestId('filter-split').selectOption('train')
     const grid = page.getByTestId('tile-grid')
-    await grid.locator('.tile-cell').first().click()
+    await expect.poll(() => grid.getAttribute('data-count')).toBe(String(train))
+    // A training tile whose observation has other training tiles: moving it alone leaks.
+    const target = await grid.locator('.tile-cell').evaluateAll((els) => {
+      const obs = els.map((e) => / · (\S+)$/.exec(e.getAttribute('title') ?? '')?.[1] ?? '')
+      const i = obs.findIndex((o, k) => o && obs.indexOf(o) !== k)
+      return els[obs.indexOf(obs[i]!)]!.getAttribute('data-testid')!
+    })
+    await page.getByTestId(target).click()
     await page.getByTestId('move-valid').click()
+    await expect.poll(() => page.getByTestId('grid-leaks').textContent()).toMatch(/Leak: 1 observations/)
     await page.getByTestId('filter-split').selectOption('')
     await page.getByTestId('tab-split').click()
     await page.getByTestId('leaks-check').click()

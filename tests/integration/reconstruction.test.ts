@@ -145,7 +145,7 @@ describe('reconstruction service', () => {
     expect((await ctx.jobs.waitFor(started.jobId)).state).toBe('done')
     const study = await call<StudyDetail>('reconstruction:get', { id: started.studyId })
     expect(study.rows).toHaveLength(3 * 2)
-    expect(study.outcome!.tiles.map((t) => t.ref)).toEqual(['ESP_011472_1225_0_0_x0_y0', 'ESP_011472_1225_1_0_x0_y0', 'ESP_011472_1225_2_0_x0_y0'])
+    expect(study.outcome!.tiles.map((t) => t.ref).sort()).toEqual(['ESP_011472_1225_0_0_x0_y0', 'ESP_011472_1225_1_0_x0_y0', 'ESP_011472_1225_2_0_x0_y0'])
     // A 512² dataset tile is centre-cropped to the model's 32²: the crop offset is recorded.
     expect(study.outcome!.tiles[0]).toMatchObject({ x: 240, y: 240, width: 32, height: 32 })
     const row = ctx.ledger.db.prepare('SELECT dataset_version_id AS v FROM reconstruction_studies WHERE id = ?').get(started.studyId) as { v: number }

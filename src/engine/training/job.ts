@@ -6,6 +6,7 @@ import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models
 import { registerJob } from '../jobs/registry'
 import { registerMethod } from '../methods'
 import { runTraining } from './runner'
+import './bench'
 
 const TrainJobParams = z.object({
   runId: z.number().int(),

@@ -121,6 +121,9 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
 
     let emaSecondsPerStep = 0
     for (let step = startStep; step < cfg.steps; step++) {
+      // A prefetched batch resolves as a microtask: give the event loop a turn so pause / cancel
+      // messages from main are read between steps.
+      await new Promise<void>((resolve) => setImmediate(resolve))
       if (hooks.signal.aborted) throw hooks.signal.reason ?? new CancelledError()
       const t0 = performance.now()
       const batch = await loader.get(step)

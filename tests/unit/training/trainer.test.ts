@@ -105,7 +105,8 @@ describe('trainer', () => {
         signal: new AbortController().signal,
         shouldPause: () => pauseAt !== null && log.some((l) => l.step === pauseAt),
         emit: (event, payload) => {
-          if (event === 'metrics') log.push(payload as (typeof log)[number])
+          // Timing (images/s, ETA) differs between runs; the step and its metrics must not.
+          if (event === 'metrics') log.push({ step: (payload as { step: number }).step, metrics: (payload as { metrics: Record<string, number> }).metrics })
           if (event === 'checkpoint') checkpoints.push((payload as { path: string }).path)
         },
         progress: () => {},

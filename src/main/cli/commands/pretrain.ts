@@ -3,7 +3,8 @@
 // (safetensors + JSON config with band statistics), which is how resources/models/ is made.
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Command } from '../command'
+import type { CliIo, Command } from '../command'
+import type { AppContext } from '../../app/context'
 import { UsageError } from '../command'
 import { prithvi100m } from '@engine/model/config'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
@@ -15,6 +16,7 @@ import { followRun } from './train'
 
 const USAGE = `marsfm pretrain --data FOLDER [--model random|demo|ID|CHECKPOINT] [--steps 2000] [--batch 16] [--lr 1.5e-4]
                [--mask-ratio 0.75] [--seed 0] [--name NAME] [--out model.safetensors] [--json]
+       marsfm pretrain --export-run RUN_ID --out model.safetensors   (a finished run, e.g. after marsfm train --resume)
                architecture of a random model: [--img-size 64] [--patch 16] [--embed 128] [--depth 4] [--heads 4]
                [--decoder-embed 64] [--decoder-depth 2] [--decoder-heads 4]`
 
@@ -39,6 +41,7 @@ export const pretrainCommand: Command = {
         seed: { type: 'string', default: '0' },
         name: { type: 'string' },
         out: { type: 'string' },
+        'export-run': { type: 'string' },
         json: { type: 'boolean', default: false },
         'log-every': { type: 'string', default: '50' },
         'eval-every': { type: 'string', default: '500' },
@@ -52,6 +55,14 @@ export const pretrainCommand: Command = {
         'decoder-heads': { type: 'string', default: '4' }
       }
     })
+    if (values['export-run']) {
+      if (!values.out) throw new UsageError('--export-run needs --out model.safetensors')
+      const runId = Number(values['export-run'])
+      await ctx.engine.whenReady()
+      const run = runsController(ctx).get(runId)
+      if (run.task !== 'pretrain' || run.status !== 'done') throw new Error(`run #${runId} is not a finished pre-training run (${run.task}, ${run.status})`)
+      return exportRun(ctx, io, runId, resolve(values.out))
+    }
     if (!values.data) throw new UsageError('--data FOLDER is required')
     const num = (k: keyof typeof values): number => {
       const v = Number(values[k])
@@ -108,11 +119,14 @@ export const pretrainCommand: Command = {
     const code = await followRun(ctx, io, runId, { json: values.json, logEvery: Math.max(1, num('log-every')) })
     if (code !== 0 || !values.out) return code
     if (runs.get(runId).status !== 'done') return code
-    const last = latestCheckpoint(ctx.ledger.db, runId)
-    if (!last) throw new Error(`run #${runId} left no checkpoint`)
-    const outPath = resolve(values.out)
-    const r = (await runEngineJob(ctx, io, 'training-export', 'export model', { checkpoint: last.path, outPath, note: `marsfm pretrain run #${runId}` })) as { parameterCount: number }
-    io.out(`wrote ${outPath} (${r.parameterCount.toLocaleString('en-US')} values) and its JSON config`)
-    return 0
+    return exportRun(ctx, io, runId, resolve(values.out))
   }
+}
+
+async function exportRun(ctx: AppContext, io: CliIo, runId: number, outPath: string): Promise<number> {
+  const last = latestCheckpoint(ctx.ledger.db, runId)
+  if (!last) throw new Error(`run #${runId} left no checkpoint`)
+  const r = (await runEngineJob(ctx, io, 'training-export', 'export model', { checkpoint: last.path, outPath, note: `marsfm pretrain run #${runId}` })) as { parameterCount: number }
+  io.out(`wrote ${outPath} (${r.parameterCount.toLocaleString('en-US')} values) and its JSON config`)
+  return 0
 }

@@ -9,6 +9,8 @@ import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
 import type { TaskState } from '../composables/useTask'
 
+const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [] })
+
 export type TileFilter = { label: string; split: string; disagree: boolean }
 type JobPurpose = 'import' | 'tile' | 'export' | 'quality'
 
@@ -193,7 +195,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
     const res = await guard(() => api.datasets.setSplit(ids, split))
     if (res) {
       await loadTiles()
-      splitReport.value = splitReport.value ? { ...splitReport.value, leaks: res.leaks } : null
+      splitReport.value = { ...(splitReport.value ?? emptyReport()), leaks: res.leaks }
     }
     return res
   }
@@ -219,7 +221,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
   async function checkLeaks() {
     if (currentId.value === null) return
     const leaks = await guard(() => api.datasets.leaks(currentId.value!))
-    if (leaks) splitReport.value = splitReport.value ? { ...splitReport.value, leaks } : { counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks }
+    if (leaks) splitReport.value = { ...(splitReport.value ?? emptyReport()), leaks }
   }
 
   async function loadVersions() {

@@ -1,0 +1,78 @@
+// Training view in Chromium: pick the demo model and a landmark ImageFolder, start a short
+// classification run, watch the charts move, pause, resume to the end, and find the run in Experiments.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
+import { landmarkImageFolder } from '../support/training-data'
+import { tempHome } from '../support/temp-home'
+
+let app: WebApp
+let browser: Browser
+let page: Page
+let errors: string[]
+const data = tempHome('marsfm-e2e-data-')
+
+beforeAll(async () => {
+  landmarkImageFolder(join(data.dir, 'landmarks'), { trainPerClass: 40, validPerClass: 16 })
+  app = await startWebApp()
+  browser = await launchChromium()
+  page = await browser.newPage({ viewport: { width: 1500, height: 1000 } })
+  errors = watchPageErrors(page)
+  await page.goto(app.url)
+  await page.getByTestId('nav-training').click()
+})
+afterAll(async () => {
+  await browser?.close()
+  await app?.stop()
+  data.remove()
+})
+
+const points = (id: string) => page.getByTestId(id).getAttribute('data-points').then(Number)
+const status = () => page.getByTestId('run-live').getAttribute('data-status')
+
+describe('Training view', () => {
+  it('starts a classification run on the demo model and shows live charts', async () => {
+    await expect.poll(() => page.getByTestId('train-model').locator('option').allTextContents(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/demo/))
+    await page.getByTestId('train-preset').selectOption('study-classification')
+    await page.getByTestId('train-name').fill('e2e crater run')
+    await page.getByTestId('train-data').fill(join(data.dir, 'landmarks'))
+    await page.getByTestId('train-steps').fill('400')
+    await page.getByTestId('train-batch').fill('4')
+    await page.getByTestId('train-lr').fill('0.0003')
+    await page.getByTestId('train-warmup').fill('5')
+    await page.getByTestId('train-eval-every').fill('20')
+    await page.getByTestId('train-img-size').fill('64')
+    await page.getByTestId('train-start').click()
+    await expect.poll(status, { timeout: 60_000 }).toBe('running')
+    await expect.poll(() => points('chart-loss'), { timeout: 60_000 }).toBeGreaterThan(5)
+    const before = await points('chart-loss')
+    await expect.poll(() => points('chart-loss'), { timeout: 30_000 }).toBeGreaterThan(before)
+    await expect.poll(() => points('chart-lr'), { timeout: 30_000 }).toBeGreaterThan(5)
+    await expect.poll(() => points('chart-score'), { timeout: 60_000 }).toBeGreaterThan(0)
+    expect(await page.getByTestId('run-throughput').textContent()).toMatch(/\d/)
+    await page.getByTestId('confusion').waitFor()
+  })
+
+  it('pauses with a checkpoint and resumes to the end', async () => {
+    await page.getByTestId('run-pause').first().click()
+    await expect.poll(status, { timeout: 60_000 }).toBe('paused')
+    const pausedAt = Number(await page.getByTestId('run-step').textContent())
+    expect(pausedAt).toBeLessThan(400)
+    await page.getByTestId('run-resume').first().click()
+    await expect.poll(status, { timeout: 60_000 }).toMatch(/queued|running|done/)
+    await expect.poll(status, { timeout: 240_000 }).toBe('done')
+    expect(Number(await page.getByTestId('run-step').textContent())).toBe(400)
+  })
+
+  it('lists the run in Experiments with its metrics', async () => {
+    await page.getByTestId('nav-experiments').click()
+    const table = page.getByTestId('experiments-table')
+    await table.waitFor()
+    expect(await table.textContent()).toMatch(/e2e crater run/)
+    expect(await table.locator('th').allTextContents()).toEqual(expect.arrayContaining(['accuracy', 'f1']))
+    await page.locator('[data-testid^="compare-"]').first().check()
+    await expect.poll(() => points('chart-compare'), { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(errors).toEqual([])
+  })
+})

@@ -1,0 +1,163 @@
+// Training runs through the real services and engine child on real Mars data (../shared/data):
+// crater vs rest on HiRISE landmark tiles (split by observation) learns clearly better than chance;
+// a run whose engine is killed mid-way and resumed logs the same later metrics as an uninterrupted
+// run; segmentation on ellipse masks from crater boxes reports per-class IoU; a diverging run stops
+// with a clear status; `marsfm train --config` writes the same ledger records.
+import { spawnSync } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createAppContext, type AppContext } from '@main/app/context'
+import { runsController, type RunsController } from '@main/services/runs'
+import { runCheckpoints, runMetrics } from '@main/runs/repository'
+import type { RunConfigInput, RunMetricsEvent } from '@shared/ipc/schemas/runs'
+import { CLI_ENTRY, ENGINE_ENTRY, requireBuild } from '../support/built'
+import { tempHome } from '../support/temp-home'
+import { craterSegmentationFolder, landmarkImageFolder, sharedDataAvailable } from '../support/training-data'
+
+const home = tempHome('marsfm-train-')
+let ctx: AppContext
+let runs: RunsController
+let landmarks: string
+let craters: string
+
+beforeAll(async () => {
+  requireBuild()
+  if (!sharedDataAvailable()) throw new Error('../shared/data is missing (hirise-landmarks-v1, mars-crater-boxes)')
+  landmarks = join(home.dir, 'landmarks')
+  const counts = landmarkImageFolder(landmarks, { trainPerClass: 150, validPerClass: 60 })
+  expect(counts.observations.train.some((o) => counts.observations.valid.includes(o))).toBe(false)
+  craters = join(home.dir, 'craters')
+  await craterSegmentationFolder(craters, { maxPerSplit: 24 })
+  ctx = await createAppContext({ mode: 'cli', dataDir: home.dir, engineEntry: ENGINE_ENTRY, echoLog: false })
+  await ctx.engine.whenReady()
+  runs = runsController(ctx)
+})
+afterAll(async () => {
+  await ctx?.close()
+  home.remove()
+})
+
+function classification(over: Partial<RunConfigInput> = {}): RunConfigInput {
+  return {
+    name: 'crater vs rest',
+    task: 'classification',
+    model: { demo: true },
+    data: { kind: 'folder', path: landmarks, layout: 'imagefolder' },
+    imgSize: 64,
+    steps: 240,
+    batchSize: 8,
+    seed: 7,
+    maskRatio: 0.375,
+    dropout: 0.5,
+    gradClip: 1,
+    optimizer: { name: 'adamw', lr: 3e-4, weightDecay: 0.05 },
+    schedule: { name: 'cosine', warmupSteps: 20 },
+    eval: { everySteps: 120 },
+    checkpoint: { everySteps: 0, bestMetric: 'val/accuracy', mode: 'max' },
+    ...over
+  }
+}
+
+async function runToEnd(config: RunConfigInput) {
+  const { runId } = await runs.start(config)
+  const run = await runs.waitFor(runId)
+  return { runId, run }
+}
+
+describe('training runs', () => {
+  it('crater vs rest on landmark tiles (split by observation) is clearly better than chance, recorded in the ledger', async () => {
+    const { runId, run } = await runToEnd(classification())
+    expect(run.status, run.statusReason ?? '').toBe('done')
+    expect(run.backend).toBe(ctx.engine.getStatus().backend)
+    expect(run.datasetHash).toMatch(/^[0-9a-f]{64}$/)
+    expect(run.modelHash).toMatch(/^[0-9a-f]{64}$/)
+    // Balanced validation set: chance is 0.5.
+    expect(run.latest['val/accuracy']).toBeGreaterThan(0.64)
+    const metrics = runMetrics(ctx.ledger.db, runId)
+    expect(metrics.filter((m) => m.name === 'train/loss')).toHaveLength(240)
+    const ckpts = runCheckpoints(ctx.ledger.db, runId)
+    expect(ckpts.map((c) => c.kind)).toEqual(expect.arrayContaining(['best', 'last']))
+    for (const c of ckpts) expect(existsSync(c.path)).toBe(true)
+  })
+
+  it('a run whose engine is killed mid-way and then resumed logs the same later metrics as an uninterrupted run', async () => {
+    const cfg = classification({ name: 'uninterrupted', steps: 40, batchSize: 4, eval: { everySteps: 10, maxImages: 24 } })
+    const a = await runToEnd(cfg)
+    expect(a.run.status).toBe('done')
+
+    const { runId } = await runs.start({ ...cfg, name: 'killed and resumed' })
+    await new Promise<void>((resolve) => {
+      const onMetrics = (m: RunMetricsEvent) => {
+        if (m.runId !== runId || m.step < 15) return
+        runs.off('metrics', onMetrics)
+        process.kill(ctx.engine.getStatus().pid!, 'SIGKILL')
+        resolve()
+      }
+      runs.on('metrics', onMetrics)
+    })
+    const crashed = await runs.waitFor(runId)
+    expect(crashed.status).toBe('failed')
+    expect(crashed.statusReason).toMatch(/engine process was killed.*resume/)
+    expect(crashed.lastCheckpointStep).toBeGreaterThanOrEqual(10)
+    await ctx.engine.whenReady()
+    runs.resume(runId)
+    const resumed = await runs.waitFor(runId)
+    expect(resumed.status, resumed.statusReason ?? '').toBe('done')
+
+    const series = (id: number) => runMetrics(ctx.ledger.db, id).filter((m) => m.name !== 'train/images_per_s' && m.step > 10)
+    expect(series(runId).length).toBeGreaterThan(30 * 3)
+    expect(series(runId)).toEqual(series(a.runId))
+  })
+
+  it('segmentation on inscribed-ellipse crater masks reports per-class IoU with sliding-window evaluation', async () => {
+    const previews: unknown[] = []
+    const onMetrics = (m: RunMetricsEvent) => m.previews && previews.push(...m.previews)
+    runs.on('metrics', onMetrics)
+    const { run } = await runToEnd({
+      name: 'crater masks',
+      task: 'segmentation',
+      model: { demo: true },
+      data: { kind: 'folder', path: craters, layout: 'mmseg' },
+      imgSize: 64,
+      steps: 40,
+      batchSize: 4,
+      seed: 1,
+      optimizer: { name: 'adamw', lr: 5e-4, weightDecay: 0.05 },
+      schedule: { name: 'poly', warmupSteps: 5 },
+      eval: { everySteps: 40, maxImages: 6 },
+      checkpoint: { everySteps: 0, bestMetric: 'val/miou', mode: 'max' },
+      segmentation: { numClasses: 2, headChannels: 32, loss: 'ce+dice', classWeights: [0.2, 0.8], resize: 128, previewTiles: 2 }
+    })
+    runs.off('metrics', onMetrics)
+    expect(run.status, run.statusReason ?? '').toBe('done')
+    for (const k of ['val/iou/background', 'val/iou/crater', 'val/miou', 'val/pixel_accuracy']) {
+      expect(run.latest[k], k).toBeGreaterThanOrEqual(0)
+      expect(run.latest[k], k).toBeLessThanOrEqual(1)
+    }
+    expect(previews).toHaveLength(2)
+  })
+
+  it('a diverging run stops with a clear status', async () => {
+    const { run } = await runToEnd(classification({ name: 'diverges', steps: 20, optimizer: { name: 'adam', lr: 1e30 }, schedule: { name: 'constant', warmupSteps: 0 }, gradClip: null }))
+    expect(run.status).toBe('failed')
+    expect(run.statusReason).toMatch(/loss became (NaN|Infinity|-Infinity) at step \d+/)
+  })
+
+  it('`marsfm train --config run.json` prints progress and records the run in the ledger', () => {
+    const cli = tempHome('marsfm-cli-train-')
+    try {
+      const path = join(cli.dir, 'run.json')
+      writeFileSync(path, JSON.stringify(classification({ name: 'from the CLI', steps: 12, batchSize: 4, eval: { everySteps: 12, maxImages: 16 } })))
+      const r = spawnSync(process.execPath, [CLI_ENTRY, 'train', '--config', path, '--log-every', '4'], { env: { ...process.env, MARSFM_HOME: cli.dir }, encoding: 'utf8', timeout: 170_000 })
+      expect(r.status, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(/step\s+12\/12\s+loss \d/)
+      expect(r.stdout).toMatch(/eval\s+step 12\/12 .*val\/accuracy/)
+      expect(r.stdout).toMatch(/run #1 done/)
+      const bad = spawnSync(process.execPath, [CLI_ENTRY, 'train', '--config', path.replace('run.json', 'nope.json')], { env: { ...process.env, MARSFM_HOME: cli.dir }, encoding: 'utf8' })
+      expect(bad.status).toBe(2)
+    } finally {
+      cli.remove()
+    }
+  })
+})
