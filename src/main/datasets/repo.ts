@@ -404,14 +404,3 @@ export function replaceAnnotations(db: Db, tileId: number, annotator: string, sh
     touch(db, tile.datasetId)
   })()
 }
-
-// --- settings -------------------------------------------------------------------------------
-
-export function getSetting<T>(db: Db, key: string, fallback: T): T {
-  const r = db.prepare('SELECT value_json FROM settings WHERE key = ?').get(key) as { value_json: string } | undefined
-  return r ? (JSON.parse(r.value_json) as T) : fallback
-}
-
-export function setSetting(db: Db, key: string, value: unknown): void {
-  db.prepare('INSERT INTO settings (key, value_json) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json').run(key, JSON.stringify(value))
-}

@@ -1,6 +1,7 @@
 // Datasets service: curation of HiRISE crops end to end — import, tiling, labels, crater
 // shapes, splits, frozen versions, exports and quality checks. Short calls answer at once;
 // imports, tiling, exports and duplicate scans are local jobs with progress and cancel.
+import { getSetting, setSetting } from '../settings/settings'
 import { existsSync } from 'node:fs'
 import type { AppContext } from '../app/context'
 import type { ImportRequest } from '@shared/ipc/schemas/datasets'
@@ -22,7 +23,7 @@ import * as repo from '../datasets/repo'
 const ANNOTATOR_KEY = 'datasets.annotator'
 
 export function annotatorName(ctx: AppContext): string {
-  return repo.getSetting(ctx.ledger.db, ANNOTATOR_KEY, process.env.USER || process.env.USERNAME || 'annotator')
+  return getSetting(ctx.ledger.db, ANNOTATOR_KEY, process.env.USER || process.env.USERNAME || 'annotator')
 }
 
 function deps(ctx: AppContext): DatasetDeps {
@@ -188,7 +189,7 @@ export function registerDatasetsService(ctx: AppContext): void {
   })
   r.handle('datasets:settings-get', () => ({ annotator: annotatorName(ctx) }))
   r.handle('datasets:settings-set', ({ annotator }) => {
-    repo.setSetting(db, ANNOTATOR_KEY, annotator)
+    setSetting(db, ANNOTATOR_KEY, annotator)
     return { annotator }
   })
 }
