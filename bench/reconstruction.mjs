@@ -2,11 +2,12 @@
 // model (random weights, written to a temp folder, never committed), MarsFM's pipeline (ONNX
 // Runtime by default) against the same pipeline in PyTorch on the CPU, in one command:
 //
-//   node bench/reconstruction.mjs [--tiles 24] [--threads 2] [--batch 8] [--backend ort|tfjs] [--keep DIR]
+//   node bench/reconstruction.mjs [--tiles 24] [--threads 2] [--batch 8] [--rounds 1] [--backend ort|tfjs] [--keep DIR]
 //
 // Both sides use the same weights, tiles and masks and the same number of threads; model loading
-// (and the one-off ONNX export) is timed separately. Prints tiles/s of each and the ratio, and the
-// largest loss difference between the two as a sanity check.
+// (and the one-off ONNX export) is timed separately. With --rounds R the two sides alternate R
+// times (so background load hits both alike) and the medians are compared. Prints tiles/s of
+// each and the ratio, and the largest loss difference between the two as a sanity check.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '8' },
     backend: { type: 'string', default: 'ort' },
     keep: { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     python: { type: 'string', default: '/usr/bin/python3' }
   }
 })
@@ -38,11 +40,19 @@ try {
   const threads = values.threads
   // Keep every BLAS / OpenMP pool to the same thread count on both sides.
   const env = { OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads }
-  process.stderr.write(`MarsFM (${values.backend}), ${values.tiles} tiles × 3 methods, ${threads} thread(s)…\n`)
-  run(join(ROOT, 'node_modules/.bin/vite-node'), ['--config', 'vitest.config.ts', 'bench/reconstruction-study.ts', '--', '--out', out, '--tiles', values.tiles, '--threads', threads, '--batch', values.batch, '--backend', values.backend, '--images', images], env)
-  const node = JSON.parse(readFileSync(join(out, 'node.json'), 'utf8'))
-  process.stderr.write(`PyTorch, same tiles, weights and masks…\n`)
-  const torch = JSON.parse(run(values.python, [join(ROOT, 'bench/reconstruction_torch.py'), out, values.tiles, threads, values.batch, images], env).trim().split('\n').pop())
+  const rounds = Number(values.rounds)
+  const nodeRuns = []
+  const torchRuns = []
+  for (let round = 1; round <= rounds; round++) {
+    process.stderr.write(`[${round}/${rounds}] MarsFM (${values.backend}), ${values.tiles} tiles × 3 methods, ${threads} thread(s)…\n`)
+    run(join(ROOT, 'node_modules/.bin/vite-node'), ['--config', 'vitest.config.ts', 'bench/reconstruction-study.ts', '--', '--out', out, '--tiles', values.tiles, '--threads', threads, '--batch', values.batch, '--backend', values.backend, '--images', images], env)
+    nodeRuns.push(JSON.parse(readFileSync(join(out, 'node.json'), 'utf8')))
+    process.stderr.write(`[${round}/${rounds}] PyTorch, same tiles, weights and masks…\n`)
+    torchRuns.push(JSON.parse(run(values.python, [join(ROOT, 'bench/reconstruction_torch.py'), out, values.tiles, threads, values.batch, images], env).trim().split('\n').pop()))
+  }
+  const median = (runs, key) => [...runs].sort((a, b) => a[key] - b[key])[Math.floor((runs.length - 1) / 2)]
+  const node = median(nodeRuns, 'tilesPerSecond')
+  const torch = median(torchRuns, 'tiles_per_second')
 
   let maxDiff = 0
   const tiles = node.tiles
@@ -54,7 +64,7 @@ try {
   console.log(`reconstruction study, Prithvi-100M size (random weights), ${values.tiles} tiles × 3 methods, mask ratio 0.5, batch ${values.batch}, ${threads} thread(s)`)
   console.log(`  MarsFM ${node.backend.name} (${node.backend.device}): ${node.tilesPerSecond.toFixed(3)} tiles/s  (${node.seconds.toFixed(1)} s; model load ${node.loadSeconds.toFixed(1)} s, first load incl. ONNX export ${node.warmupLoadSeconds.toFixed(1)} s)`)
   console.log(`  PyTorch ${torch.torch} (CPU):  ${torch.tiles_per_second.toFixed(3)} tiles/s  (${torch.seconds.toFixed(1)} s; model load ${torch.load_seconds.toFixed(1)} s)`)
-  console.log(`  ratio MarsFM / PyTorch: ${ratio.toFixed(2)}×`)
+  console.log(`  ratio MarsFM / PyTorch: ${ratio.toFixed(2)}×${rounds > 1 ? ` (median of ${rounds} alternating rounds; per round: ${nodeRuns.map((n, i) => (n.tilesPerSecond / torchRuns[i].tiles_per_second).toFixed(2)).join(', ')})` : ''}`)
   console.log(`  largest |loss difference| (model and RGB loss, all tiles and methods): ${maxDiff.toExponential(2)}`)
 } finally {
   if (!values.keep) rmSync(out, { recursive: true, force: true })

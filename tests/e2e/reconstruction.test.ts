@@ -34,7 +34,9 @@ describe('Reconstruction view', () => {
     await expect.poll(() => page.getByTestId('import-status').getAttribute('data-state'), { timeout: 60_000 }).toBe('done')
     await page.getByTestId('nav-reconstruction').click()
     await page.getByTestId('recon-folder').fill(join(SHARED_DATA, 'hirise-rgb'))
-    await expect.poll(() => page.getByTestId('recon-model').locator('option').count()).toBe(1)
+    // The shipped demo model is listed too; pick the tiny parity model.
+    await expect.poll(() => page.getByTestId('recon-model').locator('option', { hasText: 'tiny_prithvi' }).count(), { timeout: 10_000 }).toBe(1)
+    await page.getByTestId('recon-model').selectOption({ label: (await page.getByTestId('recon-model').locator('option', { hasText: 'tiny_prithvi' }).textContent())!.trim() })
     await page.getByTestId('recon-tiles').fill('5')
     await page.getByTestId('method-luminance-dup').check()
     await page.getByTestId('recon-start').click()
@@ -45,9 +47,14 @@ describe('Reconstruction view', () => {
     }
     expect(await page.getByTestId('pairs-table').locator('tbody tr').count()).toBe(12)
     // The chart drew bars on its canvas.
-    const painted = (await page.getByTestId('loss-chart').locator('canvas').evaluate(
-      `(c) => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n }`
-    )) as number
+    type Canvas2d = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } }
+    const painted = await page.getByTestId('loss-chart').locator('canvas').evaluate((el) => {
+      const c = el as unknown as Canvas2d
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+      let n = 0
+      for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++
+      return n
+    })
     expect(painted).toBeGreaterThan(1000)
     // Five gallery rows: original, masked, 4 reconstructions, 4 heat maps.
     await expect.poll(() => page.getByTestId('gallery').locator('.gallery-row').count(), { timeout: 30_000 }).toBe(5)

@@ -197,9 +197,13 @@ describe('marsfm reconstruct', () => {
     expect(json.pairs).toHaveLength(6)
   })
 
-  it('without a checkpoint says where to get Prithvi-100M', () => {
-    const r = marsfm(['reconstruct', '--images', TILES])
-    expect(r.code).toBe(2)
-    expect(r.err).toMatch(/ibm-nasa-geospatial\/Prithvi-100M/)
+  it('without a checkpoint uses the shipped demo model (64², patch 16)', () => {
+    const r = marsfm(['reconstruct', '--images', TILES, '--max-tiles', '3', '--json', '-'])
+    expect(r.err).toMatch(/demo model/)
+    expect(r.code).toBe(0)
+    const json = JSON.parse(r.out)
+    expect(json.model.imgSize).toBe(64)
+    expect(json.images).toHaveLength(3)
+    expect(json.aggregates['postnorm-dup'].rgb_loss.mean).toBeGreaterThan(0)
   })
 })

@@ -1,6 +1,7 @@
 // Reconstruction studies in the ledger: the study row (configuration, status, summary and gallery
 // manifest as JSON), its per-tile results, and the user's own band recipes (settings table).
 import type { Db } from '../ledger/ledger'
+import { getSetting, setSetting } from '../settings/settings'
 import {
   BandRecipeSchema,
   StudyConfig,
@@ -14,9 +15,7 @@ import type { BandRecipe } from '@shared/imputation/recipes'
 export const RECIPES_SETTING = 'reconstruction.recipes'
 
 export function getCustomRecipes(db: Db): BandRecipe[] {
-  const row = db.prepare('SELECT value_json FROM settings WHERE key = ?').get(RECIPES_SETTING) as { value_json: string } | undefined
-  if (!row) return []
-  const parsed: unknown = JSON.parse(row.value_json)
+  const parsed = getSetting<unknown>(db, RECIPES_SETTING, [])
   // A hand-edited or older entry that no longer validates is skipped, not fatal.
   return Array.isArray(parsed) ? parsed.flatMap((r) => {
     const ok = BandRecipeSchema.safeParse(r)
@@ -25,10 +24,7 @@ export function getCustomRecipes(db: Db): BandRecipe[] {
 }
 
 export function setCustomRecipes(db: Db, recipes: readonly BandRecipe[]): void {
-  db.prepare('INSERT INTO settings (key, value_json) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value_json = excluded.value_json').run(
-    RECIPES_SETTING,
-    JSON.stringify(recipes)
-  )
+  setSetting(db, RECIPES_SETTING, recipes)
 }
 
 interface StudyRow {

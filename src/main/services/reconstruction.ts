@@ -50,7 +50,8 @@ function datasetRegions(ctx: AppContext, versionId: number, split: string | unde
 }
 
 export function registerReconstructionService(ctx: AppContext): void {
-  const interrupted = failInterruptedStudies(ctx.ledger.db)
+  // A CLI command may run beside the app on the same data folder: only the app marks leftovers.
+  const interrupted = ctx.mode === 'cli' ? 0 : failInterruptedStudies(ctx.ledger.db)
   if (interrupted) ctx.log.write('warn', 'reconstruction', `${interrupted} study(ies) were interrupted by the last shutdown`)
 
   ctx.router.handle('reconstruction:recipes', () => recipeList(ctx))

@@ -1,6 +1,6 @@
 // `marsfm reconstruct`: the imputation reconstruction study from a shell. Runs the same engine job
 // as the Reconstruction view and prints per-method aggregates and paired tests (or writes JSON).
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Command } from '../command'
@@ -9,8 +9,13 @@ import { StudyOutcome, type StudyOutcome as Outcome } from '@shared/ipc/schemas/
 import { METRIC_COLUMN } from '@shared/reconstruction/csv'
 import { runEngineJob } from '../run-job'
 import { onnxCacheDir } from '../../services/reconstruction'
+import { DEMO_MODEL_FILE, demoModelDir } from '../../models/demo'
+import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import type { PrithviConfig } from '@engine/model/config'
+import type { BandStats } from '@shared/bands'
 
-const USAGE = `marsfm reconstruct --checkpoint <model.pt> [--config yaml] --images <files or folder>... [options]
+const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml]] --images <files or folder>... [options]
+  --checkpoint            Prithvi-100M (Hugging Face ibm-nasa-geospatial/Prithvi-100M) or another MAE; default: the shipped demo model
   --methods means,prenorm-dup,postnorm-dup   presets: means, prenorm-dup, postnorm-dup, luminance-dup, zero-reflectance
   --mask-ratio 0.5        fraction of patches removed (one mask per image, shared by every method)
   --seed N                seeded masks (default 0)   |  --mask-noise noise.json  one array of L numbers per image
@@ -22,17 +27,13 @@ const USAGE = `marsfm reconstruct --checkpoint <model.pt> [--config yaml] --imag
   --batch N               model batch size (default 8)
   --json out.json         write per-image results and aggregates as JSON ('-' for stdout)`
 
-/** Where the demo model would ship; used when --checkpoint is left out. */
-function demoCheckpoint(): { checkpoint: string; config?: string } | null {
-  for (const dir of [resolve('resources/models'), resolve(process.cwd(), 'resources', 'models')]) {
-    if (!existsSync(dir)) continue
-    const files = readdirSync(dir)
-    const pt = files.find((f) => /\.(pt|pth|ckpt|safetensors)$/i.test(f))
-    if (!pt) continue
-    const yaml = files.find((f) => /\.ya?ml$/i.test(f))
-    return { checkpoint: join(dir, pt), ...(yaml ? { config: join(dir, yaml) } : {}) }
-  }
-  return null
+/** The demo model shipped in resources/models (used when --checkpoint is left out), with its config. */
+function demoCheckpoint(): { checkpoint: string; config: PrithviConfig; stats: BandStats } | null {
+  const dir = demoModelDir()
+  if (!dir) return null
+  const checkpoint = join(dir, DEMO_MODEL_FILE)
+  const meta = JSON.parse(readFileSync(checkpoint.replace(/\.safetensors$/, '.json'), 'utf8')) as { config: unknown; stats: unknown }
+  return { checkpoint, config: PrithviConfigSchema.parse(meta.config), stats: BandStatsSchema.parse(meta.stats) }
 }
 
 function readNoise(path: string): number[][] {
@@ -110,7 +111,8 @@ export const reconstructCommand: Command = {
       }
     })
     let checkpoint = values.checkpoint ? resolve(values.checkpoint) : undefined
-    let configPath = values.config ? resolve(values.config) : undefined
+    const configPath = values.config ? resolve(values.config) : undefined
+    let demoModel: { config: PrithviConfig; stats: BandStats } | undefined
     if (!checkpoint) {
       const demo = demoCheckpoint()
       if (!demo) {
@@ -121,8 +123,8 @@ export const reconstructCommand: Command = {
         )
       }
       checkpoint = demo.checkpoint
-      configPath ??= demo.config
-      io.err(`using the demo model ${checkpoint}`)
+      demoModel = { config: demo.config, stats: demo.stats }
+      io.err(`no --checkpoint: using the shipped demo model ${checkpoint} (for the study's numbers bring Prithvi-100M)`)
     }
     if (!existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`)
     const inputs = [...(values.images ?? []), ...positionals].map((p) => resolve(p))
@@ -152,6 +154,7 @@ export const reconstructCommand: Command = {
     const params = {
       checkpoint,
       ...(configPath ? { configPath } : {}),
+      ...(demoModel && !configPath ? demoModel : {}),
       ...(folder ? { folder } : { images }),
       methods,
       maskRatio,
