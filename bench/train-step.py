@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from make_fixtures import MaskedAutoencoderViT  # noqa: E402
 
 steps = int(os.environ.get('BENCH_STEPS', '3'))
+warmup = int(os.environ.get('BENCH_WARMUP', '1'))
 batch = int(os.environ.get('BENCH_BATCH', '4'))
 torch.set_num_threads(int(os.environ.get('BENCH_THREADS', '2')))
 torch.manual_seed(0)
@@ -31,14 +32,14 @@ x = torch.randn(batch, 6, 1, 224, 224)
 y = torch.tensor([[float(i % 2)] for i in range(batch)])
 L = 196
 times = []
-for step in range(1 + steps):
+for step in range(warmup + steps):
     t0 = time.perf_counter()
     opt.zero_grad()
     latent, _, _ = model.forward_encoder(x, 0.375, torch.rand(batch, L))
     loss = F.binary_cross_entropy_with_logits(head(F.dropout(latent[:, 0, :], 0.5, training=True)), y)
     loss.backward()
     opt.step()
-    if step > 0:
+    if step >= warmup:
         times.append(time.perf_counter() - t0)
 sec = sum(times) / len(times)
 print(json.dumps({'backend': 'pytorch-cpu', 'threads': torch.get_num_threads(), 'torch': torch.__version__, 'secondsPerStep': sec,

@@ -15,7 +15,9 @@ const Params = z.object({
   imgSize: z.number().int().positive().default(224),
   maskRatio: z.number().min(0).max(0.95).default(0.375),
   steps: z.number().int().positive().default(3),
-  warmup: z.number().int().min(0).default(1)
+  warmup: z.number().int().min(0).default(1),
+  /** Gradient accumulation chunk; default: 1 on wasm (batch 4 of Prithvi-100M exceeds its 4 GB heap), else the whole batch. */
+  microBatch: z.number().int().positive().optional()
 })
 
 registerJob('train-bench', async (raw, ctx) => {
@@ -31,6 +33,7 @@ registerJob('train-bench', async (raw, ctx) => {
     batchSize: p.batchSize,
     maskRatio: p.maskRatio,
     dropout: 0.5,
+    microBatch: p.microBatch ?? (ctx.tf.backend === 'wasm' && p.preset === 'prithvi-100m' ? 1 : p.batchSize),
     optimizer: { name: 'adam', lr: 8.2e-6 },
     schedule: { name: 'constant', warmupSteps: 0 }
   })
@@ -56,6 +59,7 @@ registerJob('train-bench', async (raw, ctx) => {
       device: ctx.tf.device,
       steps: times.length,
       secondsPerStep: seconds / times.length,
+      microBatch: config.microBatch,
       imagesPerSecond: (p.batchSize * times.length) / seconds,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       numTensors: tf.memory().numTensors

@@ -165,6 +165,8 @@ export interface LoaderOptions {
   /** Segmentation: resize to this square before cropping imgSize. */
   resize: number
   flip: boolean
+  /** Classification / pre-training: random flips and 90-degree rotations. */
+  augment: boolean
   numClasses: number
   pre: Preprocessing
   seed: number
@@ -229,6 +231,24 @@ function cropRgb(src: Uint8Array, size: number, y0: number, x0: number, s: numbe
   return out
 }
 
+/** Square HWC RGB image flipped (horizontal, vertical) and then rotated by 90 degrees `quarter` times. */
+export function orientRgb(src: Uint8Array, s: number, flipH: boolean, flipV: boolean, quarter: number): Uint8Array {
+  if (!flipH && !flipV && quarter % 4 === 0) return src
+  const out = new Uint8Array(src.length)
+  for (let y = 0; y < s; y++)
+    for (let x = 0; x < s; x++) {
+      let sx = flipH ? s - 1 - x : x
+      let sy = flipV ? s - 1 - y : y
+      for (let q = 0; q < quarter % 4; q++) [sx, sy] = [sy, s - 1 - sx]
+      const si = (sy * s + sx) * 3
+      const di = (y * s + x) * 3
+      out[di] = src[si]!
+      out[di + 1] = src[si + 1]!
+      out[di + 2] = src[si + 2]!
+    }
+  return out
+}
+
 function cropMask(src: Uint8Array, size: number, y0: number, x0: number, s: number, flip: boolean): Uint8Array {
   const out = new Uint8Array(s * s)
   for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) out[y * s + x] = src[(y0 + y) * size + (flip ? x0 + s - 1 - x : x0 + x)]!
@@ -283,6 +303,9 @@ export class TrainLoader {
         rgb = cropRgb(d.rgb, d.size, y0, x0, s, flip)
         masks!.set(cropMask(d.mask!, d.size, y0, x0, s, flip), j * s * s)
         rgbOut!.set(rgb, j * s * s * 3)
+      } else if (this.opts.augment) {
+        const rng = streamRandom(this.opts.seed, 'augment', p)
+        rgb = orientRgb(d.rgb, s, rng() < 0.5, rng() < 0.5, Math.floor(rng() * 4))
       }
       writeModelInput(rgb, s, this.opts.pre, x, j * plane)
       if (labels) labels[j] = sample.label!

@@ -4,7 +4,7 @@
 // pixel accuracy, and the masked-autoencoder loss for pre-training.
 import type { Trainer } from './trainer'
 import { validationBatches, writeModelInput, type ImageCache, type LoaderOptions, type Sample } from './data'
-import { ConfusionMatrix } from './metrics'
+import { ConfusionMatrix, rocAuc } from './metrics'
 import { streamRandom, uniformArray } from './rng'
 
 export interface EvalResult {
@@ -17,16 +17,23 @@ export async function evaluateClassification(trainer: Trainer, samples: Sample[]
   const cm = new ConfusionMatrix(numClasses)
   let lossSum = 0
   let count = 0
+  const scores: number[] = []
+  const labels: number[] = []
   for await (const batch of validationBatches(samples, opts, cache, Math.max(8, opts.batchSize * 2))) {
     if (signal.aborted) throw signal.reason
-    const { preds, lossSum: l } = trainer.classifyBatch(batch)
+    const { preds, scores: s, lossSum: l } = trainer.classifyBatch(batch)
     cm.addAll(batch.labels!, preds)
+    if (s) {
+      scores.push(...s)
+      labels.push(...batch.labels!)
+    }
     lossSum += l
     count += batch.n
   }
   const s = cm.summary()
+  const auc = scores.length ? rocAuc(scores, labels) : NaN
   return {
-    metrics: { 'val/loss': lossSum / Math.max(1, count), 'val/accuracy': s.accuracy, 'val/precision': s.precision, 'val/recall': s.recall, 'val/f1': s.f1 },
+    metrics: { 'val/loss': lossSum / Math.max(1, count), 'val/accuracy': s.accuracy, 'val/precision': s.precision, 'val/recall': s.recall, 'val/f1': s.f1, ...(Number.isFinite(auc) ? { 'val/auc': auc } : {}) },
     confusion: cm.counts.map((r) => r.slice())
   }
 }

@@ -150,9 +150,9 @@ export function classifierSpecs(embedDim: number, numClasses: number): HeadParam
 }
 
 /** latent [N, 1+L, D] -> logits [N, outputs]; `dropMask` [N, D] (already scaled) or none at evaluation. */
-export function classifierForward(tf: Tf, head: HeadParams, latent: Tensor3D, dropMask?: Tensor2D): Tensor2D {
-  const [n, , d] = latent.shape
-  let cls = tf.reshape(tf.slice(latent, [0, 0, 0], [n, 1, d]), [n, d]) as Tensor2D // [N, D]
+export function classifierForward(tf: Tf, head: HeadParams, latent: Tensor3D, dropMask?: Tensor2D, pool: 'cls' | 'mean' = 'cls'): Tensor2D {
+  const [n, s, d] = latent.shape
+  let cls = (pool === 'cls' ? tf.reshape(tf.slice(latent, [0, 0, 0], [n, 1, d]), [n, d]) : tf.mean(tf.slice(latent, [0, 1, 0], [n, s - 1, d]), 1)) as Tensor2D // [N, D]
   if (dropMask) cls = tf.mul(cls, dropMask)
   return tf.add(tf.matMul(cls, head.get<Tensor2D>('head.weight')), head.get<Tensor1D>('head.bias')) as Tensor2D
 }

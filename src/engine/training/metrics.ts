@@ -77,3 +77,21 @@ export class ConfusionMatrix {
     return present.length ? present.reduce((a, b) => a + b, 0) / present.length : 0
   }
 }
+
+/** Area under the ROC curve of scores for binary labels (ties count half); NaN without both classes. */
+export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!)
+  let pos = 0
+  let neg = 0
+  let rankSum = 0
+  for (let i = 0; i < idx.length; ) {
+    let j = i
+    while (j < idx.length && scores[idx[j]!] === scores[idx[i]!]) j++
+    const avgRank = (i + j + 1) / 2 // 1-based average rank of the tie group
+    for (let k = i; k < j; k++) if (labels[idx[k]!] === 1) rankSum += avgRank
+    i = j
+  }
+  for (let i = 0; i < labels.length; i++) labels[i] === 1 ? pos++ : neg++
+  if (!pos || !neg) return NaN
+  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg)
+}

@@ -22,9 +22,15 @@ export class AdamOptimizer {
     private readonly cfg: OptimizerConfig,
     readonly params: readonly NamedVariable[]
   ) {
+    const zeroVariable = (like: Variable): Variable => {
+      const zeros = tf.zerosLike(like)
+      const v = tf.variable(zeros, false)
+      zeros.dispose() // the variable keeps its own reference to the data
+      return v
+    }
     for (const p of params) {
-      this.m.set(p.name, tf.variable(tf.zerosLike(p.variable), false))
-      this.v.set(p.name, tf.variable(tf.zerosLike(p.variable), false))
+      this.m.set(p.name, zeroVariable(p.variable))
+      this.v.set(p.name, zeroVariable(p.variable))
     }
   }
 
@@ -37,10 +43,12 @@ export class AdamOptimizer {
     const bc2 = 1 - b2 ** this.step
     const stepSize = lr / bc1
     const bc2Sqrt = Math.sqrt(bc2)
-    tf.tidy(() => {
-      for (const p of this.params) {
+    // One tidy per parameter: with Prithvi-100M, keeping every temporary to the end would need
+    // several copies of the whole model at once (more than wasm's 4 GB heap).
+    for (const p of this.params) {
+      tf.tidy(() => {
         let g = grads.get(p.name)
-        if (!g) continue
+        if (!g) return
         const param = p.variable
         if (name === 'adam' && wd > 0) g = tf.add(g, tf.mul(param, wd))
         const m = this.m.get(p.name)!
@@ -51,8 +59,8 @@ export class AdamOptimizer {
         let next: Tensor = param
         if (name === 'adamw' && wd > 0) next = tf.mul(next, 1 - lr * wd)
         param.assign(tf.sub(next, tf.mul(tf.div(m, denom), stepSize)))
-      }
-    })
+      })
+    }
   }
 
   /** Moments in tfjs layout as `optim.m.<name>` / `optim.v.<name>`. */

@@ -92,6 +92,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
       imgSize: trainer.imgSize,
       resize: cfg.task === 'segmentation' ? seg!.resize : trainer.imgSize,
       flip: seg?.flip ?? false,
+      augment: cfg.augment,
       numClasses: Math.max(numClasses, 2),
       pre: { stats: p.model.stats, recipe: cfg.preprocessing.recipe, truncate: cfg.preprocessing.truncate },
       seed: cfg.seed,
@@ -143,6 +144,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
 
       const evalNow = done % cfg.eval.everySteps === 0 || done === cfg.steps
       if (evalNow) {
+        hooks.progress(done, cfg.steps, `step ${done}/${cfg.steps} · evaluating on ${validSamples.length} validation images…`)
         const ev = await evaluate()
         hooks.emit('metrics', { step: done, totalSteps: cfg.steps, metrics: ev.metrics, ...(ev.confusion ? { confusion: ev.confusion, classNames } : {}), ...(ev.previews ? { previews: ev.previews } : {}) })
         const value = ev.metrics[cfg.checkpoint.bestMetric]

@@ -110,7 +110,7 @@ export class Trainer {
     const x = this.input(batch)
     const { latent } = this.model.forwardEncoder(x, maskRatio, noise)
     const d = this.model.cfg.embed_dim
-    const logits = classifierForward(tf, this.head!, latent, dropMask ? tf.tensor2d(dropMask, [batch.n, d]) : undefined)
+    const logits = classifierForward(tf, this.head!, latent, dropMask ? tf.tensor2d(dropMask, [batch.n, d]) : undefined, this.cfg.pool)
     const labels = batch.labels!
     const loss =
       this.outputs === 1
@@ -143,62 +143,98 @@ export class Trainer {
     return loss
   }
 
-  /** One optimiser step on `batch` as step `step` (0-based). Throws NonFiniteLossError on NaN / inf. */
+  /** The images [start, start + n) of a batch. */
+  private slice(batch: Batch, start: number, n: number): Batch {
+    const s = this.imgSize
+    const plane = 6 * s * s
+    return {
+      step: batch.step,
+      n,
+      x: batch.x.subarray(start * plane, (start + n) * plane),
+      ...(batch.labels ? { labels: batch.labels.subarray(start, start + n) } : {}),
+      ...(batch.masks ? { masks: batch.masks.subarray(start * s * s, (start + n) * s * s) } : {})
+    }
+  }
+
+  /**
+   * One optimiser step on `batch` as step `step` (0-based). With `microBatch`, the batch's
+   * gradients are accumulated over chunks (each chunk's loss weighted by its share of the batch).
+   * Throws NonFiniteLossError on NaN / inf.
+   */
   trainStep(batch: Batch, step: number): StepResult {
     const tf = this.tf
     const cfg = this.cfg
     const lr = learningRate(cfg.optimizer.lr, cfg.schedule, step, cfg.steps)
     const rng = streamRandom(cfg.seed, 'step', step)
     const vars = this.params.map((p) => p.variable)
-    const bn: { value?: Map<string, BatchStats> } = {}
-    let lossFn: () => Scalar
-    if (cfg.task === 'classification') {
-      const L = this.model.numPatches
-      const noise = cfg.maskRatio > 0 ? uniformArray(rng, batch.n * L) : undefined
-      const drop = cfg.dropout > 0 ? dropoutMask(rng, batch.n * this.model.cfg.embed_dim, cfg.dropout) : undefined
-      lossFn = () => this.classificationLoss(batch, cfg.maskRatio, noise, drop).loss
-    } else if (cfg.task === 'segmentation') {
-      lossFn = () => this.segmentationLoss(batch, rng, bn)
-    } else {
-      const noise = uniformArray(rng, batch.n * this.model.numPatches)
-      lossFn = () => this.model.forwardMae(this.input(batch), cfg.maskRatio, noise).loss
-    }
-    const { value, grads } = tf.variableGrads(() => tf.tidy(lossFn), vars as Variable[])
-    const loss = value.dataSync()[0]!
-    value.dispose()
+    const L = this.model.numPatches
+    const d = this.model.cfg.embed_dim
+    // Whole-batch randomness, drawn before chunking so a chunked step draws the same values.
+    const noise = cfg.task === 'pretrain' || (cfg.task === 'classification' && cfg.maskRatio > 0) ? uniformArray(rng, batch.n * L) : undefined
+    const drop = cfg.task === 'classification' && cfg.dropout > 0 ? dropoutMask(rng, batch.n * d, cfg.dropout) : undefined
+    const chunk = Math.min(cfg.microBatch ?? batch.n, batch.n)
     const named = new Map<string, Tensor>()
-    this.params.forEach((p) => {
-      const g = grads[p.variable.name]
-      if (g) named.set(p.name, g)
-    })
+    const bnAll: Map<string, BatchStats>[] = []
+    let loss = 0
     try {
+      for (let start = 0; start < batch.n; start += chunk) {
+        const n = Math.min(chunk, batch.n - start)
+        const part = this.slice(batch, start, n)
+        const share = n / batch.n
+        const bn: { value?: Map<string, BatchStats> } = {}
+        let lossFn: () => Scalar
+        if (cfg.task === 'classification') {
+          const partNoise = noise?.subarray(start * L, (start + n) * L)
+          const partDrop = drop?.subarray(start * d, (start + n) * d)
+          lossFn = () => this.classificationLoss(part, cfg.maskRatio, partNoise, partDrop).loss
+        } else if (cfg.task === 'segmentation') {
+          lossFn = () => this.segmentationLoss(part, rng, bn)
+        } else {
+          const partNoise = noise!.subarray(start * L, (start + n) * L)
+          lossFn = () => this.model.forwardMae(this.input(part), cfg.maskRatio, partNoise).loss
+        }
+        const { value, grads } = tf.variableGrads(() => tf.tidy(() => (share === 1 ? lossFn() : (tf.mul(lossFn(), share) as Scalar))), vars as Variable[])
+        loss += value.dataSync()[0]!
+        value.dispose()
+        if (bn.value) bnAll.push(bn.value)
+        for (const p of this.params) {
+          const g = grads[p.variable.name]
+          if (!g) continue
+          const prev = named.get(p.name)
+          if (prev) {
+            named.set(p.name, tf.add(prev, g))
+            prev.dispose()
+            g.dispose()
+          } else named.set(p.name, g)
+        }
+      }
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lr)
       const clipped = clipGlobalNorm(tf, named, cfg.gradClip)
       try {
         if (!Number.isFinite(clipped.norm)) throw new NonFiniteLossError(step + 1, clipped.norm, lr)
         this.optimizer.apply(clipped.grads, lr)
-        if (bn.value) updateRunningStats(tf, this.head!, bn.value)
+        for (const stats of bnAll) updateRunningStats(tf, this.head!, stats)
       } finally {
-        for (const g of clipped.grads.values()) g.dispose()
+        for (const g of clipped.grads.values()) if (!g.isDisposed) g.dispose()
       }
       return { loss, lr, gradNorm: clipped.norm }
     } finally {
       for (const g of named.values()) if (!g.isDisposed) g.dispose()
-      for (const s of bn.value?.values() ?? []) {
-        s.mean.dispose()
-        s.variance.dispose()
-      }
+      for (const stats of bnAll) for (const s of stats.values()) tf.dispose([s.mean, s.variance])
     }
   }
 
   /** Evaluation logits of a classification batch (no masking, no dropout) and its summed loss. */
-  classifyBatch(batch: Batch): { preds: Int32Array; lossSum: number } {
+  classifyBatch(batch: Batch): { preds: Int32Array; scores: Float32Array | null; lossSum: number } {
     const tf = this.tf
-    return tf.tidy(() => {
+    let out: { preds: Int32Array; scores: Float32Array | null; lossSum: number } | undefined
+    tf.tidy(() => {
       const { loss, logits } = this.classificationLoss(batch, 0)
       const preds = this.outputs === 1 ? tf.cast(tf.greater(logits, 0), 'int32') : tf.argMax(logits, 1)
-      return { preds: Int32Array.from(preds.dataSync()), lossSum: loss.dataSync()[0]! * batch.n }
+      const scores = this.outputs === 1 ? Float32Array.from(logits.dataSync()) : null
+      out = { preds: Int32Array.from(preds.dataSync()), scores, lossSum: loss.dataSync()[0]! * batch.n }
     })
+    return out!
   }
 
   /** Segmentation logits [n, S, S, K] of model inputs [n, 6, 1, S, S] at evaluation. */

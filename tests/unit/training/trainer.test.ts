@@ -72,7 +72,8 @@ function batch(n: number, s: number, task: 'classification' | 'segmentation' | '
 }
 
 describe('trainer', () => {
-  it.each(['classification', 'segmentation', 'pretrain'] as const)('%s: tf.memory().numTensors is stable across steps', (task) => {
+  it.each(['classification', 'segmentation', 'pretrain'] as const)('%s: tf.memory().numTensors is stable across steps and back to start after dispose', (task) => {
+    const start = tf.memory().numTensors
     const cfg = config({ task, ...(task === 'segmentation' ? { segmentation: { numClasses: 2, headChannels: 8, auxHead: true, loss: 'ce+dice', classWeights: [0.2, 0.8] } } : {}), ...(task === 'pretrain' ? { maskRatio: 0.75 } : {}) })
     const trainer = new Trainer({ tf, config: cfg, modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2 })
     const b = batch(2, 32, task)
@@ -85,6 +86,25 @@ describe('trainer', () => {
     }
     expect(new Set(counts).size).toBe(1)
     trainer.dispose()
+    expect(tf.memory().numTensors).toBe(start)
+  })
+
+  it('micro-batches (gradient accumulation) give the same step as the whole batch', () => {
+    const make = (microBatch?: number) => new Trainer({ tf, config: config(microBatch ? { microBatch } : {}), modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2 })
+    const whole = make()
+    const chunked = make(1)
+    const b = batch(4, 32, 'classification')
+    const r1 = whole.trainStep(b, 5)
+    const r2 = chunked.trainStep(b, 5)
+    expect(r2.loss).toBeCloseTo(r1.loss, 5)
+    expect(r2.gradNorm).toBeCloseTo(r1.gradNorm, 4)
+    const w1 = whole.model.variable('blocks.0.attn.qkv.weight').dataSync()
+    const w2 = chunked.model.variable('blocks.0.attn.qkv.weight').dataSync()
+    let worst = 0
+    for (let i = 0; i < w1.length; i++) worst = Math.max(worst, Math.abs(w1[i]! - w2[i]!))
+    expect(worst).toBeLessThan(1e-5)
+    whole.dispose()
+    chunked.dispose()
   })
 
   it('a NaN loss stops the run with a clear error and leaks nothing', () => {

@@ -27,7 +27,11 @@ export const useRunsStore = defineStore('runs', () => {
   const live = shallowRef(new Map<number, RunLive>())
 
   const selected = computed(() => runs.value.find((r) => r.id === selectedId.value) ?? null)
-  const selectedLive = computed(() => (selectedId.value === null ? null : (live.value.get(selectedId.value) ?? null)))
+  // A fresh object per event: the maps inside are mutated in place, so dependents need a new identity to update.
+  const selectedLive = computed(() => {
+    const l = selectedId.value === null ? undefined : live.value.get(selectedId.value)
+    return l ? { ...l } : null
+  })
   const queue = computed(() => runs.value.filter((r) => r.status === 'running' || r.status === 'queued' || r.status === 'paused'))
 
   function liveOf(id: number): RunLive {

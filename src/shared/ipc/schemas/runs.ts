@@ -90,10 +90,16 @@ export const RunConfig = z.object({
   imgSize: z.number().int().min(16).max(4096).optional(),
   steps: z.number().int().min(1).max(10_000_000),
   batchSize: z.number().int().min(1).max(1024).default(4),
+  /** Split each batch into chunks of this many images and accumulate their gradients (large models in wasm's 4 GB heap). */
+  microBatch: z.number().int().min(1).max(1024).optional(),
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
   /** Token masking during training (classification: the study used 0.375; pre-training: 0.75). Never at evaluation. */
   maskRatio: z.number().min(0).max(0.99).default(0),
   dropout: z.number().min(0).max(0.95).default(0.5),
+  /** Classifier input: the CLS token (the study) or the mean of the patch tokens (MAE's fine-tuning default). */
+  pool: z.enum(['cls', 'mean']).default('cls'),
+  /** Classification / pre-training: random horizontal and vertical flips and 90-degree rotations (orbital images have no "up"). */
+  augment: z.boolean().default(false),
   freezeBackbone: z.boolean().default(false),
   /** Clip the global gradient norm to this value (null: no clipping). */
   gradClip: z.number().positive().nullable().default(null),
