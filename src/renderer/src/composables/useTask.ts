@@ -22,3 +22,14 @@ export function useTask<A extends unknown[], T>(fn: (...args: A) => Promise<T>) 
   }
   return { state, data, error, run }
 }
+
+/** Runs `fn`, putting its failure message into `error` instead of throwing (stores use it for calls). */
+export async function guarded<T>(error: Ref<string | null>, fn: () => Promise<T>): Promise<T | null> {
+  error.value = null
+  try {
+    return await fn()
+  } catch (err) {
+    error.value = (err as Error).message
+    return null
+  }
+}

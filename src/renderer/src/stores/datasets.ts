@@ -7,7 +7,7 @@ import type { AnnotationView, DatasetSummary, ImageView, ImportSummary, QualityR
 import type { AgreementReport } from '@shared/datasets/agreement'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
-import type { TaskState } from '../composables/useTask'
+import { guarded, type TaskState } from '../composables/useTask'
 
 const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [] })
 
@@ -43,15 +43,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const current = computed(() => datasets.value.find((d) => d.id === currentId.value) ?? null)
   const focused = computed(() => tiles.value[focusIndex.value] ?? null)
 
-  async function guard<T>(fn: () => Promise<T>): Promise<T | null> {
-    error.value = null
-    try {
-      return await fn()
-    } catch (err) {
-      error.value = (err as Error).message
-      return null
-    }
-  }
+  const guard = <T>(fn: () => Promise<T>) => guarded(error, fn)
 
   async function refreshDatasets() {
     state.value = 'loading'

@@ -4,6 +4,7 @@ import { ref } from 'vue'
 import type { ModelRecord } from '@shared/ipc/schemas/models'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
+import { followJob } from '../composables/followJob'
 import type { TaskState } from '../composables/useTask'
 
 export const useModelsStore = defineStore('models', () => {
@@ -26,14 +27,7 @@ export const useModelsStore = defineStore('models', () => {
   }
 
   function follow(jobId: string, target: typeof importJob) {
-    const stop = api.jobs.onProgress((job) => {
-      if (job.id !== jobId) return
-      target.value = job
-      if (job.state !== 'running' && job.state !== 'queued') {
-        stop()
-        void refresh()
-      }
-    })
+    followJob(jobId, (job) => (target.value = job), () => void refresh())
   }
 
   async function importModel(path: string, configPath?: string, name?: string) {

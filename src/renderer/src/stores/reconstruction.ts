@@ -12,7 +12,8 @@ import type {
 } from '@shared/ipc/schemas/reconstruction'
 import type { BandRecipe } from '@shared/imputation/recipes'
 import { api } from '../api'
-import type { TaskState } from '../composables/useTask'
+import { guarded as guardedCall, type TaskState } from '../composables/useTask'
+import { followJob } from '../composables/followJob'
 
 export const useReconstructionStore = defineStore('reconstruction', () => {
   const recipes = ref<RecipeList>({ presets: [], custom: [] })
@@ -30,15 +31,7 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
   const running = computed(() => job.value?.state === 'running' || job.value?.state === 'queued')
   const allRecipes = computed(() => [...recipes.value.presets, ...recipes.value.custom])
 
-  async function guarded<T>(fn: () => Promise<T>): Promise<T | null> {
-    error.value = null
-    try {
-      return await fn()
-    } catch (err) {
-      error.value = (err as Error).message
-      return null
-    }
-  }
+  const guarded = <T>(fn: () => Promise<T>) => guardedCall(error, fn)
 
   async function loadRecipes() {
     await guarded(async () => (recipes.value = await api.reconstruction.recipes()))
@@ -85,11 +78,10 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
     if (!started) return
     runningStudyId.value = started.studyId
     void refresh()
-    const stop = api.jobs.onProgress((j) => {
-      if (j.id !== started.jobId) return
-      job.value = j
-      if (j.state !== 'running' && j.state !== 'queued') {
-        stop()
+    followJob(
+      started.jobId,
+      (j) => (job.value = j),
+      (j) => {
         runningStudyId.value = null
         // Main records the results when the job ends; give it the event turn to finish.
         setTimeout(() => {
@@ -97,7 +89,7 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
           if (j.state === 'done') void open(started.studyId)
         }, 50)
       }
-    })
+    )
   }
 
   async function cancel() {
