@@ -11,6 +11,7 @@ import './jobs/demo'
 import './models/jobs'
 import './training/job'
 import './reconstruction/job'
+import './inference/job'
 
 interface ParentPort {
   postMessage(message: unknown): void

@@ -6,6 +6,11 @@ import type { CliIo } from './command'
 export async function runEngineJob(ctx: AppContext, _io: CliIo, kind: string, title: string, params: unknown): Promise<unknown> {
   await ctx.engine.whenReady()
   const jobId = await ctx.jobs.startEngineJob(kind, title, params)
+  return followJob(ctx, jobId, title)
+}
+
+/** Shows a running job's progress until it ends; returns its result or throws its failure. */
+export async function followJob(ctx: AppContext, jobId: string, title: string): Promise<unknown> {
   const tty = process.stderr.isTTY
   const onUpdate = (job: { id: string; done: number; total: number; message: string }) => {
     if (tty && job.id === jobId) process.stderr.write(`\r\x1b[K${title}: ${job.total ? `${job.done}/${job.total} ` : ''}${job.message}`)

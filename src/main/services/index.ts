@@ -6,6 +6,7 @@ import { registerModelsService } from './models'
 import { registerRunsService } from './runs'
 import { registerReconstructionService } from './reconstruction'
 import { registerDatasetsService } from './datasets'
+import { registerInferenceService } from './inference'
 
 export function registerAllServices(ctx: AppContext): void {
   registerSystemService(ctx)
@@ -14,4 +15,5 @@ export function registerAllServices(ctx: AppContext): void {
   registerRunsService(ctx)
   registerReconstructionService(ctx)
   registerDatasetsService(ctx)
+  registerInferenceService(ctx)
 }

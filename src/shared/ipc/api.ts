@@ -43,6 +43,14 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       onMetrics: (listener: (m: EventPayload<'runs:metrics'>) => void) => subscribe('runs:metrics', listener),
       onStatus: (listener: (s: EventPayload<'runs:status'>) => void) => subscribe('runs:status', listener)
     },
+    inference: {
+      candidates: () => invoke('inference:candidates', {}),
+      start: (request: RequestOf<'inference:start'>) => invoke('inference:start', request),
+      list: () => invoke('inference:list', {}),
+      get: (id: number) => invoke('inference:get', { id }),
+      image: (id: number, index: number, maxSide?: number) => invoke('inference:image', { id, index, ...(maxSide ? { maxSide } : {}) }),
+      remove: (id: number) => invoke('inference:remove', { id })
+    },
     jobs: {
       list: () => invoke('jobs:list', {}),
       cancel: (jobId: string) => invoke('jobs:cancel', { jobId }),

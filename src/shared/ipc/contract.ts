@@ -15,6 +15,7 @@ import {
   StudyListItem,
   StudyStarted
 } from './schemas/reconstruction'
+import * as I from './schemas/inference'
 import { RunDetail, RunIdRequest, RunMetricsEvent, RunRecord, RunStarted, RunStartRequest, RunStatusEvent } from './schemas/runs'
 
 const Empty = z.object({}).strict()
@@ -79,7 +80,14 @@ export const channels = {
   'runs:get': { request: RunIdRequest, response: RunDetail },
   'runs:pause': { request: RunIdRequest, response: Ok },
   'runs:cancel': { request: RunIdRequest, response: Ok },
-  'runs:resume': { request: RunIdRequest, response: RunStarted }
+  'runs:resume': { request: RunIdRequest, response: RunStarted },
+  // Classifier inference with fine-tuned runs (schemas/inference.ts).
+  'inference:candidates': { request: Empty, response: z.array(I.InferenceCandidate) },
+  'inference:start': { request: I.InferenceStartRequest, response: I.InferenceStarted },
+  'inference:list': { request: Empty, response: z.array(I.InferenceListItem) },
+  'inference:get': { request: I.InferenceIdRequest, response: I.InferenceDetail },
+  'inference:image': { request: I.InferenceImageRequest, response: I.InferenceImage },
+  'inference:remove': { request: I.InferenceIdRequest, response: Ok }
 } as const
 
 /** One-way events from main to every renderer. */

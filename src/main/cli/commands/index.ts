@@ -6,5 +6,6 @@ import { trainCommand } from './train'
 import { pretrainCommand } from './pretrain'
 import { reconstructCommand } from './reconstruct'
 import { datasetCommand } from './dataset'
+import { inferCommand } from './infer'
 
-export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand, trainCommand, pretrainCommand]
+export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand, trainCommand, pretrainCommand, inferCommand]

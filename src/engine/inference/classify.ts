@@ -1,0 +1,152 @@
+// Classifier inference with a training checkpoint: load backbone + head + meta, list the images,
+// preprocess them exactly as the run was trained, run the classifier in batches (ONNX Runtime or
+// TensorFlow.js) with progress and cancel, and return per-image probabilities, the predicted and
+// (where the source has labels) the true class, plus the summary at threshold 0.5 / argmax.
+import { z } from 'zod'
+import type { BandStats } from '@shared/bands'
+import { CancelledError } from '@shared/ipc/errors'
+import { InferenceSettings, type InferenceOutcome, type Prediction } from '@shared/ipc/schemas/inference'
+import type { RunConfig } from '@shared/ipc/schemas/runs'
+import { metricsAt, predictAt } from '@shared/inference/threshold'
+import { sha256File } from '../checkpoint'
+import type { TfHandle } from '../tf/handle'
+import { loadTrainingCheckpoint } from '../training/state'
+import type { Preprocessing } from '../training/data'
+import { classIndex, listFiles, listFolder, modelInputs, modelRgb, thumbnail, type InferenceItem } from './images'
+import { classifierWeights, createOrtClassifier, createTfjsClassifier, probabilitiesFromLogits, type ClassifierRunner } from './runners'
+
+const Region = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() })
+
+export const ClassifyJobParams = InferenceSettings.extend({
+  /** A training checkpoint (`*.safetensors` with its JSON beside it). */
+  checkpoint: z.string().min(1),
+  folder: z.string().optional(),
+  files: z.array(z.string()).optional(),
+  /** Resolved images (a dataset version's tiles), used instead of folder / files. */
+  items: z.array(z.object({ path: z.string(), name: z.string(), label: z.string().nullable(), region: Region.optional() })).optional(),
+  cacheDir: z.string(),
+  threads: z.number().int().min(1).max(256).optional()
+})
+export type ClassifyJobParams = z.input<typeof ClassifyJobParams>
+
+export interface ClassifyEnv {
+  tf?: TfHandle
+  signal?: AbortSignal
+  progress?: (done: number, total: number, message: string) => void
+  log?: (message: string) => void
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
+}
+
+interface Decoded {
+  item: InferenceItem
+  rgb: Uint8Array | null
+  error?: string
+  thumbnail?: string
+}
+
+export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv = {}): Promise<InferenceOutcome> {
+  const p = ClassifyJobParams.parse(raw)
+  const progress = env.progress ?? (() => {})
+  const t0 = performance.now()
+  progress(0, 1, 'loading the checkpoint')
+  const ck = await loadTrainingCheckpoint(p.checkpoint, (n) => n.startsWith('head.'))
+  const meta = ck.meta
+  if (meta.task !== 'classification') throw new Error(`${p.checkpoint} is a ${meta.task} checkpoint; inference here needs a classification run`)
+  const classes = meta.classes
+  if (classes.length < 2) throw new Error(`the checkpoint names ${classes.length} class(es)`)
+  const config: RunConfig = meta.config
+  const pool = config.pool ?? 'cls'
+  const cfg = { ...meta.model, num_frames: 1 }
+  const s = cfg.img_size
+  const stats: BandStats = meta.stats
+  const pre: Preprocessing = { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true }
+  const sha256 = await sha256File(p.checkpoint, env.signal)
+
+  // Images first, so a wrong folder fails before any graph is built.
+  const listed = p.items ?? (p.files ? listFiles(p.files) : p.folder ? listFolder(p.folder, classes) : [])
+  if (!listed.length) throw new Error('no images given')
+  const items = listed.slice(0, p.maxImages)
+
+  const useOrt = p.backend === 'ort' || (p.backend === 'auto' && pool === 'cls')
+  if (useOrt && pool !== 'cls') throw new Error("this run's classifier pools the mean of the patch tokens; the ONNX classifier graph reads the CLS token: use the tfjs backend")
+  const tfjs = (): ClassifierRunner => {
+    if (!env.tf) throw new Error("the tfjs backend needs the engine's TensorFlow.js")
+    return createTfjsClassifier(env.tf.tf, env.tf.backend, { cfg, backbone: ck.backbone, head: ck.head, numClasses: classes.length, pool })
+  }
+  let runner: ClassifierRunner
+  if (useOrt) {
+    try {
+      runner = await createOrtClassifier({ cacheDir: p.cacheDir, sha256, step: meta.step, cfg, weights: () => classifierWeights(ck.backbone, ck.head), ...(p.threads ? { intraOpThreads: p.threads } : {}) })
+    } catch (err) {
+      if (p.backend === 'ort' || !env.tf) throw err
+      runner = tfjs()
+      runner.notes.push(`ONNX Runtime could not run this classifier (${(err as Error).message}); used TensorFlow.js`)
+    }
+  } else runner = tfjs()
+  for (const note of runner.notes) env.log?.(note)
+  const loadSeconds = (performance.now() - t0) / 1000
+
+  try {
+    const t1 = performance.now()
+    const predictions: Prediction[] = []
+    const skipped: { path: string; reason: string }[] = []
+    const decode = (start: number): Promise<Decoded[]> =>
+      Promise.all(
+        items.slice(start, start + p.batchSize).map(async (item, j): Promise<Decoded> => {
+          try {
+            const rgb = await modelRgb(item, s)
+            const thumb = start + j < p.thumbnails ? await thumbnail(item) : undefined
+            return { item, rgb, ...(thumb ? { thumbnail: thumb } : {}) }
+          } catch (err) {
+            return { item, rgb: null, error: (err as Error).message }
+          }
+        })
+      )
+    let next: Promise<Decoded[]> | null = decode(0)
+    for (let start = 0; next; start += p.batchSize) {
+      checkAborted(env.signal)
+      const batch: Decoded[] = await next
+      // Decode the next batch (libvips threads) while this one runs.
+      next = start + p.batchSize < items.length ? decode(start + p.batchSize) : null
+      const ok = batch.filter((d): d is Decoded & { rgb: Uint8Array } => d.rgb !== null)
+      for (const d of batch) if (!d.rgb) skipped.push({ path: d.item.path, reason: d.error ?? 'unreadable' })
+      if (ok.length) {
+        const logits = await runner.run(modelInputs(ok.map((d) => d.rgb), s, pre), ok.length)
+        const probs = probabilitiesFromLogits(logits, ok.length, classes.length)
+        ok.forEach((d, j) => {
+          const label = d.item.label === null ? -1 : classIndex(classes, d.item.label)
+          predictions.push({
+            path: d.item.path,
+            name: d.item.name,
+            ...(d.item.region ? { region: d.item.region } : {}),
+            probabilities: probs[j]!,
+            predicted: predictAt(probs[j]!, 0.5),
+            label: label >= 0 ? label : null,
+            ...(d.thumbnail ? { thumbnail: d.thumbnail } : {})
+          })
+        })
+      }
+      const done = Math.min(items.length, start + p.batchSize)
+      progress(done, items.length, `${done} of ${items.length} images`)
+    }
+    if (!predictions.length) throw new Error(`none of the ${items.length} image(s) could be read${skipped[0] ? ` (${skipped[0].path}: ${skipped[0].reason})` : ''}`)
+    const seconds = (performance.now() - t1) / 1000
+    return {
+      classes,
+      positiveIndex: classes.length === 2 ? 1 : null,
+      pool,
+      backend: { name: runner.name, device: runner.device, notes: runner.notes },
+      checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
+      preprocessing: { recipe: pre.recipe, truncate: pre.truncate, resize: `bilinear to ${s}×${s} (as in training)` },
+      predictions,
+      metrics: metricsAt(predictions, classes.length, 0.5),
+      skipped,
+      timing: { loadSeconds, seconds, imagesPerSecond: predictions.length / Math.max(seconds, 1e-9) }
+    }
+  } finally {
+    await runner.dispose()
+  }
+}

@@ -1,0 +1,127 @@
+// The classifier of a training checkpoint as logits [N, outputs] for model inputs [N, 6, 1, S, S].
+// ONNX Runtime runs the exported 'classifier' graph (encoder → CLS token → linear), which fits a
+// head with CLS pooling; the graph is exported once per checkpoint content and cached as
+// onnx-cache/classifier-<sha256>-s<step>-<S>px.onnx. TensorFlow.js runs the model and the training
+// code's own `classifierForward` in eval mode (no masking, no dropout) for any pooling.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Tf } from '../tf/backend'
+import type { PrithviConfig } from '../model/config'
+import type { WeightMap } from '../model/weights'
+import { PrithviMAE } from '../model/prithvi'
+import { exportOnnxFile } from '../onnx/export-file'
+import { createSession, run, type OnnxSession } from '../onnx/runtime'
+import { classifierForward, classifierSpecs, HeadParams } from '../training/heads'
+
+export interface ClassifierRunner {
+  readonly name: 'ort' | 'tfjs'
+  readonly device: string
+  readonly notes: string[]
+  /** Logits [n, outputs] (binary runs: one logit). */
+  run(pixels: Float32Array, n: number): Promise<Float32Array>
+  dispose(): Promise<void>
+}
+
+export function cachedClassifierPath(cacheDir: string, sha256: string, step: number, cfg: PrithviConfig): string {
+  return join(cacheDir, `classifier-${sha256}-s${step}-${cfg.img_size}px.onnx`)
+}
+
+/** Backbone + head under the names the ONNX exporter reads (`classifier.weight` [K, D], `classifier.bias`). */
+export function classifierWeights(backbone: WeightMap, head: WeightMap): WeightMap {
+  const w = head.get('head.weight')
+  const b = head.get('head.bias')
+  if (!w || !b) throw new Error('the checkpoint has no classification head (head.weight, head.bias)')
+  return new Map([...backbone, ['classifier.weight', w], ['classifier.bias', b]])
+}
+
+export interface OrtClassifierOptions {
+  cacheDir: string
+  sha256: string
+  step: number
+  cfg: PrithviConfig
+  /** Called only when the graph is not cached yet. */
+  weights: () => WeightMap
+  intraOpThreads?: number
+}
+
+export async function createOrtClassifier(o: OrtClassifierOptions): Promise<ClassifierRunner> {
+  const path = cachedClassifierPath(o.cacheDir, o.sha256, o.step, o.cfg)
+  const notes: string[] = []
+  if (!existsSync(path)) {
+    exportOnnxFile(o.cfg, o.weights(), 'classifier', path)
+    notes.push(`exported the classifier graph to ${path}`)
+  } else notes.push(`reused the cached classifier graph ${path}`)
+  const session: OnnxSession = await createSession(path, { device: 'auto', ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}) })
+  if (session.fallbackReason) notes.push(`ONNX Runtime on CPU: ${session.fallbackReason}`)
+  const { in_chans: C, img_size: S } = o.cfg
+  return {
+    name: 'ort',
+    device: session.device,
+    notes,
+    async run(pixels, n) {
+      const out = await run(session, { pixels: { data: pixels, shape: [n, C, 1, S, S] } }, ['logits'])
+      return out.logits!.data
+    },
+    dispose: () => session.release()
+  }
+}
+
+export interface TfjsClassifierOptions {
+  cfg: PrithviConfig
+  backbone: WeightMap
+  head: WeightMap
+  numClasses: number
+  pool: 'cls' | 'mean'
+}
+
+export function createTfjsClassifier(tf: Tf, backend: string, o: TfjsClassifierOptions): ClassifierRunner {
+  const model = PrithviMAE.fromWeights(tf, o.cfg, o.backbone, { decoder: false, seed: 0 })
+  const head = new HeadParams(tf, classifierSpecs(o.cfg.embed_dim, o.numClasses), () => 0)
+  try {
+    head.load(o.head)
+  } catch (err) {
+    head.dispose()
+    model.dispose()
+    throw err
+  }
+  const { in_chans: C, img_size: S } = o.cfg
+  const L = model.numPatches
+  return {
+    name: 'tfjs',
+    device: backend,
+    notes: [],
+    async run(pixels, n) {
+      // Ascending noise keeps every token in its place (mask ratio 0 keeps them all anyway).
+      const noise = new Float32Array(n * L)
+      for (let i = 0; i < noise.length; i++) noise[i] = i % L
+      return tf.tidy(() => {
+        const { latent } = model.forwardEncoder(tf.tensor(pixels, [n, C, 1, S, S], 'float32'), 0, noise)
+        return classifierForward(tf, head, latent, undefined, o.pool).dataSync() as Float32Array
+      })
+    },
+    async dispose() {
+      head.dispose()
+      model.dispose()
+    }
+  }
+}
+
+/** Class probabilities [n, K] from logits: a sigmoid for a binary run's one logit ([1 − p, p]), else a softmax. */
+export function probabilitiesFromLogits(logits: Float32Array, n: number, numClasses: number): number[][] {
+  const out: number[][] = []
+  if (numClasses === 2) {
+    for (let i = 0; i < n; i++) {
+      const p = 1 / (1 + Math.exp(-logits[i]!))
+      out.push([1 - p, p])
+    }
+    return out
+  }
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(logits.subarray(i * numClasses, (i + 1) * numClasses))
+    const max = Math.max(...row)
+    const e = row.map((v) => Math.exp(v - max))
+    const sum = e.reduce((a, b) => a + b, 0)
+    out.push(e.map((v) => v / sum))
+  }
+  return out
+}

@@ -1,0 +1,178 @@
+// Inference service: classification runs and the checkpoints inference can use, inference jobs
+// (engine `inference-classify`) recorded in the ledger's `inference_jobs`, reopened and removed,
+// and a larger preview of a classified image (only for images a recorded job names).
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import sharp from 'sharp'
+import type { AppContext } from '../app/context'
+import { InferenceOutcome, type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
+import type { CheckpointRecord } from '@shared/ipc/schemas/runs'
+import { exportNames } from '@shared/datasets/manifest'
+import { getRun, runCheckpoints } from '../runs/repository'
+import { versionManifest } from '../datasets/versions'
+import { storedPath } from '../datasets/store'
+import { onnxCacheDir } from './reconstruction'
+import {
+  createInferenceJob,
+  failInterruptedInference,
+  finishInferenceJob,
+  getInferenceJob,
+  listInferenceJobs,
+  removeInferenceJob
+} from '../inference/repository'
+
+/**
+ * The checkpoints of a run inference can use: the latest recorded 'best' and 'last' rows (each kind's
+ * file is overwritten in place, so the row written last describes it, even after a resume from an
+ * earlier step) and every periodic one.
+ */
+export function usableCheckpoints(all: readonly CheckpointRecord[]): CheckpointRecord[] {
+  const newest = (kind: 'best' | 'last') => all.filter((c) => c.kind === kind).sort((a, b) => b.id - a.id)[0]
+  return [newest('best'), newest('last'), ...all.filter((c) => c.kind === 'periodic')].filter((c): c is CheckpointRecord => !!c && existsSync(c.path))
+}
+
+function checkpointClasses(path: string): string[] {
+  try {
+    const meta = JSON.parse(readFileSync(path.replace(/\.safetensors$/, '.json'), 'utf8')) as { classes?: unknown }
+    return Array.isArray(meta.classes) ? meta.classes.map(String) : []
+  } catch {
+    return []
+  }
+}
+
+export function inferenceCandidates(ctx: AppContext): InferenceCandidate[] {
+  const db = ctx.ledger.db
+  const runs = db.prepare(`SELECT id, name, status FROM runs WHERE task = 'classification' ORDER BY id DESC`).all() as { id: number; name: string; status: string }[]
+  return runs.flatMap((r) => {
+    const ckpts = usableCheckpoints(runCheckpoints(db, r.id))
+    if (!ckpts.length) return []
+    return [{
+      runId: r.id,
+      name: r.name,
+      status: r.status,
+      classes: checkpointClasses(ckpts[0]!.path),
+      checkpoints: ckpts.map((c) => ({ id: c.id, kind: c.kind, step: c.step, metricName: c.metricName, metricValue: c.metricValue }))
+    }]
+  })
+}
+
+/** A dataset version's tiles (one split, if given) as image rectangles with their consensus labels. */
+function datasetItems(ctx: AppContext, versionId: number, split: string | undefined, maxImages: number) {
+  const manifest = versionManifest(ctx.ledger.db, versionId)
+  const tiles = manifest.tiles.filter((t) => !split || t.split === split).slice(0, maxImages)
+  if (!tiles.length) throw new Error(`dataset version ${versionId} has no${split ? ` ${split}` : ''} tiles`)
+  const names = exportNames(tiles)
+  return tiles.map((t) => {
+    const path = storedPath(ctx.dataDir, `${t.image.sha256}.${t.image.ext}`)
+    if (!existsSync(path)) throw new Error(`the pixels of ${t.image.fileName} are missing from the data folder (${path})`)
+    return { path, name: names.get(t.tileId)!, label: t.label, region: { x: t.x, y: t.y, width: t.width, height: t.height } }
+  })
+}
+
+function sourceParams(ctx: AppContext, source: InferenceSource, maxImages: number) {
+  if (source.kind === 'folder') {
+    if (!(existsSync(source.path) && statSync(source.path).isDirectory())) throw new Error(`folder not found: ${source.path}`)
+    return { folder: source.path }
+  }
+  if (source.kind === 'files') {
+    for (const f of source.paths) if (!existsSync(f)) throw new Error(`image not found: ${f}`)
+    return { files: source.paths }
+  }
+  return { items: datasetItems(ctx, source.versionId, source.split, maxImages) }
+}
+
+function describeSource(source: InferenceSource): string {
+  if (source.kind === 'folder') return source.path.split(/[\\/]/).filter(Boolean).slice(-2).join('/')
+  if (source.kind === 'files') return `${source.paths.length} file(s)`
+  return `dataset version ${source.versionId}${source.split ? ` (${source.split})` : ''}`
+}
+
+export interface InferenceStart {
+  name?: string | undefined
+  runId: number
+  checkpoint: 'best' | 'last' | number
+  source: InferenceSource
+  backend: 'auto' | 'ort' | 'tfjs'
+  batchSize: number
+  maxImages: number
+  thumbnails: number
+}
+
+/** Records an inference job and starts it in the engine; the ledger row is finished when the job ends. */
+export async function startInference(ctx: AppContext, req: InferenceStart): Promise<{ jobId: string; inferenceId: number }> {
+  const db = ctx.ledger.db
+  const run = getRun(db, req.runId)
+  if (!run) throw new Error(`no run #${req.runId}`)
+  if (run.task !== 'classification') throw new Error(`run #${run.id} is a ${run.task} run; inference needs a classification run`)
+  const all = runCheckpoints(db, run.id)
+  const usable = usableCheckpoints(all)
+  const ckpt = typeof req.checkpoint === 'number' ? all.find((c) => c.id === req.checkpoint) : usable.find((c) => c.kind === req.checkpoint)
+  if (!ckpt) {
+    const have = usable.map((c) => c.kind).join(', ')
+    throw new Error(`run #${run.id} has no ${typeof req.checkpoint === 'number' ? `checkpoint #${req.checkpoint}` : `"${req.checkpoint}" checkpoint`}${have ? ` (it has: ${have})` : ' yet'}`)
+  }
+  if (!existsSync(ckpt.path)) throw new Error(`the checkpoint file is gone: ${ckpt.path}`)
+  const source = sourceParams(ctx, req.source, req.maxImages)
+  const settings = { backend: req.backend, batchSize: req.batchSize, maxImages: req.maxImages, thumbnails: req.thumbnails }
+  const name = req.name ?? `${run.name} · ${ckpt.kind} @ ${ckpt.step} · ${describeSource(req.source)}`
+  const input: InferenceInput = {
+    ...settings,
+    name,
+    source: req.source,
+    run: { id: run.id, name: run.name },
+    checkpoint: { id: ckpt.id, kind: ckpt.kind, step: ckpt.step, path: ckpt.path, metricName: ckpt.metricName, metricValue: ckpt.metricValue }
+  }
+  const id = createInferenceJob(db, input, run.modelId)
+  try {
+    const jobId = await ctx.jobs.startEngineJob('inference-classify', `Inference #${id}: ${name}`, { ...settings, checkpoint: ckpt.path, ...source, cacheDir: onnxCacheDir(ctx.dataDir) }, {
+      onFinish: (job) => {
+        try {
+          if (job.state === 'done') {
+            finishInferenceJob(db, id, 'done', { outcome: InferenceOutcome.parse(job.result) })
+            ctx.log.write('info', 'inference', `inference #${id} done`)
+          } else finishInferenceJob(db, id, job.state === 'cancelled' ? 'cancelled' : 'failed', { reason: job.error?.message ?? job.state })
+        } catch (err) {
+          finishInferenceJob(db, id, 'failed', { reason: `could not record the results: ${(err as Error).message}` })
+        }
+      }
+    })
+    return { jobId, inferenceId: id }
+  } catch (err) {
+    finishInferenceJob(db, id, 'failed', { reason: (err as Error).message })
+    throw err
+  }
+}
+
+export function registerInferenceService(ctx: AppContext): void {
+  // A CLI command may run beside the app on the same data folder: only the app marks leftovers.
+  const interrupted = ctx.mode === 'cli' ? 0 : failInterruptedInference(ctx.ledger.db)
+  if (interrupted) ctx.log.write('warn', 'inference', `${interrupted} inference job(s) were interrupted by the last shutdown`)
+
+  ctx.router.handle('inference:candidates', () => inferenceCandidates(ctx))
+  ctx.router.handle('inference:start', (req) => startInference(ctx, req))
+  ctx.router.handle('inference:list', () => listInferenceJobs(ctx.ledger.db))
+
+  ctx.router.handle('inference:get', ({ id }) => {
+    const job = getInferenceJob(ctx.ledger.db, id)
+    if (!job) throw new Error(`no inference job #${id}`)
+    return job
+  })
+
+  ctx.router.handle('inference:image', async ({ id, index, maxSide }) => {
+    // Only an image the recorded outcome names, so no path from the page is ever opened.
+    const p = getInferenceJob(ctx.ledger.db, id)?.outcome?.predictions[index]
+    if (!p) throw new Error(`inference job #${id} has no image ${index}`)
+    if (!existsSync(p.path)) throw new Error(`the image is gone: ${p.path}`)
+    let img = sharp(p.path, { limitInputPixels: 2 ** 28 })
+    if (p.region) img = img.extract({ left: p.region.x, top: p.region.y, width: p.region.width, height: p.region.height })
+    const png = await img.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).removeAlpha().png().toBuffer()
+    return { index, name: p.name, dataUrl: `data:image/png;base64,${png.toString('base64')}` }
+  })
+
+  ctx.router.handle('inference:remove', ({ id }) => {
+    const job = getInferenceJob(ctx.ledger.db, id)
+    if (!job) throw new Error(`no inference job #${id}`)
+    if (job.status === 'running') throw new Error(`inference job #${id} is still running: cancel it first`)
+    removeInferenceJob(ctx.ledger.db, id)
+    return { ok: true as const }
+  })
+}

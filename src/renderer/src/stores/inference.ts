@@ -1,0 +1,133 @@
+// Classifier inference: the classification runs and checkpoints to choose from, the job in flight,
+// past jobs from the ledger, the open job (its stored probabilities) with the chosen threshold, and
+// the enlarged image.
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import type { JobView } from '@shared/ipc/schemas/jobs'
+import type { InferenceCandidate, InferenceDetail, InferenceListItem, InferenceStartRequest } from '@shared/ipc/schemas/inference'
+import { api } from '../api'
+import type { TaskState } from '../composables/useTask'
+
+export const useInferenceStore = defineStore('inference', () => {
+  const candidates = ref<InferenceCandidate[]>([])
+  const jobs = ref<InferenceListItem[]>([])
+  const current = ref<InferenceDetail | null>(null)
+  const job = ref<JobView | null>(null)
+  const state = ref<TaskState>('idle')
+  const error = ref<string | null>(null)
+  /** Binary runs: the positive class is predicted when its probability is ≥ threshold. */
+  const threshold = ref(0.5)
+  const enlarged = ref<{ index: number; name: string; dataUrl: string | null } | null>(null)
+  const datasetVersions = ref<{ id: number; label: string }[]>([])
+
+  const running = computed(() => job.value?.state === 'running' || job.value?.state === 'queued')
+
+  async function guarded<T>(fn: () => Promise<T>): Promise<T | null> {
+    error.value = null
+    try {
+      return await fn()
+    } catch (err) {
+      error.value = (err as Error).message
+      return null
+    }
+  }
+
+  async function loadCandidates() {
+    await guarded(async () => (candidates.value = await api.inference.candidates()))
+  }
+
+  async function loadDatasetVersions() {
+    try {
+      const out: { id: number; label: string }[] = []
+      for (const d of await api.datasets.list()) {
+        if (!d.versions) continue
+        for (const v of await api.datasets.versions(d.id)) out.push({ id: v.id, label: `${d.name} v${v.version} (${v.tiles} tiles)` })
+      }
+      datasetVersions.value = out
+    } catch {
+      datasetVersions.value = [] // a folder always works
+    }
+  }
+
+  async function refresh() {
+    await guarded(async () => (jobs.value = await api.inference.list()))
+  }
+
+  async function open(id: number) {
+    state.value = 'loading'
+    enlarged.value = null
+    const detail = await guarded(() => api.inference.get(id))
+    if (!detail) {
+      state.value = 'error'
+      return
+    }
+    current.value = detail
+    threshold.value = 0.5
+    state.value = 'done'
+  }
+
+  async function start(request: InferenceStartRequest) {
+    job.value = null
+    const started = await guarded(() => api.inference.start(request))
+    if (!started) return
+    void refresh()
+    const stop = api.jobs.onProgress((j) => {
+      if (j.id !== started.jobId) return
+      job.value = j
+      if (j.state !== 'running' && j.state !== 'queued') {
+        stop()
+        // Main records the outcome when the job ends; give it the event turn to finish.
+        setTimeout(() => {
+          void refresh()
+          if (j.state === 'done') void open(started.inferenceId)
+        }, 50)
+      }
+    })
+  }
+
+  async function cancel() {
+    if (job.value) await guarded(() => api.jobs.cancel(job.value!.id))
+  }
+
+  async function remove(id: number) {
+    await guarded(() => api.inference.remove(id))
+    if (current.value?.id === id) current.value = null
+    await refresh()
+  }
+
+  /** Opens the enlarged view of row `index` (the thumbnail at once, the full image when it arrives). */
+  async function enlarge(index: number) {
+    const c = current.value
+    const p = c?.outcome?.predictions[index]
+    if (!c || !p) return
+    enlarged.value = { index, name: p.name, dataUrl: p.thumbnail ?? null }
+    const img = await guarded(() => api.inference.image(c.id, index, 512))
+    if (img && enlarged.value?.index === index && current.value?.id === c.id) enlarged.value = { index, name: img.name, dataUrl: img.dataUrl }
+  }
+
+  function closeEnlarged() {
+    enlarged.value = null
+  }
+
+  return {
+    candidates,
+    jobs,
+    current,
+    job,
+    state,
+    error,
+    threshold,
+    enlarged,
+    datasetVersions,
+    running,
+    loadCandidates,
+    loadDatasetVersions,
+    refresh,
+    open,
+    start,
+    cancel,
+    remove,
+    enlarge,
+    closeEnlarged
+  }
+})

@@ -1,0 +1,138 @@
+// Schemas for classifier inference: a fine-tuned classification run's checkpoint applied to a folder,
+// files or a frozen dataset version; per-image probabilities, the job's ledger record and summary.
+import { z } from 'zod'
+import { AbsolutePath } from './models'
+
+/** Images to classify. A folder laid out as `<class>/*` (class names of the run) carries true labels. */
+export const InferenceSource = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('folder'), path: AbsolutePath }),
+  z.object({ kind: z.literal('files'), paths: z.array(AbsolutePath).min(1).max(100_000) }),
+  z.object({ kind: z.literal('dataset-version'), versionId: z.number().int().positive(), split: z.enum(['train', 'valid', 'test']).optional() })
+])
+export type InferenceSource = z.infer<typeof InferenceSource>
+
+/** auto: ONNX Runtime when the head is CLS pooling + linear, else TensorFlow.js. */
+export const InferenceBackend = z.enum(['auto', 'ort', 'tfjs'])
+export type InferenceBackend = z.infer<typeof InferenceBackend>
+
+export const InferenceSettings = z.object({
+  backend: InferenceBackend.default('auto'),
+  batchSize: z.number().int().min(1).max(256).default(16),
+  maxImages: z.number().int().min(1).max(100_000).default(10_000),
+  /** Rows (in listing order) that get a small JPEG thumbnail. */
+  thumbnails: z.number().int().min(0).max(1000).default(100)
+})
+export type InferenceSettings = z.infer<typeof InferenceSettings>
+
+export const InferenceStartRequest = InferenceSettings.extend({
+  name: z.string().min(1).max(200).optional(),
+  runId: z.number().int().positive(),
+  /** 'best' / 'last': the run's newest checkpoint of that kind; a number: a checkpoints row id. */
+  checkpoint: z.union([z.enum(['best', 'last']), z.number().int().positive()]).default('best'),
+  source: InferenceSource
+}).strict()
+export type InferenceStartRequest = z.input<typeof InferenceStartRequest>
+
+export const InferenceStarted = z.object({ jobId: z.string(), inferenceId: z.number().int() })
+
+/** One classified image. */
+export const Prediction = z.object({
+  /** Image file (for a dataset tile: the stored copy it was cut from). */
+  path: z.string(),
+  /** Display name: the file name, or the tile's export name. */
+  name: z.string(),
+  /** A dataset tile's rectangle in `path`. */
+  region: z.object({ x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int() }).optional(),
+  /** One probability per class of the run (binary: [1 − p, p]). */
+  probabilities: z.array(z.number()),
+  /** argmax (binary: p ≥ 0.5). */
+  predicted: z.number().int(),
+  /** True class index where the source has labels; null otherwise. */
+  label: z.number().int().nullable(),
+  /** Small JPEG data URL (the first rows only). */
+  thumbnail: z.string().optional()
+})
+export type Prediction = z.infer<typeof Prediction>
+
+export const ClassScores = z.object({ precision: z.number(), recall: z.number(), f1: z.number(), support: z.number().int() })
+export type ClassScores = z.infer<typeof ClassScores>
+
+export const InferenceMetrics = z.object({
+  labelled: z.number().int(),
+  accuracy: z.number(),
+  /** Rows: true class, columns: predicted class. */
+  confusion: z.array(z.array(z.number().int())),
+  perClass: z.array(ClassScores),
+  /** Binary: scores of the positive class; more classes: macro averages. */
+  precision: z.number(),
+  recall: z.number(),
+  f1: z.number()
+})
+export type InferenceMetrics = z.infer<typeof InferenceMetrics>
+
+/** What the engine's `inference-classify` job returns (and the ledger keeps as output_json). */
+export const InferenceOutcome = z.object({
+  classes: z.array(z.string()),
+  /** Binary runs: index of the positive class (1); null for more classes. */
+  positiveIndex: z.number().int().nullable(),
+  pool: z.enum(['cls', 'mean']),
+  backend: z.object({ name: z.enum(['ort', 'tfjs']), device: z.string(), notes: z.array(z.string()) }),
+  checkpoint: z.object({ path: z.string(), sha256: z.string(), step: z.number().int(), imgSize: z.number().int() }),
+  preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), resize: z.string() }),
+  predictions: z.array(Prediction),
+  /** At threshold 0.5 (binary) / argmax; null when no image has a label. */
+  metrics: InferenceMetrics.nullable(),
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+  timing: z.object({ loadSeconds: z.number(), seconds: z.number(), imagesPerSecond: z.number() })
+})
+export type InferenceOutcome = z.infer<typeof InferenceOutcome>
+
+export const InferenceStatus = z.enum(['running', 'done', 'failed', 'cancelled'])
+export type InferenceStatus = z.infer<typeof InferenceStatus>
+
+/** What the ledger keeps as input_json: the request and what it resolved to. */
+export const InferenceInput = InferenceSettings.extend({
+  name: z.string(),
+  source: InferenceSource,
+  run: z.object({ id: z.number().int(), name: z.string() }),
+  checkpoint: z.object({ id: z.number().int(), kind: z.string(), step: z.number().int(), path: z.string(), metricName: z.string().nullable(), metricValue: z.number().nullable() })
+})
+export type InferenceInput = z.infer<typeof InferenceInput>
+
+export const InferenceListItem = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  status: InferenceStatus,
+  statusReason: z.string().nullable(),
+  runId: z.number().int(),
+  runName: z.string(),
+  checkpointKind: z.string(),
+  checkpointStep: z.number().int(),
+  images: z.number().int().nullable(),
+  accuracy: z.number().nullable(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable()
+})
+export type InferenceListItem = z.infer<typeof InferenceListItem>
+
+export const InferenceDetail = InferenceListItem.extend({
+  input: InferenceInput,
+  outcome: InferenceOutcome.nullable()
+})
+export type InferenceDetail = z.infer<typeof InferenceDetail>
+
+/** A classification run with the checkpoints inference can use. */
+export const InferenceCandidate = z.object({
+  runId: z.number().int(),
+  name: z.string(),
+  status: z.string(),
+  classes: z.array(z.string()),
+  checkpoints: z.array(
+    z.object({ id: z.number().int(), kind: z.enum(['best', 'last', 'periodic']), step: z.number().int(), metricName: z.string().nullable(), metricValue: z.number().nullable() })
+  )
+})
+export type InferenceCandidate = z.infer<typeof InferenceCandidate>
+
+export const InferenceIdRequest = z.object({ id: z.number().int().positive() }).strict()
+export const InferenceImageRequest = z.object({ id: z.number().int().positive(), index: z.number().int().min(0), maxSide: z.number().int().min(32).max(1024).default(384) }).strict()
+export const InferenceImage = z.object({ index: z.number().int(), name: z.string(), dataUrl: z.string() })
