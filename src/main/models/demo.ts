@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import type { AppContext } from '../app/context'
 import type { ModelRecord, ModelSummary } from '@shared/ipc/schemas/models'
 import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
-import { findModelBySha, upsertModel } from './repository'
+import { findModelBySha, retireOldDemoModels, upsertModel } from './repository'
 
 export const DEMO_MODEL_FILE = 'marsfm-demo.safetensors'
 export const DEMO_MODEL_NAME = 'MarsFM demo (tiny, Mars pre-trained)'
@@ -48,6 +48,7 @@ export function ensureDemoModel(ctx: Pick<AppContext, 'ledger' | 'log'>): ModelR
   try {
     const bytes = readFileSync(path)
     const sha256 = createHash('sha256').update(bytes).digest('hex')
+    retireOldDemoModels(ctx.ledger.db, sha256)
     const known = findModelBySha(ctx.ledger.db, sha256)
     if (known && known.path === path) return known
     const meta = JSON.parse(readFileSync(path.replace(/\.safetensors$/, '.json'), 'utf8')) as { config: unknown; stats: unknown }

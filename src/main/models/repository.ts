@@ -76,3 +76,21 @@ export function upsertModel(db: Db, summary: ModelSummary, opts: { name?: string
 export function removeModel(db: Db, id: number): boolean {
   return db.prepare('DELETE FROM models WHERE id = ?').run(id).changes > 0
 }
+
+/**
+ * A new app version ships a new demo model at the same path: older demo rows no longer describe
+ * that file. They are deleted when nothing refers to them, else renamed so old runs keep their link.
+ */
+export function retireOldDemoModels(db: Db, currentSha: string): void {
+  const old = db.prepare("SELECT id, sha256 FROM models WHERE source = 'demo' AND sha256 != ?").all(currentSha) as { id: number; sha256: string }[]
+  for (const m of old) {
+    const used = db
+      .prepare(
+        `SELECT (SELECT COUNT(*) FROM runs WHERE model_id = @id) + (SELECT COUNT(*) FROM reconstruction_studies WHERE model_id = @id)
+              + (SELECT COUNT(*) FROM inference_jobs WHERE model_id = @id) AS n`
+      )
+      .get({ id: m.id }) as { n: number }
+    if (used.n === 0) db.prepare('DELETE FROM models WHERE id = ?').run(m.id)
+    else db.prepare("UPDATE models SET name = ?, source = 'demo-superseded' WHERE id = ?").run(`MarsFM demo (superseded, ${m.sha256.slice(0, 12)})`, m.id)
+  }
+}
