@@ -27,6 +27,8 @@ beforeAll(async () => {
   if (!sharedDataAvailable()) throw new Error('../shared/data is missing (hirise-landmarks-v1, mars-crater-boxes)')
   landmarks = join(home.dir, 'landmarks')
   const counts = landmarkImageFolder(landmarks, { trainPerClass: 150, validPerClass: 60 })
+  expect(counts.train).toEqual([150, 150])
+  expect(counts.valid).toEqual([60, 60])
   expect(counts.observations.train.some((o) => counts.observations.valid.includes(o))).toBe(false)
   craters = join(home.dir, 'craters')
   await craterSegmentationFolder(craters, { maxPerSplit: 16 })
@@ -67,16 +69,25 @@ async function runToEnd(config: RunConfigInput) {
 }
 
 describe('training runs', () => {
-  // Not asserted: better-than-chance validation accuracy. With observation-disjoint splits, this
-  // 1.2 M-parameter demo model at 64 px stays at chance (accuracy ~0.5, AUC 0.4-0.5) while it fits
-  // the training tiles (0.83 training accuracy after 150 steps): it learns observation-level cues.
+  // Not asserted: better-than-chance validation accuracy. Both splits are class-balanced (train
+  // 150/150, valid 60/60 tiles from 66 / 29 disjoint observations, split seed 1), so chance is 0.5
+  // and accuracy equals balanced accuracy. On this split nothing at the tiny scale separates the
+  // classes reliably (measured on wasm): this config gets 0.50 (AUC 0.49); a logistic regression on
+  // the frozen demo encoder's CLS / mean-pooled features gets 0.43-0.60 (AUC 0.39-0.64) at 64, 128
+  // and 224 px, on 8x8 pooled pixels 0.60 (AUC 0.67); fine-tuning with augmentation, mean pooling,
+  // no masking and 400/172 training tiles reaches AUC 0.69 with training seed 7 and 0.56 with seed 8,
+  // and with all 1,301 training tiles and 'balanced' class weights 0.49. Crater tiles cluster in few
+  // observations (30 of one observation's 33 tiles are craters), so scores swing with the split: with
+  // all training tiles, frozen 128/224 px features reach AUC 0.62-0.80 on split seeds 2-5, 0.67-0.72
+  // on seed 1, balanced accuracy 0.56-0.74 (64 px features: AUC 0.50-0.70).
+  // What is asserted: the loss falls and every metric is recorded.
   it('crater vs rest on landmark tiles (split by observation) trains, evaluates and is recorded in the ledger', async () => {
     const { runId, run } = await runToEnd(classification())
     expect(run.status, run.statusReason ?? '').toBe('done')
     expect(run.backend).toBe(ctx.engine.getStatus().backend)
     expect(run.datasetHash).toMatch(/^[0-9a-f]{64}$/)
     expect(run.modelHash).toMatch(/^[0-9a-f]{64}$/)
-    for (const k of ['val/loss', 'val/accuracy', 'val/precision', 'val/recall', 'val/f1', 'val/auc']) expect(Number.isFinite(run.latest[k]), k).toBe(true)
+    for (const k of ['val/loss', 'val/accuracy', 'val/balanced_accuracy', 'val/precision', 'val/recall', 'val/f1', 'val/auc']) expect(Number.isFinite(run.latest[k]), k).toBe(true)
     const metrics = runMetrics(ctx.ledger.db, runId)
     const losses = metrics.filter((m) => m.name === 'train/loss').map((m) => m.value)
     expect(losses).toHaveLength(160)

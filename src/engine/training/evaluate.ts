@@ -1,4 +1,4 @@
-// Validation passes: classification (loss, accuracy, precision, recall, F1, confusion matrix),
+// Validation passes: classification (loss, accuracy, balanced accuracy, AUC, precision, recall, F1, confusion matrix),
 // segmentation by sliding-window inference over the resized validation images (logits of
 // overlapping windows averaged, as MMSegmentation's 'slide' mode) with per-class IoU, mIoU and
 // pixel accuracy, and the masked-autoencoder loss for pre-training.
@@ -33,7 +33,7 @@ export async function evaluateClassification(trainer: Trainer, samples: Sample[]
   const s = cm.summary()
   const auc = scores.length ? rocAuc(scores, labels) : NaN
   return {
-    metrics: { 'val/loss': lossSum / Math.max(1, count), 'val/accuracy': s.accuracy, 'val/precision': s.precision, 'val/recall': s.recall, 'val/f1': s.f1, ...(Number.isFinite(auc) ? { 'val/auc': auc } : {}) },
+    metrics: { 'val/loss': lossSum / Math.max(1, count), 'val/accuracy': s.accuracy, 'val/balanced_accuracy': cm.balancedAccuracy(), 'val/precision': s.precision, 'val/recall': s.recall, 'val/f1': s.f1, ...(Number.isFinite(auc) ? { 'val/auc': auc } : {}) },
     confusion: cm.counts.map((r) => r.slice())
   }
 }

@@ -25,24 +25,28 @@ export function logSoftmax(tf: Tf, x: Tensor): Tensor {
   return op(x)
 }
 
-/** mean over elements of max(x, 0) - x*y + log(1 + exp(-|x|)) (torch BCEWithLogitsLoss). */
-export function bceWithLogits(tf: Tf, logits: Tensor, targets: Tensor): Scalar {
+/**
+ * mean over elements of max(x, 0) - x*y + log(1 + exp(-|x|)) (torch BCEWithLogitsLoss). `weights`
+ * (the logits' shape, no gradient) multiply the terms before the mean; a caller that normalises them
+ * to mean 1 over the batch gets torch's weighted mean sum(w * l) / sum(w).
+ */
+export function bceWithLogits(tf: Tf, logits: Tensor, targets: Tensor, weights?: Tensor): Scalar {
   const count = logits.size
   const op = tf.customGrad((...args: Args) => {
-    const [x, y] = args.slice(0, 2) as [Tensor, Tensor]
-    const save = args[2] as GradSaveFunc
-    save([x, y])
+    const [x, y, w] = args.slice(0, 3) as [Tensor, Tensor, Tensor]
+    const save = args[3] as GradSaveFunc
+    save([x, y, w])
     const per = tf.add(tf.sub(tf.relu(x), tf.mul(x, y)), tf.log(tf.add(tf.exp(tf.neg(tf.abs(x))), 1)))
     return {
-      value: tf.div(tf.sum(per), count) as Scalar,
+      value: tf.div(tf.sum(tf.mul(per, w)), count) as Scalar,
       gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sx, sy] = saved as [Tensor, Tensor]
-        const g = tf.mul(tf.sub(tf.sigmoid(sx), sy), tf.div(dy, count))
-        return [g, tf.zerosLike(sy)]
+        const [sx, sy, sw] = saved as [Tensor, Tensor, Tensor]
+        const g = tf.mul(tf.mul(tf.sub(tf.sigmoid(sx), sy), sw), tf.div(dy, count))
+        return [g, tf.zerosLike(sy), tf.zerosLike(sw)]
       }
     }
   })
-  return op(logits, targets) as Scalar
+  return op(logits, targets, weights ?? tf.onesLike(logits)) as Scalar
 }
 
 /**

@@ -1,5 +1,5 @@
 // Evaluation metrics from a confusion matrix (rows: true class, columns: predicted class):
-// accuracy, precision / recall / F1 of the positive class (binary) or macro-averaged, and the
+// accuracy, balanced accuracy, precision / recall / F1 of the positive class (binary) or macro-averaged, and the
 // segmentation scores (per-class IoU, mIoU, pixel accuracy).
 
 export class ConfusionMatrix {
@@ -30,6 +30,16 @@ export class ConfusionMatrix {
     let right = 0
     for (let i = 0; i < this.numClasses; i++) right += this.counts[i]![i]!
     return total ? right / total : 0
+  }
+
+  /** Mean of the per-class recalls over the classes present in the truth (sklearn's balanced_accuracy_score). */
+  balancedAccuracy(): number {
+    const recalls: number[] = []
+    for (let c = 0; c < this.numClasses; c++) {
+      const actual = this.counts[c]!.reduce((a, b) => a + b, 0)
+      if (actual) recalls.push(this.counts[c]![c]! / actual)
+    }
+    return recalls.length ? recalls.reduce((a, b) => a + b, 0) / recalls.length : 0
   }
 
   /** Precision, recall and F1 of class c (0 where undefined, as sklearn's zero_division=0). */

@@ -11,7 +11,7 @@ import type { PrithviConfig } from '../model/config'
 import { randomWeights } from '../model/params'
 import type { WeightMap } from '../model/weights'
 import { assertLoadable, loadCheckpoint } from '../checkpoint'
-import { datasetHash, listDataset, TrainLoader, type LoaderOptions } from './data'
+import { datasetHash, listDataset, TrainLoader, type LoaderOptions, type Sample } from './data'
 import { evaluateClassification, evaluatePretrain, evaluateSegmentation, segClassNames, type EvalResult } from './evaluate'
 import { loadTrainingCheckpoint, saveCheckpoint } from './state'
 import { Trainer } from './trainer'
@@ -50,6 +50,20 @@ export interface TrainOutcome {
   lastCheckpoint: string | null
 }
 
+/** Class weights of a classification run: as given, or 'balanced' n / (k * count_c) from the training labels. */
+export function resolveClassWeights(spec: RunConfig['classWeights'], train: readonly Sample[], numClasses: number): number[] | undefined {
+  if (!spec) return undefined
+  if (spec !== 'balanced') {
+    if (spec.length !== numClasses) throw new Error(`classWeights has ${spec.length} entries; the dataset has ${numClasses} classes`)
+    return spec.slice()
+  }
+  const counts = new Array<number>(numClasses).fill(0)
+  for (const s of train) counts[s.label!]! += 1
+  const empty = counts.findIndex((c) => c === 0)
+  if (empty >= 0) throw new Error(`classWeights 'balanced': class ${empty} has no training images`)
+  return counts.map((c) => train.length / (numClasses * c))
+}
+
 export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Promise<TrainOutcome> {
   const cfg = p.config
   const listing = listDataset(cfg.data, cfg.positiveClass ? { positiveClass: cfg.positiveClass } : {})
@@ -75,7 +89,9 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
     weights = randomWeights(modelConfig, cfg.seed, { decoder: true })
   }
 
-  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses })
+  const classWeights = cfg.task === 'classification' ? resolveClassWeights(cfg.classWeights, listing.train, numClasses) : undefined
+  if (classWeights) hooks.log('info', `class weights ${classWeights.map((w, c) => `${classNames[c]} ${w.toFixed(3)}`).join(', ')}`)
+  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(classWeights ? { classWeights } : {}) })
   try {
     let startStep = 0
     let best: TrainOutcome['best'] = null

@@ -46,6 +46,8 @@ export interface TrainerOptions {
   /** Backbone weights in PyTorch layout (decoder included for pre-training). */
   weights: WeightMap
   numClasses: number
+  /** Classification: resolved loss weight per class (see RunConfig.classWeights). */
+  classWeights?: number[]
 }
 
 export class Trainer {
@@ -57,11 +59,14 @@ export class Trainer {
   private readonly tf: Tf
   private readonly cfg: RunConfig
   private readonly params: NamedVariable[]
+  private readonly classWeights: number[] | undefined
 
   constructor(o: TrainerOptions) {
     const { tf, config: cfg, modelConfig } = o
     this.tf = tf
     this.cfg = cfg
+    if (o.classWeights && o.classWeights.length !== o.numClasses) throw new Error(`${o.classWeights.length} class weights for ${o.numClasses} classes`)
+    this.classWeights = o.classWeights
     const task = cfg.task
     const mc = { ...modelConfig, num_frames: 1, ...(task === 'pretrain' && cfg.normPixLoss !== undefined ? { norm_pix_loss: cfg.normPixLoss } : {}) }
     this.grid = mc.img_size / mc.patch_size
@@ -104,18 +109,37 @@ export class Trainer {
     return this.tf.tensor(data, [...shape, k], 'float32')
   }
 
-  /** Classification loss for a batch, with the given masking noise and dropout mask (none at evaluation). */
-  classificationLoss(batch: Batch, maskRatio: number, noise?: Float32Array, dropMask?: Float32Array): { loss: Scalar; logits: Tensor2D } {
+  /**
+   * Per-image loss weights of a whole batch: the class weight of each label, normalised to mean 1
+   * over the batch, so that the mean of weighted terms is torch's weighted mean sum(w l) / sum(w)
+   * and a batch split into micro-batches sums to the same loss. Undefined when unweighted.
+   */
+  sampleWeights(labels: ArrayLike<number>): Float32Array | undefined {
+    const cw = this.classWeights
+    if (!cw) return undefined
+    const w = Float32Array.from(labels, (l) => cw[l]!)
+    const total = w.reduce((a, b) => a + b, 0)
+    if (!(total > 0)) return undefined
+    for (let i = 0; i < w.length; i++) w[i] = (w[i]! * w.length) / total
+    return w
+  }
+
+  /**
+   * Classification loss for a batch, with the given masking noise and dropout mask (none at
+   * evaluation) and per-image weights (training with class weights; see sampleWeights).
+   */
+  classificationLoss(batch: Batch, maskRatio: number, noise?: Float32Array, dropMask?: Float32Array, weights?: Float32Array): { loss: Scalar; logits: Tensor2D } {
     const tf = this.tf
     const x = this.input(batch)
     const { latent } = this.model.forwardEncoder(x, maskRatio, noise)
     const d = this.model.cfg.embed_dim
     const logits = classifierForward(tf, this.head!, latent, dropMask ? tf.tensor2d(dropMask, [batch.n, d]) : undefined, this.cfg.pool)
     const labels = batch.labels!
+    const w = weights ? tf.tensor2d(weights, [batch.n, 1]) : undefined
     const loss =
       this.outputs === 1
-        ? bceWithLogits(tf, logits, tf.tensor2d(Float32Array.from(labels), [batch.n, 1]))
-        : crossEntropy(tf, logits, this.onehot(labels, this.outputs, [batch.n]))
+        ? bceWithLogits(tf, logits, tf.tensor2d(Float32Array.from(labels), [batch.n, 1]), w)
+        : crossEntropy(tf, logits, w ? tf.mul(this.onehot(labels, this.outputs, [batch.n]), w) : this.onehot(labels, this.outputs, [batch.n]))
     return { loss, logits }
   }
 
@@ -172,6 +196,7 @@ export class Trainer {
     // Whole-batch randomness, drawn before chunking so a chunked step draws the same values.
     const noise = cfg.task === 'pretrain' || (cfg.task === 'classification' && cfg.maskRatio > 0) ? uniformArray(rng, batch.n * L) : undefined
     const drop = cfg.task === 'classification' && cfg.dropout > 0 ? dropoutMask(rng, batch.n * d, cfg.dropout) : undefined
+    const weights = cfg.task === 'classification' ? this.sampleWeights(batch.labels!) : undefined
     const chunk = Math.min(cfg.microBatch ?? batch.n, batch.n)
     const named = new Map<string, Tensor>()
     const bnAll: Map<string, BatchStats>[] = []
@@ -186,7 +211,8 @@ export class Trainer {
         if (cfg.task === 'classification') {
           const partNoise = noise?.subarray(start * L, (start + n) * L)
           const partDrop = drop?.subarray(start * d, (start + n) * d)
-          lossFn = () => this.classificationLoss(part, cfg.maskRatio, partNoise, partDrop).loss
+          const partWeights = weights?.subarray(start, start + n)
+          lossFn = () => this.classificationLoss(part, cfg.maskRatio, partNoise, partDrop, partWeights).loss
         } else if (cfg.task === 'segmentation') {
           lossFn = () => this.segmentationLoss(part, rng, bn)
         } else {

@@ -98,6 +98,12 @@ export const RunConfig = z.object({
   dropout: z.number().min(0).max(0.95).default(0.5),
   /** Classifier input: the CLS token (the study) or the mean of the patch tokens (MAE's fine-tuning default). */
   pool: z.enum(['cls', 'mean']).default('cls'),
+  /**
+   * Classification: loss weight of each class (torch CrossEntropyLoss `weight`; with two classes the
+   * weights of the negative and positive BCE terms), or 'balanced': n / (classes * count) from the
+   * training set's class counts (scikit-learn's convention). Default: unweighted.
+   */
+  classWeights: z.union([z.literal('balanced'), z.array(z.number().min(0)).min(2)]).optional(),
   /** Classification / pre-training: random horizontal and vertical flips and 90-degree rotations (orbital images have no "up"). */
   augment: z.boolean().default(false),
   freezeBackbone: z.boolean().default(false),
