@@ -2,6 +2,9 @@
 // tfjs backend: matMul is only ever called without transpose flags (wasm's transposeA path is ~40x
 // slower, transposeB ~10x), batched matMul is split into 2-D calls on wasm (~7x faster there),
 // and LayerNorm / exact-erf GELU save only what their backward needs.
+// Memory: tfjs runs a customGrad's gradFunc outside any per-node tidy (only kernel gradients get one),
+// so every gradFunc here wraps itself in tf.tidy; otherwise each layer's backward temporaries stay
+// alive until the whole backward pass ends (for Prithvi-100M, more than wasm's 4 GB heap).
 
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
@@ -21,9 +24,27 @@ export function transposeLast2(tf: Tf, x: Tensor): Tensor {
   return tf.transpose(x, perm)
 }
 
-/** [B, M, K] @ [B, K, N] -> [B, M, N] (or 2-D) without transpose flags; per-sample 2-D calls on wasm. */
-function matMulPlain<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
-  if (a.rank === 2 || a.shape[0] === 1 || tf.getBackend() !== 'wasm') return tf.matMul(a, b) as T
+/**
+ * wasm's matMul (XNNPACK) caches a packed copy of its right operand, freed only with that operand's
+ * buffer. A right operand that outlives the product (a weight until the optimiser replaces it, an
+ * activation or gradient the tape keeps until backprop ends) would pin that copy, so on wasm it is
+ * given an exact short-lived copy (b * 1) instead, released with the caller's tidy.
+ */
+function shortLived<T extends Tensor>(tf: Tf, b: T): T {
+  return tf.getBackend() === 'wasm' ? (tf.mul(b, 1) as T) : b
+}
+
+/** True while gradients are being recorded on wasm: then weights are not left packed between steps. */
+function recordingOnWasm(tf: Tf): boolean {
+  return tf.getBackend() === 'wasm' && tf.engine().isTapeOn()
+}
+
+/**
+ * [B, M, K] @ [B, K, N] -> [B, M, N] (or 2-D) without transpose flags; per-sample 2-D calls on wasm.
+ * `transientB`: `b` outlives the product (see shortLived).
+ */
+function matMulPlain<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T, transientB = false): T {
+  if (a.rank === 2 || a.shape[0] === 1 || tf.getBackend() !== 'wasm') return tf.matMul(a, transientB ? shortLived(tf, b) : b) as T
   const as = tf.unstack(a) as Tensor2D[]
   const bs = tf.unstack(b) as Tensor2D[]
   return tf.stack(as.map((ai, i) => tf.matMul(ai, bs[i]!))) as T
@@ -31,43 +52,53 @@ function matMulPlain<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
 
 /** Matrix product [M, K] @ [K, N] or batched [B, M, K] @ [B, K, N]; backward uses explicit transposes. */
 export function bmm<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
+  const recording = recordingOnWasm(tf)
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 2)
     const [x, y] = t as [T, T]
     save([x, y])
     return {
-      value: matMulPlain(tf, x, y),
-      gradFunc: (dy: T, saved: Tensor[]) => {
-        const [sx, sy] = saved as [T, T]
-        const dx = matMulPlain(tf, dy, transposeLast2(tf, sy) as T) // [B, M, K]
-        const dw = matMulPlain(tf, transposeLast2(tf, sx) as T, dy) // [B, K, N]
-        return [dx, dw]
-      }
+      value: matMulPlain(tf, x, y, recording),
+      gradFunc: (dy: T, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sy] = saved as [T, T]
+          const dx = matMulPlain(tf, dy, transposeLast2(tf, sy) as T) // [B, M, K]
+          const dw = matMulPlain(tf, transposeLast2(tf, sx) as T, dy, true) // [B, K, N]
+          return [dx, dw]
+        })
     }
   })
   return op(a, b) as T
 }
 
-/** y = x @ w + b over the last axis of x [..., in]; w is pre-transposed [in, out], b [out]. */
+/**
+ * y = x @ w + b over the last axis of x [..., in]; w is pre-transposed [in, out], b [out].
+ * Backward: dx = dy @ w^T is computed as (w @ dy^T)^T, transposing the activations (M x out) rather
+ * than the weight, so no weight-sized copy (nor XNNPACK's packed copy of it) is made per layer; the
+ * products are the same sums in the same order (bit-identical on wasm).
+ */
 export function linear(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
   const [inDim, outDim] = w.shape
   const lead = x.shape.slice(0, -1)
+  const recording = recordingOnWasm(tf)
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 3)
     const [xi, wi, bi] = t as [Tensor, Tensor2D, Tensor1D]
     const x2 = tf.reshape(xi, [-1, inDim]) as Tensor2D // [M, in]
     save([x2, wi])
-    const y = tf.add(tf.matMul(x2, wi), bi) // [M, out]
+    const y = tf.add(tf.matMul(x2, recording ? shortLived(tf, wi) : wi), bi) // [M, out]
     return {
       value: tf.reshape(y, [...lead, outDim]),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sx, sw] = saved as [Tensor2D, Tensor2D]
-        const dy2 = tf.reshape(dy, [-1, outDim]) as Tensor2D // [M, out]
-        const dx = tf.reshape(tf.matMul(dy2, tf.transpose(sw)), [...lead, inDim]) // [..., in]
-        const dw = tf.matMul(tf.transpose(sx), dy2) // [in, out]
-        const db = tf.sum(dy2, 0) // [out]
-        return [dx, dw, db]
-      }
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sw] = saved as [Tensor2D, Tensor2D]
+          const dy2 = tf.reshape(dy, [-1, outDim]) as Tensor2D // [M, out]
+          const dxT = tf.matMul(sw, tf.transpose(dy2)) // [in, M]
+          const dx = tf.reshape(tf.transpose(dxT), [...lead, inDim]) // [..., in]
+          const dw = tf.matMul(tf.transpose(sx), shortLived(tf, dy2)) // [in, out]
+          const db = tf.sum(dy2, 0) // [out]
+          return [dx, dw, db]
+        })
     }
   })
   return op(x, w, b)
@@ -87,17 +118,18 @@ export function layerNorm(tf: Tf, x: Tensor, weight: Tensor1D, bias: Tensor1D, e
     save([xhat, rstd, wi])
     return {
       value: tf.add(tf.mul(xhat, wi), bi),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sxhat, srstd, sw] = saved as [Tensor, Tensor, Tensor1D]
-        const g = tf.mul(dy, sw)
-        const gMean = tf.mean(g, -1, true)
-        const gxMean = tf.mean(tf.mul(g, sxhat), -1, true)
-        const dx = tf.mul(tf.sub(tf.sub(g, gMean), tf.mul(sxhat, gxMean)), srstd)
-        const dy2 = tf.reshape(dy, [-1, d])
-        const dw = tf.sum(tf.mul(dy2, tf.reshape(sxhat, [-1, d])), 0)
-        const db = tf.sum(dy2, 0)
-        return [dx, dw, db]
-      }
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sxhat, srstd, sw] = saved as [Tensor, Tensor, Tensor1D]
+          const g = tf.mul(dy, sw)
+          const gMean = tf.mean(g, -1, true)
+          const gxMean = tf.mean(tf.mul(g, sxhat), -1, true)
+          const dx = tf.mul(tf.sub(tf.sub(g, gMean), tf.mul(sxhat, gxMean)), srstd)
+          const dy2 = tf.reshape(dy, [-1, d])
+          const dw = tf.sum(tf.mul(dy2, tf.reshape(sxhat, [-1, d])), 0)
+          const db = tf.sum(dy2, 0)
+          return [dx, dw, db]
+        })
     }
   })
   return op(x, weight, bias)
@@ -112,12 +144,13 @@ export function gelu(tf: Tf, x: Tensor): Tensor {
     const cdf = tf.mul(tf.add(tf.erf(tf.mul(xi, Math.SQRT1_2)), 1), 0.5)
     return {
       value: tf.mul(xi, cdf),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sx] = saved as [Tensor]
-        const phi = tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), 1 / Math.sqrt(2 * Math.PI))
-        const cdfB = tf.mul(tf.add(tf.erf(tf.mul(sx, Math.SQRT1_2)), 1), 0.5)
-        return [tf.mul(dy, tf.add(cdfB, tf.mul(sx, phi)))]
-      }
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx] = saved as [Tensor]
+          const phi = tf.mul(tf.exp(tf.mul(tf.square(sx), -0.5)), 1 / Math.sqrt(2 * Math.PI))
+          const cdfB = tf.mul(tf.add(tf.erf(tf.mul(sx, Math.SQRT1_2)), 1), 0.5)
+          return [tf.mul(dy, tf.add(cdfB, tf.mul(sx, phi)))]
+        })
     }
   })
   return op(x)

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module'
 import { dirname, join, sep } from 'node:path'
 import { registerMissingGradients } from './gradients'
+import { patchWasmKernels } from './wasm-kernels'
 
 export type Tf = typeof import('@tensorflow/tfjs-core')
 
@@ -101,6 +102,7 @@ async function initWasm(tf: Tf): Promise<Initialised> {
     for (const l of process.listeners('uncaughtException')) if (!before.has(l)) process.removeListener('uncaughtException', l)
     for (const l of process.listeners('unhandledRejection')) if (!before.has(l)) process.removeListener('unhandledRejection', l)
   }
+  patchWasmKernels(tf) // Identity without a copy, slices without whole-input copies (wasm-kernels.ts)
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')
   return {
     backend: 'wasm',

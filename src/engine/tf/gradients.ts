@@ -95,6 +95,9 @@ function configs(tf: Tf): GradConfig[] {
     unary('Erf', (dy, x) => tf.mul(dy, tf.mul(tf.exp(tf.neg(tf.square(x))), 2 / Math.sqrt(Math.PI)))),
     unary('Relu', (dy, x) => tf.mul(dy, tf.step(x))),
     unary('Cast', (dy) => tf.clone(dy)),
+    // Constant-valued outputs: zero gradient, nothing saved.
+    { kernelName: 'OnesLike', gradFunc: (dy) => ({ x: () => tf.zerosLike(one(dy)) }) },
+    { kernelName: 'ZerosLike', gradFunc: (dy) => ({ x: () => tf.zerosLike(one(dy)) }) },
     unary('Identity', (dy) => tf.clone(dy)),
     unaryOut('Exp', (dy, y) => tf.mul(dy, y)),
     unaryOut('Sigmoid', (dy, y) => tf.mul(dy, tf.mul(y, tf.sub(1, y)))),

@@ -16,7 +16,7 @@ const Params = z.object({
   maskRatio: z.number().min(0).max(0.95).default(0.375),
   steps: z.number().int().positive().default(3),
   warmup: z.number().int().min(0).default(1),
-  /** Gradient accumulation chunk; default: 1 on wasm (batch 4 of Prithvi-100M exceeds its 4 GB heap), else the whole batch. */
+  /** Gradient accumulation chunk; default: the whole batch (batch 4 of Prithvi-100M fits wasm's 4 GB heap). */
   microBatch: z.number().int().positive().optional()
 })
 
@@ -33,7 +33,7 @@ registerJob('train-bench', async (raw, ctx) => {
     batchSize: p.batchSize,
     maskRatio: p.maskRatio,
     dropout: 0.5,
-    microBatch: p.microBatch ?? (ctx.tf.backend === 'wasm' && p.preset === 'prithvi-100m' ? 1 : p.batchSize),
+    microBatch: p.microBatch ?? p.batchSize,
     optimizer: { name: 'adam', lr: 8.2e-6 },
     schedule: { name: 'constant', warmupSteps: 0 }
   })
@@ -54,6 +54,8 @@ registerJob('train-bench', async (raw, ctx) => {
       ctx.progress(step + 1, p.warmup + p.steps, `step ${step + 1}: ${dt.toFixed(2)} s`)
     }
     const seconds = times.reduce((a, b) => a + b, 0)
+    // WebAssembly.Memory only grows, so its size now is the step's peak heap (wasm backend only).
+    const wasmHeap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength
     return {
       backend: ctx.tf.backend,
       device: ctx.tf.device,
@@ -62,6 +64,7 @@ registerJob('train-bench', async (raw, ctx) => {
       microBatch: config.microBatch,
       imagesPerSecond: (p.batchSize * times.length) / seconds,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      ...(wasmHeap ? { wasmHeapBytes: wasmHeap } : {}),
       numTensors: tf.memory().numTensors
     }
   } finally {
