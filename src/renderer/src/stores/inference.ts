@@ -6,7 +6,8 @@ import { computed, ref } from 'vue'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import type { InferenceCandidate, InferenceDetail, InferenceListItem, InferenceStartRequest } from '@shared/ipc/schemas/inference'
 import { api } from '../api'
-import type { TaskState } from '../composables/useTask'
+import { followJob } from '../composables/followJob'
+import { guarded as guardedCall, type TaskState } from '../composables/useTask'
 
 export const useInferenceStore = defineStore('inference', () => {
   const candidates = ref<InferenceCandidate[]>([])
@@ -22,15 +23,7 @@ export const useInferenceStore = defineStore('inference', () => {
 
   const running = computed(() => job.value?.state === 'running' || job.value?.state === 'queued')
 
-  async function guarded<T>(fn: () => Promise<T>): Promise<T | null> {
-    error.value = null
-    try {
-      return await fn()
-    } catch (err) {
-      error.value = (err as Error).message
-      return null
-    }
-  }
+  const guarded = <T>(fn: () => Promise<T>) => guardedCall(error, fn)
 
   async function loadCandidates() {
     await guarded(async () => (candidates.value = await api.inference.candidates()))
@@ -71,18 +64,17 @@ export const useInferenceStore = defineStore('inference', () => {
     const started = await guarded(() => api.inference.start(request))
     if (!started) return
     void refresh()
-    const stop = api.jobs.onProgress((j) => {
-      if (j.id !== started.jobId) return
-      job.value = j
-      if (j.state !== 'running' && j.state !== 'queued') {
-        stop()
+    followJob(
+      started.jobId,
+      (j) => (job.value = j),
+      (j) => {
         // Main records the outcome when the job ends; give it the event turn to finish.
         setTimeout(() => {
           void refresh()
           if (j.state === 'done') void open(started.inferenceId)
         }, 50)
       }
-    })
+    )
   }
 
   async function cancel() {
