@@ -7,6 +7,7 @@ import type { JobView } from '@shared/ipc/schemas/jobs'
 import type { InferenceCandidate, InferenceDetail, InferenceListItem, InferenceStartRequest } from '@shared/ipc/schemas/inference'
 import { api } from '../api'
 import { followJob } from '../composables/followJob'
+import { frozenVersionOptions } from '../composables/frozenVersions'
 import { guarded as guardedCall, type TaskState } from '../composables/useTask'
 
 export const useInferenceStore = defineStore('inference', () => {
@@ -30,16 +31,7 @@ export const useInferenceStore = defineStore('inference', () => {
   }
 
   async function loadDatasetVersions() {
-    try {
-      const out: { id: number; label: string }[] = []
-      for (const d of await api.datasets.list()) {
-        if (!d.versions) continue
-        for (const v of await api.datasets.versions(d.id)) out.push({ id: v.id, label: `${d.name} v${v.version} (${v.tiles} tiles)` })
-      }
-      datasetVersions.value = out
-    } catch {
-      datasetVersions.value = [] // a folder always works
-    }
+    datasetVersions.value = await frozenVersionOptions()
   }
 
   async function refresh() {

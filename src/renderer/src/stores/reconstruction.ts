@@ -14,6 +14,7 @@ import type { BandRecipe } from '@shared/imputation/recipes'
 import { api } from '../api'
 import { guarded as guardedCall, type TaskState } from '../composables/useTask'
 import { followJob } from '../composables/followJob'
+import { frozenVersionOptions } from '../composables/frozenVersions'
 
 export const useReconstructionStore = defineStore('reconstruction', () => {
   const recipes = ref<RecipeList>({ presets: [], custom: [] })
@@ -38,16 +39,7 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
   }
 
   async function loadDatasetVersions() {
-    try {
-      const out: { id: number; label: string }[] = []
-      for (const d of await api.datasets.list()) {
-        if (!d.versions) continue
-        for (const v of await api.datasets.versions(d.id)) out.push({ id: v.id, label: `${d.name} v${v.version} (${v.tiles} tiles)` })
-      }
-      datasetVersions.value = out
-    } catch {
-      datasetVersions.value = [] // datasets are optional here: a folder always works
-    }
+    datasetVersions.value = await frozenVersionOptions()
   }
 
   async function refresh() {
