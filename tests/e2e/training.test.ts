@@ -1,5 +1,6 @@
 // Training view in Chromium: pick the demo model and a landmark ImageFolder, start a short
-// classification run, watch the charts move, pause, resume to the end, and find the run in Experiments.
+// classification run, watch the charts move, pause, resume to the end, find the run in Experiments,
+// and delete it there (asked in place, "Keep" backs out).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
@@ -73,6 +74,21 @@ describe('Training view', () => {
     expect(await table.locator('th').allTextContents()).toEqual(expect.arrayContaining(['accuracy', 'f1']))
     await page.locator('[data-testid^="compare-"]').first().check()
     await expect.poll(() => points('chart-compare'), { timeout: 10_000 }).toBeGreaterThan(0)
+    expect(errors).toEqual([])
+  })
+
+  it('deletes the run from Experiments after asking in place', async () => {
+    const id = (await page.locator('[data-testid^="experiment-row-"]').first().getAttribute('data-testid'))!.replace('experiment-row-', '')
+    await page.getByTestId(`run-delete-${id}`).click()
+    await page.getByTestId(`run-delete-keep-${id}`).click()
+    expect(await page.getByTestId(`experiment-row-${id}`).count()).toBe(1)
+    await page.getByTestId(`run-delete-${id}`).click()
+    await page.getByTestId(`run-delete-confirm-${id}`).click()
+    await expect.poll(() => page.getByTestId(`experiment-row-${id}`).count(), { timeout: 10_000 }).toBe(0)
+    expect(await page.getByTestId('chart-compare').count()).toBe(0)
+    await page.getByTestId('nav-training').click()
+    await page.getByTestId('train-start').waitFor()
+    expect(await page.getByTestId(`run-row-${id}`).count()).toBe(0)
     expect(errors).toEqual([])
   })
 })

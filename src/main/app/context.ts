@@ -29,6 +29,8 @@ export interface AppContext {
   router: Router
   bus: EventBus
   log: AppLog
+  /** Runs `hook` when the app closes, before the engine stops (services record what they leave unfinished). */
+  onClose(hook: () => void): void
   close(): Promise<void>
 }
 
@@ -78,6 +80,7 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
   jobs.on('update', (job) => bus.emit('jobs:progress', job))
   log.onLine((line) => bus.emit('logs:line', line))
 
+  const closeHooks: (() => void)[] = []
   const ctx: AppContext = {
     mode: opts.mode,
     appVersion: APP_VERSION,
@@ -88,7 +91,17 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     router,
     bus,
     log,
+    onClose(hook) {
+      closeHooks.push(hook)
+    },
     async close() {
+      for (const hook of closeHooks.splice(0)) {
+        try {
+          hook()
+        } catch (err) {
+          log.write('error', 'main', `while closing: ${(err as Error).message}`)
+        }
+      }
       await engine.stop()
       ledger.close()
     }

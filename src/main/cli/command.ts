@@ -11,8 +11,8 @@ export interface Command {
   name: string
   summary: string
   usage: string
-  /** Whether the command needs the engine child (model maths); others run without starting it. */
-  needsEngine: boolean
+  /** Whether the command needs the engine child (model maths); others run without starting it. May depend on the arguments. */
+  needsEngine: boolean | ((args: string[]) => boolean)
   run(args: string[], ctx: AppContext, io: CliIo): Promise<number>
 }
 

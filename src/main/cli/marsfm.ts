@@ -42,7 +42,8 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   let ctx: Awaited<ReturnType<typeof createAppContext>> | null = null
   try {
-    ctx = await createAppContext({ mode: 'cli', startEngine: command.needsEngine, echoLog: process.env.MARSFM_VERBOSE === '1' })
+    const startEngine = typeof command.needsEngine === 'function' ? command.needsEngine(args) : command.needsEngine
+    ctx = await createAppContext({ mode: 'cli', startEngine, echoLog: process.env.MARSFM_VERBOSE === '1' })
     return await command.run(args, ctx, io)
   } catch (err) {
     const e = err as Error & { code?: string }

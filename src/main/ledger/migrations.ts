@@ -220,7 +220,30 @@ const datasetCuration: Migration = {
   }
 }
 
+const deletableRuns: Migration = {
+  version: 3,
+  name: 'runs can be deleted',
+  up(db) {
+    db.exec(`
+      -- Metrics stay append-only while their run exists; deleting a run (its row first, with
+      -- foreign keys deferred to the end of the transaction) may then remove its metrics.
+      DROP TRIGGER metrics_no_delete;
+      CREATE TRIGGER metrics_no_delete BEFORE DELETE ON metrics
+        WHEN EXISTS (SELECT 1 FROM runs WHERE id = OLD.run_id)
+        BEGIN SELECT RAISE(ABORT, 'metrics are append-only'); END;
+      CREATE INDEX checkpoints_by_run ON checkpoints(run_id);
+      -- A deleted run leaves its id, name and the time here, so run ids are never reused (notes,
+      -- exports and inference jobs cite them).
+      CREATE TABLE deleted_runs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        deleted_at TEXT NOT NULL
+      ) STRICT;
+    `)
+  }
+}
+
 /** All migrations in order. Append new ones; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, datasetCuration]
+export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns]
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

@@ -36,11 +36,12 @@ export interface NewRun {
 
 const now = () => new Date().toISOString()
 
+/** Records a queued run. Its id is new: a deleted run's id is never given again (`deleted_runs`). */
 export function createRun(db: Db, r: NewRun): number {
   const info = db
     .prepare(
-      `INSERT INTO runs (name, task, status, config_json, dataset_version_id, model_id, model_hash, seed, app_version, created_at)
-       VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`
+      `INSERT INTO runs (id, name, task, status, config_json, dataset_version_id, model_id, model_hash, seed, app_version, created_at)
+       VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM runs UNION ALL SELECT id FROM deleted_runs)), ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`
     )
     .run(r.name, r.task, JSON.stringify(r.config), r.datasetVersionId ?? null, r.modelId, r.modelHash, r.seed, r.appVersion, now())
   return Number(info.lastInsertRowid)
@@ -183,15 +184,64 @@ export function listRuns(db: Db, jobOf: (id: number) => string | null = () => nu
   return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map((r) => toRecord(db, r, jobOf(r.id)))
 }
 
-/** Marks runs left 'running' or 'queued' by a process that is gone (`isAlive` says which are not). */
+/**
+ * Why a run stopped with the app, and how to continue it: from its newest checkpoint, or from
+ * step 0 with its recorded config when it has none (never started, or stopped before the first).
+ */
+export function interruptedReason(db: Db, runId: number, was: 'running' | 'queued'): string {
+  const ckpt = latestCheckpoint(db, runId)
+  const started = (db.prepare('SELECT started_at FROM runs WHERE id = ?').get(runId) as { started_at: string | null } | undefined)?.started_at != null
+  if (was === 'running') {
+    return ckpt
+      ? `the app stopped while this run was running; resume it from step ${ckpt.step}`
+      : 'the app stopped while this run was running, before its first checkpoint; resume it to start again from step 0'
+  }
+  if (!started) return 'the app stopped before this run started; resume it to start from step 0'
+  return ckpt ? `the app stopped before this run could resume; resume it from step ${ckpt.step}` : 'the app stopped before this run could start again; resume it to start from step 0'
+}
+
+/**
+ * Marks runs left 'running' or 'queued' by a process that is gone (`isOrphan` says which): they
+ * become 'failed' with a reason that says how to continue them (`interruptedReason`).
+ */
 export function markInterrupted(db: Db, isOrphan: (runId: number) => boolean): number {
-  const rows = db.prepare(`SELECT id FROM runs WHERE status IN ('running', 'queued')`).all() as { id: number }[]
+  const rows = db.prepare(`SELECT id, status FROM runs WHERE status IN ('running', 'queued')`).all() as { id: number; status: 'running' | 'queued' }[]
   const update = db.prepare(`UPDATE runs SET status = 'failed', status_reason = ?, finished_at = ? WHERE id = ?`)
   let n = 0
-  for (const { id } of rows) {
-    if (!isOrphan(id)) continue
-    update.run('interrupted: the app stopped while this run was active; resume it from its last checkpoint', now(), id)
-    n++
-  }
+  db.transaction(() => {
+    for (const { id, status } of rows) {
+      if (!isOrphan(id)) continue
+      update.run(interruptedReason(db, id, status), now(), id)
+      n++
+    }
+  })()
   return n
+}
+
+export interface RunDeletion {
+  /** Inference jobs that used one of the run's checkpoints: kept (their input records the run), unlinked. */
+  unlinkedInferenceJobs: number
+}
+
+/**
+ * Deletes a run's rows in one transaction: checkpoints, the run, then its metrics (append-only
+ * while the run exists, so foreign keys are checked at commit); `deleted_runs` keeps its id and
+ * name. Inference jobs that used one of its checkpoints keep their results and lose the link.
+ * Refused while such a job is still running.
+ */
+export function deleteRun(db: Db, runId: number): RunDeletion | null {
+  return db.transaction(() => {
+    const run = db.prepare('SELECT name FROM runs WHERE id = ?').get(runId) as { name: string } | undefined
+    if (!run) return null
+    const ofRun = 'SELECT id FROM checkpoints WHERE run_id = ?'
+    const busy = db.prepare(`SELECT id FROM inference_jobs WHERE status = 'running' AND checkpoint_id IN (${ofRun})`).get(runId) as { id: number } | undefined
+    if (busy) throw new Error(`inference job #${busy.id} is using a checkpoint of run #${runId}: wait for it to finish or cancel it first`)
+    db.pragma('defer_foreign_keys = ON')
+    const unlinked = db.prepare(`UPDATE inference_jobs SET checkpoint_id = NULL WHERE checkpoint_id IN (${ofRun})`).run(runId).changes
+    db.prepare('DELETE FROM checkpoints WHERE run_id = ?').run(runId)
+    db.prepare('DELETE FROM runs WHERE id = ?').run(runId)
+    db.prepare('DELETE FROM metrics WHERE run_id = ?').run(runId)
+    db.prepare('INSERT INTO deleted_runs (id, name, deleted_at) VALUES (?, ?, ?)').run(runId, run.name, now())
+    return { unlinkedInferenceJobs: unlinked }
+  })()
 }

@@ -2,22 +2,26 @@
 // queue. Each run is a ledger row (config, dataset / model hashes, backend, seed, app version);
 // its metrics stream to the renderer (`runs:metrics`) and are appended to the ledger in batches;
 // its checkpoints are recorded; pause / cancel / resume (also after a crash or a restart) work
-// from the last checkpoint, which holds the optimiser state for an exact continuation.
+// from the last checkpoint, which holds the optimiser state for an exact continuation (a run with
+// no checkpoint, e.g. one the app stopped before it started, starts again from step 0). A run
+// that is not running or queued can be deleted: its ledger rows and its folder.
 import { EventEmitter } from 'node:events'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve, sep } from 'node:path'
 import type { AppContext } from '../app/context'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { ModelSummary } from '@shared/ipc/schemas/models'
 import { RunConfig, RunMetricsEvent, type MetricPoint, type RunModel, type RunRecord, type RunData } from '@shared/ipc/schemas/runs'
 import type { JobView } from '@shared/ipc/schemas/jobs'
-import { getModel, upsertModel } from '../models/repository'
+import { getModel, listModels, upsertModel } from '../models/repository'
 import { ensureDemoModel } from '../models/demo'
 import {
   addCheckpoint,
   appendMetrics,
   createRun,
+  deleteRun,
   getRun,
+  interruptedReason,
   latestCheckpoint,
   listRuns,
   markInterrupted,
@@ -61,17 +65,23 @@ function pidAlive(pid: number): boolean {
 export class RunsController extends EventEmitter {
   private readonly queue: { runId: number; params: TrainParams }[] = []
   private active: Active | null = null
-  private starting = false
+  /** The run whose engine job is being started (taken off the queue, not yet active). */
+  private starting: number | null = null
+  /** The app is closing: nothing more starts, and what stops is recorded as interrupted. */
+  private closing = false
 
   constructor(private readonly ctx: AppContext) {
     super()
+    // Runs a previous process left 'running' or 'queued' have no job any more: say so, and how to
+    // continue them. A run whose owner (owner.pid) is another live process is left alone.
     const n = markInterrupted(ctx.ledger.db, (runId) => {
       const file = join(this.runDir(runId), 'owner.pid')
       if (!existsSync(file)) return true
       const pid = Number(readFileSync(file, 'utf8'))
       return !(pid > 0 && pid !== process.pid && pidAlive(pid))
     })
-    if (n) ctx.log.write('warn', 'runs', `${n} run(s) were interrupted by the last shutdown; they can be resumed from their last checkpoint`)
+    if (n) ctx.log.write('warn', 'runs', `${n} run(s) were left running or queued when the app last stopped; they are marked failed and can be resumed`)
+    ctx.onClose(() => this.shutdown())
   }
 
   runDir(runId: number): string {
@@ -80,6 +90,11 @@ export class RunsController extends EventEmitter {
 
   jobOf(runId: number): string | null {
     return this.active?.runId === runId ? this.active.jobId : null
+  }
+
+  /** Whether this process is training the run or holds it in its queue. */
+  private owns(runId: number): boolean {
+    return this.active?.runId === runId || this.starting === runId || this.queue.some((q) => q.runId === runId)
   }
 
   list(): RunRecord[] {
@@ -132,6 +147,7 @@ export class RunsController extends EventEmitter {
 
   /** Validates and records a run, then queues it. */
   async start(raw: unknown): Promise<{ runId: number; jobId: string | null; queued: boolean }> {
+    if (this.closing) throw new Error('the app is closing')
     const config = RunConfig.parse(raw)
     if (config.task === 'segmentation' && !config.segmentation) config.segmentation = RunConfig.shape.segmentation.unwrap().parse({})
     const model = await this.resolveModel(config.model)
@@ -156,10 +172,10 @@ export class RunsController extends EventEmitter {
   }
 
   private async pump(): Promise<void> {
-    if (this.active || this.starting || !this.queue.length) return
+    if (this.closing || this.active || this.starting !== null || !this.queue.length) return
     const next = this.queue.shift()!
     const db = this.ctx.ledger.db
-    this.starting = true
+    this.starting = next.runId
     try {
       const floor = maxMetricStep(db, next.runId)
       const title = `${next.params.resumeFrom ? 'Resume' : 'Train'} run #${next.runId}: ${next.params.config.name}`
@@ -171,12 +187,29 @@ export class RunsController extends EventEmitter {
       updateRun(db, next.runId, { status: 'running', statusReason: null, started: true, finished: false })
       this.announce(next.runId)
     } catch (err) {
+      // While closing, shutdown() has recorded the run (and the ledger may be closed already).
+      if (this.closing) return
       updateRun(db, next.runId, { status: 'failed', statusReason: (err as Error).message, finished: true })
       this.announce(next.runId)
     } finally {
-      this.starting = false
+      this.starting = null
     }
     void this.pump()
+  }
+
+  /**
+   * The app is closing: runs waiting in the queue will not start, so the ledger says so now (the
+   * running one is recorded when its job ends, as the engine stops).
+   */
+  private shutdown(): void {
+    this.closing = true
+    const db = this.ctx.ledger.db
+    const waiting = [...(this.starting !== null ? [this.starting] : []), ...this.queue.splice(0).map((q) => q.runId)]
+    for (const runId of waiting) {
+      updateRun(db, runId, { status: 'failed', statusReason: interruptedReason(db, runId, 'queued'), finished: true })
+      this.announce(runId)
+    }
+    if (waiting.length) this.ctx.log.write('warn', 'runs', `the app is closing: ${waiting.length} queued run(s) will not start (resume them later)`)
   }
 
   private onEvent(runId: number, event: string, payload: unknown): void {
@@ -217,7 +250,10 @@ export class RunsController extends EventEmitter {
     this.flush()
     const db = this.ctx.ledger.db
     this.active = null
-    if (job.state === 'done') {
+    if (this.closing && job.state !== 'done') {
+      // Stopped by the app closing (the engine cancels or loses its jobs), not by the user.
+      updateRun(db, runId, { status: 'failed', statusReason: interruptedReason(db, runId, 'running'), finished: true })
+    } else if (job.state === 'done') {
       const result = job.result as { status?: string; step?: number } | undefined
       if (result?.status === 'paused') updateRun(db, runId, { status: 'paused', statusReason: `paused at step ${result.step}`, finished: false })
       else updateRun(db, runId, { status: 'done', statusReason: null, finished: true })
@@ -255,17 +291,49 @@ export class RunsController extends EventEmitter {
     this.ctx.jobs.cancel(a.jobId)
   }
 
-  /** Continues a paused, failed or cancelled run from its newest checkpoint. */
+  /**
+   * Continues a paused, failed or cancelled run from its newest checkpoint; a run without one (the
+   * app stopped before it started, or before its first checkpoint) starts from step 0 with its
+   * recorded parameters. Steps already in the ledger are not recorded twice.
+   */
   resume(id: number): { runId: number; queued: boolean } {
+    if (this.closing) throw new Error('the app is closing')
     const run = this.get(id)
-    if (run.status === 'running' || run.status === 'queued') throw new Error(`run #${id} is already ${run.status}`)
+    if (run.status === 'running' || run.status === 'queued' || this.owns(id)) throw new Error(`run #${id} is already ${run.status}`)
     if (run.status === 'done') throw new Error(`run #${id} is finished`)
+    const paramsPath = join(this.runDir(id), 'params.json')
+    if (!existsSync(paramsPath)) throw new Error(`run #${id} cannot be resumed: its parameters are missing (${paramsPath}); start a new run from its config`)
+    const { resumeFrom: _previous, ...params } = JSON.parse(readFileSync(paramsPath, 'utf8')) as TrainParams
     const ckpt = latestCheckpoint(this.ctx.ledger.db, id)
-    if (!ckpt || !existsSync(ckpt.path)) throw new Error(`run #${id} has no checkpoint to resume from`)
-    const params = JSON.parse(readFileSync(join(this.runDir(id), 'params.json'), 'utf8')) as TrainParams
-    updateRun(this.ctx.ledger.db, id, { status: 'queued', statusReason: `resuming from step ${ckpt.step}`, finished: false })
-    this.enqueue(id, { ...params, resumeFrom: ckpt.path })
+    if (ckpt && !existsSync(ckpt.path)) throw new Error(`run #${id} cannot be resumed: its checkpoint at step ${ckpt.step} is missing (${ckpt.path})`)
+    const reason = ckpt ? `resuming from step ${ckpt.step}` : run.startedAt ? 'no checkpoint: starting again from step 0' : 'starting from step 0'
+    updateRun(this.ctx.ledger.db, id, { status: 'queued', statusReason: reason, finished: false })
+    this.enqueue(id, ckpt ? { ...params, resumeFrom: ckpt.path } : params)
     return { runId: id, queued: this.jobOf(id) === null }
+  }
+
+  /**
+   * Deletes a run that is neither running nor queued: its ledger rows (run, metrics, checkpoints;
+   * inference jobs that used its checkpoints keep their results) and its folder with the
+   * checkpoints. Refused while a model imported from one of its checkpoint files is registered.
+   */
+  delete(id: number): void {
+    const run = this.get(id)
+    if (run.status === 'running' || run.status === 'queued' || this.owns(id)) throw new Error(`run #${id} is ${run.status}: cancel it first, then delete it`)
+    const db = this.ctx.ledger.db
+    const dir = resolve(this.runDir(id))
+    const model = listModels(db).find((m) => resolve(m.path).startsWith(dir + sep))
+    if (model) throw new Error(`model #${model.id} "${model.name}" is this run's checkpoint (${model.path}): remove that model first, then delete the run`)
+    const deleted = deleteRun(db, id)
+    if (!deleted) throw new Error(`no run #${id}`)
+    this.ctx.log.write('info', 'runs', `run #${id} "${run.name}" deleted${deleted.unlinkedInferenceJobs ? ` (${deleted.unlinkedInferenceJobs} inference job(s) keep their results)` : ''}`)
+    this.ctx.bus.emit('runs:deleted', { id })
+    this.emit('deleted', id)
+    try {
+      rmSync(dir, { recursive: true, force: true })
+    } catch (err) {
+      throw new Error(`run #${id} was deleted from the ledger, but its folder could not be removed (${dir}): ${(err as Error).message}`)
+    }
   }
 
   detail(id: number) {
@@ -313,4 +381,8 @@ export function registerRunsService(ctx: AppContext): void {
     return { ok: true as const }
   })
   ctx.router.handle('runs:resume', ({ id }) => ({ ...runs.resume(id), jobId: runs.jobOf(id) }))
+  ctx.router.handle('runs:delete', ({ id }) => {
+    runs.delete(id)
+    return { ok: true as const }
+  })
 }

@@ -40,8 +40,10 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       pause: (id: number) => invoke('runs:pause', { id }),
       cancel: (id: number) => invoke('runs:cancel', { id }),
       resume: (id: number) => invoke('runs:resume', { id }),
+      remove: (id: number) => invoke('runs:delete', { id }),
       onMetrics: (listener: (m: EventPayload<'runs:metrics'>) => void) => subscribe('runs:metrics', listener),
-      onStatus: (listener: (s: EventPayload<'runs:status'>) => void) => subscribe('runs:status', listener)
+      onStatus: (listener: (s: EventPayload<'runs:status'>) => void) => subscribe('runs:status', listener),
+      onDeleted: (listener: (d: EventPayload<'runs:deleted'>) => void) => subscribe('runs:deleted', listener)
     },
     inference: {
       candidates: () => invoke('inference:candidates', {}),

@@ -81,6 +81,8 @@ export const channels = {
   'runs:pause': { request: RunIdRequest, response: Ok },
   'runs:cancel': { request: RunIdRequest, response: Ok },
   'runs:resume': { request: RunIdRequest, response: RunStarted },
+  // Deletes a run that is not running or queued: its ledger rows and its folder (checkpoints).
+  'runs:delete': { request: RunIdRequest, response: Ok },
   // Classifier inference with fine-tuned runs (schemas/inference.ts).
   'inference:candidates': { request: Empty, response: z.array(I.InferenceCandidate) },
   'inference:start': { request: I.InferenceStartRequest, response: I.InferenceStarted },
@@ -96,7 +98,8 @@ export const events = {
   'engine:status': EngineStatus,
   'logs:line': LogLine,
   'runs:metrics': RunMetricsEvent,
-  'runs:status': RunStatusEvent
+  'runs:status': RunStatusEvent,
+  'runs:deleted': z.object({ id: z.number().int() })
 } as const
 
 export type Channel = keyof typeof channels

@@ -1,6 +1,7 @@
 // `marsfm train --config run.json` / `marsfm train --resume RUN`: a fine-tuning run from a shell,
 // recorded in the ledger like one started from the Training view. Ctrl-C pauses with a checkpoint
-// (a second Ctrl-C cancels).
+// (a second Ctrl-C cancels). `marsfm train --delete RUN` deletes a run that is not running or
+// queued (ledger rows and checkpoints), without starting the engine.
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -67,24 +68,42 @@ export async function followRun(ctx: AppContext, io: CliIo, runId: number, opts:
 export const trainCommand: Command = {
   name: 'train',
   summary: 'fine-tune (classification / segmentation) from a run config, or resume a run',
-  usage: 'marsfm train --config run.json [--json] [--log-every N]\n       marsfm train --resume RUN_ID [--json]',
-  needsEngine: true,
+  usage: 'marsfm train --config run.json [--json] [--log-every N]\n       marsfm train --resume RUN_ID [--json]\n       marsfm train --delete RUN_ID [--json]',
+  needsEngine: (args) => !args.some((a) => a === '--delete' || a.startsWith('--delete=')),
   async run(args, ctx, io) {
     const { values } = parseArgs({
       args,
-      options: { config: { type: 'string' }, resume: { type: 'string' }, json: { type: 'boolean', default: false }, 'log-every': { type: 'string', default: '10' } },
+      options: {
+        config: { type: 'string' },
+        resume: { type: 'string' },
+        delete: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'log-every': { type: 'string', default: '10' }
+      },
       strict: true
     })
+    const runIdOf = (option: string, value: string) => {
+      const id = Number(value)
+      if (!Number.isInteger(id) || id <= 0) throw new UsageError(`--${option} takes a run id`)
+      return id
+    }
+    const runs = runsController(ctx)
+    if (values.delete !== undefined) {
+      if (values.config || values.resume) throw new UsageError('--delete goes alone (not with --config or --resume)')
+      const id = runIdOf('delete', values.delete)
+      const dir = runs.runDir(id)
+      runs.delete(id)
+      io.out(values.json ? JSON.stringify({ deleted: id }) : `run #${id} deleted (its ledger rows and ${dir})`)
+      return 0
+    }
     const logEvery = Math.max(1, Number(values['log-every']) || 10)
     await ctx.engine.whenReady()
-    const runs = runsController(ctx)
     let runId: number
     if (values.resume) {
-      runId = Number(values.resume)
-      if (!Number.isInteger(runId) || runId <= 0) throw new UsageError('--resume takes a run id')
+      runId = runIdOf('resume', values.resume)
       runs.resume(runId)
     } else {
-      if (!values.config) throw new UsageError('--config run.json (or --resume RUN_ID) is required')
+      if (!values.config) throw new UsageError('--config run.json (or --resume RUN_ID, or --delete RUN_ID) is required')
       const path = resolve(values.config)
       let config: unknown
       try {

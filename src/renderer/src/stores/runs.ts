@@ -1,5 +1,5 @@
 // Fine-tuning runs: the ledger's list, the queue, live metrics (`runs:metrics`) merged with the
-// recorded history of the selected run, and the controls (start, pause, cancel, resume).
+// recorded history of the selected run, and the controls (start, pause, cancel, resume, delete).
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, triggerRef } from 'vue'
 import type { RunConfigInput, RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
@@ -96,6 +96,27 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  /** Forgets a deleted run (here, or in another window, web client or the CLI). */
+  function forget(id: number) {
+    runs.value = runs.value.filter((r) => r.id !== id)
+    if (live.value.delete(id)) triggerRef(live)
+    if (selectedId.value === id) selectedId.value = null
+  }
+
+  /** Deletes a run that is not running or queued: its ledger rows and checkpoints. */
+  async function remove(id: number) {
+    error.value = null
+    try {
+      await api.runs.remove(id)
+      forget(id)
+      return true
+    } catch (err) {
+      error.value = (err as Error).message
+      await refresh()
+      return false
+    }
+  }
+
   async function control(action: 'pause' | 'cancel' | 'resume', id: number) {
     error.value = null
     try {
@@ -119,6 +140,23 @@ export const useRunsStore = defineStore('runs', () => {
     triggerRef(live)
   })
   api.runs.onStatus(({ run }) => upsert(run))
+  api.runs.onDeleted(({ id }) => forget(id))
 
-  return { runs, state, error, selectedId, selected, selectedLive, queue, live, refresh, select, start, pause: (id: number) => control('pause', id), cancel: (id: number) => control('cancel', id), resume: (id: number) => control('resume', id) }
+  return {
+    runs,
+    state,
+    error,
+    selectedId,
+    selected,
+    selectedLive,
+    queue,
+    live,
+    refresh,
+    select,
+    start,
+    remove,
+    pause: (id: number) => control('pause', id),
+    cancel: (id: number) => control('cancel', id),
+    resume: (id: number) => control('resume', id)
+  }
 })
