@@ -46,19 +46,26 @@ export function conv3x3(tf: Tf, x: Tensor4D, w: Tensor2D): Tensor4D {
     })
     return {
       value,
-      gradFunc: (dy: Tensor, saved: Tensor[]) => {
-        const [sx, sw] = saved as [Tensor4D, Tensor2D]
-        const dy2 = tf.reshape(dy, [m, o]) as Tensor2D
-        const xp = tf.pad(sx, [[0, 0], [1, 1], [1, 1], [0, 0]])
-        const dws: Tensor[] = []
-        let dxp: Tensor = tf.zeros(xp.shape)
-        TAPS.forEach(([ky, kx], k) => {
-          dws.push(tf.matMul(tf.transpose(shifted(xp, ky, kx)), dy2)) // [C, O]
-          const part = tf.reshape(tf.matMul(dy2, tf.transpose(tap(sw, k))), [n, h, wd, c])
-          dxp = tf.add(dxp, tf.pad(part, [[0, 0], [ky, 2 - ky], [kx, 2 - kx], [0, 0]]))
+      // Tidy, and the running sums are freed as they go: the backward pass of a 256-channel head
+      // at 224x224 would otherwise hold nine padded partial gradients at once.
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sw] = saved as [Tensor4D, Tensor2D]
+          const dy2 = tf.reshape(dy, [m, o]) as Tensor2D
+          const xp = tf.pad(sx, [[0, 0], [1, 1], [1, 1], [0, 0]])
+          const dws: Tensor[] = []
+          let dxp: Tensor = tf.zeros(xp.shape)
+          TAPS.forEach(([ky, kx], k) => {
+            dws.push(tf.tidy(() => tf.matMul(tf.transpose(shifted(xp, ky, kx)), dy2))) // [C, O]
+            const next = tf.tidy(() => {
+              const part = tf.reshape(tf.matMul(dy2, tf.transpose(tap(sw, k))), [n, h, wd, c])
+              return tf.add(dxp, tf.pad(part, [[0, 0], [ky, 2 - ky], [kx, 2 - kx], [0, 0]]))
+            })
+            dxp.dispose()
+            dxp = next
+          })
+          return [tf.slice(dxp, [0, 1, 1, 0], [n, h, wd, c]), tf.concat(dws, 0)]
         })
-        return [tf.slice(dxp, [0, 1, 1, 0], [n, h, wd, c]), tf.concat(dws, 0)]
-      }
     }
   })
   return op(x, w) as Tensor4D
