@@ -62,7 +62,7 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
   const cfg = { ...meta.model, num_frames: 1 }
   const s = cfg.img_size
   const stats: BandStats = meta.stats
-  const pre: Preprocessing = { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true }
+  const pre: Preprocessing = { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true, tileNorm: config.preprocessing?.tileNorm ?? 'none' }
   const sha256 = await sha256File(p.checkpoint, env.signal)
 
   // Images first, so a wrong folder fails before any graph is built.
@@ -140,7 +140,7 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
       pool,
       backend: { name: runner.name, device: runner.device, notes: runner.notes },
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
-      preprocessing: { recipe: pre.recipe, truncate: pre.truncate, resize: `bilinear to ${s}×${s} (as in training)` },
+      preprocessing: { recipe: pre.recipe, truncate: pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
       predictions,
       metrics: metricsAt(predictions, classes.length, 0.5),
       skipped,

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, extname, join, relative } from 'node:path'
 import sharp from 'sharp'
 import type { BandStats } from '@shared/bands'
-import { toReflectance, toRgbImage, resizeBilinear, type HwcImage } from '@shared/imputation/preprocess'
+import { standardizeTile, toReflectance, toRgbImage, resizeBilinear, type HwcImage } from '@shared/imputation/preprocess'
 import { buildModelInput, presetRecipe, type PresetName } from '@shared/imputation/recipes'
 import type { RunData } from '@shared/ipc/schemas/runs'
 import { permutation, streamRandom } from './rng'
@@ -136,11 +136,14 @@ export interface Preprocessing {
   stats: BandStats
   recipe: PresetName
   truncate: boolean
+  /** 'standardize': per-tile contrast standardisation before scaling (standardizeTile). */
+  tileNorm?: 'none' | 'standardize'
 }
 
 /** RGB uint8 (HWC) of size s x s -> normalised model input [6, 1, s, s] written at `offset`. */
 export function writeModelInput(rgb: Uint8Array, s: number, pre: Preprocessing, out: Float32Array, offset: number): void {
-  const refl = toReflectance(rgb, s, s, pre.stats, { truncate: pre.truncate })
+  const pixels = pre.tileNorm === 'standardize' ? standardizeTile(rgb, s, s, pre.stats) : rgb
+  const refl = toReflectance(pixels, s, s, pre.stats, { truncate: pre.truncate })
   out.set(buildModelInput(refl, presetRecipe(pre.recipe, pre.stats), pre.stats), offset)
 }
 

@@ -110,7 +110,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
       flip: seg?.flip ?? false,
       augment: cfg.augment,
       numClasses: Math.max(numClasses, 2),
-      pre: { stats: p.model.stats, recipe: cfg.preprocessing.recipe, truncate: cfg.preprocessing.truncate },
+      pre: { stats: p.model.stats, recipe: cfg.preprocessing.recipe, truncate: cfg.preprocessing.truncate, tileNorm: cfg.preprocessing.tileNorm ?? 'none' },
       seed: cfg.seed,
       batchSize: cfg.batchSize,
       prefetch: 2,

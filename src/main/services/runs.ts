@@ -15,6 +15,7 @@ import { RunConfig, RunMetricsEvent, type MetricPoint, type RunModel, type RunRe
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { getModel, listModels, upsertModel } from '../models/repository'
 import { ensureDemoModel } from '../models/demo'
+import { pretrainedTileNorm } from '../models/pretraining'
 import {
   addCheckpoint,
   appendMetrics,
@@ -151,6 +152,7 @@ export class RunsController extends EventEmitter {
     const config = RunConfig.parse(raw)
     if (config.task === 'segmentation' && !config.segmentation) config.segmentation = RunConfig.shape.segmentation.unwrap().parse({})
     const model = await this.resolveModel(config.model)
+    config.preprocessing.tileNorm ??= pretrainedTileNorm(model.spec.path) ?? 'none'
     const data = await this.resolveData(config)
     const db = this.ctx.ledger.db
     const runId = createRun(db, { name: config.name, task: config.task, config, datasetVersionId: data.versionId, modelId: model.id, modelHash: model.sha256, seed: config.seed, appVersion: this.ctx.appVersion })

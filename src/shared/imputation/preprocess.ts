@@ -36,7 +36,7 @@ export interface ReflectanceOptions {
  * channel multiplied by (mean_i + 2·std_i)/255 of its model band.
  */
 export function toReflectance(
-  rgb: Uint8Array | Uint8ClampedArray,
+  rgb: ArrayLike<number>,
   h: number,
   w: number,
   stats: BandStats,
@@ -54,6 +54,39 @@ export function toReflectance(
       const value = rgb[p * 3 + rgbChannel] * factor // float64, as numpy computes it
       out[offset + p] = truncate ? Math.trunc(value) : value
     }
+  }
+  return out
+}
+
+/**
+ * Per-tile contrast standardisation, before the study's scaling: each RGB channel is shifted and
+ * stretched so that, once scaled by (mean + 2·std)/255 and normalised, its band has the model's
+ * mean 0 and std 1 over the tile. HiRISE products are stretched per observation, so raw brightness
+ * and contrast say more about the observation than about the landform; this removes that cue.
+ * Returns float "pixel values" (may leave 0..255) for toReflectance. A flat tile (std < 1 grey
+ * level) is only shifted, never amplified.
+ */
+export function standardizeTile(rgb: ArrayLike<number>, h: number, w: number, stats: BandStats): Float32Array {
+  checkDims(h, w)
+  const plane = h * w
+  if (rgb.length !== plane * 3) throw new Error(`standardizeTile: expected ${plane * 3} bytes for ${h}x${w} RGB, got ${rgb.length}`)
+  const out = new Float32Array(plane * 3)
+  for (let c = 0; c < 3; c++) {
+    const band = 2 - c
+    const scale = 255 / (stats.mean[band]! + 2 * stats.std[band]!)
+    const targetMean = stats.mean[band]! * scale
+    const targetStd = stats.std[band]! * scale
+    let sum = 0
+    let sumSq = 0
+    for (let p = 0; p < plane; p++) {
+      const v = rgb[p * 3 + c]!
+      sum += v
+      sumSq += v * v
+    }
+    const mean = sum / plane
+    const std = Math.sqrt(Math.max(0, sumSq / plane - mean * mean))
+    const gain = targetStd / Math.max(std, 1)
+    for (let p = 0; p < plane; p++) out[p * 3 + c] = targetMean + (rgb[p * 3 + c]! - mean) * gain
   }
   return out
 }

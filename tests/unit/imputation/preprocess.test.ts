@@ -6,6 +6,7 @@ import {
   type HwcImage,
   resizeBilinear,
   rgbaToRgb,
+  standardizeTile,
   tileGrid,
   toReflectance,
   toRgbImage
@@ -41,6 +42,50 @@ describe('toReflectance', () => {
   it('accepts Uint8ClampedArray and rejects wrong sizes', () => {
     expect(toReflectance(new Uint8ClampedArray(12), 2, 2, PRITHVI_HLS_STATS, { truncate: true })).toHaveLength(12)
     expect(() => toReflectance(new Uint8Array(11), 2, 2, PRITHVI_HLS_STATS, { truncate: true })).toThrow(/expected 12 bytes/)
+  })
+})
+
+describe('standardizeTile', () => {
+  // After standardisation, the study's scaling and normalisation, bands B, G, R of the tile have
+  // mean 0 and std 1 whatever the tile's own brightness and contrast were.
+  const normalisedBands = (rgb: ArrayLike<number>, h: number, w: number) => {
+    const refl = toReflectance(standardizeTile(rgb, h, w, PRITHVI_HLS_STATS), h, w, PRITHVI_HLS_STATS, { truncate: false })
+    return [0, 1, 2].map((b) => {
+      const plane = Array.from(refl.subarray(b * h * w, (b + 1) * h * w), (v) => (v - PRITHVI_HLS_STATS.mean[b]!) / PRITHVI_HLS_STATS.std[b]!)
+      const mean = plane.reduce((a, v) => a + v, 0) / plane.length
+      const std = Math.sqrt(plane.reduce((a, v) => a + (v - mean) ** 2, 0) / plane.length)
+      return { mean, std }
+    })
+  }
+
+  it('maps a dark low-contrast tile and a bright high-contrast one to the same band statistics', () => {
+    const dark = image(8, 8, 3, (y, x, c) => 20 + ((x + y + c) % 5))
+    const bright = image(8, 8, 3, (y, x, c) => 60 + 40 * ((x * 3 + y + c) % 5))
+    for (const t of [dark, bright])
+      for (const { mean, std } of normalisedBands(t.data, 8, 8)) {
+        expect(Math.abs(mean)).toBeLessThan(1e-4)
+        expect(std).toBeCloseTo(1, 4)
+      }
+  })
+
+  it('is invariant to a tile brightness offset and gain', () => {
+    const a = image(6, 6, 3, (y, x, c) => 10 + 7 * ((x + 2 * y + c) % 6))
+    const b = image(6, 6, 3, (y, x, c) => 40 + 2 * (10 + 7 * ((x + 2 * y + c) % 6)))
+    const sa = standardizeTile(a.data, 6, 6, PRITHVI_HLS_STATS)
+    const sb = standardizeTile(b.data, 6, 6, PRITHVI_HLS_STATS)
+    for (let i = 0; i < sa.length; i++) expect(sb[i]).toBeCloseTo(sa[i]!, 3)
+  })
+
+  it('shifts a flat tile to the band mean without amplifying it, and rejects wrong sizes', () => {
+    const flat = standardizeTile(new Uint8Array(4 * 4 * 3).fill(0), 4, 4, PRITHVI_HLS_STATS)
+    const refl = toReflectance(flat, 4, 4, PRITHVI_HLS_STATS, { truncate: false })
+    for (let b = 0; b < 3; b++) expect(refl[b * 16]).toBeCloseTo(PRITHVI_HLS_STATS.mean[b]!, 2)
+    // One grey level of texture (std 0.5) is stretched as if its std were 1, not doubled.
+    const faint = standardizeTile(image(4, 4, 3, (y, x) => 100 + ((x + y) % 2)).data, 4, 4, PRITHVI_HLS_STATS)
+    const band = 2 // red channel (c = 0) is band B04
+    const targetStd = (255 * PRITHVI_HLS_STATS.std[band]!) / (PRITHVI_HLS_STATS.mean[band]! + 2 * PRITHVI_HLS_STATS.std[band]!)
+    expect(faint[3]! - faint[0]!).toBeCloseTo(targetStd, 4)
+    expect(() => standardizeTile(new Uint8Array(10), 2, 2, PRITHVI_HLS_STATS)).toThrow(/expected 12 bytes/)
   })
 })
 

@@ -15,7 +15,7 @@ import { runEngineJob } from '../run-job'
 import { followRun } from './train'
 
 const USAGE = `marsfm pretrain --data FOLDER [--model random|demo|ID|CHECKPOINT] [--steps 2000] [--batch 16] [--lr 1.5e-4]
-               [--mask-ratio 0.75] [--seed 0] [--name NAME] [--out model.safetensors] [--json]
+               [--mask-ratio 0.75] [--tile-norm none|standardize] [--seed 0] [--name NAME] [--out model.safetensors] [--json]
        marsfm pretrain --export-run RUN_ID --out model.safetensors   (a finished run, e.g. after marsfm train --resume)
                architecture of a random model: [--img-size 64] [--patch 16] [--embed 128] [--depth 4] [--heads 4]
                [--decoder-embed 64] [--decoder-depth 2] [--decoder-heads 4]`
@@ -38,6 +38,7 @@ export const pretrainCommand: Command = {
         'weight-decay': { type: 'string', default: '0.05' },
         warmup: { type: 'string', default: '100' },
         'mask-ratio': { type: 'string', default: '0.75' },
+        'tile-norm': { type: 'string' },
         seed: { type: 'string', default: '0' },
         name: { type: 'string' },
         out: { type: 'string' },
@@ -91,11 +92,15 @@ export const pretrainCommand: Command = {
             ? { id: Number(m) }
             : { path: resolve(m) }
     const steps = num('steps')
+    const tileNorm = values['tile-norm']
+    // Unset: as the starting model was pre-trained ('none' for a random model).
+    if (tileNorm !== undefined && tileNorm !== 'none' && tileNorm !== 'standardize') throw new UsageError('--tile-norm must be none or standardize')
     const config: RunConfigInput = {
       name: values.name ?? `pretrain ${values.data.split(/[\\/]/).filter(Boolean).pop()}`,
       task: 'pretrain',
       model,
       data: { kind: 'folder', path: resolve(values.data), layout: 'images' },
+      preprocessing: { recipe: 'postnorm-dup', truncate: true, ...(tileNorm ? { tileNorm } : {}) },
       steps,
       batchSize: num('batch'),
       seed: num('seed'),

@@ -78,7 +78,7 @@ export const InferenceOutcome = z.object({
   pool: z.enum(['cls', 'mean']),
   backend: z.object({ name: z.enum(['ort', 'tfjs']), device: z.string(), notes: z.array(z.string()) }),
   checkpoint: z.object({ path: z.string(), sha256: z.string(), step: z.number().int(), imgSize: z.number().int() }),
-  preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), resize: z.string() }),
+  preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), tileNorm: z.enum(['none', 'standardize']).default('none'), resize: z.string() }),
   predictions: z.array(Prediction),
   /** At threshold 0.5 (binary) / argmax; null when no image has a label. */
   metrics: InferenceMetrics.nullable(),

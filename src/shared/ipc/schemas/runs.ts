@@ -81,7 +81,15 @@ export const RunConfig = z.object({
     .object({
       recipe: z.enum(['means', 'prenorm-dup', 'postnorm-dup', 'luminance-dup', 'zero-reflectance']).default('postnorm-dup'),
       /** Truncate reflectance like the study's uint16 write-back. */
-      truncate: z.boolean().default(true)
+      truncate: z.boolean().default(true),
+      /**
+       * Per-tile contrast: 'none' keeps each tile's brightness and contrast as delivered (the study);
+       * 'standardize' maps each tile's channels to the model's band mean and std first, so brightness
+       * and stretch, which differ between HiRISE observations, cannot stand in for the landform.
+       * Unset: what the backbone was pre-trained with (its JSON sidecar says), else 'none'; the
+       * runs service records the resolved value.
+       */
+      tileNorm: z.enum(['none', 'standardize']).optional()
     })
     .default({ recipe: 'postnorm-dup', truncate: true }),
   /** Classification: the class folder that is "positive" (index 1) in a binary task; default: the second folder in name order. */
