@@ -83,7 +83,7 @@ beforeAll(async () => {
   landmarkImageFolder(landmarks, { trainPerClass: 16, validPerClass: 10 })
   ctx = await createAppContext({ mode: 'cli', dataDir: home.dir, engineEntry: ENGINE_ENTRY, echoLog: false })
   await ctx.engine.whenReady()
-  clsRun = await train(tinyRun('tiny cls', { eval: { everySteps: 6, maxImages: 0 } }))
+  clsRun = await train(tinyRun('tiny cls', { eval: { everySteps: 6, maxImages: 0 }, preprocessing: { recipe: 'postnorm-dup', truncate: true, tileNorm: 'standardize' } }))
   meanRun = await train(tinyRun('tiny mean', { pool: 'mean', steps: 4, eval: { everySteps: 4, maxImages: 4 } }))
   three = join(home.dir, 'three')
   threeClassFolder(three)
@@ -128,7 +128,7 @@ describe('classifier inference', () => {
     expect(o.metrics!.accuracy).toBe(run.latest['val/accuracy'])
     const bce = -o.predictions.reduce((s, p) => s + Math.log(p.label === 1 ? p.probabilities[1]! : p.probabilities[0]!), 0) / o.predictions.length
     expect(Math.abs(bce - run.latest['val/loss']!)).toBeLessThan(1e-4)
-    expect(o.preprocessing.recipe).toBe('postnorm-dup')
+    expect(o.preprocessing).toMatchObject({ recipe: 'postnorm-dup', tileNorm: 'standardize' })
     // The exported graph is cached by checkpoint content and step.
     expect(readdirSync(join(home.dir, 'onnx-cache')).filter((f) => f.startsWith(`classifier-${o.checkpoint.sha256}-s6-64px`))).toHaveLength(1)
     const row = ctx.ledger.db.prepare('SELECT model_id, checkpoint_id, status, finished_at FROM inference_jobs WHERE id = ?').get(ortJob.id) as Record<string, unknown>

@@ -1,6 +1,6 @@
 // Training runs through the real services and engine child on real Mars data (../shared/data):
-// crater vs rest on HiRISE landmark tiles (split by observation) trains end to end with every
-// classification metric recorded (see the note in the test on what it does not reach);
+// crater vs rest on HiRISE landmark tiles (split by observation) reaches clearly better-than-chance
+// validation accuracy with every classification metric recorded;
 // a run whose engine is killed mid-way and resumed logs the same later metrics as an uninterrupted
 // run; segmentation on ellipse masks from crater boxes reports per-class IoU; a diverging run stops
 // with a clear status; `marsfm train --config` writes the same ledger records.
@@ -26,9 +26,9 @@ beforeAll(async () => {
   requireBuild()
   if (!sharedDataAvailable()) throw new Error('../shared/data is missing (hirise-landmarks-v1, mars-crater-boxes)')
   landmarks = join(home.dir, 'landmarks')
-  const counts = landmarkImageFolder(landmarks, { trainPerClass: 150, validPerClass: 60 })
-  expect(counts.train).toEqual([150, 150])
-  expect(counts.valid).toEqual([60, 60])
+  const counts = landmarkImageFolder(landmarks, { trainPerClass: 170, validPerClass: 100 })
+  expect(counts.train).toEqual([170, 170])
+  expect(counts.valid).toEqual([100, 100])
   expect(counts.observations.train.some((o) => counts.observations.valid.includes(o))).toBe(false)
   craters = join(home.dir, 'craters')
   await craterSegmentationFolder(craters, { maxPerSplit: 16 })
@@ -69,31 +69,52 @@ async function runToEnd(config: RunConfigInput) {
 }
 
 describe('training runs', () => {
-  // Not asserted: better-than-chance validation accuracy. Both splits are class-balanced (train
-  // 150/150, valid 60/60 tiles from 66 / 29 disjoint observations, split seed 1), so chance is 0.5
-  // and accuracy equals balanced accuracy. On this split nothing at the tiny scale separates the
-  // classes reliably (measured on wasm): this config gets 0.50 (AUC 0.49); a logistic regression on
-  // the frozen demo encoder's CLS / mean-pooled features gets 0.43-0.60 (AUC 0.39-0.64) at 64, 128
-  // and 224 px, on 8x8 pooled pixels 0.60 (AUC 0.67); fine-tuning with augmentation, mean pooling,
-  // no masking and 400/172 training tiles reaches AUC 0.69 with training seed 7 and 0.56 with seed 8,
-  // and with all 1,301 training tiles and 'balanced' class weights 0.49. Crater tiles cluster in few
-  // observations (30 of one observation's 33 tiles are craters), so scores swing with the split: with
-  // all training tiles, frozen 128/224 px features reach AUC 0.62-0.80 on split seeds 2-5, 0.67-0.72
-  // on seed 1, balanced accuracy 0.56-0.74 (64 px features: AUC 0.50-0.70).
-  // What is asserted: the loss falls and every metric is recorded.
-  it('crater vs rest on landmark tiles (split by observation) trains, evaluates and is recorded in the ledger', async () => {
-    const { runId, run } = await runToEnd(classification())
+  // Crater vs rest with both splits class-balanced (train 170/170 tiles, valid 100/100 from
+  // disjoint observations, split seed 1), so chance is 0.5 and accuracy equals balanced accuracy.
+  // What makes the tiny demo model learn here, measured on wasm (see the session note):
+  //   - per-tile contrast standardisation: HiRISE observations are stretched differently, and
+  //     without it the model keys on brightness (0.50, AUC 0.49 at 64 px);
+  //   - 128 px input, 8x8 tokens (64 px with standardisation: 0.60, AUC 0.62);
+  //   - full fine-tuning (a frozen-backbone linear probe: 0.54-0.71 over split seeds 1-3);
+  //   - the study's regularisation, token masking 0.375 and dropout 0.5: without it the run
+  //     overfits after ~100 steps (300 steps: 0.60 / 0.67 / 0.68 on split seeds 1 / 2 / 3).
+  // These settings, 200 steps of 16: split seed 1 0.635 (AUC 0.72), seed 2 0.634 (balanced 0.645,
+  // AUC 0.73), seed 3 0.640 (AUC 0.70). The run is deterministic for a seed and backend. The
+  // bounds sit above chance's range for 200 tiles (0.5 + 2.9 sigma = 0.60).
+  it('crater vs rest on landmark tiles (split by observation) reaches clearly better-than-chance validation accuracy and is recorded', async () => {
+    const { runId, run } = await runToEnd(
+      classification({
+        name: 'crater vs rest, 128 px, standardised tiles',
+        imgSize: 128,
+        steps: 200,
+        batchSize: 16,
+        preprocessing: { recipe: 'postnorm-dup', truncate: true, tileNorm: 'standardize' },
+        augment: true,
+        pool: 'mean',
+        maskRatio: 0.375,
+        dropout: 0.5,
+        gradClip: null,
+        optimizer: { name: 'adamw', lr: 3e-4, weightDecay: 0.05 },
+        schedule: { name: 'cosine', warmupSteps: 20 },
+        eval: { everySteps: 50 }
+      })
+    )
     expect(run.status, run.statusReason ?? '').toBe('done')
+    expect(run.latest['val/accuracy']).toBeGreaterThanOrEqual(0.6)
+    expect(run.latest['val/balanced_accuracy']).toBeGreaterThanOrEqual(0.6)
+    expect(run.latest['val/auc']).toBeGreaterThanOrEqual(0.65)
     expect(run.backend).toBe(ctx.engine.getStatus().backend)
     expect(run.datasetHash).toMatch(/^[0-9a-f]{64}$/)
     expect(run.modelHash).toMatch(/^[0-9a-f]{64}$/)
-    for (const k of ['val/loss', 'val/accuracy', 'val/balanced_accuracy', 'val/precision', 'val/recall', 'val/f1', 'val/auc']) expect(Number.isFinite(run.latest[k]), k).toBe(true)
+    for (const k of ['val/loss', 'val/precision', 'val/recall', 'val/f1']) expect(Number.isFinite(run.latest[k]), k).toBe(true)
     const metrics = runMetrics(ctx.ledger.db, runId)
     const losses = metrics.filter((m) => m.name === 'train/loss').map((m) => m.value)
-    expect(losses).toHaveLength(160)
+    expect(losses).toHaveLength(200)
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
     expect(mean(losses.slice(-40))).toBeLessThan(mean(losses.slice(0, 40)))
-    expect(metrics.filter((m) => m.name.startsWith('val/confusion/')).length).toBe(2 * 4)
+    expect(metrics.filter((m) => m.name.startsWith('val/confusion/')).length).toBe(4 * 4)
+    const confusion = metrics.filter((m) => m.name.startsWith('val/confusion/') && m.step === 200).reduce((a, m) => a + m.value, 0)
+    expect(confusion).toBe(200)
     const ckpts = runCheckpoints(ctx.ledger.db, runId)
     expect(ckpts.map((c) => c.kind)).toEqual(expect.arrayContaining(['best', 'last']))
     for (const c of ckpts) expect(existsSync(c.path)).toBe(true)
