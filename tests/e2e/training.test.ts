@@ -35,7 +35,14 @@ const status = () => page.getByTestId('run-live').getAttribute('data-status')
 describe('Training view', () => {
   it('starts a classification run on the demo model and shows live charts', async () => {
     await expect.poll(() => page.getByTestId('train-model').locator('option').allTextContents(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/demo/))
+    // The demo preset fills in its own settings (128 px, standardised tiles, augmentation).
+    await page.getByTestId('train-preset').selectOption('demo-classification')
+    expect(await page.getByTestId('train-img-size').inputValue()).toBe('128')
+    expect(await page.getByTestId('train-tile-norm').inputValue()).toBe('standardize')
+    expect(await page.getByTestId('train-augment').isChecked()).toBe(true)
     await page.getByTestId('train-preset').selectOption('study-classification')
+    expect(await page.getByTestId('train-tile-norm').inputValue()).toBe('model')
+    expect(await page.getByTestId('train-augment').isChecked()).toBe(false)
     await page.getByTestId('train-name').fill('e2e crater run')
     await page.getByTestId('train-data').fill(join(data.dir, 'landmarks'))
     await page.getByTestId('train-steps').fill('600')

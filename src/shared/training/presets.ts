@@ -31,6 +31,30 @@ export const RUN_PRESETS: RunPreset[] = [
     }
   },
   {
+    id: 'demo-classification',
+    title: 'Demo model: crater vs rest',
+    description:
+      'For the small shipped demo model on a CPU: tiles standardised per tile (observations are stretched differently), 128 px input, mean-pooled tokens -> dropout 0.5 -> linear(1) -> BCE; AdamW lr 3e-4 (wd 0.05), 20 warm-up steps then cosine, 200 steps of 16 with flips and rotations and token masking 0.375. About 2 minutes on two cores; on balanced landmark tiles split by observation it reaches about 0.64 validation accuracy.',
+    config: {
+      task: 'classification',
+      imgSize: 128,
+      steps: 200,
+      batchSize: 16,
+      seed: 7,
+      maskRatio: 0.375,
+      dropout: 0.5,
+      pool: 'mean',
+      augment: true,
+      freezeBackbone: false,
+      gradClip: null,
+      optimizer: { name: 'adamw', lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 },
+      schedule: { name: 'cosine', warmupSteps: 20, power: 1, minLrRatio: 0 },
+      eval: { everySteps: 50, maxImages: 0 },
+      checkpoint: { everySteps: 0, bestMetric: 'val/accuracy', mode: 'max' },
+      preprocessing: { recipe: 'postnorm-dup', truncate: true, tileNorm: 'standardize' }
+    }
+  },
+  {
     id: 'study-segmentation',
     title: 'Study: segmentation',
     description:
