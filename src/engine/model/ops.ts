@@ -39,6 +39,22 @@ function recordingOnWasm(tf: Tf): boolean {
   return tf.getBackend() === 'wasm' && tf.engine().isTapeOn()
 }
 
+let transientWeightScopes = 0
+
+/**
+ * Runs `fn` with linear weights given to wasm's matMul as short-lived copies, as while recording:
+ * for evaluation between training steps, whose packed weights would otherwise stay pinned until
+ * the optimiser replaces the weights, i.e. through the next step's peak. Results are unchanged.
+ */
+export function withTransientWeights<T>(fn: () => T): T {
+  transientWeightScopes++
+  try {
+    return fn()
+  } finally {
+    transientWeightScopes--
+  }
+}
+
 /**
  * [B, M, K] @ [B, K, N] -> [B, M, N] (or 2-D) without transpose flags; per-sample 2-D calls on wasm.
  * `transientB`: `b` outlives the product (see shortLived).
@@ -80,13 +96,13 @@ export function bmm<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
 export function linear(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
   const [inDim, outDim] = w.shape
   const lead = x.shape.slice(0, -1)
-  const recording = recordingOnWasm(tf)
+  const transientW = recordingOnWasm(tf) || (transientWeightScopes > 0 && tf.getBackend() === 'wasm')
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 3)
     const [xi, wi, bi] = t as [Tensor, Tensor2D, Tensor1D]
     const x2 = tf.reshape(xi, [-1, inDim]) as Tensor2D // [M, in]
     save([x2, wi])
-    const y = tf.add(tf.matMul(x2, recording ? shortLived(tf, wi) : wi), bi) // [M, out]
+    const y = tf.add(tf.matMul(x2, transientW ? shortLived(tf, wi) : wi), bi) // [M, out]
     return {
       value: tf.reshape(y, [...lead, outDim]),
       gradFunc: (dy: Tensor, saved: Tensor[]) =>

@@ -5,6 +5,7 @@
 import type { Scalar, Tensor, Tensor2D, Tensor3D, Variable } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
 import { PrithviMAE } from '../model/prithvi'
+import { withTransientWeights } from '../model/ops'
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import type { RunConfig } from '@shared/ipc/schemas/runs'
@@ -129,18 +130,26 @@ export class Trainer {
    * evaluation) and per-image weights (training with class weights; see sampleWeights).
    */
   classificationLoss(batch: Batch, maskRatio: number, noise?: Float32Array, dropMask?: Float32Array, weights?: Float32Array): { loss: Scalar; logits: Tensor2D } {
+    const logits = this.classifierLogits(batch, maskRatio, noise, dropMask)
+    return { loss: this.lossOfLogits(logits, batch.labels!, weights), logits }
+  }
+
+  /** Classifier logits [n, outputs] of a batch (no tidy: callers wrap). */
+  private classifierLogits(batch: Batch, maskRatio: number, noise?: Float32Array, dropMask?: Float32Array): Tensor2D {
     const tf = this.tf
-    const x = this.input(batch)
-    const { latent } = this.model.forwardEncoder(x, maskRatio, noise)
+    const { latent } = this.model.forwardEncoder(this.input(batch), maskRatio, noise)
     const d = this.model.cfg.embed_dim
-    const logits = classifierForward(tf, this.head!, latent, dropMask ? tf.tensor2d(dropMask, [batch.n, d]) : undefined, this.cfg.pool)
-    const labels = batch.labels!
-    const w = weights ? tf.tensor2d(weights, [batch.n, 1]) : undefined
-    const loss =
-      this.outputs === 1
-        ? bceWithLogits(tf, logits, tf.tensor2d(Float32Array.from(labels), [batch.n, 1]), w)
-        : crossEntropy(tf, logits, w ? tf.mul(this.onehot(labels, this.outputs, [batch.n]), w) : this.onehot(labels, this.outputs, [batch.n]))
-    return { loss, logits }
+    return classifierForward(tf, this.head!, latent, dropMask ? tf.tensor2d(dropMask, [batch.n, d]) : undefined, this.cfg.pool)
+  }
+
+  /** BCE / CE of logits [n, outputs] against labels [n], optionally weighted per image (no tidy: callers wrap). */
+  private lossOfLogits(logits: Tensor2D, labels: ArrayLike<number>, weights?: Float32Array): Scalar {
+    const tf = this.tf
+    const n = logits.shape[0]
+    const w = weights ? tf.tensor2d(weights, [n, 1]) : undefined
+    return this.outputs === 1
+      ? bceWithLogits(tf, logits, tf.tensor2d(Float32Array.from(labels), [n, 1]), w)
+      : crossEntropy(tf, logits, w ? tf.mul(this.onehot(labels, this.outputs, [n]), w) : this.onehot(labels, this.outputs, [n]))
   }
 
   /** Segmentation loss (decode head + weighted auxiliary head) for a training batch. */
@@ -250,33 +259,91 @@ export class Trainer {
     }
   }
 
-  /** Evaluation logits of a classification batch (no masking, no dropout) and its summed loss. */
+  /**
+   * Images per forward at evaluation: the training micro-batch. A forward keeps every intermediate
+   * until its tidy ends, so a whole evaluation batch (2x the training batch, unmasked) in one
+   * forward needed more wasm heap than a training step.
+   */
+  private get evalChunk(): number {
+    return this.cfg.microBatch ?? this.cfg.batchSize
+  }
+
+  /**
+   * Evaluation logits of a classification batch (no masking, no dropout) and its summed loss. The
+   * encoder runs per evaluation chunk; the loss is taken over the whole batch's logits, as before.
+   */
   classifyBatch(batch: Batch): { preds: Int32Array; scores: Float32Array | null; lossSum: number } {
     const tf = this.tf
+    const chunk = Math.min(this.evalChunk, batch.n)
+    const parts: Tensor2D[] = []
     let out: { preds: Int32Array; scores: Float32Array | null; lossSum: number } | undefined
-    tf.tidy(() => {
-      const { loss, logits } = this.classificationLoss(batch, 0)
-      const preds = this.outputs === 1 ? tf.cast(tf.greater(logits, 0), 'int32') : tf.argMax(logits, 1)
-      const scores = this.outputs === 1 ? Float32Array.from(logits.dataSync()) : null
-      out = { preds: Int32Array.from(preds.dataSync()), scores, lossSum: loss.dataSync()[0]! * batch.n }
-    })
+    try {
+      for (let start = 0; start < batch.n; start += chunk) {
+        const part = this.slice(batch, start, Math.min(chunk, batch.n - start))
+        parts.push(withTransientWeights(() => tf.tidy(() => this.classifierLogits(part, 0))))
+      }
+      tf.tidy(() => {
+        const logits = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as Tensor2D)
+        const loss = this.lossOfLogits(logits, batch.labels!)
+        const preds = this.outputs === 1 ? tf.cast(tf.greater(logits, 0), 'int32') : tf.argMax(logits, 1)
+        const scores = this.outputs === 1 ? Float32Array.from(logits.dataSync()) : null
+        out = { preds: Int32Array.from(preds.dataSync()), scores, lossSum: loss.dataSync()[0]! * batch.n }
+      })
+    } finally {
+      tf.dispose(parts)
+    }
     return out!
   }
 
-  /** Segmentation logits [n, S, S, K] of model inputs [n, 6, 1, S, S] at evaluation. */
+  /** Segmentation logits [n, S, S, K] of model inputs [n, 6, 1, S, S] at evaluation, per evaluation chunk. */
   segmentLogits(x: Float32Array, n: number): Float32Array {
     const tf = this.tf
-    return tf.tidy(() => {
-      const s = this.imgSize
-      const { latent } = this.model.forwardEncoder(tf.tensor(x, [n, 6, 1, s, s]), 0)
-      return segmentationForward(tf, this.head!, latent as Tensor3D, this.grid, this.segOptions!, false).logits.dataSync() as Float32Array
-    })
+    const s = this.imgSize
+    const k = this.segOptions!.numClasses
+    const chunk = Math.min(this.evalChunk, n)
+    const out = new Float32Array(n * s * s * k)
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start)
+      const part = x.subarray(start * 6 * s * s, (start + m) * 6 * s * s)
+      withTransientWeights(() =>
+        tf.tidy(() => {
+          const { latent } = this.model.forwardEncoder(tf.tensor(part, [m, 6, 1, s, s]), 0)
+          out.set(segmentationForward(tf, this.head!, latent as Tensor3D, this.grid, this.segOptions!, false).logits.dataSync(), start * s * s * k)
+        })
+      )
+    }
+    return out
   }
 
-  /** MAE loss of a pre-training batch with fixed noise. */
+  /**
+   * MAE loss of a pre-training batch with fixed noise. Encoder and decoder run per evaluation
+   * chunk; the loss is taken over the whole batch's predictions, as forwardMae does.
+   */
   maeLoss(batch: Batch, noise: Float32Array): number {
     const tf = this.tf
-    return tf.tidy(() => this.model.forwardMae(this.input(batch), this.cfg.maskRatio, noise).loss.dataSync()[0]!)
+    const L = this.model.numPatches
+    const chunk = Math.min(this.evalChunk, batch.n)
+    const preds: Tensor[] = []
+    const masks: Tensor[] = []
+    try {
+      for (let start = 0; start < batch.n; start += chunk) {
+        const n = Math.min(chunk, batch.n - start)
+        const part = this.slice(batch, start, n)
+        withTransientWeights(() =>
+          tf.tidy(() => {
+            const enc = this.model.forwardEncoder(this.input(part), this.cfg.maskRatio, noise.subarray(start * L, (start + n) * L))
+            preds.push(tf.keep(this.model.forwardDecoder(enc.latent, enc.idsRestore)))
+            masks.push(tf.keep(enc.mask))
+          })
+        )
+      }
+      return tf.tidy(() => {
+        const cat = (ts: Tensor[]) => (ts.length === 1 ? ts[0]! : tf.concat(ts, 0))
+        return this.model.forwardLoss(this.input(batch), cat(preds), cat(masks)).dataSync()[0]!
+      })
+    } finally {
+      tf.dispose([...preds, ...masks])
+    }
   }
 
   dispose(): void {

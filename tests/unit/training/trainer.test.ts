@@ -107,6 +107,23 @@ describe('trainer', () => {
     chunked.dispose()
   })
 
+  it.each(['classification', 'segmentation', 'pretrain'] as const)('%s: evaluation in chunks of the training micro-batch gives the whole-batch results and leaks nothing', (task) => {
+    const over = { task, ...(task === 'segmentation' ? { segmentation: { numClasses: 3, headChannels: 8 } } : {}), ...(task === 'pretrain' ? { maskRatio: 0.75 } : {}) } as const
+    const make = (o: Partial<RunConfigInput>) => new Trainer({ tf, config: config({ ...over, ...o }), modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2 })
+    const whole = make({ batchSize: 8 }) // one chunk covers the batch of 5
+    const chunked = make({ microBatch: 2 }) // chunks of 2, 2, 1
+    const b = batch(5, 32, task === 'classification' ? task : 'pretrain')
+    const noise = Float32Array.from({ length: 5 * whole.model.numPatches }, (_, i) => Math.sin(i * 7.1))
+    const evaluate = (t: Trainer) => (task === 'classification' ? t.classifyBatch(b) : task === 'segmentation' ? t.segmentLogits(b.x, b.n) : t.maeLoss(b, noise))
+    const expected = evaluate(whole)
+    const before = tf.memory().numTensors
+    expect(evaluate(chunked)).toEqual(expected)
+    expect(evaluate(chunked)).toEqual(expected)
+    expect(tf.memory().numTensors).toBe(before)
+    whole.dispose()
+    chunked.dispose()
+  })
+
   it('a NaN loss stops the run with a clear error and leaks nothing', () => {
     const trainer = new Trainer({ tf, config: config({}), modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2 })
     trainer.trainStep(batch(2, 32, 'classification'), 0)
