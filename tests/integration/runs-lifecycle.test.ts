@@ -7,7 +7,8 @@
 // or queued run, a run whose checkpoint an inference job is using or a model was imported from;
 // `marsfm train --delete` does the same from a shell.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -251,10 +252,18 @@ describe('deleting runs', () => {
     expect(before.metrics).toBeGreaterThan(0)
     expect(before.checkpoints).toBeGreaterThan(0)
     expect(existsSync(ckpt.path)).toBe(true)
+    // An ONNX graph inference exported from one of its checkpoints (cached by content) goes too;
+    // another checkpoint's stays.
+    const cache = join(home.dir, 'onnx-cache')
+    mkdirSync(cache, { recursive: true })
+    const sha = createHash('sha256').update(readFileSync(ckpt.path)).digest('hex')
+    writeFileSync(join(cache, `classifier-${sha}-s${ckpt.step}-32px.onnx`), 'graph')
+    writeFileSync(join(cache, `classifier-${'0'.repeat(64)}-s1-32px.onnx`), 'graph')
     const reply = await call('runs:delete', { id: long })
     expect(reply.ok, message(reply)).toBe(true)
     expect(ledgerRows(long)).toEqual({ runs: 0, metrics: 0, checkpoints: 0 })
     expect(existsSync(runs.runDir(long))).toBe(false)
+    expect(readdirSync(cache)).toEqual([`classifier-${'0'.repeat(64)}-s1-32px.onnx`])
     expect(deleted).toEqual([long])
     // Inference jobs keep their results (their input names the run), without the link.
     const links = db.prepare('SELECT checkpoint_id AS c FROM inference_jobs WHERE id IN (?, ?)').all(finished, running) as { c: number | null }[]
