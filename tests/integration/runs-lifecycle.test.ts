@@ -202,7 +202,7 @@ describe('deleting runs', () => {
       old.close()
       const ledger = openLedger(dir.dir)
       expect(() => ledger.db.prepare('DELETE FROM metrics WHERE run_id = ?').run(id)).toThrow(/append-only/)
-      expect(deleteRun(ledger.db, id)).toEqual({ unlinkedInferenceJobs: 0 })
+      expect(deleteRun(ledger.db, id)).toEqual({ unlinkedInferenceJobs: 0, inferredCheckpoints: [] })
       expect(deleteRun(ledger.db, id)).toBeNull()
       expect(ledger.db.prepare('SELECT id, name FROM deleted_runs').all()).toEqual([{ id, name: 'old' }])
       // The deleted run had the highest id: the next run still gets a new one.
@@ -241,9 +241,14 @@ describe('deleting runs', () => {
     const deleted: number[] = []
     const unsubscribe = ctx!.bus.subscribe((event, payload) => event === 'runs:deleted' && deleted.push((payload as { id: number }).id))
     const ckpt = runCheckpoints(db, long).at(-1)!
-    const inference = (status: string) =>
-      Number(db.prepare("INSERT INTO inference_jobs (model_id, checkpoint_id, input_json, status, created_at) VALUES (NULL, ?, '{}', ?, 'now')").run(ckpt.id, status).lastInsertRowid)
-    const finished = inference('done')
+    const sha = createHash('sha256').update(readFileSync(ckpt.path)).digest('hex')
+    const inference = (status: string, output: unknown = null) =>
+      Number(
+        db
+          .prepare("INSERT INTO inference_jobs (model_id, checkpoint_id, input_json, output_json, status, created_at) VALUES (NULL, ?, '{}', ?, ?, 'now')")
+          .run(ckpt.id, output === null ? null : JSON.stringify(output), status).lastInsertRowid
+      )
+    const finished = inference('done', { checkpoint: { path: ckpt.path, sha256: sha, step: ckpt.step } })
     const running = inference('running')
     expect(message(await call('runs:delete', { id: long }))).toBe(`inference job #${running} is using a checkpoint of run #${long}: wait for it to finish or cancel it first`)
     db.prepare("UPDATE inference_jobs SET status = 'failed' WHERE id = ?").run(running)
@@ -252,11 +257,10 @@ describe('deleting runs', () => {
     expect(before.metrics).toBeGreaterThan(0)
     expect(before.checkpoints).toBeGreaterThan(0)
     expect(existsSync(ckpt.path)).toBe(true)
-    // An ONNX graph inference exported from one of its checkpoints (cached by content) goes too;
-    // another checkpoint's stays.
+    // The ONNX graph the finished inference job exported from the checkpoint (cached by content,
+    // named in its recorded outcome) goes too; another checkpoint's stays.
     const cache = join(home.dir, 'onnx-cache')
     mkdirSync(cache, { recursive: true })
-    const sha = createHash('sha256').update(readFileSync(ckpt.path)).digest('hex')
     writeFileSync(join(cache, `classifier-${sha}-s${ckpt.step}-32px.onnx`), 'graph')
     writeFileSync(join(cache, `classifier-${'0'.repeat(64)}-s1-32px.onnx`), 'graph')
     const reply = await call('runs:delete', { id: long })

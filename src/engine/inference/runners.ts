@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Tf } from '../tf/backend'
+import { classifierGraphName } from '@shared/inference/graph-cache'
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import { PrithviMAE } from '../model/prithvi'
@@ -23,7 +24,7 @@ export interface ClassifierRunner {
 }
 
 export function cachedClassifierPath(cacheDir: string, sha256: string, step: number, cfg: PrithviConfig): string {
-  return join(cacheDir, `classifier-${sha256}-s${step}-${cfg.img_size}px.onnx`)
+  return join(cacheDir, classifierGraphName(sha256, step, cfg.img_size))
 }
 
 /** Backbone + head under the names the ONNX exporter reads (`classifier.weight` [K, D], `classifier.bias`). */

@@ -221,6 +221,8 @@ export function markInterrupted(db: Db, isOrphan: (runId: number) => boolean): n
 export interface RunDeletion {
   /** Inference jobs that used one of the run's checkpoints: kept (their input records the run), unlinked. */
   unlinkedInferenceJobs: number
+  /** SHA-256 of the run's checkpoints that inference read (their exported graphs are cached by it). */
+  inferredCheckpoints: string[]
 }
 
 /**
@@ -236,12 +238,15 @@ export function deleteRun(db: Db, runId: number): RunDeletion | null {
     const ofRun = 'SELECT id FROM checkpoints WHERE run_id = ?'
     const busy = db.prepare(`SELECT id FROM inference_jobs WHERE status = 'running' AND checkpoint_id IN (${ofRun})`).get(runId) as { id: number } | undefined
     if (busy) throw new Error(`inference job #${busy.id} is using a checkpoint of run #${runId}: wait for it to finish or cancel it first`)
+    const inferred = db
+      .prepare(`SELECT DISTINCT json_extract(output_json, '$.checkpoint.sha256') AS sha FROM inference_jobs WHERE checkpoint_id IN (${ofRun}) AND output_json IS NOT NULL`)
+      .all(runId) as { sha: string | null }[]
     db.pragma('defer_foreign_keys = ON')
     const unlinked = db.prepare(`UPDATE inference_jobs SET checkpoint_id = NULL WHERE checkpoint_id IN (${ofRun})`).run(runId).changes
     db.prepare('DELETE FROM checkpoints WHERE run_id = ?').run(runId)
     db.prepare('DELETE FROM runs WHERE id = ?').run(runId)
     db.prepare('DELETE FROM metrics WHERE run_id = ?').run(runId)
     db.prepare('INSERT INTO deleted_runs (id, name, deleted_at) VALUES (?, ?, ?)').run(runId, run.name, now())
-    return { unlinkedInferenceJobs: unlinked }
+    return { unlinkedInferenceJobs: unlinked, inferredCheckpoints: inferred.flatMap((r) => (typeof r.sha === 'string' ? [r.sha] : [])) }
   })()
 }

@@ -6,8 +6,7 @@
 // no checkpoint, e.g. one the app stopped before it started, starts again from step 0). A run
 // that is not running or queued can be deleted: its ledger rows and its folder.
 import { EventEmitter } from 'node:events'
-import { createHash } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import type { AppContext } from '../app/context'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
@@ -35,6 +34,7 @@ import {
 import { exportVersion, EXPORT_MARKER } from '../datasets/exporter'
 import { getVersion } from '../datasets/versions'
 import { onnxCacheDir } from './reconstruction'
+import { classifierGraphPrefix } from '@shared/inference/graph-cache'
 
 /** What the engine's `train` job receives (also saved as <runDir>/params.json for resumes). */
 interface TrainParams {
@@ -328,11 +328,9 @@ export class RunsController extends EventEmitter {
     const dir = resolve(this.runDir(id))
     const model = listModels(db).find((m) => resolve(m.path).startsWith(dir + sep))
     if (model) throw new Error(`model #${model.id} "${model.name}" is this run's checkpoint (${model.path}): remove that model first, then delete the run`)
-    // The ONNX graphs inference exported from its checkpoints are cached by file content.
-    const hashes = runCheckpoints(db, id).filter((c) => existsSync(c.path)).map((c) => sha256OfFile(c.path))
     const deleted = deleteRun(db, id)
     if (!deleted) throw new Error(`no run #${id}`)
-    removeCachedGraphs(onnxCacheDir(this.ctx.dataDir), hashes)
+    removeCachedGraphs(onnxCacheDir(this.ctx.dataDir), deleted.inferredCheckpoints)
     this.ctx.log.write('info', 'runs', `run #${id} "${run.name}" deleted${deleted.unlinkedInferenceJobs ? ` (${deleted.unlinkedInferenceJobs} inference job(s) keep their results)` : ''}`)
     this.ctx.bus.emit('runs:deleted', { id })
     this.emit('deleted', id)
@@ -394,20 +392,9 @@ export function registerRunsService(ctx: AppContext): void {
   })
 }
 
-function sha256OfFile(path: string): string {
-  const h = createHash('sha256')
-  const buf = Buffer.allocUnsafe(1 << 22)
-  const fd = openSync(path, 'r')
-  try {
-    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) h.update(buf.subarray(0, n))
-  } finally {
-    closeSync(fd)
-  }
-  return h.digest('hex')
-}
-
-/** Removes onnx-cache/classifier-<sha256>-*.onnx of the given checkpoint hashes (best effort: a cache). */
+/** Removes the cached classifier graphs of the given checkpoint hashes (only a cache: best effort). */
 function removeCachedGraphs(cacheDir: string, hashes: string[]): void {
   if (!hashes.length || !existsSync(cacheDir)) return
-  for (const f of readdirSync(cacheDir)) if (hashes.some((h) => f.startsWith(`classifier-${h}-`))) rmSync(join(cacheDir, f), { force: true })
+  const prefixes = hashes.map(classifierGraphPrefix)
+  for (const f of readdirSync(cacheDir)) if (prefixes.some((p) => f.startsWith(p))) rmSync(join(cacheDir, f), { force: true })
 }
