@@ -43,6 +43,10 @@ describe('Training view', () => {
     await page.getByTestId('train-preset').selectOption('study-classification')
     expect(await page.getByTestId('train-tile-norm').inputValue()).toBe('model')
     expect(await page.getByTestId('train-augment').isChecked()).toBe(false)
+    // No dataset has been frozen in this app yet: the version source says where to make one.
+    const versionSource = page.getByTestId('train-data-source').locator('option[value="version"]')
+    expect(await versionSource.isDisabled()).toBe(true)
+    expect(await versionSource.textContent()).toMatch(/none yet: Datasets view/)
     await page.getByTestId('train-name').fill('e2e crater run')
     await page.getByTestId('train-data').fill(join(data.dir, 'landmarks'))
     await page.getByTestId('train-steps').fill('600')

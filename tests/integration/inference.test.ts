@@ -216,6 +216,16 @@ describe('classifier inference', () => {
       expect(stem, p.name).toBeDefined()
       expect(Math.abs(p.probabilities[1]! - byFile.get(stem!)!)).toBeLessThan(1e-5)
     }
+
+    // The same version trains a run (the Training view's "frozen dataset version" source): it is
+    // exported once as an ImageFolder, and the run records the version's content hash.
+    const runs = runsController(ctx)
+    const started = await runs.start(tinyRun('from a version', { data: { kind: 'dataset-version', id: version.id }, steps: 2, batchSize: 2, eval: { everySteps: 2, maxImages: 0 } }))
+    const run = await runs.waitFor(started.runId)
+    expect(run.status, run.statusReason ?? '').toBe('done')
+    const frozen = await call<{ id: number; contentHash: string }[]>('datasets:versions', { datasetId: dataset.id })
+    expect(run.datasetHash).toBe(frozen.find((v) => v.id === version.id)!.contentHash)
+    expect(existsSync(join(home.dir, 'training-data', `version-${version.id}-imagefolder`))).toBe(true)
   })
 
   it('cancels between batches and records the job as cancelled', async () => {
