@@ -4,6 +4,7 @@
 import { toWireError, CancelledError } from '@shared/ipc/errors'
 import type { FromEngine, ToEngine } from './protocol'
 import { loadTf } from './tf/backend'
+import { probeWebGpu } from './gpu/adapter'
 import type { TfHandle } from './tf/handle'
 import { jobHandler } from './jobs/registry'
 import { engineMethod } from './methods'
@@ -88,7 +89,10 @@ async function main(): Promise<void> {
         break
     }
   })
-  send({ type: 'ready', info: { pid: process.pid, backend: tf.backend, device: tf.device, versions: tf.versions, tried: tf.tried } })
+  // The adapter is reported even when another backend was chosen: the System view says why it was skipped.
+  const probe = !tf.gpu && tf.tried.some((t) => t.backend === 'webgpu') ? await probeWebGpu() : undefined
+  const gpu = tf.gpu ?? (probe?.available ? probe.adapter : null)
+  send({ type: 'ready', info: { pid: process.pid, backend: tf.backend, device: tf.device, versions: tf.versions, tried: tf.tried, gpu } })
 }
 
 void main()

@@ -1,13 +1,16 @@
 // Messages between main (the supervisor) and the engine child process. Calls carry a sequence
 // number; jobs carry the job id main assigned; errors travel as WireError and are rebuilt.
 import type { WireError } from '@shared/ipc/errors'
+import type { GpuAdapterInfo } from '@shared/ipc/schemas/system'
 
 export interface EngineInfo {
   pid: number
   backend: string
   device: string
   versions: Record<string, string>
-  tried: { backend: string; error?: string }[]
+  tried: { backend: string; error?: string; hint?: string }[]
+  /** The WebGPU adapter: the engine's when it runs on webgpu, else the one found (if any). */
+  gpu: GpuAdapterInfo | null
 }
 
 export type ToEngine =

@@ -1,17 +1,19 @@
-// Picks and initialises a TensorFlow.js backend for the engine: libtensorflow (GPU, then CPU) when the
+// Picks and initialises a TensorFlow.js backend for the engine: WebGPU on a hardware adapter (Dawn:
+// Vulkan, Metal or D3D12, nothing beyond a driver), then libtensorflow (CUDA, then CPU) when the
 // optional tfjs-node packages are installed, else WebAssembly SIMD, else plain JavaScript.
 // Free of model code; every other engine module receives the `tf` namespace this returns, with
 // gradients registered for the core kernels (see gradients.ts).
 
 import { createRequire } from 'node:module'
 import { dirname, join, sep } from 'node:path'
+import { adapterLabel, probeWebGpu, type GpuAdapterInfo } from '../gpu/adapter'
 import { registerMissingGradients } from './gradients'
 import { patchWasmKernels } from './wasm-kernels'
 
 export type Tf = typeof import('@tensorflow/tfjs-core')
 
 /** Engine-level backend choices (the values of `prefer`). */
-export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
+export type BackendChoice = 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'
 
 export interface LoadTfOptions {
   /** Use exactly this backend; failure throws instead of falling back. Overrides MARSFM_TF_BACKEND. */
@@ -21,6 +23,8 @@ export interface LoadTfOptions {
 export interface TriedBackend {
   backend: BackendChoice
   error?: string
+  /** How to make a skipped backend available. */
+  hint?: string
 }
 
 export interface LoadedTf {
@@ -31,17 +35,40 @@ export interface LoadedTf {
   device: string
   versions: Record<string, string>
   tried: TriedBackend[]
+  /** The WebGPU adapter, when the engine runs on WebGPU. */
+  gpu?: GpuAdapterInfo
 }
 
 /** Values accepted in the MARSFM_TF_BACKEND environment variable. */
 const ENV_CHOICES: Record<string, BackendChoice> = {
+  webgpu: 'webgpu',
   'node-gpu': 'tensorflow-gpu',
   node: 'tensorflow',
   wasm: 'wasm',
   cpu: 'cpu'
 }
 
-const AUTO_ORDER: BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
+const AUTO_ORDER: BackendChoice[] = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']
+
+/** How to make each backend available, shown beside the reason it was skipped. */
+const HINTS: Record<BackendChoice, string> = {
+  webgpu: '',
+  'tensorflow-gpu':
+    'legacy CUDA option: needs CUDA 11.2 and cuDNN 8.1 on the library path and `npm rebuild @tensorflow/tfjs-node-gpu` with internet access (WebGPU needs neither)',
+  tensorflow: 'optional: `npm rebuild @tensorflow/tfjs-node` with internet access downloads libtensorflow',
+  wasm: 'part of the app: reinstall with `npm ci`',
+  cpu: 'part of the app: reinstall with `npm ci`'
+}
+
+/** A backend that could not be used, with what would fix it. */
+class Skipped extends Error {
+  constructor(
+    message: string,
+    readonly hint: string
+  ) {
+    super(message)
+  }
+}
 
 // Optional packages are loaded through a runtime `require` so bundlers never see (or try to inline) them.
 const require = createRequire(import.meta.url)
@@ -50,6 +77,7 @@ interface Initialised {
   backend: string
   device: string
   versions: Record<string, string>
+  gpu?: GpuAdapterInfo
 }
 
 function errorText(e: unknown): string {
@@ -87,6 +115,30 @@ async function initNode(tf: Tf, gpu: boolean): Promise<Initialised> {
   return { backend: 'tensorflow', device: gpu ? 'GPU (CUDA)' : 'CPU (libtensorflow)', versions }
 }
 
+/**
+ * WebGPU through Dawn. Automatically only on a hardware adapter: a software rasteriser (llvmpipe,
+ * SwiftShader) is correct but slower than wasm, so only an explicit choice gets it (tests do).
+ */
+async function initWebGpu(tf: Tf, forced: boolean): Promise<Initialised> {
+  const probe = await probeWebGpu()
+  if (!probe.available) throw new Skipped(probe.reason, probe.hint)
+  const gpu = probe.adapter
+  if (gpu.software && !forced) {
+    throw new Skipped(
+      `only a software adapter was found (${adapterLabel(gpu)}); it is never picked automatically`,
+      'install your GPU\'s driver, or set MARSFM_TF_BACKEND=webgpu to use the software adapter anyway (slow; for testing)'
+    )
+  }
+  await import('@tensorflow/tfjs-backend-webgpu') // registers the 'webgpu' backend
+  await activate(tf, 'webgpu')
+  return {
+    backend: 'webgpu',
+    device: `GPU (WebGPU, ${adapterLabel(gpu)})`,
+    versions: { 'tfjs-backend-webgpu': packageVersion('@tensorflow/tfjs-backend-webgpu') ?? 'unknown', dawn: gpu.dawn },
+    gpu
+  }
+}
+
 async function initWasm(tf: Tf): Promise<Initialised> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm')
   // The .wasm binaries sit next to the package's node entry point (dist/).
@@ -117,8 +169,10 @@ async function initCpu(tf: Tf): Promise<Initialised> {
   return { backend: 'cpu', device: 'CPU (JavaScript)', versions: { 'tfjs-backend-cpu': cpu.version_cpu } }
 }
 
-function init(tf: Tf, choice: BackendChoice): Promise<Initialised> {
+function init(tf: Tf, choice: BackendChoice, forced: boolean): Promise<Initialised> {
   switch (choice) {
+    case 'webgpu':
+      return initWebGpu(tf, forced)
     case 'tensorflow-gpu':
       return initNode(tf, true)
     case 'tensorflow':
@@ -146,7 +200,7 @@ function resolveOverride(opts: LoadTfOptions): { choice: BackendChoice; source: 
 
 /**
  * Loads tfjs-core and activates the best available backend (or exactly the requested one).
- * Automatic order: tfjs-node-gpu, tfjs-node, wasm (SIMD), cpu. An explicit choice (`opts.prefer`
+ * Automatic order: WebGPU on a hardware adapter, tfjs-node-gpu, tfjs-node, wasm (SIMD), cpu. An explicit choice (`opts.prefer`
  * or MARSFM_TF_BACKEND) never falls back: it throws with the reason.
  */
 export async function loadTf(opts: LoadTfOptions = {}): Promise<LoadedTf> {
@@ -156,12 +210,20 @@ export async function loadTf(opts: LoadTfOptions = {}): Promise<LoadedTf> {
   const tried: TriedBackend[] = []
   for (const choice of order) {
     try {
-      const got = await init(tf, choice)
+      const got = await init(tf, choice, override !== undefined)
       registerMissingGradients(tf)
       tried.push({ backend: choice })
-      return { tf, backend: got.backend, device: got.device, versions: { 'tfjs-core': tf.version_core, ...got.versions }, tried }
+      return {
+        tf,
+        backend: got.backend,
+        device: got.device,
+        versions: { 'tfjs-core': tf.version_core, ...got.versions },
+        tried,
+        ...(got.gpu ? { gpu: got.gpu } : {})
+      }
     } catch (e) {
-      tried.push({ backend: choice, error: errorText(e) })
+      const hint = e instanceof Skipped ? e.hint : HINTS[choice]
+      tried.push({ backend: choice, error: errorText(e), ...(hint ? { hint } : {}) })
       if (override) throw new Error(`TensorFlow.js backend '${choice}' (${override.source}) is unavailable: ${errorText(e)}`)
     }
   }

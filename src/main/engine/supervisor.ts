@@ -57,6 +57,7 @@ export class EngineSupervisor extends EventEmitter {
       device: null,
       versions: {},
       triedBackends: [],
+      gpu: null,
       restarts: 0,
       lastExit: null,
       since: new Date().toISOString()
@@ -240,7 +241,8 @@ export class EngineSupervisor extends EventEmitter {
           backend: message.info.backend,
           device: message.info.device,
           versions: message.info.versions,
-          triedBackends: message.info.tried
+          triedBackends: message.info.tried,
+          gpu: message.info.gpu
         })
         for (const w of this.readyWaiters.splice(0)) w.resolve()
         break

@@ -2,6 +2,22 @@
 import { parseArgs } from 'node:util'
 import type { Command } from '../command'
 import { systemInfo } from '../../services/system'
+import type { GpuAdapterInfo } from '@shared/ipc/schemas/system'
+
+function mib(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)} MiB`
+}
+
+function gpuRows(gpu: GpuAdapterInfo | null): [string, string][] {
+  if (!gpu) return [['WebGPU adapter', 'none found']]
+  const on = Object.entries(gpu.features).filter(([, v]) => v).map(([k]) => k)
+  return [
+    ['WebGPU adapter', `${gpu.description || gpu.device} — ${[gpu.vendor, gpu.architecture].filter((s) => s && s !== 'software').join(', ')}, ${gpu.nativeApi}${gpu.software ? ', software (never picked automatically)' : ''}`],
+    ['  limits', `maxBufferSize ${mib(gpu.limits.maxBufferSize)}, maxStorageBufferBindingSize ${mib(gpu.limits.maxStorageBufferBindingSize)}`],
+    ['  features', on.length ? on.join(', ') : 'none of shaderF16, subgroups, timestampQuery'],
+    ['  Dawn (webgpu package)', gpu.dawn]
+  ]
+}
 
 export const infoCommand: Command = {
   name: 'info',
@@ -22,6 +38,8 @@ export const infoCommand: Command = {
       ['Node', info.versions.node ?? ''],
       ['TensorFlow.js backend', `${info.engine.backend} (${info.engine.device})`],
       ['Backends tried', info.engine.triedBackends.map((t) => (t.error ? `${t.backend}: ${t.error}` : `${t.backend}: ok`)).join('; ')],
+      ...info.engine.triedBackends.filter((t) => t.error && t.hint).map((t): [string, string] => [`  to use ${t.backend}`, t.hint!]),
+      ...gpuRows(info.engine.gpu),
       ['ONNX Runtime', `${info.onnxruntime.version} [${info.onnxruntime.executionProviders.join(', ')}]`],
       ['Data folder', info.dataDir],
       ['Ledger', `${info.ledger.path} (${info.ledger.sizeBytes} bytes, schema ${info.ledger.schemaVersion})`]

@@ -3,13 +3,34 @@ import { z } from 'zod'
 
 export const EngineState = z.enum(['starting', 'ready', 'crashed', 'restarting', 'stopped'])
 
+/** A WebGPU adapter as Dawn describes it (src/engine/gpu/adapter.ts). */
+export const GpuAdapterInfo = z.object({
+  vendor: z.string(),
+  architecture: z.string(),
+  device: z.string(),
+  description: z.string(),
+  nativeApi: z.enum(['Vulkan', 'Metal', 'D3D12', 'OpenGL', 'unknown']),
+  software: z.boolean(),
+  limits: z.object({
+    maxBufferSize: z.number(),
+    maxStorageBufferBindingSize: z.number(),
+    maxComputeWorkgroupStorageSize: z.number(),
+    maxComputeInvocationsPerWorkgroup: z.number()
+  }),
+  features: z.object({ shaderF16: z.boolean(), subgroups: z.boolean(), timestampQuery: z.boolean() }),
+  dawn: z.string()
+})
+export type GpuAdapterInfo = z.infer<typeof GpuAdapterInfo>
+
 export const EngineStatus = z.object({
   state: EngineState,
   pid: z.number().int().nullable(),
   backend: z.string().nullable(),
   device: z.string().nullable(),
   versions: z.record(z.string(), z.string()),
-  triedBackends: z.array(z.object({ backend: z.string(), error: z.string().optional() })),
+  triedBackends: z.array(z.object({ backend: z.string(), error: z.string().optional(), hint: z.string().optional() })),
+  /** The WebGPU adapter found (used when backend is webgpu), or null. */
+  gpu: GpuAdapterInfo.nullable(),
   restarts: z.number().int(),
   lastExit: z.string().nullable(),
   since: z.string()
@@ -44,7 +65,7 @@ export const LogLine = z.object({
 export type LogLine = z.infer<typeof LogLine>
 
 /** Which TensorFlow.js backend the engine loads: 'auto' picks the best present. */
-export const TfBackendChoice = z.enum(['auto', 'node-gpu', 'node', 'wasm', 'cpu'])
+export const TfBackendChoice = z.enum(['auto', 'webgpu', 'node-gpu', 'node', 'wasm', 'cpu'])
 export type TfBackendChoice = z.infer<typeof TfBackendChoice>
 
 export const EngineSettings = z.object({
