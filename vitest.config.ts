@@ -7,8 +7,8 @@ const alias = {
   '@main': resolve('src/main')
 }
 
-// Three suites: unit (pure code, fast), integration (real SQLite files, real engine child,
-// real ONNX Runtime), e2e (web mode driven through Debian's Chromium).
+// Four suites: unit (pure code, fast), integration (real SQLite files, real engine child,
+// real ONNX Runtime), hostile (the bad-input corpus), e2e (web mode driven through Debian's Chromium).
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -17,6 +17,10 @@ export default defineConfig({
       {
         resolve: { alias },
         test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 180_000, poolOptions: { forks: { singleFork: true } } }
+      },
+      {
+        resolve: { alias },
+        test: { name: 'hostile', include: ['tests/hostile/**/*.test.ts'], environment: 'node', testTimeout: 180_000, hookTimeout: 180_000, poolOptions: { forks: { singleFork: true } } }
       },
       {
         resolve: { alias },
