@@ -95,10 +95,15 @@ export function createTfjsClassifier(tf: Tf, backend: string, o: TfjsClassifierO
       // Ascending noise keeps every token in its place (mask ratio 0 keeps them all anyway).
       const noise = new Float32Array(n * L)
       for (let i = 0; i < noise.length; i++) noise[i] = i % L
-      return tf.tidy(() => {
+      const logits = tf.tidy(() => {
         const { latent } = model.forwardEncoder(tf.tensor(pixels, [n, C, 1, S, S], 'float32'), 0, noise)
-        return classifierForward(tf, head, latent, undefined, o.pool).dataSync() as Float32Array
+        return classifierForward(tf, head, latent, undefined, o.pool)
       })
+      try {
+        return (await logits.data()) as Float32Array
+      } finally {
+        logits.dispose()
+      }
     },
     async dispose() {
       head.dispose()

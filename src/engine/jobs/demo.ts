@@ -11,10 +11,12 @@ registerJob('demo', async (raw, ctx) => {
   for (let step = 1; step <= params.steps; step++) {
     if (ctx.signal.aborted) throw new CancelledError()
     const n = params.matrixSize
-    checksum = tf.tidy(() => {
+    const sum = tf.tidy(() => {
       const a = tf.fill([n, n], 1 / n)
-      return tf.sum(tf.matMul(a, a)).dataSync()[0]!
+      return tf.sum(tf.matMul(a, a))
     })
+    checksum = (await sum.data())[0]!
+    sum.dispose()
     ctx.progress(step, params.steps, `step ${step}/${params.steps}`)
     ctx.emit('metric', { step, name: 'checksum', value: checksum })
     if (params.stepMs > 0) await sleep(params.stepMs, ctx.signal)

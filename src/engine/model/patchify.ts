@@ -1,5 +1,7 @@
 // 3-D patchify / unpatchify of Prithvi as tensor ops (reshape + transpose, differentiable everywhere):
-// 'b c (t tub) (h p) (w q) -> b (t h w) (tub p q c)' and its inverse.
+// 'b c (t tub) (h p) (w q) -> b (t h w) (tub p q c)' and its inverse. Each rank-8 permutation is done as
+// two transposes of rank <= 6 (WebGPU's limit): channels last first, then the token / in-patch axes.
+// A transpose only moves values, so the result is bit-identical to one rank-8 transpose.
 
 import type { Tensor, Tensor3D, Tensor5D } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
@@ -17,8 +19,9 @@ export function patchify(tf: Tf, imgs: Tensor, g: PatchGeometry): Tensor3D {
   if (imgs.rank !== 5) throw new Error(`patchify expects [N, C, T, H, W], got [${imgs.shape.join(', ')}]`)
   if (T % tub || H % p || W % p) throw new Error(`image [${imgs.shape.join(', ')}] does not tile into ${tub}x${p}x${p} patches`)
   const [t, h, w] = [T / tub, H / p, W / p]
-  const x = tf.reshape(imgs, [n, c, t, tub, h, p, w, p]) // [N, C, t, tub, h, p, w, q]
-  const y = tf.transpose(x, [0, 2, 4, 6, 3, 5, 7, 1]) // [N, t, h, w, tub, p, q, C]
+  const last = tf.transpose(tf.reshape(imgs, [n, c, T * H * W]), [0, 2, 1]) // [N, (t tub h p w q), C]
+  const x = tf.reshape(last, [n * t, tub, h, p, w, p * c]) // [N t, tub, h, p, w, (q C)]
+  const y = tf.transpose(x, [0, 2, 4, 1, 3, 5]) // [N t, h, w, tub, p, (q C)]
   return tf.reshape(y, [n, t * h * w, tub * p * p * c]) as Tensor3D
 }
 
@@ -28,7 +31,8 @@ export function unpatchify(tf: Tf, x: Tensor, g: PatchGeometry, grid: readonly [
   const { patchSize: p, tubeletSize: tub, inChans: c } = g
   const [t, h, w] = grid
   if (L !== t * h * w || P !== tub * p * p * c) throw new Error(`unpatchify: [${x.shape.join(', ')}] does not match grid ${t}x${h}x${w}, patch ${tub}x${p}x${p}x${c}`)
-  const y = tf.reshape(x, [n, t, h, w, tub, p, p, c]) // [N, t, h, w, tub, p, q, C]
-  const z = tf.transpose(y, [0, 7, 1, 4, 2, 5, 3, 6]) // [N, C, t, tub, h, p, w, q]
-  return tf.reshape(z, [n, c, t * tub, h * p, w * p]) as Tensor5D
+  const y = tf.reshape(x, [n * t, h, w, tub, p, p * c]) // [N t, h, w, tub, p, (q C)]
+  const z = tf.transpose(y, [0, 3, 1, 4, 2, 5]) // [N t, tub, h, p, w, (q C)]
+  const first = tf.transpose(tf.reshape(z, [n, t * tub * h * p * w * p, c]), [0, 2, 1]) // [N, C, (t tub h p w q)]
+  return tf.reshape(first, [n, c, t * tub, h * p, w * p]) as Tensor5D
 }

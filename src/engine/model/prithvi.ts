@@ -57,6 +57,8 @@ export class PrithviMAE {
   private readonly specs: ParamSpec[]
   private readonly vars = new Map<string, Variable>()
   private readonly fixed: Tensor[] = []
+  /** ids_restore tensors this model made, with their host values (read-free decoding). */
+  private readonly idsOnHost = new WeakMap<Tensor, ArrayLike<number>>()
   private readonly posCls: Tensor3D // [1, 1, D]
   private readonly posPatches: Tensor3D // [1, L, D]
   private readonly decoderPos: Tensor3D | undefined // [1, 1+L, Dd]
@@ -199,10 +201,9 @@ export class PrithviMAE {
   }
 
   private planTensors(plan: MaskPlan): { mask: Tensor2D; idsRestore: Tensor2D } {
-    return {
-      mask: this.tf.tensor2d(plan.mask, [plan.n, plan.numPatches]),
-      idsRestore: this.tf.tensor2d(plan.idsRestore, [plan.n, plan.numPatches], 'int32')
-    }
+    const idsRestore = this.tf.tensor2d(plan.idsRestore, [plan.n, plan.numPatches], 'int32')
+    this.idsOnHost.set(idsRestore, plan.idsRestore)
+    return { mask: this.tf.tensor2d(plan.mask, [plan.n, plan.numPatches]), idsRestore }
   }
 
   /**
@@ -219,7 +220,9 @@ export class PrithviMAE {
   forwardDecoder(latent: Tensor3D, idsRestore: Tensor2D | ArrayLike<number>): Tensor3D {
     if (!this.hasDecoder) throw new Error('PrithviMAE was built without decoder')
     const n = latent.shape[0]
-    const ids = typeof (idsRestore as Tensor).dataSync === 'function' ? (idsRestore as Tensor).dataSync() : (idsRestore as ArrayLike<number>)
+    const isTensor = typeof (idsRestore as Tensor).dataSync === 'function'
+    // The host copy made with the plan: no device read (WebGPU cannot read synchronously in Node).
+    const ids = isTensor ? (this.idsOnHost.get(idsRestore as Tensor) ?? (idsRestore as Tensor).dataSync()) : (idsRestore as ArrayLike<number>)
     const plan = planFromIdsRestore(ids, n, this.numPatches, latent.shape[1] - 1)
     return this.tf.tidy(() => this.decode(latent, plan))
   }
@@ -282,10 +285,11 @@ export class PrithviMAE {
   }
 
   /** Reads the parameters back as a state dict in PyTorch layouts (with the fixed pos embeds unless disabled). */
-  toWeightMap(opts: { posEmbed?: boolean } = {}): WeightMap {
+  async toWeightMap(opts: { posEmbed?: boolean } = {}): Promise<WeightMap> {
     const out: WeightMap = new Map()
     for (const spec of this.specs) {
-      const data = this.v<Variable>(spec.name).dataSync() as Float32Array
+      // data(), not dataSync(): the WebGPU backend cannot read synchronously in Node.
+      const data = (await this.v<Variable>(spec.name).data()) as Float32Array
       out.set(spec.name, { shape: spec.torchShape.slice(), data: toTorchLayout(spec, data) })
     }
     if (opts.posEmbed ?? true) for (const [k, v] of posEmbedWeights(this.cfg, this.hasDecoder)) out.set(k, v)

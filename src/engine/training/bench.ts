@@ -48,7 +48,7 @@ registerJob('train-bench', async (raw, ctx) => {
     for (let step = 0; step < p.warmup + p.steps; step++) {
       if (ctx.signal.aborted) throw ctx.signal.reason
       const t0 = performance.now()
-      trainer.trainStep(batch, step)
+      await trainer.trainStep(batch, step)
       const dt = (performance.now() - t0) / 1000
       if (step >= p.warmup) times.push(dt)
       ctx.progress(step + 1, p.warmup + p.steps, `step ${step + 1}: ${dt.toFixed(2)} s`)

@@ -21,7 +21,7 @@ export async function evaluateClassification(trainer: Trainer, samples: Sample[]
   const labels: number[] = []
   for await (const batch of validationBatches(samples, opts, cache, Math.max(8, opts.batchSize * 2))) {
     if (signal.aborted) throw signal.reason
-    const { preds, scores: s, lossSum: l } = trainer.classifyBatch(batch)
+    const { preds, scores: s, lossSum: l } = await trainer.classifyBatch(batch)
     cm.addAll(batch.labels!, preds)
     if (s) {
       scores.push(...s)
@@ -97,7 +97,7 @@ export async function evaluateSegmentation(
         for (let r = 0; r < s; r++) crop.set(d.rgb.subarray(((y + r) * size + xx) * 3, ((y + r) * size + xx + s) * 3), r * s * 3)
         writeModelInput(crop, s, opts.pre, x, j * plane)
       })
-      const logits = trainer.segmentLogits(x, part.length)
+      const logits = await trainer.segmentLogits(x, part.length)
       part.forEach(([y, xx], j) => {
         for (let r = 0; r < s; r++)
           for (let c = 0; c < s; c++) {
@@ -151,7 +151,7 @@ export async function evaluatePretrain(trainer: Trainer, samples: Sample[], opts
   for await (const batch of validationBatches(samples, opts, cache, Math.max(8, opts.batchSize * 2))) {
     if (signal.aborted) throw signal.reason
     const noise = uniformArray(streamRandom(seed, 'eval-mask', index++), batch.n * trainer.model.numPatches)
-    sum += trainer.maeLoss(batch, noise) * batch.n
+    sum += (await trainer.maeLoss(batch, noise)) * batch.n
     count += batch.n
   }
   return { metrics: { 'val/loss': sum / Math.max(1, count) } }

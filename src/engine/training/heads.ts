@@ -96,9 +96,9 @@ export class HeadParams {
   }
 
   /** Every parameter and buffer in PyTorch layouts. */
-  toWeightMap(): WeightMap {
+  async toWeightMap(): Promise<WeightMap> {
     const out: WeightMap = new Map()
-    for (const spec of this.specs) out.set(spec.name, { shape: spec.torchShape.slice(), data: toTorch(spec, this.vars.get(spec.name)!.dataSync() as Float32Array) })
+    for (const spec of this.specs) out.set(spec.name, { shape: spec.torchShape.slice(), data: toTorch(spec, (await this.vars.get(spec.name)!.data()) as Float32Array) })
     return out
   }
 

@@ -1,7 +1,7 @@
 // Adam and AdamW over named tf.Variables, written out (not tf.train.adam) so that the moments and
 // the step count are plain tensors we save in a checkpoint and restore bit for bit. The update is
 // torch.optim.Adam / AdamW's: bias-corrected step size lr/(1-b1^t), denominator sqrt(v)/sqrt(1-b2^t)+eps.
-import type { Tensor, Variable } from '@tensorflow/tfjs-core'
+import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
 import type { OptimizerConfig } from '@shared/ipc/schemas/runs'
 import type { WeightMap } from '../model/weights'
@@ -63,14 +63,15 @@ export class AdamOptimizer {
     }
   }
 
-  /** Moments in tfjs layout as `optim.m.<name>` / `optim.v.<name>`. */
-  stateWeights(): WeightMap {
+  /** Moments in tfjs layout as `optim.m.<name>` / `optim.v.<name>` (read asynchronously: WebGPU has no sync read in Node). */
+  async stateWeights(): Promise<WeightMap> {
     const out: WeightMap = new Map()
     for (const p of this.params) {
       const m = this.m.get(p.name)!
       const v = this.v.get(p.name)!
-      out.set(`optim.m.${p.name}`, { shape: m.shape.slice(), data: m.dataSync() as Float32Array })
-      out.set(`optim.v.${p.name}`, { shape: v.shape.slice(), data: v.dataSync() as Float32Array })
+      const [md, vd] = await Promise.all([m.data(), v.data()])
+      out.set(`optim.m.${p.name}`, { shape: m.shape.slice(), data: md as Float32Array })
+      out.set(`optim.v.${p.name}`, { shape: v.shape.slice(), data: vd as Float32Array })
     }
     return out
   }
@@ -100,11 +101,39 @@ export class AdamOptimizer {
  * torch.nn.utils.clip_grad_norm_: scales every gradient by max/(norm + 1e-6) when the global L2
  * norm exceeds `max`. Returns the norm before clipping and the (possibly new) gradients.
  */
-export function clipGlobalNorm(tf: Tf, grads: Map<string, Tensor>, max: number | null): { norm: number; grads: Map<string, Tensor> } {
-  const norm = tf.tidy(() => {
-    const sq = [...grads.values()].map((g) => tf.sum(tf.square(g)))
-    return Math.sqrt(tf.addN(sq).dataSync()[0]!)
-  })
+/** Sum of squares of every gradient, as a scalar left on the device (read it with the step's other numbers). */
+export function squaredGlobalNorm(tf: Tf, grads: Map<string, Tensor>): Scalar {
+  return tf.tidy(() => sumAll(tf, [...grads.values()].map((g) => tf.sum(tf.square(g)))) as Scalar)
+}
+
+/**
+ * tf.addN of any number of same-shape tensors. WebGPU's AddN binds every input as a storage buffer,
+ * and a shader stage may have as few as 8, so there it adds in groups; elsewhere one addN, as before.
+ */
+export function sumAll(tf: Tf, xs: Tensor[]): Tensor {
+  if (tf.getBackend() !== 'webgpu') return tf.addN(xs)
+  const limit = ((tf.backend() as unknown as { device?: GPUDevice }).device?.limits.maxStorageBuffersPerShaderStage ?? 8) - 1
+  let level = xs
+  while (level.length > 1) {
+    const next: Tensor[] = []
+    for (let i = 0; i < level.length; i += limit) next.push(level.length - i === 1 ? level[i]! : tf.addN(level.slice(i, i + limit)))
+    level = next
+  }
+  return level[0]!
+}
+
+/** The global gradient norm (one read from the device; prefer squaredGlobalNorm inside a step). */
+export async function globalNorm(tf: Tf, grads: Map<string, Tensor>): Promise<number> {
+  const sq = squaredGlobalNorm(tf, grads)
+  try {
+    return Math.sqrt((await sq.data())[0]!)
+  } finally {
+    sq.dispose()
+  }
+}
+
+/** torch.nn.utils.clip_grad_norm_ given the global norm already read: scales only when norm > max. */
+export function clipGlobalNorm(tf: Tf, grads: Map<string, Tensor>, max: number | null, norm: number): { norm: number; grads: Map<string, Tensor> } {
   if (max === null || !(norm > max)) return { norm, grads }
   const coef = max / (norm + 1e-6)
   const out = new Map<string, Tensor>()

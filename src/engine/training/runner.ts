@@ -144,7 +144,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
       if (hooks.signal.aborted) throw hooks.signal.reason ?? new CancelledError()
       const t0 = performance.now()
       const batch = await loader.get(step)
-      const r = trainer.trainStep(batch, step)
+      const r = await trainer.trainStep(batch, step)
       const dt = (performance.now() - t0) / 1000
       emaSecondsPerStep = emaSecondsPerStep === 0 ? dt : 0.9 * emaSecondsPerStep + 0.1 * dt
       const done = step + 1

@@ -32,7 +32,11 @@ export function metaPath(path: string): string {
 }
 
 export async function saveCheckpoint(path: string, trainer: Trainer, meta: Omit<CheckpointMeta, 'format' | 'savedAt'>): Promise<void> {
-  const weights: WeightMap = new Map([...trainer.model.toWeightMap({ posEmbed: false }), ...(trainer.head?.toWeightMap() ?? []), ...trainer.optimizer.stateWeights()])
+  const weights: WeightMap = new Map([
+    ...(await trainer.model.toWeightMap({ posEmbed: false })),
+    ...((await trainer.head?.toWeightMap()) ?? []),
+    ...(await trainer.optimizer.stateWeights())
+  ])
   const full: CheckpointMeta = { format: CHECKPOINT_FORMAT, ...meta, savedAt: new Date().toISOString() }
   await writeSafetensors(path, weights, { format: CHECKPOINT_FORMAT, step: String(meta.step) })
   const tmp = `${metaPath(path)}.tmp`

@@ -9,7 +9,7 @@ import { withTransientWeights } from '../model/ops'
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import type { RunConfig } from '@shared/ipc/schemas/runs'
-import { AdamOptimizer, clipGlobalNorm, type NamedVariable } from './optimizer'
+import { AdamOptimizer, clipGlobalNorm, squaredGlobalNorm, type NamedVariable } from './optimizer'
 import { learningRate } from './schedule'
 import { dropoutMask, streamRandom, uniformArray } from './rng'
 import {
@@ -27,10 +27,20 @@ import type { BatchStats } from './convs'
 import type { Batch } from './data'
 
 export class NonFiniteLossError extends Error {
-  constructor(step: number, value: number, lr: number) {
-    super(`training stopped: the loss became ${value} at step ${step} (learning rate ${lr.toExponential(2)}); lower the learning rate or enable gradient clipping`)
+  constructor(step: number, value: number, lr: number, cause: 'optimisation' | 'input' = 'optimisation') {
+    super(
+      cause === 'input'
+        ? `training stopped: the loss became ${value} at step ${step}: the step's input batch holds NaN or infinite pixel values (check the images and their preprocessing)`
+        : `training stopped: the loss became ${value} at step ${step} (learning rate ${lr.toExponential(2)}); lower the learning rate or enable gradient clipping`
+    )
     this.name = 'NonFiniteLossError'
   }
+}
+
+/** Whether every value is finite (checked on the host: a NaN in a masked-out patch never reaches the loss). */
+function allFinite(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i]!)) return false
+  return true
 }
 
 export interface StepResult {
@@ -192,12 +202,16 @@ export class Trainer {
   /**
    * One optimiser step on `batch` as step `step` (0-based). With `microBatch`, the batch's
    * gradients are accumulated over chunks (each chunk's loss weighted by its share of the batch).
-   * Throws NonFiniteLossError on NaN / inf.
+   * Throws NonFiniteLossError on NaN / inf. The losses and the gradient norm are read from the
+   * device once per step, together (asynchronously: WebGPU has no synchronous read in Node).
    */
-  trainStep(batch: Batch, step: number): StepResult {
+  async trainStep(batch: Batch, step: number): Promise<StepResult> {
     const tf = this.tf
     const cfg = this.cfg
     const lr = learningRate(cfg.optimizer.lr, cfg.schedule, step, cfg.steps)
+    // Whether a bad pixel reaches the loss depends on the mask (PyTorch's gather drops masked patches)
+    // and on the backend (WGSL lets GPUs assume no NaN: 0 * NaN may give 0), so refuse it up front.
+    if (!allFinite(batch.x)) throw new NonFiniteLossError(step + 1, NaN, lr, 'input')
     const rng = streamRandom(cfg.seed, 'step', step)
     const vars = this.params.map((p) => p.variable)
     const L = this.model.numPatches
@@ -209,7 +223,7 @@ export class Trainer {
     const chunk = Math.min(cfg.microBatch ?? batch.n, batch.n)
     const named = new Map<string, Tensor>()
     const bnAll: Map<string, BatchStats>[] = []
-    let loss = 0
+    const chunkLosses: Scalar[] = []
     try {
       for (let start = 0; start < batch.n; start += chunk) {
         const n = Math.min(chunk, batch.n - start)
@@ -229,8 +243,7 @@ export class Trainer {
           lossFn = () => this.model.forwardMae(this.input(part), cfg.maskRatio, partNoise).loss
         }
         const { value, grads } = tf.variableGrads(() => tf.tidy(() => (share === 1 ? lossFn() : (tf.mul(lossFn(), share) as Scalar))), vars as Variable[])
-        loss += value.dataSync()[0]!
-        value.dispose()
+        chunkLosses.push(value)
         if (bn.value) bnAll.push(bn.value)
         for (const p of this.params) {
           const g = grads[p.variable.name]
@@ -243,8 +256,14 @@ export class Trainer {
           } else named.set(p.name, g)
         }
       }
+      const numbers = tf.tidy(() => tf.concat([tf.stack(chunkLosses), tf.reshape(squaredGlobalNorm(tf, named), [1])]))
+      const read = await numbers.data()
+      numbers.dispose()
+      // Summed in JavaScript in chunk order, as before: logged losses stay bit-identical.
+      let loss = 0
+      for (let i = 0; i < chunkLosses.length; i++) loss += read[i]!
       if (!Number.isFinite(loss)) throw new NonFiniteLossError(step + 1, loss, lr)
-      const clipped = clipGlobalNorm(tf, named, cfg.gradClip)
+      const clipped = clipGlobalNorm(tf, named, cfg.gradClip, Math.sqrt(read[chunkLosses.length]!))
       try {
         if (!Number.isFinite(clipped.norm)) throw new NonFiniteLossError(step + 1, clipped.norm, lr)
         this.optimizer.apply(clipped.grads, lr)
@@ -255,6 +274,7 @@ export class Trainer {
       return { loss, lr, gradNorm: clipped.norm }
     } finally {
       for (const g of named.values()) if (!g.isDisposed) g.dispose()
+      tf.dispose(chunkLosses)
       for (const stats of bnAll) for (const s of stats.values()) tf.dispose([s.mean, s.variance])
     }
   }
@@ -272,31 +292,32 @@ export class Trainer {
    * Evaluation logits of a classification batch (no masking, no dropout) and its summed loss. The
    * encoder runs per evaluation chunk; the loss is taken over the whole batch's logits, as before.
    */
-  classifyBatch(batch: Batch): { preds: Int32Array; scores: Float32Array | null; lossSum: number } {
+  async classifyBatch(batch: Batch): Promise<{ preds: Int32Array; scores: Float32Array | null; lossSum: number }> {
     const tf = this.tf
     const chunk = Math.min(this.evalChunk, batch.n)
     const parts: Tensor2D[] = []
-    let out: { preds: Int32Array; scores: Float32Array | null; lossSum: number } | undefined
+    let kept: Tensor[] = []
     try {
       for (let start = 0; start < batch.n; start += chunk) {
         const part = this.slice(batch, start, Math.min(chunk, batch.n - start))
         parts.push(withTransientWeights(() => tf.tidy(() => this.classifierLogits(part, 0))))
       }
-      tf.tidy(() => {
+      kept = tf.tidy(() => {
         const logits = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as Tensor2D)
         const loss = this.lossOfLogits(logits, batch.labels!)
         const preds = this.outputs === 1 ? tf.cast(tf.greater(logits, 0), 'int32') : tf.argMax(logits, 1)
-        const scores = this.outputs === 1 ? Float32Array.from(logits.dataSync()) : null
-        out = { preds: Int32Array.from(preds.dataSync()), scores, lossSum: loss.dataSync()[0]! * batch.n }
+        return [logits, preds, loss]
       })
+      const [logits, preds, loss] = await Promise.all(kept.map((t) => t.data()))
+      return { preds: Int32Array.from(preds!), scores: this.outputs === 1 ? Float32Array.from(logits!) : null, lossSum: loss![0]! * batch.n }
     } finally {
       tf.dispose(parts)
+      tf.dispose(kept)
     }
-    return out!
   }
 
   /** Segmentation logits [n, S, S, K] of model inputs [n, 6, 1, S, S] at evaluation, per evaluation chunk. */
-  segmentLogits(x: Float32Array, n: number): Float32Array {
+  async segmentLogits(x: Float32Array, n: number): Promise<Float32Array> {
     const tf = this.tf
     const s = this.imgSize
     const k = this.segOptions!.numClasses
@@ -305,12 +326,17 @@ export class Trainer {
     for (let start = 0; start < n; start += chunk) {
       const m = Math.min(chunk, n - start)
       const part = x.subarray(start * 6 * s * s, (start + m) * 6 * s * s)
-      withTransientWeights(() =>
+      const logits = withTransientWeights(() =>
         tf.tidy(() => {
           const { latent } = this.model.forwardEncoder(tf.tensor(part, [m, 6, 1, s, s]), 0)
-          out.set(segmentationForward(tf, this.head!, latent as Tensor3D, this.grid, this.segOptions!, false).logits.dataSync(), start * s * s * k)
+          return segmentationForward(tf, this.head!, latent as Tensor3D, this.grid, this.segOptions!, false).logits
         })
       )
+      try {
+        out.set(await logits.data(), start * s * s * k)
+      } finally {
+        logits.dispose()
+      }
     }
     return out
   }
@@ -319,7 +345,7 @@ export class Trainer {
    * MAE loss of a pre-training batch with fixed noise. Encoder and decoder run per evaluation
    * chunk; the loss is taken over the whole batch's predictions, as forwardMae does.
    */
-  maeLoss(batch: Batch, noise: Float32Array): number {
+  async maeLoss(batch: Batch, noise: Float32Array): Promise<number> {
     const tf = this.tf
     const L = this.model.numPatches
     const chunk = Math.min(this.evalChunk, batch.n)
@@ -337,10 +363,15 @@ export class Trainer {
           })
         )
       }
-      return tf.tidy(() => {
+      const loss = tf.tidy(() => {
         const cat = (ts: Tensor[]) => (ts.length === 1 ? ts[0]! : tf.concat(ts, 0))
-        return this.model.forwardLoss(this.input(batch), cat(preds), cat(masks)).dataSync()[0]!
+        return this.model.forwardLoss(this.input(batch), cat(preds), cat(masks))
       })
+      try {
+        return (await loss.data())[0]!
+      } finally {
+        loss.dispose()
+      }
     } finally {
       tf.dispose([...preds, ...masks])
     }

@@ -47,11 +47,11 @@ describe('parameters', () => {
     expect(() => PrithviMAE.fromWeights(tf, prithviTiny(), conv)).toThrow('patch_embed.proj.weight has shape [32, 6, 3, 8, 8], expected [32, 6, 1, 8, 8]')
   })
 
-  it('toWeightMap returns the loaded state dict bit for bit, with recomputed pos embeds', () => {
+  it('toWeightMap returns the loaded state dict bit for bit, with recomputed pos embeds', async () => {
     const before = tf.memory().numTensors
     const w = fixtureWeights()
     const model = PrithviMAE.fromWeights(tf, prithviTiny({ num_frames: 3 }), w)
-    const back = model.toWeightMap()
+    const back = await model.toWeightMap()
     expect([...back.keys()].sort()).toEqual([...w.keys()].sort())
     for (const [name, t] of w) {
       expect(back.get(name)!.shape, name).toEqual(t.shape)

@@ -1,4 +1,4 @@
-// PyTorch parity of the tfjs Prithvi MAE on the cpu and wasm backends, against the fixtures written by
+// PyTorch parity of the tfjs Prithvi MAE on the cpu, wasm and (where an adapter exists) webgpu backends, against the fixtures written by
 // tests/fixtures/prithvi/make_fixtures.py (tiny model, num_frames=1 as in the study, plus 3 frames).
 
 import type { Tensor } from '@tensorflow/tfjs-core'
@@ -7,6 +7,7 @@ import { prithviTiny } from '@engine/model/config'
 import { PrithviMAE } from '@engine/model/prithvi'
 import { sincos3dPosEmbed } from '@engine/model/posEmbed'
 import { loadTf, type Tf } from '@engine/tf/backend'
+import { withWebGpu } from '../../support/webgpu'
 import { f32, fixtureWeights, i32, loadFixture, maxAbsDiff, studyWeights } from './fixture'
 
 const TOL = 1e-4
@@ -40,13 +41,14 @@ describe('fixture', () => {
   })
 })
 
-describe.each(['cpu', 'wasm'] as const)('PrithviMAE on %s', (backend) => {
+describe.each(withWebGpu(['cpu', 'wasm'] as const))('PrithviMAE on %s', (backend) => {
   let tf: Tf
   let model: PrithviMAE
   let model3: PrithviMAE
   const cfg = prithviTiny()
   const noise = f32(fx.inputs.noise).data
-  const read = (t: Tensor): Float32Array => t.dataSync() as Float32Array
+  // data(), not dataSync(): WebGPU has no synchronous read in Node.
+  const read = async (t: Tensor): Promise<Float32Array> => (await t.data()) as Float32Array
 
   beforeAll(async () => {
     tf = (await loadTf({ prefer: backend })).tf
@@ -65,22 +67,22 @@ describe.each(['cpu', 'wasm'] as const)('PrithviMAE on %s', (backend) => {
     return tf.tensor(d.data, d.shape)
   }
 
-  it('patchify / unpatchify round trip and (tub p q c) order', () => {
+  it('patchify / unpatchify round trip and (tub p q c) order', async () => {
     const x = tf.tensor(Float32Array.from({ length: 2 * 6 * 3 * 32 * 32 }, (_, i) => i), [2, 6, 3, 32, 32])
     const p = model3.patchify(x)
     expect(p.shape).toEqual([2, 48, 384])
-    const pd = read(p)
+    const pd = await read(p)
     // element (b=1, l=(t=2, h=1, w=3), k=(tub=0, p=5, q=7, c=4)) comes from imgs[1, 4, 2, 1*8+5, 3*8+7]
     const l = (2 * 4 + 1) * 4 + 3
     const k = (5 * 8 + 7) * 6 + 4
     expect(pd[(1 * 48 + l) * 384 + k]).toBe((((1 * 6 + 4) * 3 + 2) * 32 + 13) * 32 + 31)
     const back = model3.unpatchify(p)
     expect(back.shape).toEqual([2, 6, 3, 32, 32])
-    expect(maxAbsDiff(read(back), read(x))).toBe(0)
+    expect(maxAbsDiff(await read(back), await read(x))).toBe(0)
     tf.dispose([x, p, back])
   })
 
-  it('random masking keeps the same tokens as torch (mask, ids_restore)', () => {
+  it('random masking keeps the same tokens as torch (mask, ids_restore)', async () => {
     for (const ratio of [0, 0.5] as const) {
       const want = fx.encoder[ratio === 0 ? 'ratio0' : 'ratio05']
       const plan = model.randomMasking(2, ratio, noise)
@@ -90,36 +92,36 @@ describe.each(['cpu', 'wasm'] as const)('PrithviMAE on %s', (backend) => {
     }
   })
 
-  it('encoder features match (mask ratio 0 and 0.5 with the given noise)', () => {
+  it('encoder features match (mask ratio 0 and 0.5 with the given noise)', async () => {
     const x = input()
     for (const key of ['ratio0', 'ratio05'] as const) {
       const want = fx.encoder[key]
       const out = model.forwardEncoder(x, want.mask_ratio, noise)
       expect(out.latent.shape).toEqual(want.latent.shape)
-      expect(maxAbsDiff(read(out.latent), f32(want.latent).data)).toBeLessThanOrEqual(TOL)
-      expect(Array.from(out.mask.dataSync())).toEqual(Array.from(f32(want.mask).data))
-      expect(Array.from(out.idsRestore.dataSync())).toEqual(Array.from(i32(want.ids_restore).data))
+      expect(maxAbsDiff(await read(out.latent), f32(want.latent).data)).toBeLessThanOrEqual(TOL)
+      expect(Array.from((await out.mask.data()))).toEqual(Array.from(f32(want.mask).data))
+      expect(Array.from((await out.idsRestore.data()))).toEqual(Array.from(i32(want.ids_restore).data))
       tf.dispose([out.latent, out.mask, out.idsRestore])
     }
     x.dispose()
   })
 
-  it('forwardDecoder on the encoder output reproduces pred; noise may be a tensor', () => {
+  it('forwardDecoder on the encoder output reproduces pred; noise may be a tensor', async () => {
     const x = input()
     const noiseT = tf.tensor2d(noise, [2, 16])
     const enc = model.forwardEncoder(x, fx.mae.mask_ratio, noiseT)
     const pred = model.forwardDecoder(enc.latent, enc.idsRestore)
     expect(pred.shape).toEqual([2, 16, 384])
-    expect(maxAbsDiff(read(pred), f32(fx.mae.pred).data)).toBeLessThanOrEqual(TOL)
+    expect(maxAbsDiff(await read(pred), f32(fx.mae.pred).data)).toBeLessThanOrEqual(TOL)
     tf.dispose([x, noiseT, enc.latent, enc.mask, enc.idsRestore, pred])
   })
 
-  it('mask ratio 0 without noise gives the same features in patch order', () => {
+  it('mask ratio 0 without noise gives the same features in patch order', async () => {
     const x = input()
     const out = model.forwardEncoder(x, 0)
     const want = f32(fx.encoder.ratio0.latent).data // [2, 17, 32], kept tokens in noise order
     const ids = i32(fx.encoder.ratio0.ids_restore).data
-    const got = read(out.latent)
+    const got = await read(out.latent)
     const D = 32
     let m = 0
     for (let n = 0; n < 2; n++) {
@@ -134,42 +136,42 @@ describe.each(['cpu', 'wasm'] as const)('PrithviMAE on %s', (backend) => {
     tf.dispose([x, out.latent, out.mask, out.idsRestore])
   })
 
-  it('MAE loss, pred and mask match (mask ratio 0.5), also with norm_pix_loss', () => {
+  it('MAE loss, pred and mask match (mask ratio 0.5), also with norm_pix_loss', async () => {
     const x = input()
     const out = model.forwardMae(x, fx.mae.mask_ratio, noise)
     expect(out.pred.shape).toEqual(fx.mae.pred.shape)
-    expect(maxAbsDiff(read(out.pred), f32(fx.mae.pred).data)).toBeLessThanOrEqual(TOL)
-    expect(Math.abs(out.loss.dataSync()[0]! - fx.mae.loss)).toBeLessThanOrEqual(TOL)
-    expect(Array.from(out.mask.dataSync())).toEqual(Array.from(f32(fx.mae.mask).data))
-    expect(Array.from(out.idsRestore.dataSync())).toEqual(Array.from(i32(fx.mae.ids_restore).data))
+    expect(maxAbsDiff(await read(out.pred), f32(fx.mae.pred).data)).toBeLessThanOrEqual(TOL)
+    expect(Math.abs((await out.loss.data())[0]! - fx.mae.loss)).toBeLessThanOrEqual(TOL)
+    expect(Array.from((await out.mask.data()))).toEqual(Array.from(f32(fx.mae.mask).data))
+    expect(Array.from((await out.idsRestore.data()))).toEqual(Array.from(i32(fx.mae.ids_restore).data))
     const normPix = PrithviMAE.fromWeights(tf, { ...cfg, norm_pix_loss: true }, studyWeights())
     const l2 = normPix.forwardLoss(x, out.pred, out.mask)
-    expect(Math.abs(l2.dataSync()[0]! - fx.mae.loss_norm_pix)).toBeLessThanOrEqual(TOL)
+    expect(Math.abs((await l2.data())[0]! - fx.mae.loss_norm_pix)).toBeLessThanOrEqual(TOL)
     normPix.dispose()
     tf.dispose([x, out.loss, out.pred, out.mask, out.idsRestore, l2])
   })
 
-  it('3-frame model (as pre-trained) matches: temporal patchify and pos embed', () => {
+  it('3-frame model (as pre-trained) matches: temporal patchify and pos embed', async () => {
     const x = input(fx.frames3.x)
     const out = model3.forwardMae(x, fx.frames3.mask_ratio, f32(fx.frames3.noise).data)
-    expect(maxAbsDiff(read(out.pred), f32(fx.frames3.pred).data)).toBeLessThanOrEqual(TOL)
-    expect(Math.abs(out.loss.dataSync()[0]! - fx.frames3.loss)).toBeLessThanOrEqual(TOL)
-    expect(Array.from(out.idsRestore.dataSync())).toEqual(Array.from(i32(fx.frames3.ids_restore).data))
+    expect(maxAbsDiff(await read(out.pred), f32(fx.frames3.pred).data)).toBeLessThanOrEqual(TOL)
+    expect(Math.abs((await out.loss.data())[0]! - fx.frames3.loss)).toBeLessThanOrEqual(TOL)
+    expect(Array.from((await out.idsRestore.data()))).toEqual(Array.from(i32(fx.frames3.ids_restore).data))
     tf.dispose([x, out.loss, out.pred, out.mask, out.idsRestore])
   })
 
-  it.each(['means', 'prenorm_dup', 'postnorm_dup'] as const)('imputation "%s": loss, pred and RGB loss match', (method) => {
+  it.each(['means', 'prenorm_dup', 'postnorm_dup'] as const)('imputation "%s": loss, pred and RGB loss match', async (method) => {
     const c = fx.imputation[method]
     const x = input(c.input)
     const out = model.forwardMae(x, fx.imputation.mask_ratio, f32(fx.imputation.noise).data)
-    expect(maxAbsDiff(read(out.pred), f32(c.pred).data)).toBeLessThanOrEqual(TOL)
-    expect(Math.abs(out.loss.dataSync()[0]! - c.loss)).toBeLessThanOrEqual(TOL)
+    expect(maxAbsDiff(await read(out.pred), f32(c.pred).data)).toBeLessThanOrEqual(TOL)
+    expect(Math.abs((await out.loss.data())[0]! - c.loss)).toBeLessThanOrEqual(TOL)
     const rgb = model.forwardLoss(x, out.pred, out.mask, { channels: [0, 1, 2] })
-    expect(Math.abs(rgb.dataSync()[0]! - c.rgb_loss)).toBeLessThanOrEqual(TOL)
+    expect(Math.abs((await rgb.data())[0]! - c.rgb_loss)).toBeLessThanOrEqual(TOL)
     tf.dispose([x, out.loss, out.pred, out.mask, out.idsRestore, rgb])
   })
 
-  it('leaks no tensors across forward calls', () => {
+  it('leaks no tensors across forward calls', async () => {
     const x = input()
     const decoderInput = model.forwardEncoder(x, 0.5, noise)
     const before = tf.memory().numTensors

@@ -39,25 +39,26 @@ describe('class weights', () => {
     expect(() => resolveClassWeights('balanced', train.slice(0, 3), 2)).toThrow(/class 1 has no training images/)
   })
 
-  it('a class-weighted step with micro-batches equals the whole-batch step', () => {
+  it('a class-weighted step with micro-batches equals the whole-batch step', async () => {
     const CFG = { img_size: 32, patch_size: 16, num_frames: 1, tubelet_size: 1, in_chans: 6, embed_dim: 32, depth: 1, num_heads: 2, decoder_embed_dim: 16, decoder_depth: 1, decoder_num_heads: 2, mlp_ratio: 2, norm_pix_loss: false }
     const config = (over: object) =>
       RunConfig.parse({ name: 't', task: 'classification', model: { random: CFG }, data: { kind: 'folder', path: '/tmp/none', layout: 'imagefolder' }, steps: 2, batchSize: 4, seed: 3, maskRatio: 0.25, dropout: 0.1, classWeights: [0.4, 1.6], optimizer: { name: 'adamw', lr: 1e-3 }, ...over })
     const x = Float32Array.from({ length: 4 * 6 * 32 * 32 }, (_, i) => Math.sin(i * 0.37))
     const batch = { step: 0, n: 4, x, labels: Int32Array.from([0, 1, 0, 0]) }
-    const losses = [undefined, 1].map((micro) => {
+    const losses: number[][] = []
+    for (const micro of [undefined, 1]) {
       const t = new Trainer({ tf, config: config(micro ? { microBatch: micro } : {}), modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2, classWeights: [0.4, 1.6] })
       try {
-        return [t.trainStep(batch, 0).loss, t.trainStep(batch, 1).loss]
+        losses.push([(await t.trainStep(batch, 0)).loss, (await t.trainStep(batch, 1)).loss])
       } finally {
         t.dispose()
       }
-    })
+    }
     expect(losses[1]![0]).toBeCloseTo(losses[0]![0]!, 5)
     expect(losses[1]![1]).toBeCloseTo(losses[0]![1]!, 5)
     const unweighted = new Trainer({ tf, config: config({ classWeights: undefined }), modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2 })
     try {
-      expect(Math.abs(unweighted.trainStep(batch, 0).loss - losses[0]![0]!)).toBeGreaterThan(1e-4)
+      expect(Math.abs((await unweighted.trainStep(batch, 0)).loss - losses[0]![0]!)).toBeGreaterThan(1e-4)
     } finally {
       unweighted.dispose()
     }

@@ -10,7 +10,8 @@ import type { WeightMap } from '@engine/model/weights'
 import { loadTf, type Tf } from '@engine/tf/backend'
 import { classifierForward, classifierSpecs, HeadParams, segmentationForward, segmentationSpecs, toTorch, updateRunningStats } from '@engine/training/heads'
 import { bceWithLogits, segmentationLoss } from '@engine/training/losses'
-import { AdamOptimizer, clipGlobalNorm } from '@engine/training/optimizer'
+import { AdamOptimizer, clipGlobalNorm, globalNorm } from '@engine/training/optimizer'
+import { withWebGpu } from '../../support/webgpu'
 import type { BatchStats } from '@engine/training/convs'
 import { seededRandom } from '@shared/random'
 import { f32, type FixtureArray } from '../model/fixture'
@@ -70,7 +71,7 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / scale
 }
 
-describe.each(['wasm', 'cpu'] as const)('one training step matches PyTorch on %s', (backend) => {
+describe.each(withWebGpu(['wasm', 'cpu'] as const))('one training step matches PyTorch on %s', (backend) => {
   let tf: Tf
   let model: PrithviMAE
   beforeAll(async () => {
@@ -78,7 +79,7 @@ describe.each(['wasm', 'cpu'] as const)('one training step matches PyTorch on %s
   })
   afterAll(() => model?.dispose())
 
-  it('classification: loss, gradients, clipped norm and two AdamW updates', () => {
+  it('classification: loss, gradients, clipped norm and two AdamW updates', async () => {
     const c = fx.classification
     model = PrithviMAE.fromWeights(tf, fx.config, weightMap(fx.backbone), { decoder: false })
     const head = new HeadParams(tf, classifierSpecs(fx.config.embed_dim, 2), seededRandom(1))
@@ -96,22 +97,22 @@ describe.each(['wasm', 'cpu'] as const)('one training step matches PyTorch on %s
         () => tf.tidy(() => bceWithLogits(tf, classifierForward(tf, head, model.forwardEncoder(x, c.mask_ratio, noise).latent, drop as Tensor2D), y) as Scalar),
         params.map((p) => p.variable as Variable)
       )
-      expect(Math.abs(value.dataSync()[0]! - expected.loss)).toBeLessThan(1e-5 * Math.max(1, expected.loss))
+      expect(Math.abs((await value.data())[0]! - expected.loss)).toBeLessThan(1e-5 * Math.max(1, expected.loss))
       value.dispose()
       const named = new Map(params.map((p) => [p.name, grads[p.variable.name]!]))
       const backboneGrads = new Map(model.parameterSpecs().map((s) => [s.name, s]))
       for (const [name, ref] of Object.entries(expected.grads)) {
-        const g = named.get(name)!.dataSync() as Float32Array
+        const g = (await named.get(name)!.data()) as Float32Array
         const spec = backboneGrads.get(name)
         const torchLayout = spec ? (spec.layout === 'linear' ? transpose(g, spec.tfShape) : g) : toTorch(head.specs.find((s) => s.name === name)!, g)
         expect(relErr(torchLayout, f32(ref).data), `gradient of ${name}`).toBeLessThan(2e-4)
       }
-      const clipped = clipGlobalNorm(tf, named, c.clip)
+      const clipped = clipGlobalNorm(tf, named, c.clip, await globalNorm(tf, named))
       expect(Math.abs(clipped.norm - expected.grad_norm) / expected.grad_norm).toBeLessThan(1e-4)
       opt.apply(clipped.grads, c.lr)
       for (const g of clipped.grads.values()) g.dispose()
       for (const g of named.values()) if (!g.isDisposed) g.dispose()
-      const now = new Map([...model.toWeightMap({ posEmbed: false }), ...head.toWeightMap()])
+      const now = new Map([...(await model.toWeightMap({ posEmbed: false })), ...(await head.toWeightMap())])
       for (const [name, ref] of Object.entries(expected.after)) {
         const r = f32(ref).data
         const got = now.get(name)!.data
@@ -126,7 +127,7 @@ describe.each(['wasm', 'cpu'] as const)('one training step matches PyTorch on %s
     head.dispose()
   })
 
-  it('segmentation: neck + FCN head, weighted CE + Dice, gradients and BatchNorm running statistics', () => {
+  it('segmentation: neck + FCN head, weighted CE + Dice, gradients and BatchNorm running statistics', async () => {
     const s = fx.segmentation
     const o = { embedDim: fx.config.embed_dim, neckDim: fx.config.embed_dim, headChannels: s.head_channels, numClasses: s.num_classes, auxHead: false }
     const head = new HeadParams(tf, segmentationSpecs(o), seededRandom(2))
@@ -153,16 +154,16 @@ describe.each(['wasm', 'cpu'] as const)('one training step matches PyTorch on %s
         }),
       vars.map((v) => v.variable as Variable)
     )
-    expect(Math.abs(value.dataSync()[0]! - s.loss) / s.loss).toBeLessThan(1e-4)
+    expect(Math.abs((await value.data())[0]! - s.loss) / s.loss).toBeLessThan(1e-4)
     const byName = new Map(vars.map((v) => [v.name, grads[v.variable.name]!]))
     for (const [name, ref] of Object.entries(s.grads)) {
-      const g = byName.get(name)!.dataSync() as Float32Array
+      const g = (await byName.get(name)!.data()) as Float32Array
       const spec = seg.parameterSpecs().find((p) => p.name === name)
       const torchLayout = spec ? (spec.layout === 'linear' ? transpose(g, spec.tfShape) : g) : toTorch(head.specs.find((p) => p.name === name)!, g)
       expect(relErr(torchLayout, f32(ref).data), `gradient of ${name}`).toBeLessThan(5e-4)
     }
     updateRunningStats(tf, head, stats!)
-    const w = head.toWeightMap()
+    const w = await head.toWeightMap()
     expect(relErr(w.get('decode_head.convs.0.bn.running_mean')!.data, f32(s.running_mean).data)).toBeLessThan(1e-5)
     expect(relErr(w.get('decode_head.convs.0.bn.running_var')!.data, f32(s.running_var).data)).toBeLessThan(1e-5)
     for (const st of stats!.values()) tf.dispose([st.mean, st.variance])
