@@ -47,6 +47,14 @@ describe('app shell in web mode', () => {
     expect(['wasm', 'cpu', 'tensorflow']).toContain(await page.getByTestId('tf-backend').textContent())
     await expect.poll(() => page.getByTestId('ort-version').textContent(), { timeout: 30_000 }).toMatch(/^\d+\.\d+/)
     expect(await page.getByTestId('data-dir').textContent()).toContain(app.home)
+    // The GPU card describes the adapter Dawn found (lavapipe here: software, never picked automatically)
+    // or says that there is none and what WebGPU needs.
+    const gpuCard = page.getByTestId('gpu-card')
+    await expect.poll(() => gpuCard.textContent()).toMatch(/Native API(Vulkan|Metal|D3D12)|No WebGPU adapter was found/)
+    if (await page.getByTestId('gpu-kind').count()) {
+      const software = (await page.getByTestId('gpu-kind').textContent())!.startsWith('software')
+      if (software) expect(await page.getByTestId('tried-webgpu').textContent()).toMatch(/never picked automatically.*to use it:.*MARSFM_TF_BACKEND=webgpu/s)
+    }
   })
 
   it('starts a demo job, shows its progress in the jobs tray, and cancels it', async () => {
