@@ -8,6 +8,8 @@ import { randomWeights } from '../model/params'
 import { RunConfig } from '@shared/ipc/schemas/runs'
 import { Trainer } from './trainer'
 import type { Batch } from './data'
+import { dropoutMask, streamRandom, uniformArray } from './rng'
+import type { Tf } from '../tf/backend'
 
 const Params = z.object({
   preset: z.enum(['prithvi-100m', 'prithvi-tiny']).default('prithvi-100m'),
@@ -17,12 +19,91 @@ const Params = z.object({
   steps: z.number().int().positive().default(3),
   warmup: z.number().int().min(0).default(1),
   /** Gradient accumulation chunk; default: the whole batch (batch 4 of Prithvi-100M fits wasm's 4 GB heap). */
-  microBatch: z.number().int().positive().optional()
+  microBatch: z.number().int().positive().optional(),
+  /** Run on a software WebGPU adapter (llvmpipe, SwiftShader): correct but slow, so refused unless asked. */
+  allowSoftware: z.boolean().default(false)
 })
+
+interface WebGpuBackendLike {
+  runWebGPUProgram: (...args: unknown[]) => unknown
+  bufferManager: { numBytesAllocated: number; acquireBuffer: (...args: unknown[]) => unknown }
+}
+
+/**
+ * Where a WebGPU step's time goes: forward alone vs forward + backward (each read back, so GPU time
+ * counts), the CPU time spent enqueuing per dispatched kernel, kernels per training step, and the
+ * peak bytes the buffer manager held. Instruments the backend instance for the duration only.
+ */
+async function profileWebGpu(tf: Tf, trainer: Trainer, cfg: RunConfig, batch: Batch, step: number, repeats: number) {
+  const backend = tf.backend() as unknown as WebGpuBackendLike
+  const run = backend.runWebGPUProgram
+  const acquire = backend.bufferManager.acquireBuffer
+  let dispatches = 0
+  let peak = backend.bufferManager.numBytesAllocated
+  backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+    dispatches++
+    return run.apply(this, args)
+  }
+  backend.bufferManager.acquireBuffer = function (this: WebGpuBackendLike['bufferManager'], ...args: unknown[]) {
+    const out = acquire.apply(this, args)
+    peak = Math.max(peak, this.numBytesAllocated)
+    return out
+  }
+  try {
+    const L = trainer.model.numPatches
+    const d = trainer.model.cfg.embed_dim
+    const rng = streamRandom(cfg.seed, 'step', step)
+    const noise = uniformArray(rng, batch.n * L)
+    const drop = dropoutMask(rng, batch.n * d, cfg.dropout)
+    const lossFn = () => trainer.classificationLoss(batch, cfg.maskRatio, noise, drop).loss
+    const vars = [...trainer.model.trainableVariables(), ...(trainer.head?.trainable().map((p) => p.variable) ?? [])]
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
+    const forward: number[] = []
+    const backward: number[] = []
+    const enqueue: number[] = []
+    let forwardKernels = 0
+    let backwardKernels = 0
+    for (let i = 0; i < repeats; i++) {
+      dispatches = 0
+      let t0 = performance.now()
+      const loss = tf.tidy(lossFn)
+      await loss.data()
+      forward.push((performance.now() - t0) / 1000)
+      loss.dispose()
+      forwardKernels = dispatches
+      dispatches = 0
+      t0 = performance.now()
+      const { value, grads } = tf.variableGrads(() => tf.tidy(lossFn), vars)
+      const t1 = performance.now() // every kernel of forward + backward is enqueued; none read yet
+      await value.data()
+      backward.push((performance.now() - t0) / 1000)
+      enqueue.push((t1 - t0) / 1000)
+      tf.dispose([value, ...Object.values(grads)])
+      backwardKernels = dispatches
+    }
+    dispatches = 0
+    await trainer.trainStep(batch, step)
+    return {
+      forwardSeconds: median(forward),
+      forwardBackwardSeconds: median(backward),
+      kernelsForward: forwardKernels,
+      kernelsForwardBackward: backwardKernels,
+      kernelsPerStep: dispatches,
+      cpuMicrosecondsPerKernel: (median(enqueue) * 1e6) / Math.max(1, backwardKernels),
+      peakGpuBytes: peak
+    }
+  } finally {
+    backend.runWebGPUProgram = run
+    backend.bufferManager.acquireBuffer = acquire
+  }
+}
 
 registerJob('train-bench', async (raw, ctx) => {
   const p = Params.parse(raw)
   const tf = ctx.tf.tf
+  if (ctx.tf.gpu?.software && !p.allowSoftware) {
+    throw new Error(`${ctx.tf.device} is a software adapter: benchmarking it says nothing about GPUs (pass --allow-software to run it anyway)`)
+  }
   const modelConfig = (PRESETS[p.preset as PresetName] ?? prithvi100m)({ img_size: p.imgSize })
   const config = RunConfig.parse({
     name: 'bench',
@@ -54,6 +135,7 @@ registerJob('train-bench', async (raw, ctx) => {
       ctx.progress(step + 1, p.warmup + p.steps, `step ${step + 1}: ${dt.toFixed(2)} s`)
     }
     const seconds = times.reduce((a, b) => a + b, 0)
+    const profile = ctx.tf.backend === 'webgpu' ? await profileWebGpu(tf, trainer, config, batch, p.warmup + p.steps, Math.max(1, Math.min(3, p.steps))) : undefined
     // WebAssembly.Memory only grows, so its size now is the step's peak heap (wasm backend only).
     const wasmHeap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength
     return {
@@ -65,7 +147,8 @@ registerJob('train-bench', async (raw, ctx) => {
       imagesPerSecond: (p.batchSize * times.length) / seconds,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       ...(wasmHeap ? { wasmHeapBytes: wasmHeap } : {}),
-      numTensors: tf.memory().numTensors
+      numTensors: tf.memory().numTensors,
+      ...(profile ? { webgpu: profile, adapter: ctx.tf.gpu } : {})
     }
   } finally {
     trainer.dispose()
