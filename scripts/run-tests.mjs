@@ -2,6 +2,15 @@
 // Integration and e2e tests exercise the built bundles: a real engine child, real SQLite files,
 // real ONNX Runtime, and Debian's Chromium driving web mode.
 import { spawnSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+// Dawn's Vulkan loader (the WebGPU tests) wants a private runtime folder; CI shells have none.
+if (!process.env.XDG_RUNTIME_DIR) {
+  process.env.XDG_RUNTIME_DIR = join(tmpdir(), `marsfm-xdg-${process.getuid?.() ?? 'user'}`)
+  mkdirSync(process.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 })
+}
 
 const run = (cmd, args) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit', shell: false })
