@@ -3,7 +3,10 @@
 // backend present, against PyTorch on the same machine in the same command; then load time and
 // peak RSS for a ~450 MB torch.save checkpoint, against torch.load.
 //
-//   npm run bench:model -- [--iters 3] [--batch 1] [--with-cpu] [--no-torch] [--no-load]
+//   npm run bench:model -- [--iters 3] [--batch 1] [--with-cpu] [--no-torch] [--no-load] [--allow-software]
+//
+// WebGPU runs first where Dawn finds a hardware adapter (a software one, lavapipe, only with
+// --allow-software); PyTorch then runs on CUDA (fp32, TF32 off) when a GPU is present.
 //
 // Thread counts: ONNX Runtime and PyTorch use 2 intra-op threads; tfjs-wasm is single-threaded
 // in Node (no SharedArrayBuffer worker pool there), tfjs-cpu is plain JavaScript.
@@ -92,8 +95,8 @@ async function main(): Promise<void> {
     rows.push({ engine: 'onnxruntime-node (cpu EP, 2 threads)', imagesPerSecond: BATCH / seconds, note: '' })
   }
 
-  // TensorFlow.js backends present here (tfjs-node / tfjs-node-gpu where installed).
-  const backends: ('tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu')[] = ['tensorflow-gpu', 'tensorflow', 'wasm']
+  // TensorFlow.js backends present here (WebGPU on an adapter; tfjs-node / tfjs-node-gpu where installed).
+  const backends: ('webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu')[] = ['webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm']
   if (flag('--with-cpu')) backends.push('cpu')
   for (const backend of backends) {
     let loaded
@@ -103,13 +106,18 @@ async function main(): Promise<void> {
       console.log(`tfjs ${backend}: skipped (${(err as Error).message.split('\n')[0]})`)
       continue
     }
+    if (loaded.gpu?.software && !flag('--allow-software')) {
+      console.log(`tfjs webgpu: skipped (${loaded.device} is a software adapter; --allow-software runs it)`)
+      continue
+    }
     const { tf } = loaded
     const model = PrithviMAE.fromWeights(tf, cfg, weights, { decoder: true })
     const x = tf.tensor(pixels, [BATCH, 6, 1, 224, 224])
-    const seconds = await timeIt(() => {
-      tf.tidy(() => {
-        model.forwardMae(x, MASK, noise).loss.dataSync()
-      })
+    const seconds = await timeIt(async () => {
+      // Read back (data(), as WebGPU needs in Node) so the GPU's time counts.
+      const loss = tf.tidy(() => model.forwardMae(x, MASK, noise).loss)
+      await loss.data()
+      loss.dispose()
     })
     x.dispose()
     model.dispose()
@@ -121,7 +129,7 @@ async function main(): Promise<void> {
   if (!flag('--no-torch') && torchAvailable()) {
     const r = python(['mae-forward', '--threads', '2', '--iters', String(ITERS), '--batch', String(BATCH), '--mask-ratio', String(MASK)])
     torchRate = r.imagesPerSecond!
-    rows.push({ engine: `PyTorch ${String(r.torch ?? '')} (CPU, 2 threads)`, imagesPerSecond: torchRate, note: 'baseline' })
+    rows.push({ engine: `PyTorch ${String(r.torch ?? '')} (${String(r.device ?? 'CPU, 2 threads')})`, imagesPerSecond: torchRate, note: 'baseline' })
   } else {
     console.log('PyTorch: skipped (needs Debian python3-torch; install libopenblas0-pthread too, or torch falls back to a slow reference BLAS)')
   }

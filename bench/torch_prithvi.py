@@ -52,20 +52,30 @@ def mae_forward():
     torch.set_num_threads(arg('--threads', 2))
     torch.manual_seed(0)
     batch, iters, ratio = arg('--batch', 1), arg('--iters', 3), arg('--mask-ratio', 0.5)
-    model = MaskedAutoencoderViT(**PRITHVI_100M).eval()
-    x = torch.randn(batch, 6, 1, 224, 224)
+    # CUDA in fp32 (TF32 off: WebGPU computes in fp32) when a GPU is present, else the CPU.
+    cuda = torch.cuda.is_available() and arg('--device', 'auto') != 'cpu'
+    device = torch.device('cuda' if cuda else 'cpu')
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    model = MaskedAutoencoderViT(**PRITHVI_100M).eval().to(device)
+    x = torch.randn(batch, 6, 1, 224, 224, device=device)
     L = 196
     with torch.no_grad():
-        model(x, ratio, torch.rand(batch, L))  # warm-up
+        model(x, ratio, torch.rand(batch, L, device=device))  # warm-up
+        sync()
         times = []
         for _ in range(iters):
-            noise = torch.rand(batch, L)
+            noise = torch.rand(batch, L, device=device)
             t0 = time.perf_counter()
-            model(x, ratio, noise)
+            model(x, ratio, noise)[0].item()
+            sync()
             times.append(time.perf_counter() - t0)
     times.sort()
     median = times[len(times) // 2]
     print(json.dumps({'imagesPerSecond': batch / median, 'medianSeconds': median, 'threads': torch.get_num_threads(),
+                      'device': torch.cuda.get_device_name(0) + ', fp32' if cuda else f'CPU, {torch.get_num_threads()} threads',
                       'torch': torch.__version__, 'peakRssBytes': peak_rss_bytes()}))
 
 
