@@ -8,9 +8,10 @@ import { createRequire } from 'node:module'
 import { dirname, join, sep } from 'node:path'
 import { adapterLabel, probeWebGpu, type GpuAdapterInfo } from '../gpu/adapter'
 import { registerMissingGradients } from './gradients'
+import type { Tf } from './handle'
 import { patchWasmKernels } from './wasm-kernels'
 
-export type Tf = typeof import('@tensorflow/tfjs-core')
+export type { Tf }
 
 /** Engine-level backend choices (the values of `prefer`). */
 export type BackendChoice = 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu'

@@ -5,7 +5,7 @@
 // explicit transposes (wasm's transposeA/transposeB paths are 10-40x slower).
 
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs-core'
-import type { Tf } from './backend'
+import type { Tf } from './handle'
 
 type Grads = Record<string, () => Tensor>
 type DyT = Tensor | Tensor[]

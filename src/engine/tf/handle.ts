@@ -1,6 +1,9 @@
-// The TensorFlow.js instance the engine loaded, with the backend it ended up on.
+// The TensorFlow.js namespace type (`Tf`, the one definition every engine module uses) and the
+// instance the engine loaded, with the backend it ended up on.
 import type * as tfc from '@tensorflow/tfjs-core'
 import type { GpuAdapterInfo } from '../gpu/adapter'
+
+export type Tf = typeof tfc
 
 export interface TfHandle {
   tf: typeof tfc

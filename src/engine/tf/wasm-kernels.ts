@@ -11,7 +11,7 @@
 //     view of the wasm heap; slices with short contiguous runs still go to the stock kernel.
 
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core'
-import type { Tf } from './backend'
+import type { Tf } from './handle'
 
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: DataType): TensorInfo
