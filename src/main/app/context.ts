@@ -14,25 +14,11 @@ import { defaultDataDir } from './paths'
 import { APP_VERSION } from './version'
 import { registerAllServices } from '../services'
 import { getSetting } from '../settings/settings'
-import { TF_BACKEND_SETTING } from '../services/system'
+import { TF_BACKEND_SETTING } from '../settings/keys'
+import type { AppContext, AppMode } from './types'
 import { ensureDemoModel } from '../models/demo'
 
-export type AppMode = 'desktop' | 'web' | 'cli'
-
-export interface AppContext {
-  mode: AppMode
-  appVersion: string
-  dataDir: string
-  ledger: Ledger
-  engine: EngineSupervisor
-  jobs: JobManager
-  router: Router
-  bus: EventBus
-  log: AppLog
-  /** Runs `hook` when the app closes, before the engine stops (services record what they leave unfinished). */
-  onClose(hook: () => void): void
-  close(): Promise<void>
-}
+export type { AppContext, AppMode }
 
 export interface AppOptions {
   mode: AppMode

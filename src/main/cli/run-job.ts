@@ -1,6 +1,6 @@
 // Runs an engine job from the CLI: progress on stderr (when it is a terminal), Ctrl-C cancels,
 // the job's failure becomes the command's error.
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 import type { CliIo } from './command'
 
 export async function runEngineJob(ctx: AppContext, _io: CliIo, kind: string, title: string, params: unknown): Promise<unknown> {

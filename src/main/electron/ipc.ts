@@ -2,7 +2,7 @@
 // Router, after checking that the call comes from our own page.
 import { BrowserWindow, ipcMain } from 'electron'
 import { channels } from '@shared/ipc/contract'
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 
 export function registerElectronIpc(ctx: AppContext, isTrustedUrl: (url: string) => boolean): void {
   for (const channel of Object.keys(channels)) {

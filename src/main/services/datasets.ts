@@ -3,7 +3,7 @@
 // imports, tiling, exports and duplicate scans are local jobs with progress and cancel.
 import { getSetting, setSetting } from '../settings/settings'
 import { existsSync } from 'node:fs'
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 import type { ImportRequest } from '@shared/ipc/schemas/datasets'
 import { agreementReport, annotatorsAgree } from '@shared/datasets/agreement'
 import { normaliseClassName } from '@shared/datasets/classes'

@@ -1,5 +1,5 @@
 // Every service registers its channels on the router here: one line per capability.
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 import { registerSystemService } from './system'
 import { registerJobsService } from './jobs'
 import { registerModelsService } from './models'

@@ -3,7 +3,7 @@
 // and a larger preview of a classified image (only for images a recorded job names).
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import sharp from 'sharp'
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 import { InferenceOutcome, type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
 import type { CheckpointRecord } from '@shared/ipc/schemas/runs'
 import { exportNames } from '@shared/datasets/manifest'

@@ -1,5 +1,5 @@
 // Jobs service: list, cancel, and the demo job that exercises the engine end to end.
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 
 export function registerJobsService(ctx: AppContext): void {
   ctx.router.handle('jobs:list', () => ctx.jobs.list())

@@ -1,7 +1,7 @@
 // Models service: import a checkpoint (the engine inspects it; the ledger records it with its
 // SHA-256), list and remove models, and export their graphs to ONNX. Long work runs as jobs.
 import { existsSync, statSync } from 'node:fs'
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 import { ModelSummary } from '@shared/ipc/schemas/models'
 import { getModel, listModels, removeModel, upsertModel } from '../models/repository'
 

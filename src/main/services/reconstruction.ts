@@ -3,7 +3,7 @@
 // served as data URLs by study and tile (only files the study's manifest names).
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
 import { StudyOutcome, type RecipeList, type StudyConfig } from '@shared/ipc/schemas/reconstruction'

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { ModelSummary } from '@shared/ipc/schemas/models'
 import { RunConfig, RunMetricsEvent, type MetricPoint, type RunModel, type RunRecord, type RunData } from '@shared/ipc/schemas/runs'

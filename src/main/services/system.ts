@@ -1,10 +1,11 @@
 // System service: what the workstation runs on (engine backend, ONNX Runtime, data folder, ledger).
 import { cpus, totalmem } from 'node:os'
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 import type { EngineSettings, SystemInfo, TfBackendChoice } from '@shared/ipc/schemas/system'
 import { getSetting, setSetting } from '../settings/settings'
+import { TF_BACKEND_SETTING } from '../settings/keys'
 
-export const TF_BACKEND_SETTING = 'engine.tfBackend'
+export { TF_BACKEND_SETTING }
 
 function engineSettings(ctx: AppContext): EngineSettings {
   return { tfBackend: getSetting<TfBackendChoice>(ctx.ledger.db, TF_BACKEND_SETTING, 'auto'), envOverride: process.env.MARSFM_TF_BACKEND ?? null }

@@ -6,7 +6,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { WebSocketServer, type WebSocket } from 'ws'
-import type { AppContext } from '../app/context'
+import type { AppContext } from '../app/types'
 
 const COOKIE = 'marsfm_token'
 const MIME: Record<string, string> = {

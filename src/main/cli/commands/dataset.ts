@@ -3,7 +3,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as D from '@shared/ipc/schemas/datasets'
-import type { AppContext } from '../../app/context'
+import type { AppContext } from '../../app/types'
 import { UsageError, type CliIo, type Command } from '../command'
 import { importPaths } from '../../services/datasets'
 import { importFormat } from '../../datasets/formats-import'

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { CliIo, Command } from '../command'
-import type { AppContext } from '../../app/context'
+import type { AppContext } from '../../app/types'
 import { UsageError } from '../command'
 import { prithvi100m } from '@engine/model/config'
 import { PRITHVI_HLS_STATS } from '@shared/bands'

@@ -7,7 +7,7 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Command, CliIo } from '../command'
 import { UsageError } from '../command'
-import type { AppContext } from '../../app/context'
+import type { AppContext } from '../../app/types'
 import type { RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
 import { runsController } from '../../services/runs'
 

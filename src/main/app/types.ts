@@ -1,0 +1,25 @@
+// The composition root's shape: what every service receives. Kept apart from context.ts (which
+// builds it and registers the services) so services depend on this type, not on their registrar.
+import type { Ledger } from '../ledger/ledger'
+import type { EngineSupervisor } from '../engine/supervisor'
+import type { JobManager } from '../jobs/job-manager'
+import type { Router } from '../ipc/router'
+import type { EventBus } from '../ipc/events'
+import type { AppLog } from './log'
+
+export type AppMode = 'desktop' | 'web' | 'cli'
+
+export interface AppContext {
+  mode: AppMode
+  appVersion: string
+  dataDir: string
+  ledger: Ledger
+  engine: EngineSupervisor
+  jobs: JobManager
+  router: Router
+  bus: EventBus
+  log: AppLog
+  /** Runs `hook` when the app closes, before the engine stops (services record what they leave unfinished). */
+  onClose(hook: () => void): void
+  close(): Promise<void>
+}
