@@ -16,6 +16,7 @@ import { registerAllServices } from '../services'
 import { getSetting } from '../settings/settings'
 import { TF_BACKEND_SETTING } from '../services/system'
 import { ensureDemoModel } from '../models/demo'
+import { sweepTempCopies } from '../datasets/store'
 
 export type AppMode = 'desktop' | 'web' | 'cli'
 
@@ -108,6 +109,9 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
   }
   registerAllServices(ctx)
   ensureDemoModel(ctx)
+  // Temp copies left by an import that was killed mid-write (SIGKILL, power cut) go at start.
+  const swept = sweepTempCopies(dataDir)
+  if (swept.length) log.write('info', 'main', `removed ${swept.length} unfinished image copies left by an interrupted import`)
 
   log.write('info', 'main', `MarsFM Workstation ${APP_VERSION} (${opts.mode}); data in ${dataDir}`)
   if (opts.startEngine ?? true) {
