@@ -77,3 +77,49 @@ export function cutTiles(path: string, decoded: HwcImage, size: number, geometry
       return tileGrid(rgb, size, 'drop').tiles.map((t) => ({ ref: `${name}#r${t.row}c${t.col}`, rgb: t.image, image: path, x: t.x, y: t.y, width: size, height: size }))
   }
 }
+
+/**
+ * Model-sized tiles of the study's images (or of their regions), at most `maxTiles`. An image
+ * that cannot be decoded is skipped and named with its reason; the rest of the study goes on.
+ */
+export async function readStudyTiles(
+  images: readonly string[],
+  regions: readonly ImageRegion[] | undefined,
+  size: number,
+  geometry: TileGeometry,
+  maxTiles: number,
+  hooks: { check?: () => void; progress?: (done: number, message: string) => void } = {}
+): Promise<{ tiles: (StudyTileImage & { imageIndex: number })[]; skipped: { path: string; reason: string }[] }> {
+  const tiles: (StudyTileImage & { imageIndex: number })[] = []
+  const skipped: { path: string; reason: string }[] = []
+  const unreadable = new Set<string>()
+  const refs = new Set<string>()
+  let lastDecoded = null as { path: string; image: HwcImage } | null // dataset tiles of one image come together
+  for (const [imageIndex, path] of images.entries()) {
+    if (tiles.length >= maxTiles) break
+    hooks.check?.()
+    if (unreadable.has(path)) continue
+    hooks.progress?.(tiles.length, `reading ${path.split(/[\\/]/).pop()}`)
+    if (lastDecoded?.path !== path) {
+      try {
+        lastDecoded = { path, image: await decodeImage(path) }
+      } catch (err) {
+        unreadable.add(path)
+        skipped.push({ path, reason: `not a readable image (${(err as Error).message})` })
+        continue
+      }
+    }
+    const region = regions?.[imageIndex]
+    const source = region ? cropRegion(lastDecoded.image, region.x, region.y, region.width, region.height) : lastDecoded.image
+    for (const cut of cutTiles(path, source, size, geometry)) {
+      if (tiles.length >= maxTiles) break
+      // A dataset tile is named by its region; offsets are in the source image.
+      const t = region ? { ...cut, ref: cut.ref.replace(/^[^#]*/, region.ref), x: cut.x + region.x, y: cut.y + region.y } : cut
+      let ref = t.ref
+      for (let k = 2; refs.has(ref); k++) ref = `${t.ref}~${k}`
+      refs.add(ref)
+      tiles.push({ ...t, ref, imageIndex })
+    }
+  }
+  return { tiles, skipped }
+}
