@@ -343,6 +343,18 @@ describe('bad files and paths', () => {
     await expect(format(newDataset(), { format: 'coco', path: join(dir, 'c1.json') })).rejects.toThrow(`symbolic link loop at ${join(dir, 'c1.json')}`)
     return 'clear-error'
   })
+  hostile('files', 'a checkpoint that is a symbolic link loop is named as such, not "not found"', async () => {
+    const dir = tree()
+    symlinkSync(join(dir, 'b.pt'), join(dir, 'a.pt'))
+    symlinkSync(join(dir, 'a.pt'), join(dir, 'b.pt'))
+    const env = await ctx.router.dispatch('models:import', { path: join(dir, 'a.pt') })
+    expect(env.ok).toBe(false)
+    const message = (env as { error: { message: string } }).error.message
+    expect(message).toBe(`checkpoint: symbolic link loop at ${join(dir, 'a.pt')}`)
+    const missing = await ctx.router.dispatch('models:import', { path: join(dir, 'none.pt') })
+    expect((missing as { error: { message: string } }).error.message).toBe(`checkpoint not found: ${join(dir, 'none.pt')}`)
+    return 'clear-error'
+  })
   hostile('files', 'a dangling symbolic link named .png', async () => {
     const dir = tree({ 'good.jpg': real(22) })
     symlinkSync(join(dir, 'gone.png'), join(dir, 'dangling.png'))
