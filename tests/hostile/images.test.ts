@@ -71,6 +71,16 @@ describe('training data', () => {
     const { listing, skipped } = await screenSamples(listDataset(folder(dir, 'imagefolder')))
     expect(listing.train).toHaveLength(2)
     expect(skipped.map((s) => s.path)).toEqual([join(dir, 'train/Crater/gone.jpg')])
+    expect(skipped[0]!.reason).toBe('a symbolic link to a file that does not exist')
+    return 'clear-error'
+  })
+  hostile('training', 'a file name that is not UTF-8 is said to be so, not "missing"', async () => {
+    const dir = tree({ 'train/Crater/a.jpg': real(A), 'train/NoCrater/b.jpg': real(B), 'valid/Crater/a.jpg': real(A), 'valid/NoCrater/b.jpg': real(B) })
+    writeFileSync(Buffer.concat([Buffer.from(`${dir}/train/Crater/x-`), Buffer.from([0xff, 0xfe]), Buffer.from('.jpg')]), real(A))
+    const { listing, skipped } = await screenSamples(listDataset(folder(dir, 'imagefolder')))
+    expect(listing.train).toHaveLength(2)
+    expect(skipped).toHaveLength(1)
+    expect(skipped[0]!.reason).toMatch(/its name is not valid UTF-8/)
     return 'clear-error'
   })
   hostile('training', 'every validation image unreadable: the run fails, naming one', async () => {

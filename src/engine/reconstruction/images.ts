@@ -1,7 +1,7 @@
 // Reads the study's images with sharp (8-bit, any of grey / grey+alpha / RGB / RGBA) and cuts
 // them into model-sized RGB tiles: a centre crop, a grid of native-resolution tiles, or a resize.
 // Images already at the model's size pass through untouched whatever the choice.
-import { readdirSync, statSync } from 'node:fs'
+import { lstatSync, readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import sharp from 'sharp'
 import { centreCrop, resizeBilinear, tileGrid, toRgbImage, type HwcImage } from '@shared/imputation/preprocess'
@@ -24,6 +24,29 @@ export async function decodeImage(path: string): Promise<HwcImage> {
 }
 
 export type HwcImageLike = HwcImage
+
+/**
+ * Why a listed image could not be read, in words: a file that a listing just found but that
+ * cannot be opened has a name that is not UTF-8 (it does not survive as a string path), a link
+ * that points nowhere is dangling; anything else is the decoder's reason.
+ */
+export function unreadableReason(path: string, err: unknown): string {
+  try {
+    statSync(path)
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    if (code === 'ELOOP') return 'symbolic link loop'
+    if (code === 'ENOENT') {
+      try {
+        lstatSync(path)
+        return 'a symbolic link to a file that does not exist'
+      } catch {
+        return 'cannot be opened: the file is gone, or its name is not valid UTF-8 (rename it)'
+      }
+    }
+  }
+  return `not a readable image (${(err as Error).message})`
+}
 
 export interface StudyTileImage {
   /** Unique name of the tile within the study (file name, plus the grid cell when tiled). */
@@ -105,7 +128,7 @@ export async function readStudyTiles(
         lastDecoded = { path, image: await decodeImage(path) }
       } catch (err) {
         unreadable.add(path)
-        skipped.push({ path, reason: `not a readable image (${(err as Error).message})` })
+        skipped.push({ path, reason: unreadableReason(path, err) })
         continue
       }
     }

@@ -11,6 +11,7 @@ import { standardizeTile, toReflectance, toRgbImage, resizeBilinear, type HwcIma
 import { buildModelInput, presetRecipe, type PresetName } from '@shared/imputation/recipes'
 import type { RunData } from '@shared/ipc/schemas/runs'
 import { permutation, streamRandom } from './rng'
+import { unreadableReason } from '../reconstruction/images'
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp'])
 
@@ -110,7 +111,7 @@ export async function screenSamples(listing: DatasetListing, concurrency = 8): P
       const m = await sharp(path, { limitInputPixels: 2 ** 28 }).metadata()
       return m.width && m.height ? null : 'the image has no size'
     } catch (err) {
-      return `not a readable image (${(err as Error).message})`
+      return unreadableReason(path, err)
     }
   }
   const keep = async (samples: Sample[]): Promise<Sample[]> => {
