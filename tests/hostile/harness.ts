@@ -3,7 +3,7 @@
 // leave no file behind, and echo no file content. Each corpus file records its cases here and prints
 // its counts per category in an afterAll (printTally), for the closing note.
 
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import Database from 'better-sqlite3'
 import { expect } from 'vitest'
@@ -78,7 +78,12 @@ export function listFiles(dir: string): string[] {
   const walk = (d: string): void => {
     for (const name of readdirSync(d)) {
       const p = join(d, name)
-      const st = statSync(p, { throwIfNoEntry: false })
+      let st
+      try {
+        st = statSync(p, { throwIfNoEntry: false })
+      } catch {
+        st = lstatSync(p) // a symbolic link loop (ELOOP) is listed as itself, not followed
+      }
       if (!st) continue
       if (st.isDirectory()) walk(p)
       else out.push(relative(dir, p))

@@ -1,7 +1,7 @@
 // Reads the study's images with sharp (8-bit, any of grey / grey+alpha / RGB / RGBA) and cuts
 // them into model-sized RGB tiles: a centre crop, a grid of native-resolution tiles, or a resize.
 // Images already at the model's size pass through untouched whatever the choice.
-import { readdirSync, statSync } from 'node:fs'
+import { lstatSync, readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import sharp from 'sharp'
 import { centreCrop, resizeBilinear, tileGrid, toRgbImage, type HwcImage } from '@shared/imputation/preprocess'
@@ -24,6 +24,29 @@ export async function decodeImage(path: string): Promise<HwcImage> {
 }
 
 export type HwcImageLike = HwcImage
+
+/**
+ * Why a listed image could not be read, in words: a file that a listing just found but that
+ * cannot be opened has a name that is not UTF-8 (it does not survive as a string path), a link
+ * that points nowhere is dangling; anything else is the decoder's reason.
+ */
+export function unreadableReason(path: string, err: unknown): string {
+  try {
+    statSync(path)
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    if (code === 'ELOOP') return 'symbolic link loop'
+    if (code === 'ENOENT') {
+      try {
+        lstatSync(path)
+        return 'a symbolic link to a file that does not exist'
+      } catch {
+        return 'cannot be opened: the file is gone, or its name is not valid UTF-8 (rename it)'
+      }
+    }
+  }
+  return `not a readable image (${(err as Error).message})`
+}
 
 export interface StudyTileImage {
   /** Unique name of the tile within the study (file name, plus the grid cell when tiled). */
@@ -76,4 +99,50 @@ export function cutTiles(path: string, decoded: HwcImage, size: number, geometry
     case 'tile':
       return tileGrid(rgb, size, 'drop').tiles.map((t) => ({ ref: `${name}#r${t.row}c${t.col}`, rgb: t.image, image: path, x: t.x, y: t.y, width: size, height: size }))
   }
+}
+
+/**
+ * Model-sized tiles of the study's images (or of their regions), at most `maxTiles`. An image
+ * that cannot be decoded is skipped and named with its reason; the rest of the study goes on.
+ */
+export async function readStudyTiles(
+  images: readonly string[],
+  regions: readonly ImageRegion[] | undefined,
+  size: number,
+  geometry: TileGeometry,
+  maxTiles: number,
+  hooks: { check?: () => void; progress?: (done: number, message: string) => void } = {}
+): Promise<{ tiles: (StudyTileImage & { imageIndex: number })[]; skipped: { path: string; reason: string }[] }> {
+  const tiles: (StudyTileImage & { imageIndex: number })[] = []
+  const skipped: { path: string; reason: string }[] = []
+  const unreadable = new Set<string>()
+  const refs = new Set<string>()
+  let lastDecoded = null as { path: string; image: HwcImage } | null // dataset tiles of one image come together
+  for (const [imageIndex, path] of images.entries()) {
+    if (tiles.length >= maxTiles) break
+    hooks.check?.()
+    if (unreadable.has(path)) continue
+    hooks.progress?.(tiles.length, `reading ${path.split(/[\\/]/).pop()}`)
+    if (lastDecoded?.path !== path) {
+      try {
+        lastDecoded = { path, image: await decodeImage(path) }
+      } catch (err) {
+        unreadable.add(path)
+        skipped.push({ path, reason: unreadableReason(path, err) })
+        continue
+      }
+    }
+    const region = regions?.[imageIndex]
+    const source = region ? cropRegion(lastDecoded.image, region.x, region.y, region.width, region.height) : lastDecoded.image
+    for (const cut of cutTiles(path, source, size, geometry)) {
+      if (tiles.length >= maxTiles) break
+      // A dataset tile is named by its region; offsets are in the source image.
+      const t = region ? { ...cut, ref: cut.ref.replace(/^[^#]*/, region.ref), x: cut.x + region.x, y: cut.y + region.y } : cut
+      let ref = t.ref
+      for (let k = 2; refs.has(ref); k++) ref = `${t.ref}~${k}`
+      refs.add(ref)
+      tiles.push({ ...t, ref, imageIndex })
+    }
+  }
+  return { tiles, skipped }
 }

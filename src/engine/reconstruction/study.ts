@@ -15,7 +15,7 @@ import { assertLoadable, loadCheckpoint, readPrithviConfig, sha256File, type Loa
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import type { TfHandle } from '../tf/handle'
-import { cropRegion, cutTiles, decodeImage, listImages, type HwcImageLike, type StudyTileImage } from './images'
+import { listImages, readStudyTiles } from './images'
 import { tileNoise } from './noise'
 import { sampleLosses, unpatchifySample } from './patches'
 import { createOrtRunner, createTfjsRunner, layoutOf, type MaeRunner } from './runners'
@@ -150,27 +150,17 @@ export async function runStudy(raw: StudyJobParams, env: StudyEnv = {}): Promise
     for (const [i, n] of (p.noise ?? []).entries()) {
       if (n.length !== L) throw new Error(`noise for image ${i + 1} has ${n.length} values; this model has L = ${L} patches`)
     }
-    const tiles: (StudyTileImage & { imageIndex: number })[] = []
-    const refs = new Set<string>()
-    let lastDecoded = null as { path: string; image: HwcImageLike } | null // dataset tiles of one image come together
-    for (const [imageIndex, path] of images.entries()) {
-      if (tiles.length >= p.maxTiles) break
-      checkAborted(env.signal)
-      progress(tiles.length, p.maxTiles, `reading ${path.split(/[\\/]/).pop()}`)
-      if (lastDecoded?.path !== path) lastDecoded = { path, image: await decodeImage(path) }
-      const region = regions?.[imageIndex]
-      const source = region ? cropRegion(lastDecoded.image, region.x, region.y, region.width, region.height) : lastDecoded.image
-      for (const cut of cutTiles(path, source, size, p.geometry)) {
-        if (tiles.length >= p.maxTiles) break
-        // A dataset tile is named by its region; offsets are in the source image.
-        const t = region ? { ...cut, ref: cut.ref.replace(/^[^#]*/, region.ref), x: cut.x + region.x, y: cut.y + region.y } : cut
-        let ref = t.ref
-        for (let k = 2; refs.has(ref); k++) ref = `${t.ref}~${k}`
-        refs.add(ref)
-        tiles.push({ ...t, ref, imageIndex })
-      }
+    // An unreadable image (a text file renamed .jpg) is skipped and named; only a study with
+    // nothing readable left fails.
+    const { tiles, skipped } = await readStudyTiles(images, regions, size, p.geometry, p.maxTiles, {
+      check: () => checkAborted(env.signal),
+      progress: (done, message) => progress(done, p.maxTiles, message)
+    })
+    for (const s of skipped) env.log?.(`skipped ${s.path}: ${s.reason}`)
+    if (tiles.length === 0) {
+      if (skipped.length === images.length) throw new Error(`none of the ${images.length} image(s) could be read (${skipped[0]!.path}: ${skipped[0]!.reason})`)
+      throw new Error(`no ${size}×${size} tiles could be cut from the images`)
     }
-    if (tiles.length === 0) throw new Error(`no ${size}×${size} tiles could be cut from the images`)
 
     const seeds = p.noise ? [-1] : Array.from({ length: p.maskSeeds }, (_, k) => (p.seed + k) >>> 0)
     const M = recipes.length
@@ -245,6 +235,7 @@ export async function runStudy(raw: StudyJobParams, env: StudyEnv = {}): Promise
       rows,
       summary,
       gallery: p.galleryDir ? { size, patch, tiles: galleryTiles } : null,
+      skipped,
       timing: { loadSeconds, seconds, tilesPerSecond: tiles.length / seconds }
     }
   } finally {

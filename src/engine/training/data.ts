@@ -11,6 +11,7 @@ import { standardizeTile, toReflectance, toRgbImage, resizeBilinear, type HwcIma
 import { buildModelInput, presetRecipe, type PresetName } from '@shared/imputation/recipes'
 import type { RunData } from '@shared/ipc/schemas/runs'
 import { permutation, streamRandom } from './rng'
+import { unreadableReason } from '../reconstruction/images'
 
 const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp'])
 
@@ -35,7 +36,7 @@ function imagesIn(dir: string, recursive = false): string[] {
   const out: string[] = []
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name)
-    if (entry.isDirectory() && recursive) out.push(...imagesIn(p, true))
+    if (entry.isDirectory() && recursive) for (const q of imagesIn(p, true)) out.push(q) // no spread: folders can be huge
     else if ((entry.isFile() || entry.isSymbolicLink()) && IMAGE_EXT.has(extname(entry.name).toLowerCase())) out.push(p)
   }
   return out.sort()
@@ -98,6 +99,47 @@ export function listDataset(data: RunData, opts: { positiveClass?: string } = {}
   return { layout: 'images', root, classes: [], train: train.map((path) => ({ path })), valid: valid.map((path) => ({ path })) }
 }
 
+/**
+ * Drops the samples whose image (or mask) cannot be read — a text file renamed .jpg, a dangling
+ * link — naming each with its reason, so one bad file does not fail a run. Reads headers only;
+ * only a split left with nothing readable fails, naming the first bad file.
+ */
+export async function screenSamples(listing: DatasetListing, concurrency = 8): Promise<{ listing: DatasetListing; skipped: { path: string; reason: string }[] }> {
+  const skipped: { path: string; reason: string }[] = []
+  const problem = async (path: string): Promise<string | null> => {
+    try {
+      const m = await sharp(path, { limitInputPixels: 2 ** 28 }).metadata()
+      return m.width && m.height ? null : 'the image has no size'
+    } catch (err) {
+      return unreadableReason(path, err)
+    }
+  }
+  const keep = async (samples: Sample[]): Promise<Sample[]> => {
+    const ok = new Array<boolean>(samples.length).fill(false)
+    let next = 0
+    const worker = async () => {
+      for (let i = next++; i < samples.length; i = next++) {
+        const s = samples[i]!
+        const bad = (await problem(s.path)) ?? (s.maskPath ? await problem(s.maskPath).then((r) => (r ? `its mask ${s.maskPath}: ${r}` : null)) : null)
+        if (bad) skipped.push({ path: s.path, reason: bad })
+        else ok[i] = true
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, samples.length)) }, worker))
+    return samples.filter((_, i) => ok[i])
+  }
+  const train = await keep(listing.train)
+  const valid = await keep(listing.valid)
+  for (const [name, before, after] of [['training', listing.train, train], ['validation', listing.valid, valid]] as const) {
+    if (before.length && !after.length) {
+      const first = skipped.find((k) => before.some((b) => b.path === k.path))!
+      throw new Error(`none of the ${before.length} ${name} image(s) could be read (${first.path}: ${first.reason})`)
+    }
+  }
+  skipped.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  return { listing: { ...listing, train, valid }, skipped }
+}
+
 /** SHA-256 over every file's relative path, label and content, in listing order. */
 export function datasetHash(listing: DatasetListing): string {
   const h = createHash('sha256')
@@ -115,7 +157,13 @@ export function datasetHash(listing: DatasetListing): string {
 // ------------------------------------------------------------------ decoding and preprocessing
 
 async function decodeRgb(path: string): Promise<HwcImage> {
-  const { data, info } = await sharp(path, { limitInputPixels: 2 ** 28 }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true })
+  // Damage past the header shows only here: the error names the file.
+  const { data, info } = await sharp(path, { limitInputPixels: 2 ** 28 })
+    .raw({ depth: 'uchar' })
+    .toBuffer({ resolveWithObject: true })
+    .catch((err: Error) => {
+      throw new Error(`${path}: not a readable image (${err.message})`)
+    })
   return toRgbImage({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: info.channels })
 }
 

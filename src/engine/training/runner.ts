@@ -11,7 +11,7 @@ import type { PrithviConfig } from '../model/config'
 import { randomWeights } from '../model/params'
 import type { WeightMap } from '../model/weights'
 import { assertLoadable, loadCheckpoint } from '../checkpoint'
-import { datasetHash, listDataset, TrainLoader, type LoaderOptions, type Sample } from './data'
+import { datasetHash, listDataset, screenSamples, TrainLoader, type LoaderOptions, type Sample } from './data'
 import { evaluateClassification, evaluatePretrain, evaluateSegmentation, segClassNames, type EvalResult } from './evaluate'
 import { loadTrainingCheckpoint, saveCheckpoint } from './state'
 import { Trainer } from './trainer'
@@ -66,7 +66,9 @@ export function resolveClassWeights(spec: RunConfig['classWeights'], train: read
 
 export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Promise<TrainOutcome> {
   const cfg = p.config
-  const listing = listDataset(cfg.data, cfg.positiveClass ? { positiveClass: cfg.positiveClass } : {})
+  // Unreadable files are skipped and named (as inference does); a split with nothing readable fails.
+  const { listing, skipped } = await screenSamples(listDataset(cfg.data, cfg.positiveClass ? { positiveClass: cfg.positiveClass } : {}))
+  for (const s of skipped) hooks.log('warn', `skipped ${s.path}: ${s.reason}`)
   const numClasses = cfg.task === 'classification' ? listing.classes.length : cfg.task === 'segmentation' ? cfg.segmentation!.numClasses : 0
   const classNames = cfg.task === 'classification' ? listing.classes : cfg.task === 'segmentation' ? segClassNames(numClasses) : []
   const hash = datasetHash(listing)

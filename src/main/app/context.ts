@@ -17,6 +17,7 @@ import { getSetting } from '../settings/settings'
 import { TF_BACKEND_SETTING } from '../settings/keys'
 import type { AppContext, AppMode } from './types'
 import { ensureDemoModel } from '../models/demo'
+import { sweepTempCopies } from '../datasets/store'
 
 export type { AppContext, AppMode }
 
@@ -94,6 +95,9 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
   }
   registerAllServices(ctx)
   ensureDemoModel(ctx)
+  // Temp copies left by an import that was killed mid-write (SIGKILL, power cut) go at start.
+  const swept = sweepTempCopies(dataDir)
+  if (swept.length) log.write('info', 'main', `removed ${swept.length} unfinished image copies left by an interrupted import`)
 
   log.write('info', 'main', `MarsFM Workstation ${APP_VERSION} (${opts.mode}); data in ${dataDir}`)
   if (opts.startEngine ?? true) {

@@ -1,5 +1,6 @@
 // What a CLI command is: a name, a one-line summary, a usage text and a run function that
-// returns the process exit code. Usage errors exit 2, failures 1, success 0.
+// returns the process exit code. Usage errors exit 2, failures 1, success 0; an import that
+// partly failed exits 3.
 import type { AppContext } from '../app/types'
 
 export interface CliIo {

@@ -5,8 +5,8 @@
 //   mmseg:       <out>/images/<split>/<tile>.jpg  and  <out>/annotations/<split>/<tile>_gtmask.png
 //   coco:        <out>/<split>/<tile>.jpg  and  <out>/<split>/_annotations.coco.json (Roboflow's layout)
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
 import type { ExportRequest } from '@shared/ipc/schemas/datasets'
 import { folderFromClass } from '@shared/datasets/classes'
 import { boundingBox, geometryArea, geometryToPolygon } from '@shared/datasets/geometry'
@@ -37,7 +37,30 @@ export async function exportVersion(
 ): Promise<ExportResult> {
   const version = getVersion(deps.db, req.versionId)
   const manifest = versionManifest(deps.db, req.versionId)
-  await prepareOutDir(req.outDir)
+  req = { ...req, outDir: resolve(req.outDir) } // no trailing slash: the temp folder goes beside it
+  await checkOutDir(req.outDir)
+  // Everything is written into a temp folder beside the target and renamed into place at the
+  // end: a failed or cancelled export leaves no half-written folder (and an earlier export intact).
+  const work = `${req.outDir}.tmp-${process.pid}-${Date.now()}`
+  try {
+    const result = await writeExport(deps, req, version, manifest, work, opts)
+    await moveIntoPlace(work, req.outDir)
+    return { ...result, outDir: req.outDir }
+  } catch (err) {
+    await rm(work, { recursive: true, force: true }).catch(() => {})
+    throw err
+  }
+}
+
+async function writeExport(
+  deps: { db: Db; dataDir: string },
+  req: ExportRequest,
+  version: ReturnType<typeof getVersion>,
+  manifest: DatasetManifest,
+  outDir: string,
+  opts: { signal?: AbortSignal; progress?: (done: number, total: number) => void }
+): Promise<ExportResult> {
+  await mkdir(outDir, { recursive: true })
   const names = exportNames(manifest.tiles)
   const skipped = new Map<string, number>()
   const skip = (reason: string) => skipped.set(reason, (skipped.get(reason) ?? 0) + 1)
@@ -59,14 +82,14 @@ export async function exportVersion(
       const name = names.get(t.tileId)!
       const jpg = await encodeTileJpeg(await tilePixels(deps.dataDir, t), t.width, t.height)
       if (req.format === 'imagefolder') {
-        await write(join(req.outDir, t.split!, folderFromClass(t.label!), `${name}.jpg`), jpg)
+        await write(join(outDir, t.split!, folderFromClass(t.label!), `${name}.jpg`), jpg)
       } else if (req.format === 'mmseg') {
-        await write(join(req.outDir, 'images', t.split!, `${name}.jpg`), jpg)
+        await write(join(outDir, 'images', t.split!, `${name}.jpg`), jpg)
         // Boxes are detection labels, not crater outlines: masks come from polygons and ellipses.
         const mask = rasteriseMask(maskShapes(t), t.width, t.height, req.mask)
-        await write(join(req.outDir, 'annotations', t.split!, `${name}_gtmask.png`), await encodeMaskPng(mask, t.width, t.height))
+        await write(join(outDir, 'annotations', t.split!, `${name}_gtmask.png`), await encodeMaskPng(mask, t.width, t.height))
       } else {
-        await write(join(req.outDir, t.split!, `${name}.jpg`), jpg)
+        await write(join(outDir, t.split!, `${name}.jpg`), jpg)
       }
     },
     { signal: opts.signal, progress: opts.progress, concurrency: 4 }
@@ -88,7 +111,7 @@ export async function exportVersion(
     const classes = cocoClasses(manifest)
     for (const split of SPLIT_NAMES) {
       const images = coco.get(split)
-      if (images) await write(join(req.outDir, split, '_annotations.coco.json'), writeCoco(images, classes))
+      if (images) await write(join(outDir, split, '_annotations.coco.json'), writeCoco(images, classes))
     }
   }
   const info = {
@@ -100,8 +123,8 @@ export async function exportVersion(
     tiles: chosen.length,
     note: 'Greyscale tiles are written as three identical RGB channels; masks: 0 background, 1 crater.'
   }
-  await write(join(req.outDir, EXPORT_MARKER), `${JSON.stringify(info, null, 2)}\n`)
-  return { outDir: req.outDir, format: req.format, files, tiles: chosen.length, skipped: [...skipped].map(([reason, tiles]) => ({ reason, tiles })) }
+  await write(join(outDir, EXPORT_MARKER), `${JSON.stringify(info, null, 2)}\n`)
+  return { outDir, format: req.format, files, tiles: chosen.length, skipped: [...skipped].map(([reason, tiles]) => ({ reason, tiles })) }
 }
 
 export function maskShapes(t: ManifestTile) {
@@ -120,12 +143,34 @@ async function tilePixels(dataDir: string, t: ManifestTile): Promise<Buffer> {
 }
 
 /** The folder must be new, empty, or an earlier export (never someone's other files). */
-async function prepareOutDir(outDir: string): Promise<void> {
+async function checkOutDir(outDir: string): Promise<void> {
   if (existsSync(outDir)) {
     const entries = await readdir(outDir)
     if (entries.length && !entries.includes(EXPORT_MARKER)) throw new Error(`${outDir} is not empty and is not an earlier export: choose an empty folder`)
   }
-  await mkdir(outDir, { recursive: true })
+  await mkdir(dirname(outDir), { recursive: true })
+}
+
+/** Puts the finished export where it was asked for, replacing an empty folder or an earlier export. */
+async function moveIntoPlace(work: string, outDir: string): Promise<void> {
+  if (!existsSync(outDir)) return rename(work, outDir)
+  const old = `${outDir}.tmp-old-${process.pid}-${Date.now()}`
+  try {
+    await rename(outDir, old)
+  } catch {
+    // The folder cannot move (a mount point): empty it (it is empty or an earlier export) and move the contents in.
+    for (const name of await readdir(outDir)) await rm(join(outDir, name), { recursive: true, force: true })
+    for (const name of await readdir(work)) await rename(join(work, name), join(outDir, name))
+    await rm(work, { recursive: true, force: true })
+    return
+  }
+  try {
+    await rename(work, outDir)
+  } catch (err) {
+    await rename(old, outDir).catch(() => {})
+    throw err
+  }
+  await rm(old, { recursive: true, force: true })
 }
 
 function round3(v: number): number {

@@ -5,8 +5,10 @@
 // the same annotator's shapes instead of doubling them.
 import { existsSync } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
-import { basename, dirname, extname, join } from 'node:path'
-import type { ImportFormatRequest, ImportSummary } from '@shared/ipc/schemas/datasets'
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
+import { ClassName, Geometry as GeometrySchema, type ImportFormatRequest, type ImportSummary } from '@shared/ipc/schemas/datasets'
+import { CancelledError } from '@shared/ipc/errors'
+import { describeIoError } from '@shared/io-errors'
 import { classFromFolder } from '@shared/datasets/classes'
 import { ellipseInBox, type Geometry } from '@shared/datasets/geometry'
 import { annotationsByImage, parseCoco } from '@shared/datasets/formats/coco'
@@ -37,8 +39,10 @@ interface Entry {
 const ALL_WHOLE = { wholeTiles: true, wholeTileMax: Number.MAX_SAFE_INTEGER }
 
 export async function importFormat(deps: DatasetDeps, req: ImportFormatRequest, opts: RunOptions = {}): Promise<ImportSummary> {
-  const info = await stat(req.path).catch(() => null)
-  if (!info) throw new Error(`${req.path} does not exist`)
+  // ELOOP, EACCES, … are reported as what they are, not as "does not exist".
+  const info = await stat(req.path).catch((err: unknown) => {
+    throw new Error(describeIoError(err, 'reading', req.path))
+  })
   const summary = emptySummary()
   let entries: Entry[]
   switch (req.format) {
@@ -61,7 +65,83 @@ export async function importFormat(deps: DatasetDeps, req: ImportFormatRequest, 
       break
   }
   await applyEntries(deps, req.datasetId, entries, summary, opts)
+  if (!summary.scanned && !summary.failed.length) summary.notes.push(`no images found in ${req.path}`)
+  capFailures(summary)
   return summary
+}
+
+/** A summary stays a readable size: the first 1000 failures are listed, the rest counted. */
+export function capFailures(summary: ImportSummary, max = 1000): void {
+  if (summary.failed.length <= max) return
+  summary.notes.push(`${summary.failed.length - max} more failures not listed`)
+  summary.failed.length = max
+}
+
+// --- the contract's own rules, applied to every imported shape and label --------------------
+
+/** AnnotationsSaveRequest's limit: shapes one annotator may have on one tile. */
+const MAX_SHAPES = 5000
+const MAX_ANNOTATION_FILE = 256 * 2 ** 20
+
+/** Why a class name breaks the contract's rule, or null (the message never echoes the name). */
+function classProblem(className: string): string | null {
+  return ClassName.safeParse(className).success ? null : 'its class name is not usable (lower-case letters, digits and dashes, at most 64 characters)'
+}
+
+/** Why a shape breaks the contract (the rules the annotation editor's saves pass), or null. */
+export function geometryProblem(g: Geometry): string | null {
+  if (g.kind === 'polygon') {
+    if (g.points.length > 10_000) return `the polygon has ${g.points.length} points (at most 10,000)`
+    if (g.points.length < 3) return `the polygon has ${g.points.length} points (at least 3)`
+    for (const [x, y] of g.points) if (!Number.isFinite(x) || !Number.isFinite(y)) return 'a polygon point is not a finite number'
+  } else if (g.kind === 'box') {
+    if (![g.x, g.y, g.w, g.h].every(Number.isFinite)) return 'a box coordinate is not a finite number'
+    if (g.w <= 0 || g.h <= 0) return `the box has a width or height that is not positive (${g.w} × ${g.h})`
+  } else {
+    if (![g.cx, g.cy, g.rx, g.ry].every(Number.isFinite)) return 'an ellipse coordinate is not a finite number'
+    if (g.rx <= 0 || g.ry <= 0) return 'the ellipse has a radius that is not positive'
+  }
+  // The contract's schema decides in the end, so a rule added there applies here too.
+  const parsed = GeometrySchema.safeParse(g)
+  return parsed.success ? null : `the shape breaks the annotation rules (${parsed.error.issues[0]?.path.join('.') || 'shape'}: ${parsed.error.issues[0]?.message})`
+}
+
+/** `name` resolved inside `dir`, or null when it points outside it (`../`, an absolute path). */
+export function insideFolder(dir: string, name: string): string | null {
+  if (name.includes('\0')) return null
+  const p = resolve(dir, name)
+  const rel = relative(dir, p)
+  if (!rel || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return null
+  return p
+}
+
+/**
+ * Adds a shape if it keeps the contract's rules; otherwise lists it (by file and where in it)
+ * as skipped, and the rest of the file goes on.
+ */
+function keepShape(summary: ImportSummary, file: string, where: string, className: string, geometry: Geometry, into: { className: string; geometry: Geometry }[]): void {
+  const problem = classProblem(className) ?? geometryProblem(geometry)
+  if (problem) summary.failed.push({ path: file, reason: `${where} skipped: ${problem}` })
+  else into.push({ className, geometry })
+}
+
+/** An annotation file's text; a file too large to be an annotation list is refused before reading. */
+async function readAnnotationFile(path: string): Promise<string> {
+  const info = await stat(path)
+  if (!info.isFile()) throw new Error(`${path} is not a regular file`)
+  if (info.size > MAX_ANNOTATION_FILE) throw new Error(`${path} is ${Math.round(info.size / 2 ** 20)} MiB, larger than an annotation file can be (${MAX_ANNOTATION_FILE / 2 ** 20} MiB)`)
+  return readFile(path, 'utf8')
+}
+
+/** One bad annotation file never sinks the batch: any error is listed against that file. */
+function fileFailure(file: string, err: unknown): { path: string; reason: string } {
+  if (err instanceof CancelledError) throw err
+  if (err instanceof FormatError) return { path: file, reason: err.message }
+  const code = (err as { code?: string }).code
+  if (code) return { path: file, reason: describeIoError(err, 'reading', file) }
+  if (err instanceof RangeError) return { path: file, reason: `${file}: could not be parsed (${err.message})` }
+  const message = (err as Error).message ?? String(err)
+  return { path: file, reason: message.includes(file) ? message : `${file}: ${message}` }
 }
 
 /** Imports the images (one whole-image tile each) and applies labels, shapes and splits. */
@@ -88,6 +168,10 @@ async function applyEntries(deps: DatasetDeps, datasetId: number, entries: Entry
         if (e.shapes) {
           const mine = byPath.get(path)!.filter((x) => x.annotator === e.annotator).flatMap((x) => x.shapes ?? [])
           if (e === byPath.get(path)!.find((x) => x.annotator === e.annotator)) {
+            if (mine.length > MAX_SHAPES) {
+              summary.failed.push({ path, reason: `${mine.length - MAX_SHAPES} of its ${mine.length} shapes by ${e.annotator} skipped: at most ${MAX_SHAPES} shapes per annotator on one tile` })
+              mine.length = MAX_SHAPES
+            }
             replaceAnnotations(deps.db, tileId, e.annotator, mine)
             summary.annotationsAdded += mine.length
           }
@@ -133,9 +217,6 @@ async function subfolders(dir: string): Promise<string[]> {
   return out
 }
 
-async function readText(path: string): Promise<string> {
-  return readFile(path, 'utf8')
-}
 
 // --- COCO -------------------------------------------------------------------------------------
 
@@ -156,23 +237,36 @@ async function cocoEntries(req: ImportFormatRequest, isDir: boolean, summary: Im
   for (const file of files) {
     let coco
     try {
-      coco = parseCoco(await readText(file), file)
+      coco = parseCoco(await readAnnotationFile(file), file)
     } catch (err) {
-      if (!(err instanceof FormatError)) throw err
-      summary.failed.push({ path: file, reason: err.message })
+      summary.failed.push(fileFailure(file, err))
       continue
     }
     const dir = dirname(file)
     const split = splitFromFolder(basename(dir))
     const byImage = annotationsByImage(coco)
+    // A category whose name breaks the class rule is reported once, with its annotations.
+    const badCategories = new Map<number, number[]>()
     for (const im of coco.images) {
-      const shapes = byImage.get(im.id)!.flatMap((a) => {
+      const path = insideFolder(dir, im.fileName)
+      if (!path) {
+        summary.failed.push({ path: file, reason: `image id ${im.id} skipped with its annotations: its "file_name" points outside ${dir}` })
+        continue
+      }
+      const shapes: { className: string; geometry: Geometry }[] = []
+      for (const a of byImage.get(im.id)!) {
         const className = classFromFolder(a.category)
-        if (a.polygons.length) return a.polygons.map((points) => ({ className, geometry: { kind: 'polygon', points } as Geometry }))
-        const [x, y, w, h] = a.bbox!
-        return [{ className, geometry: { kind: 'box', x, y, w, h } as Geometry }]
-      })
-      entries.push({ path: join(dir, im.fileName), split, shapes, annotator })
+        if (classProblem(className)) {
+          badCategories.set(a.categoryId, [...(badCategories.get(a.categoryId) ?? []), a.id])
+          continue
+        }
+        const geometries: Geometry[] = a.polygons.length ? a.polygons.map((points) => ({ kind: 'polygon', points })) : [{ kind: 'box', x: a.bbox![0], y: a.bbox![1], w: a.bbox![2], h: a.bbox![3] }]
+        geometries.forEach((g, k) => keepShape(summary, file, `annotation id ${a.id}${geometries.length > 1 ? ` (polygon ${k + 1})` : ''}`, className, g, shapes))
+      }
+      entries.push({ path, split, shapes, annotator })
+    }
+    for (const [categoryId, ids] of badCategories) {
+      summary.failed.push({ path: file, reason: `category id ${categoryId}: ${classProblem('')}; its ${ids.length} annotation(s) skipped (ids ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''})` })
     }
   }
   return entries
@@ -191,6 +285,10 @@ async function imageFolderEntries(req: ImportFormatRequest, summary: ImportSumma
     if (!classes.length) summary.notes.push(`${root.dir} has no class folders`)
     for (const cls of classes) {
       const label = classFromFolder(cls)
+      if (classProblem(label)) {
+        summary.failed.push({ path: join(root.dir, cls), reason: `class folder skipped: ${classProblem(label)}` })
+        continue
+      }
       const { images, skipped } = await collectImageFiles([join(root.dir, cls)], true, { reportOthers: true })
       for (const s of skipped) summary.failed.push(s)
       for (const path of images) entries.push({ path, split: root.split, label, annotator })
@@ -207,7 +305,7 @@ async function yoloEntries(req: ImportFormatRequest, summary: ImportSummary): Pr
   const imagesRoot = existsSync(join(req.path, 'images')) ? join(req.path, 'images') : req.path
   const labelsRoot = existsSync(join(req.path, 'labels')) ? join(req.path, 'labels') : null
   const { images, skipped } = await collectImageFiles([imagesRoot], true)
-  summary.failed.push(...skipped)
+  for (const s of skipped) summary.failed.push(s) // a loop: spreading 200k items overflows the stack
   const { default: sharp } = await import('sharp')
   const entries: Entry[] = []
   let noLabelFile = 0
@@ -223,10 +321,9 @@ async function yoloEntries(req: ImportFormatRequest, summary: ImportSummary): Pr
     }
     let boxes
     try {
-      boxes = parseYolo(await readText(labelPath), labelPath)
+      boxes = parseYolo(await readAnnotationFile(labelPath), labelPath)
     } catch (err) {
-      if (!(err instanceof FormatError)) throw err
-      summary.failed.push({ path: labelPath, reason: err.message })
+      summary.failed.push(fileFailure(labelPath, err))
       continue
     }
     const meta = await sharp(path).metadata().catch(() => null)
@@ -234,12 +331,13 @@ async function yoloEntries(req: ImportFormatRequest, summary: ImportSummary): Pr
       entries.push({ path, split, annotator }) // the image import reports why it cannot be read
       continue
     }
-    const shapes = boxes.flatMap((b) => {
+    const shapes: { className: string; geometry: Geometry }[] = []
+    boxes.forEach((b, i) => {
       const className = b.classIndex === 0 ? 'crater' : `class-${b.classIndex}`
       const box = yoloToPixels(b, meta.width!, meta.height!)
-      const out: { className: string; geometry: Geometry }[] = [{ className, geometry: { kind: 'box', ...box } }]
-      if (req.boxesAsEllipses) out.push({ className, geometry: ellipseInBox(box) })
-      return out
+      const before = shapes.length
+      keepShape(summary, labelPath, `box ${i + 1}`, className, { kind: 'box', ...box }, shapes)
+      if (req.boxesAsEllipses && shapes.length > before) shapes.push({ className, geometry: ellipseInBox(box) })
     })
     // An empty label file means the picture has no crater.
     entries.push({ path, split, shapes, label: boxes.length ? 'crater' : 'no-crater', annotator })
@@ -268,10 +366,10 @@ async function vocEntries(req: ImportFormatRequest, isDir: boolean, summary: Imp
   for (const file of files) {
     let voc
     try {
-      voc = parseVoc(await readText(file), file)
+      voc = parseVoc(await readAnnotationFile(file), file)
     } catch (err) {
-      if (!(err instanceof FormatError)) throw err
-      summary.failed.push({ path: file, reason: err.message })
+      // Any error (a RangeError from a bad character reference, too deep nesting) names this file only.
+      summary.failed.push(fileFailure(file, err))
       continue
     }
     const image = findVocImage(voc.filename, file, req.imagesDir)
@@ -284,12 +382,13 @@ async function vocEntries(req: ImportFormatRequest, isDir: boolean, summary: Imp
     const parent = basename(dirname(file))
     const annotator = parent === stem ? basename(file, '.xml') : (req.annotator ?? parent)
     if (voc.objects.some((o) => o.confidence !== null)) confidences++
-    const shapes = voc.objects.flatMap((o) => {
+    const shapes: { className: string; geometry: Geometry }[] = []
+    voc.objects.forEach((o, i) => {
       const className = classFromFolder(o.name)
       const box = { x: o.xmin, y: o.ymin, w: o.xmax - o.xmin, h: o.ymax - o.ymin }
-      const out: { className: string; geometry: Geometry }[] = [{ className, geometry: { kind: 'box', ...box } }]
-      if (req.boxesAsEllipses) out.push({ className, geometry: ellipseInBox(box) })
-      return out
+      const before = shapes.length
+      keepShape(summary, file, `object ${i + 1}`, className, { kind: 'box', ...box }, shapes)
+      if (req.boxesAsEllipses && shapes.length > before) shapes.push({ className, geometry: ellipseInBox(box) })
     })
     entries.push({ path: image, shapes, annotator })
   }
@@ -311,7 +410,7 @@ function findVocImage(filename: string, xmlFile: string, imagesDir: string | und
 
 async function landmarkEntries(req: ImportFormatRequest, summary: ImportSummary): Promise<Entry[]> {
   const annotator = req.annotator ?? 'landmarks'
-  const labels = parseLandmarkLabels(await readText(req.path), req.path)
+  const labels = parseLandmarkLabels(await readAnnotationFile(req.path), req.path)
   const imagesDir = req.imagesDir ?? (existsSync(join(dirname(req.path), 'map-proj')) ? join(dirname(req.path), 'map-proj') : dirname(req.path))
   const entries: Entry[] = []
   let dropped = 0
@@ -321,7 +420,11 @@ async function landmarkEntries(req: ImportFormatRequest, summary: ImportSummary)
       dropped++
       continue
     }
-    const path = join(imagesDir, l.fileName)
+    const path = insideFolder(imagesDir, l.fileName)
+    if (!path) {
+      summary.failed.push({ path: req.path, reason: `an entry skipped: its file name points outside ${imagesDir}` })
+      continue
+    }
     if (!existsSync(path)) {
       summary.failed.push({ path, reason: 'listed in the labels but not found' })
       continue

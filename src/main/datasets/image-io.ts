@@ -14,8 +14,8 @@ const FORMATS = new Set(['jpeg', 'png', 'tiff'])
 
 export type ImageSource = string | Buffer
 
-function open(source: ImageSource) {
-  return sharp(source, { limitInputPixels: PIXEL_LIMIT, failOn: 'error' })
+function open(source: ImageSource, failOn: 'error' | 'warning' = 'error') {
+  return sharp(source, { limitInputPixels: PIXEL_LIMIT, failOn })
 }
 
 export interface ImageFacts {
@@ -62,6 +62,8 @@ export function statsOf(raw: Buffer, width: number, height: number, channels: nu
 export interface Preview {
   thumbnail: Buffer
   stats: PixelStats
+  /** The decoder warned about damaged data that it filled in (corrupt JPEG segments). */
+  warning?: string
 }
 
 /**
@@ -69,10 +71,30 @@ export interface Preview {
  * picture, from which the thumbnail and the statistics both come.
  */
 export async function previewImage(source: ImageSource, facts: ImageFacts, thumbSide = 128): Promise<Preview> {
-  let pipeline = open(source).resize(256, 256, { fit: 'inside', withoutEnlargement: true }).removeAlpha()
-  if (facts.bitDepth > 8) pipeline = pipeline.normalise()
-  const { data, info } = await pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
-  return { thumbnail: await thumbnailFromRaw(data, info.width, info.height, info.channels, thumbSide), stats: statsOf(data, info.width, info.height, info.channels, facts.channels) }
+  const decode = (failOn: 'error' | 'warning') => {
+    let pipeline = open(source, failOn).resize(256, 256, { fit: 'inside', withoutEnlargement: true }).removeAlpha()
+    if (facts.bitDepth > 8) pipeline = pipeline.normalise()
+    return pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
+  }
+  let warning: string | undefined
+  let out: Awaited<ReturnType<typeof decode>>
+  if (facts.format === 'jpeg') {
+    // libjpeg fills corrupt segments with grey and only warns: decode strictly first, so damaged
+    // data is imported with a warning instead of silently (TIFF tag warnings are not damage).
+    try {
+      out = await decode('warning')
+    } catch (err) {
+      out = await decode('error')
+      const detail = (err as Error).message.replace(/^VipsJpeg: /, '').trim()
+      warning = `corrupt JPEG data, filled in by the decoder${/failOn/.test(detail) ? '' : `: ${detail}`}`
+    }
+  } else out = await decode('error')
+  const { data, info } = out
+  return {
+    thumbnail: await thumbnailFromRaw(data, info.width, info.height, info.channels, thumbSide),
+    stats: statsOf(data, info.width, info.height, info.channels, facts.channels),
+    ...(warning ? { warning } : {})
+  }
 }
 
 export async function thumbnailFromRaw(raw: Buffer, width: number, height: number, channels: number, side = 128): Promise<Buffer> {

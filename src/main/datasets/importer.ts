@@ -7,6 +7,7 @@ import { basename } from 'node:path'
 import type { ImportSummary } from '@shared/ipc/schemas/datasets'
 import { parseObservationId } from '@shared/datasets/observation'
 import { CancelledError } from '@shared/ipc/errors'
+import { describeIoError, ioReason, isIoError } from '@shared/io-errors'
 import type { Db } from '../ledger/ledger'
 import { previewImage, readFacts, UnreadableImageError } from './image-io'
 import { findImageBySha, getImage, insertImage, insertTile } from './repo'
@@ -23,7 +24,7 @@ export interface ImportOptions {
 }
 
 export type FileOutcome =
-  | { status: 'imported'; imageId: number; tileId: number | null; width: number; height: number }
+  | { status: 'imported'; imageId: number; tileId: number | null; width: number; height: number; warning?: string }
   | { status: 'duplicate'; imageId: number; sameAs: string; tileId: number | null; width: number; height: number }
   | { status: 'failed'; reason: string }
 
@@ -35,7 +36,7 @@ export async function importImageFile(deps: DatasetDeps, datasetId: number, path
   try {
     bytes = await readFile(path)
   } catch (err) {
-    return { status: 'failed', reason: `cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` }
+    return { status: 'failed', reason: `cannot read the file: ${ioReason(err, 'reading it')}` }
   }
   if (!bytes.length) return { status: 'failed', reason: 'empty file (0 bytes)' }
   const sha256 = sha256Of(bytes)
@@ -61,11 +62,14 @@ export async function importImageFile(deps: DatasetDeps, datasetId: number, path
 }
 
 async function importNew(deps: DatasetDeps, datasetId: number, path: string, bytes: Buffer, sha256: string, opts: ImportOptions): Promise<FileOutcome> {
+  let step = 'decoding'
   try {
     const facts = await readFacts(bytes)
     const preview = await previewImage(bytes, facts)
     const storedName = storedNameFor(sha256, facts.format)
+    step = 'copying'
     await storeCopy(deps.dataDir, storedName, bytes)
+    step = 'recording'
     const fileName = basename(path)
     const observationId = parseObservationId(fileName)
     let tileId: number | null = null
@@ -103,9 +107,14 @@ async function importNew(deps: DatasetDeps, datasetId: number, path: string, byt
       }
       return id
     })()
-    return { status: 'imported', imageId, tileId, width: facts.width, height: facts.height }
+    return { status: 'imported', imageId, tileId, width: facts.width, height: facts.height, ...(preview.warning ? { warning: preview.warning } : {}) }
   } catch (err) {
     if (err instanceof UnreadableImageError) return { status: 'failed', reason: err.message }
+    // A full disk or a permission problem is not a bad image: say what failed, where.
+    if (step === 'copying' || (step === 'recording' && isIoError(err))) {
+      return { status: 'failed', reason: step === 'copying' ? `${describeIoError(err, 'copying', path)} into the data folder` : `${describeIoError(err, 'recording', path)} in the ledger` }
+    }
+    if (isIoError(err)) return { status: 'failed', reason: describeIoError(err, 'reading', path) }
     return { status: 'failed', reason: `could not be decoded (${(err as Error).message})` }
   }
 }
@@ -120,6 +129,7 @@ export function record(summary: ImportSummary, path: string, outcome: FileOutcom
   if (outcome.status === 'imported') {
     summary.imported++
     if (outcome.tileId !== null && tileIsNew) summary.tilesCreated++
+    if (outcome.warning) summary.notes.push(`${path}: imported, but its image data is damaged (${outcome.warning}); check it`)
   } else if (outcome.status === 'duplicate') summary.duplicates.push({ path, sameAs: outcome.sameAs })
   else summary.failed.push({ path, reason: outcome.reason })
 }
@@ -135,15 +145,26 @@ export async function forEachConcurrent<T>(
 ): Promise<void> {
   let next = 0
   let done = 0
+  let failed = false
   const worker = async () => {
     for (;;) {
+      if (failed) return
       if (opts.signal?.aborted) throw new CancelledError()
       const i = next++
       if (i >= items.length) return
-      await each(items[i]!, i)
+      try {
+        await each(items[i]!, i)
+      } catch (err) {
+        failed = true // the other workers stop taking items
+        throw err
+      }
       done++
       opts.progress?.(done, items.length)
     }
   }
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 6, Math.max(1, items.length)) }, worker))
+  // Wait for every worker to settle before failing: nothing may still be writing when the
+  // caller cleans up (an export's temp folder), then report the first error.
+  const results = await Promise.allSettled(Array.from({ length: Math.min(opts.concurrency ?? 6, Math.max(1, items.length)) }, worker))
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (rejected) throw rejected.reason
 }

@@ -2,14 +2,15 @@
 // shapes, splits, frozen versions, exports and quality checks. Short calls answer at once;
 // imports, tiling, exports and duplicate scans are local jobs with progress and cancel.
 import { getSetting, setSetting } from '../settings/settings'
-import { existsSync } from 'node:fs'
+import { statSync } from 'node:fs'
+import { describeIoError, ioErrorCode } from '@shared/io-errors'
 import type { AppContext } from '../app/types'
 import type { ImportRequest } from '@shared/ipc/schemas/datasets'
 import { agreementReport, annotatorsAgree } from '@shared/datasets/agreement'
 import { normaliseClassName } from '@shared/datasets/classes'
 import { intersectImage } from '@shared/datasets/tiling'
 import { emptySummary, forEachConcurrent, importImageFile, record, type DatasetDeps } from '../datasets/importer'
-import { importFormat } from '../datasets/formats-import'
+import { capFailures, importFormat } from '../datasets/formats-import'
 import { gridTile, cutTileAt } from '../datasets/tiler'
 import { splitDataset, leaksOf, splitReport } from '../datasets/splitter'
 import { freeze, getVersion, listVersions } from '../datasets/versions'
@@ -31,8 +32,16 @@ function deps(ctx: AppContext): DatasetDeps {
 }
 
 function requireExisting(paths: readonly string[]): void {
-  const missing = paths.filter((p) => !existsSync(p))
-  if (missing.length) throw new Error(`not found: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`)
+  const problems: string[] = []
+  for (const p of paths) {
+    try {
+      statSync(p)
+    } catch (err) {
+      // A symbolic link loop or a permission problem is named as such, not as "not found".
+      problems.push(ioErrorCode(err) === 'ENOENT' ? `not found: ${p}` : describeIoError(err, 'reading', p))
+    }
+  }
+  if (problems.length) throw new Error(`${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` and ${problems.length - 5} more` : ''}`)
 }
 
 /** Imports files and folders: the work behind `datasets:import` and `marsfm dataset import`. */
@@ -49,10 +58,9 @@ export async function importPaths(d: DatasetDeps, req: ImportRequest, opts: { si
     async (path) => record(summary, path, await importImageFile(d, req.datasetId, path, { wholeTiles: req.wholeTiles, wholeTileMax: req.wholeTileMax })),
     { signal: opts.signal, progress: (done, total) => opts.progress?.(done, total, `${done} / ${total} files`) }
   )
-  if (summary.failed.length > 1000) {
-    summary.notes.push(`${summary.failed.length - 1000} more failures not listed`)
-    summary.failed.length = 1000
-  }
+  if (!summary.scanned) summary.notes.push(`no images found in ${req.paths.join(', ')}`)
+  else if (summary.failed.length && (summary.imported || summary.duplicates.length)) summary.notes.push(`${summary.failed.length} of ${summary.scanned} files failed`)
+  capFailures(summary)
   return summary
 }
 

@@ -1,9 +1,10 @@
 // Inference service: classification runs and the checkpoints inference can use, inference jobs
 // (engine `inference-classify`) recorded in the ledger's `inference_jobs`, reopened and removed,
 // and a larger preview of a classified image (only for images a recorded job names).
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import sharp from 'sharp'
 import type { AppContext } from '../app/types'
+import { requirePath } from '../app/require-path'
 import { InferenceOutcome, type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
 import type { CheckpointRecord } from '@shared/ipc/schemas/runs'
 import { exportNames } from '@shared/datasets/manifest'
@@ -70,11 +71,11 @@ function datasetItems(ctx: AppContext, versionId: number, split: string | undefi
 
 function sourceParams(ctx: AppContext, source: InferenceSource, maxImages: number) {
   if (source.kind === 'folder') {
-    if (!(existsSync(source.path) && statSync(source.path).isDirectory())) throw new Error(`folder not found: ${source.path}`)
+    requirePath(source.path, 'folder', 'folder')
     return { folder: source.path }
   }
   if (source.kind === 'files') {
-    for (const f of source.paths) if (!existsSync(f)) throw new Error(`image not found: ${f}`)
+    for (const f of source.paths) requirePath(f, 'image')
     return { files: source.paths }
   }
   return { items: datasetItems(ctx, source.versionId, source.split, maxImages) }

@@ -1,13 +1,12 @@
 // Models service: import a checkpoint (the engine inspects it; the ledger records it with its
 // SHA-256), list and remove models, and export their graphs to ONNX. Long work runs as jobs.
-import { existsSync, statSync } from 'node:fs'
 import type { AppContext } from '../app/types'
 import { ModelSummary } from '@shared/ipc/schemas/models'
+import { requirePath } from '../app/require-path'
 import { getModel, listModels, removeModel, upsertModel } from '../models/repository'
 
 function assertFile(path: string, what: string): void {
-  if (!existsSync(path)) throw new Error(`${what} not found: ${path}`)
-  if (!statSync(path).isFile()) throw new Error(`${what} is not a file: ${path}`)
+  requirePath(path, what, 'file') // a link loop is named as such, not "not found"
 }
 
 export function registerModelsService(ctx: AppContext): void {

@@ -1,9 +1,10 @@
 // Reconstruction service: band recipes (presets + the user's own, kept in the ledger), studies run
 // as engine jobs and recorded in the ledger with their results, and the studies' gallery images,
 // served as data URLs by study and tile (only files the study's manifest names).
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AppContext } from '../app/types'
+import { requirePath } from '../app/require-path'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
 import { StudyOutcome, type RecipeList, type StudyConfig } from '@shared/ipc/schemas/reconstruction'
@@ -72,10 +73,8 @@ export function registerReconstructionService(ctx: AppContext): void {
     const model = getModel(ctx.ledger.db, req.modelId)
     if (!model) throw new Error(`no model #${req.modelId}`)
     if (!existsSync(model.path)) throw new Error(`the checkpoint of ${model.name} is gone: ${model.path}`)
-    if (req.source.kind === 'folder' && !(existsSync(req.source.path) && statSync(req.source.path).isDirectory())) {
-      throw new Error(`folder not found: ${req.source.path}`)
-    }
-    if (req.source.kind === 'files') for (const f of req.source.paths) if (!existsSync(f)) throw new Error(`image not found: ${f}`)
+    if (req.source.kind === 'folder') requirePath(req.source.path, 'folder', 'folder')
+    if (req.source.kind === 'files') for (const f of req.source.paths) requirePath(f, 'image')
     const regions = req.source.kind === 'dataset-version' ? datasetRegions(ctx, req.source.versionId, req.source.split, req.maxTiles) : null
     const methods = [...new Set(req.methods)]
     const custom = new Map(getCustomRecipes(ctx.ledger.db).map((r) => [r.name, r]))

@@ -40,11 +40,18 @@ export function geometryToPolygon(g: Geometry): Point[] {
 export function boundingBox(g: Geometry): { x: number; y: number; w: number; h: number } {
   if (g.kind === 'box') return { x: g.x, y: g.y, w: g.w, h: g.h }
   if (g.kind === 'ellipse') return { x: g.cx - g.rx, y: g.cy - g.ry, w: 2 * g.rx, h: 2 * g.ry }
-  const xs = g.points.map((p) => p[0])
-  const ys = g.points.map((p) => p[1])
-  const x = Math.min(...xs)
-  const y = Math.min(...ys)
-  return { x, y, w: Math.max(...xs) - x, h: Math.max(...ys) - y }
+  // A loop, not Math.min(...xs): spreading a user-sized list overflows the stack past ~100k points.
+  let x0 = Infinity
+  let y0 = Infinity
+  let x1 = -Infinity
+  let y1 = -Infinity
+  for (const [px, py] of g.points) {
+    if (px < x0) x0 = px
+    if (px > x1) x1 = px
+    if (py < y0) y0 = py
+    if (py > y1) y1 = py
+  }
+  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 }
 }
 
 /** Twice the signed area (shoelace); 0 for a degenerate polygon. */

@@ -30,9 +30,15 @@ export function rasteriseMask(shapes: readonly Geometry[], w: number, h: number,
 /** Even-odd scanline fill, sampled at pixel centres. */
 export function fillPolygon(mask: Uint8Array, w: number, h: number, points: readonly Point[]): void {
   if (points.length < 3) return
-  const ys = points.map((p) => p[1])
-  const y0 = Math.max(0, Math.floor(Math.min(...ys)))
-  const y1 = Math.min(h - 1, Math.ceil(Math.max(...ys)))
+  // A loop, not Math.min(...ys): spreading a user-sized list overflows the stack.
+  let top = Infinity
+  let bottom = -Infinity
+  for (const p of points) {
+    if (p[1] < top) top = p[1]
+    if (p[1] > bottom) bottom = p[1]
+  }
+  const y0 = Math.max(0, Math.floor(top))
+  const y1 = Math.min(h - 1, Math.ceil(bottom))
   const xs: number[] = []
   for (let y = y0; y <= y1; y++) {
     const sy = y + 0.5

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as D from '@shared/ipc/schemas/datasets'
+import type { ImportSummary } from '@shared/ipc/schemas/datasets'
 import type { AppContext } from '../../app/types'
 import { UsageError, type CliIo, type Command } from '../command'
 import { importPaths } from '../../services/datasets'
@@ -46,6 +47,16 @@ function num(v: string | undefined, name: string, fallback: number): number {
   const n = Number(v)
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`)
   return n
+}
+
+/**
+ * 0: everything asked for is in (or was already there); 1: nothing came in (all failed, or
+ * nothing found); 3: partly failed — some files or annotations were imported, others not.
+ */
+export function importExitCode(summary: ImportSummary): number {
+  const anyIn = summary.imported > 0 || summary.duplicates.length > 0
+  if (!anyIn) return 1
+  return summary.failed.length ? 3 : 0
 }
 
 export const datasetCommand: Command = {
@@ -103,25 +114,40 @@ export const datasetCommand: Command = {
         const [name, ...paths] = pos
         if (!name || !paths.length) throw new UsageError('import needs a dataset name and at least one path')
         let d = repo.findDatasetByName(db, name)
-        if (!d) {
-          d = repo.getDataset(db, repo.createDataset(db, { name, description: '', task: 'classification', classes: ['crater', 'no-crater'] }))
-          if (!v.json) io.out(`created dataset "${name}"`)
-        }
+        const created = !d
+        if (!d) d = repo.getDataset(db, repo.createDataset(db, { name, description: '', task: 'classification', classes: ['crater', 'no-crater'] }))
         const abs = paths.map((p) => resolve(p))
-        const summary = v.format
-          ? await importFormat(
-              deps,
-              D.ImportFormatRequest.parse({ datasetId: d.id, format: v.format, path: abs[0], imagesDir: v['images-dir'] && resolve(v['images-dir']), boxesAsEllipses: v.ellipses, annotator: v.annotator }),
-              { progress: progressTo(io) }
-            )
-          : await importPaths(deps, D.ImportRequest.parse({ datasetId: d.id, paths: abs, wholeTiles: !v['no-whole-tiles'] }), { progress: progressTo(io) })
+        // A dataset created for this import is removed again when nothing came in (no empty dataset left behind).
+        const dropIfEmpty = () => {
+          if (created && !repo.summarise(db, repo.getDataset(db, d.id)).images) {
+            repo.deleteDataset(db, d.id)
+            return true
+          }
+          return false
+        }
+        let summary
+        try {
+          summary = v.format
+            ? await importFormat(
+                deps,
+                D.ImportFormatRequest.parse({ datasetId: d.id, format: v.format, path: abs[0], imagesDir: v['images-dir'] && resolve(v['images-dir']), boxesAsEllipses: v.ellipses, annotator: v.annotator }),
+                { progress: progressTo(io) }
+              )
+            : await importPaths(deps, D.ImportRequest.parse({ datasetId: d.id, paths: abs, wholeTiles: !v['no-whole-tiles'] }), { progress: progressTo(io) })
+        } catch (err) {
+          dropIfEmpty()
+          throw err
+        }
+        const dropped = dropIfEmpty()
+        if (created && !dropped && !v.json) io.out(`created dataset "${name}"`)
+        if (dropped) summary.notes.push(`dataset "${name}" was not created: nothing was imported`)
         print(summary, () => [
           `scanned ${summary.scanned}, imported ${summary.imported}, already there ${summary.duplicates.length}, failed ${summary.failed.length}`,
           `tiles created ${summary.tilesCreated}, labels set ${summary.labelsSet}, shapes added ${summary.annotationsAdded}`,
           ...summary.notes.map((n) => `note: ${n}`),
           ...summary.failed.map((f) => `failed: ${f.path}: ${f.reason}`)
         ])
-        return summary.failed.length && !summary.imported && !summary.duplicates.length ? 1 : 0
+        return importExitCode(summary)
       }
       case 'tile': {
         const d = datasetByName(ctx, pos[0])

@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Command } from '../command'
+import { requirePath } from '../../app/require-path'
 import { UsageError } from '../command'
 import { StudyOutcome, type StudyOutcome as Outcome } from '@shared/ipc/schemas/reconstruction'
 import { METRIC_COLUMN } from '@shared/reconstruction/csv'
@@ -126,7 +127,7 @@ export const reconstructCommand: Command = {
       demoModel = { config: demo.config, stats: demo.stats }
       io.err(`no --checkpoint: using the shipped demo model ${checkpoint} (for the study's numbers bring Prithvi-100M)`)
     }
-    if (!existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`)
+    requirePath(checkpoint, 'checkpoint')
     const inputs = [...(values.images ?? []), ...positionals].map((p) => resolve(p))
     if (!inputs.length) throw new UsageError('--images <files or folder> is required')
     let images: string[] | undefined

@@ -61,7 +61,16 @@ export const useDatasetsStore = defineStore('datasets', () => {
     focusIndex.value = 0
     splitReport.value = null
     agreement.value = null
+    // Another dataset's import, export or quality result must not stay on screen.
+    forgetJobs()
     await reloadCurrent()
+  }
+
+  /** Drops the results shown for finished jobs (a running job stays watched). */
+  function forgetJobs(...purposes: JobPurpose[]) {
+    const next = { ...jobs.value }
+    for (const p of purposes.length ? purposes : (Object.keys(next) as JobPurpose[])) if (next[p]?.state !== 'running') delete next[p]
+    jobs.value = next
   }
 
   async function reloadCurrent() {
@@ -133,12 +142,15 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   async function importPaths(paths: string[], opts: { wholeTiles?: boolean } = {}) {
     if (currentId.value === null) return
+    // A refused import (a missing path) must not leave the previous import's summary on screen.
+    forgetJobs('import')
     const started = await guard(() => api.datasets.importPaths({ datasetId: currentId.value!, paths, wholeTiles: opts.wholeTiles }))
     if (started) track('import', started.jobId)
   }
 
   async function importFormat(req: Omit<RequestOf<'datasets:import-format'>, 'datasetId'>) {
     if (currentId.value === null) return
+    forgetJobs('import')
     const started = await guard(() => api.datasets.importFormat({ ...req, datasetId: currentId.value! }))
     if (started) track('import', started.jobId)
   }

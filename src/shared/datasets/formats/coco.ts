@@ -14,6 +14,7 @@ export interface CocoImage {
 export interface CocoAnnotation {
   id: number
   imageId: number
+  categoryId: number
   category: string
   /** Polygons in pixels; empty when the annotation only has a box. */
   polygons: Point[][]
@@ -67,7 +68,8 @@ export function parseCoco(source: string, file: string): CocoDataset {
     if (a.segmentation !== undefined && a.segmentation !== null) {
       if (!Array.isArray(a.segmentation)) throw new FormatError('coco', file, `${where}: RLE segmentation is not supported (export polygons from Roboflow)`)
       polygons = (a.segmentation as unknown[]).map((poly, k) => {
-        if (!Array.isArray(poly) || poly.length < 6 || poly.length % 2 || poly.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+        // Finite values and the point limit are the importer's per-annotation checks (the contract's rules).
+        if (!Array.isArray(poly) || poly.length < 6 || poly.length % 2 || poly.some((v) => typeof v !== 'number')) {
           throw new FormatError('coco', file, `${where}: segmentation[${k}] must be a flat list of at least 3 x,y number pairs`)
         }
         const pts: Point[] = []
@@ -81,7 +83,7 @@ export function parseCoco(source: string, file: string): CocoDataset {
       bbox = a.bbox as [number, number, number, number]
     }
     if (!polygons.length && !bbox) throw new FormatError('coco', file, `${where} has neither a segmentation nor a bbox`)
-    return { id: typeof a.id === 'number' ? a.id : i, imageId: a.image_id, category, polygons, bbox }
+    return { id: typeof a.id === 'number' ? a.id : i, imageId: a.image_id, categoryId: a.category_id as number, category, polygons, bbox }
   })
   return { images, annotations, categories }
 }

@@ -18,6 +18,14 @@ export class XmlError extends Error {
 
 const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
 
+/** A VOC file is 4 levels deep; anything far deeper is not an annotation. */
+const MAX_DEPTH = 256
+
+/** XML 1.0's Char production: what a character reference may name. */
+function isXmlChar(cp: number): boolean {
+  return cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff)
+}
+
 export function parseXml(source: string): XmlElement {
   let pos = 0
   const fail = (message: string): never => {
@@ -26,7 +34,12 @@ export function parseXml(source: string): XmlElement {
   }
   const decode = (raw: string): string =>
     raw.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (whole, ref: string) => {
-      if (ref[0] === '#') return String.fromCodePoint(ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10))
+      if (ref[0] === '#') {
+        const cp = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10)
+        // String.fromCodePoint throws a RangeError past U+10FFFF: check first, fail as bad XML.
+        if (!isXmlChar(cp)) fail(`character reference ${whole.slice(0, 16)} is not a valid XML character`)
+        return String.fromCodePoint(cp)
+      }
       const v = ENTITIES[ref]
       if (v === undefined) fail(`unknown entity ${whole}`)
       return v!
@@ -53,7 +66,9 @@ export function parseXml(source: string): XmlElement {
     pos += m![0].length
     return m![0]
   }
-  const element = (): XmlElement => {
+  // Iterative, with an explicit stack: 200,000 nested elements must give an error, not overflow
+  // the call stack (which escapes every handler as a RangeError).
+  const openTag = (): { el: XmlElement; selfClosing: boolean } => {
     if (source[pos] !== '<') fail('expected "<"')
     pos++
     const el: XmlElement = { name: name(), attributes: {}, children: [], text: '' }
@@ -61,11 +76,11 @@ export function parseXml(source: string): XmlElement {
       while (/\s/.test(source[pos] ?? '')) pos++
       if (source.startsWith('/>', pos)) {
         pos += 2
-        return el
+        return { el, selfClosing: true }
       }
       if (source[pos] === '>') {
         pos++
-        break
+        return { el, selfClosing: false }
       }
       if (pos >= source.length) fail(`unterminated tag <${el.name}>`)
       const attr = name()
@@ -80,7 +95,13 @@ export function parseXml(source: string): XmlElement {
       el.attributes[attr] = decode(source.slice(pos + 1, end))
       pos = end + 1
     }
+  }
+  const element = (): XmlElement => {
+    const first = openTag()
+    if (first.selfClosing) return first.el
+    const stack: XmlElement[] = [first.el]
     for (;;) {
+      const el = stack[stack.length - 1]!
       if (pos >= source.length) fail(`element <${el.name}> is not closed`)
       if (source.startsWith('</', pos)) {
         pos += 2
@@ -89,9 +110,9 @@ export function parseXml(source: string): XmlElement {
         while (/\s/.test(source[pos] ?? '')) pos++
         if (source[pos] !== '>') fail(`expected ">" after </${closing}`)
         pos++
-        return el
-      }
-      if (source.startsWith('<!--', pos)) {
+        stack.pop()
+        if (!stack.length) return el
+      } else if (source.startsWith('<!--', pos)) {
         const end = source.indexOf('-->', pos)
         if (end < 0) fail('unterminated comment')
         pos = end + 3
@@ -105,7 +126,12 @@ export function parseXml(source: string): XmlElement {
         if (end < 0) fail('unterminated processing instruction')
         pos = end + 2
       } else if (source[pos] === '<') {
-        el.children.push(element())
+        const next = openTag()
+        el.children.push(next.el)
+        if (!next.selfClosing) {
+          if (stack.length >= MAX_DEPTH) fail(`elements nested deeper than ${MAX_DEPTH} levels`)
+          stack.push(next.el)
+        }
       } else {
         const end = source.indexOf('<', pos)
         const stop = end < 0 ? source.length : end

@@ -163,6 +163,8 @@ export const StudyOutcome = z.object({
   rows: z.array(ResultRow),
   summary: StudySummary,
   gallery: GalleryManifest.nullable(),
+  /** Images left out because they could not be read, each with its reason. */
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
   timing: z.object({ loadSeconds: z.number(), seconds: z.number(), tilesPerSecond: z.number() })
 })
 export type StudyOutcome = z.infer<typeof StudyOutcome>
