@@ -3,7 +3,7 @@
 // started), so a job that finishes before its id comes back is still seen to finish.
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
-import { createJobFollower } from './job-follower'
+import { createJobFollower } from '@shared/ipc/job-follower'
 
 const follower = createJobFollower(api.jobs)
 

@@ -3,7 +3,7 @@
 // small dataset) does over IPC. Pure renderer logic, so a fake transport is the real thing here.
 import { describe, expect, it } from 'vitest'
 import type { JobView } from '@shared/ipc/schemas/jobs'
-import { createJobFollower, type JobTransport } from '../../../src/renderer/src/composables/job-follower'
+import { createJobFollower, type JobTransport } from '@shared/ipc/job-follower'
 
 function fakeTransport(): JobTransport & { emit(job: JobView): void } {
   const listeners = new Set<(job: JobView) => void>()

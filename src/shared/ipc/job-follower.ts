@@ -2,7 +2,7 @@
 // a job's events (even its `done`) can arrive before the reply that tells us its id. The stream
 // is subscribed once, up front, and the latest event of each job nobody follows yet is kept for
 // a while, so following an id replays what already happened. Pure: the transport is passed in.
-import type { JobView } from '@shared/ipc/schemas/jobs'
+import type { JobView } from './schemas/jobs'
 
 export interface JobTransport {
   onProgress(listener: (job: JobView) => void): () => void
