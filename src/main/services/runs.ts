@@ -35,6 +35,7 @@ import { exportVersion, EXPORT_MARKER } from '../datasets/exporter'
 import { getVersion } from '../datasets/versions'
 import { onnxCacheDir } from './reconstruction'
 import { classifierGraphPrefix } from '@shared/inference/graph-cache'
+import { validatePrithviConfig } from '@engine/checkpoint/validate-config'
 
 /** What the engine's `train` job receives (also saved as <runDir>/params.json for resumes). */
 interface TrainParams {
@@ -120,6 +121,7 @@ export class RunsController extends EventEmitter {
   }
 
   private async resolveModel(m: RunModel): Promise<{ id: number | null; sha256: string | null; spec: TrainParams['model'] }> {
+    if ('random' in m) validatePrithviConfig(m.random, 'model.random')
     if ('random' in m) return { id: null, sha256: null, spec: { config: m.random, stats: m.stats ?? PRITHVI_HLS_STATS } }
     let record
     if ('demo' in m) {
