@@ -14,6 +14,8 @@ export type CheckpointErrorCode =
   | 'wrong-shape'
   | 'missing-weights'
   | 'bad-config'
+  | 'too-large'
+  | 'non-finite'
 
 export class CheckpointError extends Error {
   readonly code: CheckpointErrorCode
@@ -27,4 +29,21 @@ export class CheckpointError extends Error {
 
 export function isCheckpointError(e: unknown, code?: CheckpointErrorCode): e is CheckpointError {
   return e instanceof CheckpointError && (code === undefined || e.code === code)
+}
+
+/**
+ * Prefixes a reader's error with the file it is about (once), so every message the user sees
+ * names the file as well as the tensor or field.
+ */
+export function withFileName(e: unknown, file: string): unknown {
+  if (!(e instanceof Error) || e.message.startsWith(`${file}: `)) return e
+  if (e instanceof CheckpointError) {
+    const named = new CheckpointError(e.code, `${file}: ${e.message}`)
+    named.stack = e.stack
+    return named
+  }
+  const code = (e as NodeJS.ErrnoException).code
+  if (code === 'ENOENT') return new CheckpointError('not-a-checkpoint', `${file}: no such file`)
+  if (code === 'EISDIR') return new CheckpointError('not-a-checkpoint', `${file}: is a folder, not a checkpoint file`)
+  return e
 }

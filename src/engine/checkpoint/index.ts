@@ -1,11 +1,13 @@
 // Public API of the checkpoint readers: load a Prithvi checkpoint (torch zip or safetensors)
 // into float32 weights under the official MAE names, with its config and a key report.
 
+import { basename } from 'node:path'
 import type { BandStats, PrithviConfig } from '../model/config'
 import type { WeightMap, WeightTensor } from '../model/weights'
 import { isFloatDType, type DType } from './dtype'
+import { CheckpointError, withFileName } from './errors'
 import { inferConfig } from './infer-config'
-import { buildKeyReport, type KeyReport } from './key-report'
+import { assertLoadable, buildKeyReport, type KeyReport } from './key-report'
 import { readPrithviConfig } from './prithvi-config'
 import { expectedShapes, FIXED_BUFFERS, isDecoderName } from './prithvi-names'
 import { sha256File } from './sha256'
@@ -15,7 +17,7 @@ import { mapStateDictNames } from './state-dict'
 import { numelOf } from './strided'
 import { validatePrithviConfig } from './validate-config'
 
-export { CheckpointError, isCheckpointError, type CheckpointErrorCode } from './errors'
+export { CheckpointError, isCheckpointError, withFileName, type CheckpointErrorCode } from './errors'
 export { type DType, toFloat32 } from './dtype'
 export { assertLoadable, buildKeyReport, type KeyReport, type WrongShape } from './key-report'
 export { inferConfig, parsePrithviConfig, readPrithviConfig, validatePrithviConfig, type InferredConfig, type PrithviConfigFile } from './prithvi-config'
@@ -36,6 +38,18 @@ export interface LoadOptions {
   numFrames?: number
   /** Expect decoder weights; by default: whenever the checkpoint has any. */
   decoder?: boolean
+  /**
+   * Also read the tensors that are not model weights (heads, necks, counters) into `extra`.
+   * Off by default: what the model does not use is never materialised.
+   */
+  extra?: boolean
+}
+
+/** A tensor holding NaN or infinite values. */
+export interface NonFiniteTensor {
+  name: string
+  nan: number
+  inf: number
 }
 
 export interface LoadedCheckpoint {
@@ -58,6 +72,10 @@ export interface LoadedCheckpoint {
   stateDictPath: string[]
   /** Assumptions and skipped tensors, for the UI to show. */
   notes: string[]
+  /** Problems the user must hear about (NaN / infinite weights), one line each. */
+  warnings: string[]
+  /** Model weights holding NaN or infinite values (a model with any cannot run: assertUsable). */
+  nonFinite: NonFiniteTensor[]
 }
 
 interface ResolvedConfig {
@@ -96,6 +114,49 @@ function dominantDType(source: TensorSource, keys: Iterable<string>): DType {
   return best
 }
 
+function listed(items: string[], max = 5): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`
+}
+
+// Integer or boolean storage where the model computes in float is a broken export, not a weight.
+function assertFloatWeights(source: TensorSource, keys: Iterable<string>): void {
+  const bad = [...keys].filter((k) => !isFloatDType(source.dtypeOf(k).dtype ?? 'uint8')).map((k) => `${k} (${source.dtypeOf(k).name})`)
+  if (bad.length) {
+    throw new CheckpointError('unsupported-dtype', `${bad.length} model weight(s) are stored as integers or booleans where float weights are expected: ${listed(bad)}`)
+  }
+}
+
+function countNonFinite(name: string, data: Float32Array): NonFiniteTensor | null {
+  let nan = 0
+  let inf = 0
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!
+    // v - v is 0 for every finite value and NaN for NaN and ±Infinity: one cheap test per value.
+    if (v - v !== 0) {
+      if (v !== v) nan++
+      else inf++
+    }
+  }
+  return nan || inf ? { name, nan, inf } : null
+}
+
+function describeNonFinite(bad: NonFiniteTensor[]): string {
+  const each = bad.map((t) => `${t.name} (${[t.nan ? `${t.nan} NaN` : '', t.inf ? `${t.inf} infinite` : ''].filter(Boolean).join(', ')})`)
+  return `${bad.length} weight tensor(s) hold NaN or infinite values: ${listed(each)}`
+}
+
+/** Throws unless the checkpoint can build a model: every weight present, right-shaped and finite. */
+export function assertUsable(loaded: Pick<LoadedCheckpoint, 'report' | 'nonFinite'>, file?: string): void {
+  try {
+    assertLoadable(loaded.report)
+  } catch (e) {
+    throw file ? withFileName(e, file) : e
+  }
+  if (loaded.nonFinite.length) {
+    throw new CheckpointError('non-finite', `${file ? `${file}: ` : ''}refusing to run this model: ${describeNonFinite(loaded.nonFinite)}`)
+  }
+}
+
 async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<LoadedCheckpoint, 'sha256'>> {
   const mapping = mapStateDictNames(source.keys)
   const { config, configSource, stats, notes } = await resolveConfig(source, mapping.byOurName, opts)
@@ -103,7 +164,8 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
   const report = buildKeyReport(source.keys, mapping, (k) => source.shapeOf(k), expectedShapes(config, { decoder: hasDecoder }))
 
   const loadedKeys = new Map(report.loaded.map((ours) => [mapping.byOurName.get(ours)!, ours]))
-  const extraKeys = [...report.unexpected, ...report.wrongShape.map((w) => mapping.byOurName.get(w.name)!)].filter((key) => {
+  assertFloatWeights(source, loadedKeys.keys())
+  const extraKeys = (opts.extra ? [...report.unexpected, ...report.wrongShape.map((w) => mapping.byOurName.get(w.name)!)] : []).filter((key) => {
     // A head in a format we cannot convert must not stop the backbone from loading.
     const { dtype, name } = source.dtypeOf(key)
     if (!dtype) notes.push(`skipped extra tensor ${key}: element type ${name} is not supported`)
@@ -111,11 +173,15 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
   })
   const byOurs = new Map<string, WeightTensor>()
   const extra: WeightMap = new Map()
+  const nonFinite: NonFiniteTensor[] = []
   for await (const [key, tensor] of source.read([...loadedKeys.keys(), ...extraKeys])) {
     const ours = loadedKeys.get(key)
     if (ours) byOurs.set(ours, tensor)
     else extra.set(key, tensor)
+    const bad = countNonFinite(key, tensor.data)
+    if (bad) nonFinite.push(bad)
   }
+  const warnings = nonFinite.length ? [`${describeNonFinite(nonFinite)}; the model cannot run until they are fixed`] : []
   const weights: WeightMap = new Map(report.loaded.map((ours) => [ours, byOurs.get(ours)!]))
   const floatKeys = [...loadedKeys.keys()].filter((k) => isFloatDType(source.dtypeOf(k).dtype ?? 'uint8'))
   let parameterCount = 0
@@ -132,7 +198,9 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
     report,
     hasDecoder,
     stateDictPath: [...source.stateDictPath],
-    notes
+    notes,
+    warnings,
+    nonFinite
   }
 }
 
@@ -146,23 +214,32 @@ export async function loadCheckpoint(path: string, opts: LoadOptions = {}): Prom
   const hashing = sha256File(path, abort.signal)
   hashing.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled
   try {
-    const source = await openTensorSource(path)
-    let loaded: Omit<LoadedCheckpoint, 'sha256'>
-    try {
-      loaded = await loadFrom(source, opts)
-    } finally {
-      await source.close()
-    }
-    return { ...loaded, sha256: await hashing }
+    return await loadAndHash(path, opts, hashing)
   } catch (e) {
     abort.abort()
-    throw e
+    throw withFileName(e, basename(path))
   }
+}
+
+async function loadAndHash(path: string, opts: LoadOptions, hashing: Promise<string>): Promise<LoadedCheckpoint> {
+  const source = await openTensorSource(path)
+  let loaded: Omit<LoadedCheckpoint, 'sha256'>
+  try {
+    loaded = await loadFrom(source, opts)
+  } finally {
+    await source.close()
+  }
+  return { ...loaded, sha256: await hashing }
 }
 
 /** Every tensor of a checkpoint's state dict as float32, under the file's own names (no mapping). */
 export async function readRawStateDict(path: string): Promise<WeightMap> {
-  const source = await openTensorSource(path)
+  let source: TensorSource
+  try {
+    source = await openTensorSource(path)
+  } catch (e) {
+    throw withFileName(e, basename(path))
+  }
   try {
     const out: WeightMap = new Map()
     for await (const [key, tensor] of source.read(source.keys)) out.set(key, tensor)

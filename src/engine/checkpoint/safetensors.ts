@@ -60,6 +60,16 @@ function parseEntry(name: string, raw: unknown, dataSize: number): SafetensorsEn
   return { dtype, shape: shape as number[], begin, end }
 }
 
+// Two tensors sharing bytes would alias each other's weights: the format forbids it.
+function checkNoOverlap(tensors: ReadonlyMap<string, SafetensorsEntry>): void {
+  const byStart = [...tensors].filter(([, e]) => e.end > e.begin).sort((a, b) => a[1].begin - b[1].begin)
+  for (let i = 1; i < byStart.length; i++) {
+    const [prevName, prev] = byStart[i - 1]!
+    const [name, e] = byStart[i]!
+    if (e.begin < prev.end) throw corrupt(`tensors ${prevName} [${prev.begin}, ${prev.end}) and ${name} [${e.begin}, ${e.end}) overlap`)
+  }
+}
+
 function parseMetadata(raw: unknown): Record<string, string> {
   if (raw === undefined) return {}
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw corrupt('__metadata__ is not a map')
@@ -99,6 +109,7 @@ export async function openSafetensors(path: string): Promise<SafetensorsFile> {
       if (name === '__metadata__') metadata = parseMetadata(raw)
       else tensors.set(name, parseEntry(name, raw, size - dataStart))
     }
+    checkNoOverlap(tensors)
     return { tensors, metadata, read: (names) => readTensors(fh, dataStart, tensors, names), close: () => fh.close() }
   } catch (e) {
     await fh.close()

@@ -8,7 +8,7 @@ import { openSafetensors } from './safetensors'
 import { sniffFormat, type CheckpointFormat } from './sniff'
 import { findStateDict } from './state-dict'
 import type { TensorRef } from './torch-globals'
-import { isTensorRef, openTorchCheckpoint, readCheckpointStorages } from './torch-pt'
+import { checkTensorViews, isTensorRef, openTorchCheckpoint, readCheckpointStorages } from './torch-pt'
 
 export interface TensorSource {
   readonly format: CheckpointFormat
@@ -27,6 +27,7 @@ async function openTorchSource(path: string): Promise<TensorSource> {
   const ckpt = await openTorchCheckpoint(path)
   try {
     const { path: stateDictPath, tensors } = findStateDict(ckpt.object, isTensorRef)
+    checkTensorViews(ckpt, tensors)
     const get = (key: string): TensorRef => {
       const t = tensors.get(key)
       if (!t) throw new CheckpointError('corrupt', `the state dict has no tensor ${key}`)

@@ -24,6 +24,8 @@ export interface StorageRef {
   readonly key: string
   readonly type: StorageType
   readonly location: string
+  /** Elements the pickle says the storage holds (bytes for UntypedStorage); null when not given. */
+  readonly numel: number | null
 }
 
 /** A tensor as the pickle describes it: a strided view into a storage, not yet read. */
@@ -91,9 +93,10 @@ function bad(what: string): CheckpointError {
   return new CheckpointError('corrupt', `damaged pickle: ${what}`)
 }
 
+// Signs and bounds are checked later, per state-dict key (checkView), so the error can name the tensor.
 function intList(v: unknown, what: string): number[] {
-  if (!Array.isArray(v) || !v.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) throw bad(`tensor ${what} is not a tuple of ints`)
-  return v as number[]
+  if (!Array.isArray(v) || !v.every((d) => typeof d === 'number' || typeof d === 'bigint')) throw bad(`tensor ${what} is not a tuple of ints`)
+  return v.map(Number)
 }
 
 function isStorageRef(v: unknown): v is StorageRef {
@@ -103,10 +106,9 @@ function isStorageRef(v: unknown): v is StorageRef {
 function rebuildTensor(args: readonly unknown[], dtypeArg?: unknown): TensorRef {
   const [storage, offset, size, stride] = args
   if (!isStorageRef(storage)) throw bad('tensor without a storage')
-  if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw bad('tensor storage offset is not an int')
+  if (typeof offset !== 'number' && typeof offset !== 'bigint') throw bad('tensor storage offset is not an int')
   const shape = intList(size, 'size')
   const strides = intList(stride, 'stride')
-  if (shape.length !== strides.length) throw bad('tensor size and stride differ in length')
   let dtype = storage.type.dtype
   let dtypeName = storage.type.pyName
   if (dtypeArg !== undefined) {
@@ -114,7 +116,7 @@ function rebuildTensor(args: readonly unknown[], dtypeArg?: unknown): TensorRef 
     dtype = (dtypeArg as TorchDType).dtype
     dtypeName = (dtypeArg as TorchDType).pyName
   }
-  return new TensorRef(storage, dtype, dtypeName, offset as number, shape, strides)
+  return new TensorRef(storage, dtype, dtypeName, Number(offset), shape, strides)
 }
 
 function orderedDict(args: readonly unknown[]): Map<unknown, unknown> {
@@ -156,12 +158,13 @@ export function storageLoader(): { load: (pid: unknown) => StorageRef; storages:
   const storages = new Map<string, StorageRef>()
   const load = (pid: unknown): StorageRef => {
     if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 4) throw bad('persistent id is not a torch storage reference')
-    const [, type, key, location] = pid
+    const [, type, key, location, numel] = pid
     if ((type as StorageType)?.kind !== 'storage-type') throw bad('storage reference without a storage type')
     if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw bad('storage key is not a plain name')
     let ref = storages.get(key)
     if (!ref) {
-      ref = { key, type: type as StorageType, location: typeof location === 'string' ? location : 'cpu' }
+      const n = typeof numel === 'number' && Number.isSafeInteger(numel) && numel >= 0 ? numel : null
+      ref = { key, type: type as StorageType, location: typeof location === 'string' ? location : 'cpu', numel: n }
       storages.set(key, ref)
     }
     return ref

@@ -2,8 +2,9 @@
 // as views into `<root>/data/<key>` storages, which are read later, each once, in file order.
 
 import type { WeightTensor } from '../model/weights'
-import { toFloat32 } from './dtype'
+import { DTYPE_BYTES, toFloat32 } from './dtype'
 import { CheckpointError } from './errors'
+import { amplificationBudget, checkView, MAX_METADATA_BYTES, MAX_UNEXPECTED_INFLATE } from './limits'
 import { unpickle } from './pickle'
 import { materialize } from './strided'
 import { storageLoader, TORCH_GLOBALS, TensorRef, type StorageRef } from './torch-globals'
@@ -40,7 +41,7 @@ async function checkByteOrder(zip: ZipReader, root: string): Promise<void> {
   // Written by torch >= 2.1; older files are always little-endian.
   const entry = zip.entries.get(`${root}/byteorder`)
   if (!entry) return
-  const order = new TextDecoder().decode(await zip.read(entry)).trim()
+  const order = new TextDecoder().decode(await zip.read(entry, { maxBytes: 64 })).trim()
   if (order === 'little') return
   if (order === 'big') {
     throw new CheckpointError('unsupported-byteorder', 'this checkpoint was saved on a big-endian machine (byteorder "big"); only little-endian checkpoints can be read')
@@ -55,15 +56,37 @@ export async function openTorchCheckpoint(path: string): Promise<TorchZipCheckpo
     const root = findRoot(zip)
     await checkByteOrder(zip, root)
     const { load, storages } = storageLoader()
-    const object = unpickle(await zip.read(zip.entries.get(`${root}/data.pkl`)!), { globals: TORCH_GLOBALS, persistentLoad: load })
-    for (const key of storages.keys()) {
-      if (!zip.entries.has(`${root}/data/${key}`)) throw new CheckpointError('corrupt', `checkpoint is missing storage ${root}/data/${key}`)
+    const object = unpickle(await zip.read(zip.entries.get(`${root}/data.pkl`)!, { maxBytes: MAX_METADATA_BYTES }), { globals: TORCH_GLOBALS, persistentLoad: load })
+    for (const [key, ref] of storages) {
+      const entry = zip.entries.get(`${root}/data/${key}`)
+      if (!entry) throw new CheckpointError('corrupt', `checkpoint is missing storage ${root}/data/${key}`)
+      // The pickle says how many elements each storage holds: its zip entry must hold exactly that.
+      const elemBytes = ref.type.dtype ? DTYPE_BYTES[ref.type.dtype] : null
+      if (ref.numel !== null && elemBytes !== null && entry.size !== ref.numel * elemBytes) {
+        throw new CheckpointError('corrupt', `storage ${entry.name} declares ${entry.size} bytes but the pickle says it holds ${ref.numel} ${ref.type.pyName} elements (${ref.numel * elemBytes} bytes)`)
+      }
     }
     return { root, object, storages, zip, storagesRead: 0, close: () => zip.close() }
   } catch (e) {
     await zip.close()
     throw e
   }
+}
+
+/** Elements of `t`'s dtype its storage entry holds (the bytes the zip declares for it). */
+function storageElements(ckpt: TorchZipCheckpoint, t: TensorRef): number {
+  const entry = ckpt.zip.entries.get(`${ckpt.root}/data/${t.storage.key}`)!
+  return Math.floor(entry.size / (t.dtype ? DTYPE_BYTES[t.dtype] : 1))
+}
+
+/**
+ * Checks every view of the state dict against its storage (bounds, signs, repeats) from the
+ * headers alone, naming the tensor: a stride-0 view of one value as 16000×16000 is refused here,
+ * before a byte of data is read.
+ */
+export function checkTensorViews(ckpt: TorchZipCheckpoint, tensors: ReadonlyMap<string, TensorRef>): void {
+  const spend = amplificationBudget()
+  for (const [name, t] of tensors) spend(name, checkView(name, t, storageElements(ckpt, t)))
 }
 
 /**
@@ -88,7 +111,10 @@ export async function* readCheckpointStorages(
   }
   const ordered = [...groups.values()].sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset)
   for (const { entry, items } of ordered) {
-    const bytes = await ckpt.zip.read(entry, opts)
+    // Storages hold what the pickle declared (checked at open); a deflated one whose size was
+    // not declared is held to a fixed bound.
+    const declared = items[0]![1].storage.numel
+    const bytes = await ckpt.zip.read(entry, { ...opts, ...(declared === null && entry.method !== 0 ? { maxBytes: MAX_UNEXPECTED_INFLATE } : {}) })
     ckpt.storagesRead++
     // Views of one storage usually share a dtype; convert once per dtype actually used.
     const converted = new Map<string, Float32Array>()

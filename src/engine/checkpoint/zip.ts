@@ -5,6 +5,7 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { crc32, inflateRawSync } from 'node:zlib'
 import { CheckpointError } from './errors'
+import { MAX_DEFLATE_RATIO } from './limits'
 
 export interface ZipEntry {
   name: string
@@ -83,8 +84,22 @@ export class ZipReader {
     return start
   }
 
-  /** Reads and (if deflated) inflates one entry; checks its CRC unless told not to. */
-  async read(entry: ZipEntry, opts: { verifyCrc?: boolean } = {}): Promise<Uint8Array> {
+  /**
+   * Reads and (if deflated) inflates one entry; checks its CRC unless told not to. `maxBytes`
+   * bounds what the caller expects: a larger declared size is refused before anything is
+   * allocated, so a small deflate bomb never inflates.
+   */
+  async read(entry: ZipEntry, opts: { verifyCrc?: boolean; maxBytes?: number } = {}): Promise<Uint8Array> {
+    if (opts.maxBytes !== undefined && entry.size > opts.maxBytes) {
+      throw new CheckpointError('too-large', `zip entry ${entry.name} declares ${entry.size} bytes, more than the ${opts.maxBytes} it can need; refusing to read it`)
+    }
+    if (entry.method === 0 && entry.size !== entry.compressedSize) {
+      throw new CheckpointError('corrupt', `zip entry ${entry.name} is stored uncompressed but declares ${entry.size} bytes from ${entry.compressedSize}`)
+    }
+    // Deflate's best case is about 1032:1: a larger ratio is a lie about the size (a bomb).
+    if (entry.method === 8 && entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
+      throw new CheckpointError('too-large', `zip entry ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} compressed, more than deflate can produce; refusing to inflate it`)
+    }
     const start = await this.dataOffset(entry)
     const raw = new Uint8Array(entry.compressedSize)
     await readFully(this.fh, raw, start)
@@ -172,6 +187,9 @@ function parseCentralDirectory(cd: Uint8Array, count: number, cdOffset: number):
     const commentLen = view.getUint16(p + 32, true)
     if (p + 46 + nameLen + extraLen + commentLen > cd.length) throw new CheckpointError('corrupt', `zip central directory entry ${n} is damaged`)
     const name = utf8.decode(cd.subarray(p + 46, p + 46 + nameLen))
+    // Nothing is ever extracted, but a name that climbs out of the archive marks a crafted file.
+    if (unsafeName(name)) throw new CheckpointError('corrupt', `zip entry ${JSON.stringify(name.slice(0, 200))} has an unsafe name (absolute, "..", backslash or control characters)`)
+    if (entries.has(name)) throw new CheckpointError('corrupt', `zip holds the entry ${name} twice; refusing an ambiguous file`)
     if (flags & 1) throw new CheckpointError('unsupported-format', `zip entry ${name} is encrypted`)
     const entry: ZipEntry = {
       name,
@@ -187,6 +205,10 @@ function parseCentralDirectory(cd: Uint8Array, count: number, cdOffset: number):
     p += 46 + nameLen + extraLen + commentLen
   }
   return entries
+}
+
+function unsafeName(name: string): boolean {
+  return name.startsWith('/') || /^[A-Za-z]:/.test(name) || name.includes('\\') || /[\x00-\x1f]/.test(name) || name.split('/').includes('..')
 }
 
 // Zip64 extra (id 1) holds, in order, only the fields whose 32-bit slot is 0xFFFFFFFF.

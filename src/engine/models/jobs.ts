@@ -2,7 +2,8 @@
 // model's graphs to ONNX. Both read the file here, in the engine, never in main.
 import { statSync } from 'node:fs'
 import { z } from 'zod'
-import { assertLoadable, loadCheckpoint, type LoadedCheckpoint } from '../checkpoint'
+import { basename } from 'node:path'
+import { assertLoadable, assertUsable, loadCheckpoint, type LoadedCheckpoint } from '../checkpoint'
 import { exportOnnxFile } from '../onnx/export-file'
 import { registerJob } from '../jobs/registry'
 import { PrithviConfigSchema, type ModelSummary } from '@shared/ipc/schemas/models'
@@ -32,7 +33,8 @@ export function summarise(path: string, loaded: LoadedCheckpoint): ModelSummary 
     hasDecoder: loaded.hasDecoder,
     stateDictPath: loaded.stateDictPath,
     report: loaded.report,
-    notes: loaded.notes
+    notes: loaded.notes,
+    warnings: loaded.warnings
   }
 }
 
@@ -41,8 +43,10 @@ registerJob('model-inspect', async (raw, ctx) => {
   ctx.progress(0, 2, 'reading checkpoint')
   const loaded = await loadCheckpoint(p.path, p.configPath ? { configPath: p.configPath } : {})
   ctx.progress(1, 2, 'checking weights')
-  // A file with missing or wrong-shape model weights is refused here, with the keys named.
+  // A file with missing or wrong-shape model weights is refused here, with the keys named;
+  // NaN / infinite weights import with a warning (summary.warnings) and are refused at run time.
   assertLoadable(loaded.report)
+  for (const w of loaded.warnings) ctx.log('warn', `${basename(p.path)}: ${w}`)
   ctx.progress(2, 2, 'done')
   return summarise(p.path, loaded)
 })
@@ -50,8 +54,10 @@ registerJob('model-inspect', async (raw, ctx) => {
 registerJob('model-export-onnx', async (raw, ctx) => {
   const p = ExportParams.parse(raw)
   ctx.progress(0, 3, 'reading checkpoint')
-  const loaded = await loadCheckpoint(p.path, p.config ? { config: p.config } : p.configPath ? { configPath: p.configPath } : {})
-  assertLoadable(loaded.report)
+  // Only the classifier graph needs the tensors that are not backbone weights (its head).
+  const extra = p.graph === 'classifier'
+  const loaded = await loadCheckpoint(p.path, p.config ? { config: p.config, extra } : p.configPath ? { configPath: p.configPath, extra } : { extra })
+  assertUsable(loaded, basename(p.path))
   if (ctx.signal.aborted) throw ctx.signal.reason
   ctx.progress(1, 3, `building the ${p.graph} graph`)
   const weights = new Map([...loaded.weights, ...loaded.extra])

@@ -1,6 +1,7 @@
 // A reconstruction study: RGB tiles → six bands by each method → the Prithvi MAE with one shared
 // mask per tile (and mask seed) → per tile and method the model loss, the RGB loss and display-space
 // MSE / PSNR / SSIM → aggregates and paired tests. Used by the engine job (app and CLI) and the bench.
+import { basename } from 'node:path'
 import { z } from 'zod'
 import { PRITHVI_HLS_STATS, type BandStats } from '@shared/bands'
 import { modelInputToRgb, patchErrorMap, toBytes } from '@shared/imputation/display'
@@ -11,7 +12,7 @@ import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models
 import { mse, psnr, ssim } from '@shared/stats'
 import { summariseStudy } from '@shared/reconstruction/summary'
 import { CancelledError } from '@shared/ipc/errors'
-import { assertLoadable, loadCheckpoint, readPrithviConfig, sha256File, type LoadedCheckpoint } from '../checkpoint'
+import { assertUsable, loadCheckpoint, readPrithviConfig, sha256File, type LoadedCheckpoint } from '../checkpoint'
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import type { TfHandle } from '../tf/handle'
@@ -90,7 +91,7 @@ async function resolveModel(p: z.output<typeof StudyJobParams>): Promise<Resolve
   const sha256 = p.sha256 ?? loaded?.sha256 ?? (await sha256File(p.checkpoint))
   const weights = async () => {
     const l = loaded && loaded.config.num_frames === 1 ? loaded : await loadCheckpoint(p.checkpoint, { config: finalCfg })
-    assertLoadable(l.report)
+    assertUsable(l, basename(p.checkpoint))
     if (!l.hasDecoder) throw new Error('this checkpoint has no decoder weights: a reconstruction study needs the full masked autoencoder')
     return l.weights
   }

@@ -2,7 +2,7 @@
 // list the data, build the model and head, then step, stream metrics, evaluate and checkpoint.
 // Independent of the engine's job plumbing so tests and the benchmark call it directly.
 import { mkdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import type { BandStats } from '@shared/bands'
 import type { RunConfig } from '@shared/ipc/schemas/runs'
 import { CancelledError } from '@shared/ipc/errors'
@@ -10,7 +10,7 @@ import type { Tf } from '../tf/backend'
 import type { PrithviConfig } from '../model/config'
 import { randomWeights } from '../model/params'
 import type { WeightMap } from '../model/weights'
-import { assertLoadable, loadCheckpoint } from '../checkpoint'
+import { assertUsable, loadCheckpoint } from '../checkpoint'
 import { datasetHash, listDataset, screenSamples, TrainLoader, type LoaderOptions, type Sample } from './data'
 import { evaluateClassification, evaluatePretrain, evaluateSegmentation, segClassNames, type EvalResult } from './evaluate'
 import { loadTrainingCheckpoint, saveCheckpoint } from './state'
@@ -85,7 +85,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
     modelConfig = resumed.meta.model
   } else if (p.model.path) {
     const loaded = await loadCheckpoint(p.model.path, { config: modelConfig, decoder: cfg.task === 'pretrain' })
-    assertLoadable(loaded.report)
+    assertUsable(loaded, basename(p.model.path))
     weights = loaded.weights
   } else {
     weights = randomWeights(modelConfig, cfg.seed, { decoder: true })

@@ -3,6 +3,7 @@ import { createAppContext } from '../app/context'
 import { APP_VERSION } from '../app/version'
 import { commands } from './commands'
 import { UsageError, type CliIo } from './command'
+import { readableMessage } from '@shared/ipc/zod-message'
 
 const io: CliIo = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -51,7 +52,8 @@ export async function runCli(argv: string[]): Promise<number> {
       io.err(`marsfm ${name}: ${e.message}\nusage: ${command.usage}`)
       return 2
     }
-    io.err(`marsfm ${name}: ${e.message}`)
+    // Never zod's JSON dump: one line per field.
+    io.err(`marsfm ${name}: ${readableMessage(e)}`)
     return 1
   } finally {
     await ctx?.close()

@@ -68,7 +68,8 @@ export function ensureDemoModel(ctx: Pick<AppContext, 'ledger' | 'log'>): ModelR
       hasDecoder: names.some((n) => n.startsWith('decoder')),
       stateDictPath: [],
       report: { loaded: names, missing: [], unexpected: [], wrongShape: [], ignored: ['pos_embed', 'decoder_pos_embed'] },
-      notes: ['MarsFM demo model: see resources/models/README.md for how it was made']
+      notes: ['MarsFM demo model: see resources/models/README.md for how it was made'],
+      warnings: []
     }
     return upsertModel(ctx.ledger.db, summary, { name: DEMO_MODEL_NAME, source: 'demo' })
   } catch (err) {

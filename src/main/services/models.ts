@@ -21,6 +21,7 @@ export function registerModelsService(ctx: AppContext): void {
         const summary = ModelSummary.parse(job.result)
         const record = upsertModel(ctx.ledger.db, summary, { name })
         ctx.log.write('info', 'models', `imported model #${record.id} ${record.name} (${record.sha256.slice(0, 12)})`)
+        for (const w of summary.warnings) ctx.log.write('warn', 'models', `model #${record.id} ${record.name}: ${w}`)
       }
     })
     return { jobId }

@@ -6,7 +6,7 @@
 // no checkpoint, e.g. one the app stopped before it started, starts again from step 0). A run
 // that is not running or queued can be deleted: its ledger rows and its folder.
 import { EventEmitter } from 'node:events'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve, sep } from 'node:path'
 import type { AppContext } from '../app/types'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
@@ -35,6 +35,7 @@ import { exportVersion, EXPORT_MARKER } from '../datasets/exporter'
 import { getVersion } from '../datasets/versions'
 import { onnxCacheDir } from './reconstruction'
 import { classifierGraphPrefix } from '@shared/inference/graph-cache'
+import { validatePrithviConfig } from '@engine/checkpoint/validate-config'
 
 /** What the engine's `train` job receives (also saved as <runDir>/params.json for resumes). */
 interface TrainParams {
@@ -51,10 +52,13 @@ interface Active {
   /** Steps already in the ledger before this job (a resume repeats them; they are not appended twice). */
   floor: number
   buffer: MetricPoint[]
-  timer: NodeJS.Timeout | null
 }
 
-const FLUSH_MS = 500
+function assertPath(path: string, kind: 'file' | 'folder', what: string): void {
+  const st = statSync(path, { throwIfNoEntry: false })
+  if (!st) throw new Error(`${what} not found: ${path}`)
+  if (kind === 'file' ? !st.isFile() : !st.isDirectory()) throw new Error(`${what} is not a ${kind}: ${path}`)
+}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -117,6 +121,7 @@ export class RunsController extends EventEmitter {
   }
 
   private async resolveModel(m: RunModel): Promise<{ id: number | null; sha256: string | null; spec: TrainParams['model'] }> {
+    if ('random' in m) validatePrithviConfig(m.random, 'model.random')
     if ('random' in m) return { id: null, sha256: null, spec: { config: m.random, stats: m.stats ?? PRITHVI_HLS_STATS } }
     let record
     if ('demo' in m) {
@@ -127,6 +132,8 @@ export class RunsController extends EventEmitter {
       if (!record) throw new Error(`no model #${m.id}`)
     } else {
       // A checkpoint by path: inspect it in the engine and import it, so the run can name it.
+      assertPath(m.path, 'file', 'model checkpoint')
+      if (m.configPath) assertPath(m.configPath, 'file', 'model config file')
       const jobId = await this.ctx.jobs.startEngineJob('model-inspect', `Import model ${m.path.split(/[\\/]/).pop()}`, { path: m.path, configPath: m.configPath })
       const job = await this.ctx.jobs.waitFor(jobId)
       if (job.state !== 'done') throw new Error(`cannot use ${m.path}: ${job.error?.message ?? job.state}`)
@@ -151,11 +158,14 @@ export class RunsController extends EventEmitter {
   /** Validates and records a run, then queues it. */
   async start(raw: unknown): Promise<{ runId: number; jobId: string | null; queued: boolean }> {
     if (this.closing) throw new Error('the app is closing')
-    const config = RunConfig.parse(raw)
+    // Strict at the top level: a misspelt key in run.json ("batch_size") must not be dropped silently.
+    const config = RunConfig.strict().parse(raw)
     if (config.task === 'segmentation' && !config.segmentation) config.segmentation = RunConfig.shape.segmentation.unwrap().parse({})
     const model = await this.resolveModel(config.model)
     config.preprocessing.tileNorm ??= pretrainedTileNorm(model.spec.path) ?? 'none'
     const data = await this.resolveData(config)
+    // Checked before the run is recorded: a typo in the path is an error now, not a failed run later.
+    if (data.data.kind === 'folder') assertPath(data.data.path, 'folder', 'training data folder')
     const db = this.ctx.ledger.db
     const runId = createRun(db, { name: config.name, task: config.task, config, datasetVersionId: data.versionId, modelId: model.id, modelHash: model.sha256, seed: config.seed, appVersion: this.ctx.appVersion })
     if (data.hash) updateRun(db, runId, { datasetHash: data.hash })
@@ -187,7 +197,7 @@ export class RunsController extends EventEmitter {
         onEvent: (event, payload) => this.onEvent(next.runId, event, payload),
         onFinish: (job) => this.onFinish(next.runId, job)
       })
-      this.active = { runId: next.runId, jobId, floor, buffer: [], timer: null }
+      this.active = { runId: next.runId, jobId, floor, buffer: [] }
       updateRun(db, next.runId, { status: 'running', statusReason: null, started: true, finished: false })
       this.announce(next.runId)
     } catch (err) {
@@ -226,26 +236,32 @@ export class RunsController extends EventEmitter {
       this.announce(runId)
     } else if (event === 'checkpoint') {
       const c = payload as { step: number; kind: 'best' | 'last' | 'periodic'; path: string; metricName: string | null; metricValue: number | null }
+      this.flush()
       addCheckpoint(db, { runId, step: c.step, kind: c.kind, path: c.path, metricName: c.metricName, metricValue: c.metricValue })
     } else if (event === 'metrics') {
       const parsed = RunMetricsEvent.safeParse({ ...(payload as object), runId })
       if (!parsed.success) return
       const m = parsed.data
+      this.record(a, runId, m)
+      // Announced after it is recorded: whoever sees step N can rely on it being in the ledger.
       this.ctx.bus.emit('runs:metrics', m)
       this.emit('metrics', m)
-      if (!a || a.runId !== runId || m.step <= a.floor) return
-      for (const [name, value] of Object.entries(m.metrics)) if (Number.isFinite(value)) a.buffer.push({ step: m.step, name, value })
-      if (m.imagesPerSecond !== undefined && Number.isFinite(m.imagesPerSecond)) a.buffer.push({ step: m.step, name: 'train/images_per_s', value: m.imagesPerSecond })
-      if (m.confusion) m.confusion.forEach((row, t) => row.forEach((v, p) => a.buffer.push({ step: m.step, name: `val/confusion/${t}/${p}`, value: v })))
-      a.timer ??= setTimeout(() => this.flush(), FLUSH_MS)
     }
+  }
+
+  private record(a: Active | null, runId: number, m: RunMetricsEvent): void {
+    if (!a || a.runId !== runId || m.step <= a.floor) return
+    for (const [name, value] of Object.entries(m.metrics)) if (Number.isFinite(value)) a.buffer.push({ step: m.step, name, value })
+    if (m.imagesPerSecond !== undefined && Number.isFinite(m.imagesPerSecond)) a.buffer.push({ step: m.step, name: 'train/images_per_s', value: m.imagesPerSecond })
+    if (m.confusion) m.confusion.forEach((row, t) => row.forEach((v, p) => a.buffer.push({ step: m.step, name: `val/confusion/${t}/${p}`, value: v })))
+    // Durable at once: each step (and each evaluation) is one small transaction, so a SIGKILL of
+    // this process loses at most the step in flight. A step takes far longer than the insert.
+    this.flush()
   }
 
   private flush(): void {
     const a = this.active
-    if (!a) return
-    if (a.timer) clearTimeout(a.timer)
-    a.timer = null
+    if (!a || !a.buffer.length) return
     const points = a.buffer.splice(0)
     appendMetrics(this.ctx.ledger.db, a.runId, points)
   }

@@ -1,5 +1,6 @@
 // Errors cross process boundaries (engine → main → renderer) as plain objects and are rebuilt
 // on the other side, so a failure keeps its name, message and (where useful) validation issues.
+import { formatIssues, isZodLike } from './zod-message'
 
 export interface WireError {
   name: string
@@ -12,6 +13,11 @@ export interface WireError {
 export function toWireError(err: unknown): WireError {
   if (err instanceof Error) {
     const e = err as Error & { code?: unknown; issues?: unknown }
+    // A zod failure's message is a JSON dump of every issue: send one line per field instead.
+    if (isZodLike(e)) {
+      const issues = e.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }))
+      return { name: 'ValidationError', message: `invalid data:\n${formatIssues(e.issues)}`, stack: e.stack, issues: issues.slice(0, 50) }
+    }
     const wire: WireError = { name: e.name || 'Error', message: e.message, stack: e.stack }
     if (typeof e.code === 'string') wire.code = e.code
     if (Array.isArray(e.issues)) wire.issues = e.issues as WireError['issues']

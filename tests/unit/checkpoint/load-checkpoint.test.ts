@@ -66,7 +66,7 @@ describe('loadCheckpoint', () => {
   })
 
   it('unwraps a Lightning checkpoint (model.encoder_model.*) and keeps the head as extra', async () => {
-    const r = await loadCheckpoint(fixture('tiny_lightning.ckpt'))
+    const r = await loadCheckpoint(fixture('tiny_lightning.ckpt'), { extra: true })
     expect(r.stateDictPath).toEqual(['state_dict'])
     expect(r.hasDecoder).toBe(false)
     expect(r.config.img_size).toBe(32) // from the single-frame pos_embed
@@ -80,7 +80,7 @@ describe('loadCheckpoint', () => {
   })
 
   it('unwraps an MMSegmentation checkpoint (backbone.*) and keeps neck and decode head as extra', async () => {
-    const r = await loadCheckpoint(fixture('tiny_mmseg.pth'), { config: TINY3 })
+    const r = await loadCheckpoint(fixture('tiny_mmseg.pth'), { config: TINY3, extra: true })
     expect(r.stateDictPath).toEqual(['state_dict'])
     expect(r.report.missing).toEqual([])
     expect(r.report.unexpected).toEqual(['neck.fpn1.0.weight', 'decode_head.conv_seg.weight', 'decode_head.conv_seg.bias'])
@@ -99,8 +99,14 @@ describe('loadCheckpoint', () => {
     expect(() => assertLoadable(r.report)).toThrow(expect.objectContaining({ code: 'missing-weights' }))
   })
 
+  it('materialises nothing the model does not use unless asked (extra)', async () => {
+    const r = await loadCheckpoint(fixture('tiny_mmseg.pth'), { config: TINY3 })
+    expect(r.report.unexpected).toEqual(['neck.fpn1.0.weight', 'decode_head.conv_seg.weight', 'decode_head.conv_seg.bias'])
+    expect(r.extra.size).toBe(0)
+  })
+
   it('reports a wrong-shape weight, keeps it out of the weights, and assertLoadable names it', async () => {
-    const r = await loadCheckpoint(fixture('tiny_wrong_shape.pt'), { config: TINY3 })
+    const r = await loadCheckpoint(fixture('tiny_wrong_shape.pt'), { config: TINY3, extra: true })
     expect(r.report.wrongShape).toEqual([{ name: 'blocks.1.mlp.fc1.weight', expected: [128, 32], got: [100, 32] }])
     expect(r.report.missing).toEqual([])
     expect(r.report.ignored).toEqual(['pos_embed', 'decoder_pos_embed']) // 1-frame pos_embed is not "wrong"

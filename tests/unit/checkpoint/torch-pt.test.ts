@@ -92,7 +92,7 @@ describe('torch zip checkpoints', () => {
   it('reports a truncated download clearly', async () => {
     await expect(readRawStateDict(fixture('tiny_prithvi_f16_truncated.pt'))).rejects.toMatchObject({
       code: 'truncated',
-      message: 'not a PyTorch zip checkpoint: end of central directory not found (file truncated?)'
+      message: 'tiny_prithvi_f16_truncated.pt: not a PyTorch zip checkpoint: end of central directory not found (file truncated?)'
     })
   })
 
@@ -116,7 +116,7 @@ describe('hostile checkpoints', () => {
     const err = await readRawStateDict(fixture(file)).catch((e: unknown) => e)
     expect(err).toMatchObject({
       code: 'unsafe-global',
-      message: `refusing to load: the checkpoint references the Python global ${global}, which a weights file never needs`
+      message: `${file}: refusing to load: the checkpoint references the Python global ${global}, which a weights file never needs`
     })
     // Give a (hypothetical) spawned shell time to run before checking it did not.
     await new Promise((r) => setTimeout(r, 200))

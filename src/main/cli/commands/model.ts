@@ -31,6 +31,7 @@ function formatSummary(s: ModelSummary): string {
   }
   for (const u of s.report.unexpected.slice(0, 20)) lines.push(`unexpected    ${u}`)
   for (const n of s.notes) lines.push(`note          ${n}`)
+  for (const w of s.warnings) lines.push(`WARNING       ${w}`)
   return lines.join('\n')
 }
 
@@ -72,6 +73,8 @@ export const modelCommand: Command = {
       case 'import': {
         const summary = await inspect(ctx, io, checkpoint(), configPath)
         const record = upsertModel(ctx.ledger.db, summary, values.name ? { name: values.name } : {})
+        // Imported all the same (the user may want to inspect or repair it), but never silently.
+        for (const w of summary.warnings) io.err(`warning: ${record.name}: ${w}`)
         io.out(values.json ? JSON.stringify(record, null, 2) : `imported model #${record.id} ${record.name} (${record.sha256.slice(0, 12)})`)
         return 0
       }

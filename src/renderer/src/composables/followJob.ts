@@ -1,15 +1,12 @@
 // Follows one job's progress events until it ends; returns the unsubscribe for early exits.
+// One follower for the whole renderer, subscribed when this module loads (before any job is
+// started), so a job that finishes before its id comes back is still seen to finish.
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
+import { createJobFollower } from '@shared/ipc/job-follower'
+
+const follower = createJobFollower(api.jobs)
 
 export function followJob(jobId: string, onUpdate: (job: JobView) => void, onEnd?: (job: JobView) => void): () => void {
-  const stop = api.jobs.onProgress((job) => {
-    if (job.id !== jobId) return
-    onUpdate(job)
-    if (job.state !== 'running' && job.state !== 'queued') {
-      stop()
-      onEnd?.(job)
-    }
-  })
-  return stop
+  return follower.follow(jobId, onUpdate, onEnd)
 }

@@ -8,6 +8,7 @@ import type { AgreementReport } from '@shared/datasets/agreement'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
 import { guarded, type TaskState } from '../composables/useTask'
+import { followJob } from '../composables/followJob'
 
 const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [] })
 
@@ -38,7 +39,6 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const importSummary = computed(() => (jobs.value.import?.state === 'done' ? (jobs.value.import.result as ImportSummary) : null))
   const quality = computed(() => (jobs.value.quality?.state === 'done' ? (jobs.value.quality.result as QualityReport) : null))
   const exportResult = computed(() => (jobs.value.export?.state === 'done' ? (jobs.value.export.result as { outDir: string; files: number; tiles: number; skipped: { reason: string; tiles: number }[] }) : null))
-  const watched = new Map<string, JobPurpose>()
 
   const current = computed(() => datasets.value.find((d) => d.id === currentId.value) ?? null)
   const focused = computed(() => tiles.value[focusIndex.value] ?? null)
@@ -125,20 +125,17 @@ export const useDatasetsStore = defineStore('datasets', () => {
   }
 
   function track(purpose: JobPurpose, jobId: string) {
-    watched.set(jobId, purpose)
     jobs.value = { ...jobs.value, [purpose]: { id: jobId, kind: purpose, title: '', state: 'running', done: 0, total: 0, message: 'starting…', createdAt: '', finishedAt: null, error: null } }
+    // followJob replays events that arrived before the job id did (a fast job may already be done).
+    followJob(
+      jobId,
+      (job) => (jobs.value = { ...jobs.value, [purpose]: job }),
+      (job) => {
+        if (job.state === 'failed') error.value = job.error?.message ?? 'the job failed'
+        if (purpose !== 'export') void reloadCurrent()
+      }
+    )
   }
-
-  api.jobs.onProgress((job) => {
-    const purpose = watched.get(job.id)
-    if (!purpose) return
-    jobs.value = { ...jobs.value, [purpose]: job }
-    if (job.state === 'done' || job.state === 'failed' || job.state === 'cancelled') {
-      watched.delete(job.id)
-      if (job.state === 'failed') error.value = job.error?.message ?? 'the job failed'
-      if (purpose !== 'export') void reloadCurrent()
-    }
-  })
 
   async function importPaths(paths: string[], opts: { wholeTiles?: boolean } = {}) {
     if (currentId.value === null) return

@@ -41,7 +41,9 @@ export const ModelSummary = z.object({
   hasDecoder: z.boolean(),
   stateDictPath: z.array(z.string()),
   report: KeyReportSchema,
-  notes: z.array(z.string())
+  notes: z.array(z.string()),
+  /** NaN / infinite weights and the like: shown at inspect and import (the model is refused at run time). */
+  warnings: z.array(z.string()).default([])
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 
