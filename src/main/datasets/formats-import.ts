@@ -61,6 +61,7 @@ export async function importFormat(deps: DatasetDeps, req: ImportFormatRequest, 
       entries = await vocEntries(req, info.isDirectory(), summary)
       break
     case 'landmarks':
+      if (info.isDirectory()) throw new Error(`a landmarks import needs the label list (labels-map-proj.txt), ${req.path} is a folder`)
       entries = await landmarkEntries(req, summary)
       break
   }

@@ -40,28 +40,34 @@ export async function startWebServer(ctx: AppContext, opts: WebServerOptions): P
   let port = opts.port ?? 0
 
   const server: Server = createServer((req, res) => {
+    // The token travels in URLs: no page served here may pass it on in a Referer header.
+    res.setHeader('referrer-policy', 'no-referrer')
     void serveStatic(req, res).catch((err: Error) => {
-      ctx.log.write('error', 'web', `${req.url}: ${err.message}`)
+      ctx.log.write('error', 'web', redactToken(`${req.url ?? ''}: ${err.message}`))
       if (!res.headersSent) res.writeHead(500).end('internal error')
     })
   })
 
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`])
   const hostOk = (req: IncomingMessage) => allowedHosts().has(req.headers.host ?? '')
-  const tokenOk = (req: IncomingMessage) => {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    return sameSecret(url.searchParams.get('token'), token) || sameSecret(cookieValue(req, COOKIE), token)
-  }
+  const tokenOk = (req: IncomingMessage, url: URL) => sameSecret(url.searchParams.get('token'), token) || sameSecret(cookieValue(req, COOKIE), token)
 
   async function serveStatic(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostOk(req)) return void res.writeHead(403).end('forbidden host')
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end()
-    if (!tokenOk(req)) {
+    const url = requestUrl(req)
+    if (!url) return void res.writeHead(400).end('bad request')
+    if (!tokenOk(req, url)) {
       res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8' })
       return void res.end('MarsFM web mode needs the token from the URL printed at launch (…/?token=…).')
     }
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    let rel = decodeURIComponent(url.pathname)
+    let rel: string
+    try {
+      rel = decodeURIComponent(url.pathname)
+    } catch {
+      // A malformed %-escape is the client's mistake: 400, not a 500 with the URL in the log.
+      return void res.writeHead(400).end('bad request: malformed %-escape in the path')
+    }
     if (rel === '/' || !extname(rel)) rel = '/index.html' // client-side routes fall back to the app
     const file = normalize(join(rendererDir, rel))
     if (!file.startsWith(rendererDir + sep)) return void res.writeHead(403).end('forbidden path')
@@ -82,11 +88,12 @@ export async function startWebServer(ctx: AppContext, opts: WebServerOptions): P
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 })
   server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy()) // a reset during the handshake is not the server's problem
     const origin = req.headers.origin
     const originOk = origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`
-    const pathOk = new URL(req.url ?? '/', 'http://127.0.0.1').pathname === '/ipc'
-    if (!hostOk(req) || !originOk || !pathOk || !tokenOk(req)) {
-      socket.write('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n')
+    const url = requestUrl(req)
+    if (!url || !hostOk(req) || !originOk || url.pathname !== '/ipc' || !tokenOk(req, url)) {
+      socket.write('HTTP/1.1 403 Forbidden\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n')
       socket.destroy()
       return
     }
@@ -114,30 +121,86 @@ export async function startWebServer(ctx: AppContext, opts: WebServerOptions): P
   }
 }
 
+/** A call frame, or why a frame is not one (with the call's id when it had a usable one). */
+export type Frame = { ok: true; id: number; channel: string; payload: unknown } | { ok: false; id: number | null; message: string }
+
+/**
+ * Checks one WebSocket frame from a page without trusting anything in it: any bytes may arrive
+ * (binary, not JSON, `null`, arrays, numbers, wrong shapes). Never throws; never echoes the frame.
+ */
+export function parseFrame(data: unknown, isBinary: boolean): Frame {
+  if (isBinary) return { ok: false, id: null, message: 'malformed message: binary frames are not accepted (send JSON text)' }
+  let message: unknown
+  try {
+    message = JSON.parse(String(data))
+  } catch {
+    return { ok: false, id: null, message: 'malformed message: not JSON' }
+  }
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    return { ok: false, id: null, message: 'malformed message: expected a JSON object {type:"call", id, channel, payload}' }
+  }
+  const m = message as Record<string, unknown>
+  // Only a non-negative safe integer can be matched by the client's pending calls.
+  const id = typeof m.id === 'number' && Number.isSafeInteger(m.id) && m.id >= 0 ? m.id : null
+  if (m.type !== 'call') return { ok: false, id, message: 'malformed message: "type" must be "call"' }
+  if (id === null) return { ok: false, id, message: 'malformed message: "id" must be a non-negative integer' }
+  if (typeof m.channel !== 'string') return { ok: false, id, message: 'malformed message: "channel" must be a string' }
+  return { ok: true, id, channel: m.channel, payload: m.payload }
+}
+
 /** One WebSocket client: calls go through the router, events are pushed as they happen. */
 function bridge(ctx: AppContext, ws: WebSocket): void {
-  const unsubscribe = ctx.bus.subscribe((event, payload) => {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'event', event, payload }))
-  })
-  ws.on('message', (data) => {
-    let message: { type?: unknown; id?: unknown; channel?: unknown; payload?: unknown }
+  // Sends only while the socket is open; a reply that cannot be serialised becomes an error reply.
+  const send = (value: Record<string, unknown>) => {
+    if (ws.readyState !== ws.OPEN) return
+    let text: string
     try {
-      message = JSON.parse(String(data))
-    } catch {
-      ws.send(JSON.stringify({ type: 'error', message: 'malformed message: not JSON' }))
-      return
+      text = JSON.stringify(value)
+    } catch (err) {
+      ctx.log.write('error', 'web', `could not serialise a reply: ${(err as Error).message}`)
+      text = JSON.stringify({ type: value.type === 'reply' ? 'reply' : 'error', id: value.id, ok: false, error: { name: 'Error', message: 'the reply could not be serialised' } })
     }
-    if (message.type !== 'call' || typeof message.id !== 'number') {
-      ws.send(JSON.stringify({ type: 'error', message: 'malformed message: expected {type:"call", id, channel, payload}' }))
-      return
-    }
-    const id = message.id
-    void ctx.router.dispatch(message.channel, message.payload).then((envelope) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'reply', id, ...envelope }))
+    ws.send(text, (err) => {
+      if (err) ctx.log.write('debug', 'web', `send failed: ${err.message}`)
     })
+  }
+  const unsubscribe = ctx.bus.subscribe((event, payload) => send({ type: 'event', event, payload }))
+  ws.on('message', (data, isBinary) => {
+    // Whatever a frame holds, it gets a typed answer; nothing in here may throw into ws's emitter.
+    try {
+      const frame = parseFrame(data, isBinary)
+      if (!frame.ok) {
+        send({ type: 'error', ...(frame.id !== null ? { id: frame.id } : {}), message: frame.message })
+        return
+      }
+      ctx.router
+        .dispatch(frame.channel, frame.payload)
+        .then((envelope) => send({ type: 'reply', id: frame.id, ...envelope }))
+        .catch((err: Error) => {
+          ctx.log.write('error', 'web', `call ${frame.id} failed outside its handler: ${err.message}`)
+          send({ type: 'reply', id: frame.id, ok: false, error: { name: 'Error', message: 'internal error' } })
+        })
+    } catch (err) {
+      ctx.log.write('error', 'web', `a frame could not be handled: ${(err as Error).message}`)
+      send({ type: 'error', message: 'internal error' })
+    }
   })
   ws.on('close', unsubscribe)
   ws.on('error', unsubscribe)
+}
+
+/** The request's URL, or null when it cannot be parsed (answered 400 / refused). */
+function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://127.0.0.1')
+  } catch {
+    return null
+  }
+}
+
+/** A URL for the log: the token's value never reaches stderr or the log ring buffer. */
+export function redactToken(url: string): string {
+  return url.replace(/(token=)[^&#\s]*/gi, '$1[redacted]')
 }
 
 function cookieValue(req: IncomingMessage, name: string): string | null {

@@ -9,6 +9,7 @@ import {
   BandRecipeSchema,
   GalleryTileImages,
   GalleryTileRequest,
+  RecipeName,
   ReconstructionStartRequest,
   RecipeList,
   StudyDetail,
@@ -37,7 +38,7 @@ export const channels = {
   // Imputation reconstruction workbench (schemas/reconstruction.ts).
   'reconstruction:recipes': { request: Empty, response: RecipeList },
   'reconstruction:save-recipe': { request: z.object({ recipe: BandRecipeSchema }).strict(), response: RecipeList },
-  'reconstruction:delete-recipe': { request: z.object({ name: z.string().min(1).max(80) }).strict(), response: RecipeList },
+  'reconstruction:delete-recipe': { request: z.object({ name: RecipeName }).strict(), response: RecipeList },
   'reconstruction:start': { request: ReconstructionStartRequest, response: StudyStarted },
   'reconstruction:list': { request: Empty, response: z.array(StudyListItem) },
   'reconstruction:get': { request: z.object({ id: z.number().int().positive() }).strict(), response: StudyDetail },

@@ -33,7 +33,7 @@ describe('geometry on 200,000 points', () => {
 describe('XML reader limits', () => {
   it('refuses a character reference past U+10FFFF as bad XML, not a RangeError', () => {
     expect(() => parseXml('<a>&#x110000;</a>')).toThrow(XmlError)
-    expect(() => parseXml('<a>&#x110000;</a>')).toThrow(/character reference &#x110000; is not a valid XML character at line 1/)
+    expect(() => parseXml('<a>&#x110000;</a>')).toThrow(/a character reference is not a valid XML character at line 1/)
     expect(() => parseXml('<a k="&#0;"/>')).toThrow(XmlError)
     expect(() => parseXml('<a>&#xD800;</a>')).toThrow(XmlError)
     expect(parseXml('<a>&#x10FFFF;&#65;</a>').text).toBe('\u{10FFFF}A')
@@ -51,9 +51,9 @@ describe('XML reader limits', () => {
     }
     expect([depth, el.text]).toEqual([200, 'x'])
   })
-  it('still reports unclosed and mismatched elements where they are', () => {
-    expect(() => parseXml('<a><b></a>')).toThrow(/<\/a> closes <b> at line 1/)
-    expect(() => parseXml('<a><b>')).toThrow(/element <b> is not closed/)
+  it('still reports unclosed and mismatched elements where they are, without echoing their names', () => {
+    expect(() => parseXml('<a><b></a>')).toThrow(/a closing tag does not match its opening tag at line 1/)
+    expect(() => parseXml('<a><b>')).toThrow(/an element is not closed/)
   })
 })
 

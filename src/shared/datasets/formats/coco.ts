@@ -2,7 +2,7 @@
 // Annotations are joined to images by `image_id` → `images[].id`, never by list position:
 // Roboflow's lists are not aligned, and a positional join silently pairs masks with the wrong image.
 import type { Point } from '../geometry'
-import { FormatError } from './format-error'
+import { FormatError, jsonSyntaxDetail } from './format-error'
 
 export interface CocoImage {
   id: number
@@ -34,7 +34,7 @@ export function parseCoco(source: string, file: string): CocoDataset {
   try {
     doc = JSON.parse(source)
   } catch (err) {
-    throw new FormatError('coco', file, `not valid JSON: ${(err as Error).message}`)
+    throw new FormatError('coco', file, jsonSyntaxDetail(source, err))
   }
   if (!isObject(doc)) throw new FormatError('coco', file, 'the top level is not a JSON object')
   for (const key of ['images', 'annotations', 'categories']) {
@@ -49,7 +49,7 @@ export function parseCoco(source: string, file: string): CocoDataset {
     if (!isObject(im)) throw new FormatError('coco', file, `images[${i}] is not an object`)
     if (typeof im.id !== 'number') throw new FormatError('coco', file, `images[${i}] has no numeric "id"`)
     if (typeof im.file_name !== 'string' || !im.file_name) throw new FormatError('coco', file, `images[${i}] (id ${im.id}) has no "file_name"`)
-    if (typeof im.width !== 'number' || typeof im.height !== 'number') throw new FormatError('coco', file, `images[${i}] (${im.file_name}) has no numeric "width"/"height"`)
+    if (typeof im.width !== 'number' || typeof im.height !== 'number') throw new FormatError('coco', file, `images[${i}] (id ${im.id}) has no numeric "width"/"height"`)
     return { id: im.id, fileName: im.file_name, width: im.width, height: im.height }
   })
   const imageIds = new Set<number>()
@@ -59,11 +59,11 @@ export function parseCoco(source: string, file: string): CocoDataset {
   }
   const annotations = (doc.annotations as unknown[]).map((a, i): CocoAnnotation => {
     if (!isObject(a)) throw new FormatError('coco', file, `annotations[${i}] is not an object`)
-    const where = `annotations[${i}] (id ${String(a.id)})`
+    const where = typeof a.id === 'number' ? `annotations[${i}] (id ${a.id})` : `annotations[${i}]`
     if (typeof a.image_id !== 'number') throw new FormatError('coco', file, `${where} has no numeric "image_id"`)
     if (!imageIds.has(a.image_id)) throw new FormatError('coco', file, `${where} refers to image_id ${a.image_id}, which is not in "images"`)
     const category = categoryById.get(a.category_id as number)
-    if (category === undefined) throw new FormatError('coco', file, `${where} refers to category_id ${String(a.category_id)}, which is not in "categories"`)
+    if (category === undefined) throw new FormatError('coco', file, `${where} refers to category_id ${typeof a.category_id === 'number' ? a.category_id : '(not a number)'}, which is not in "categories"`)
     let polygons: Point[][] = []
     if (a.segmentation !== undefined && a.segmentation !== null) {
       if (!Array.isArray(a.segmentation)) throw new FormatError('coco', file, `${where}: RLE segmentation is not supported (export polygons from Roboflow)`)

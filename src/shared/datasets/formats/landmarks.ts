@@ -17,7 +17,7 @@ export function parseLandmarkLabels(source: string, file: string): LandmarkLabel
     const line = raw.trim()
     if (!line) return
     const m = /^(\S+)\s+(\d+)$/.exec(line)
-    if (!m) throw new FormatError('landmarks', file, `line ${i + 1}: expected "<file> <class>", got "${line.slice(0, 80)}"`)
+    if (!m) throw new FormatError('landmarks', file, `line ${i + 1}: expected "<file> <class>"`)
     out.push({ fileName: m[1]!, classIndex: Number(m[2]) })
   })
   return out

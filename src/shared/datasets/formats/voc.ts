@@ -29,7 +29,7 @@ export function parseVoc(source: string, file: string): VocAnnotation {
     if (err instanceof XmlError) throw new FormatError('voc', file, `not well-formed XML: ${err.message}`)
     throw err
   }
-  if (root.name !== 'annotation') throw new FormatError('voc', file, `root element is <${root.name}>, expected <annotation>`)
+  if (root.name !== 'annotation') throw new FormatError('voc', file, 'the root element is not <annotation>')
   const filename = childText(root, 'filename')
   if (!filename) throw new FormatError('voc', file, '<filename> is missing')
   const size = child(root, 'size')
@@ -45,11 +45,11 @@ export function parseVoc(source: string, file: string): VocAnnotation {
       const name = childText(o, 'name')
       if (!name) throw new FormatError('voc', file, `${where} has no <name>`)
       const box = child(o, 'bndbox')
-      if (!box) throw new FormatError('voc', file, `${where} (${name}) has no <bndbox>`)
+      if (!box) throw new FormatError('voc', file, `${where} has no <bndbox>`)
       const coords = ['xmin', 'ymin', 'xmax', 'ymax'].map((k) => {
         const t = childText(box, k)
         const v = t === undefined ? NaN : Number(t)
-        if (!Number.isFinite(v)) throw new FormatError('voc', file, `${where}: <${k}> is ${t === undefined ? 'missing' : `"${t}", not a number`}`)
+        if (!Number.isFinite(v)) throw new FormatError('voc', file, `${where}: <${k}> is ${t === undefined ? 'missing' : 'not a number'}`)
         return v
       }) as [number, number, number, number]
       const [xmin, ymin, xmax, ymax] = coords

@@ -33,15 +33,15 @@ export function parseXml(source: string): XmlElement {
     throw new XmlError(message, before.length, before[before.length - 1]!.length + 1)
   }
   const decode = (raw: string): string =>
-    raw.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (whole, ref: string) => {
+    raw.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (_whole, ref: string) => {
       if (ref[0] === '#') {
         const cp = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10)
         // String.fromCodePoint throws a RangeError past U+10FFFF: check first, fail as bad XML.
-        if (!isXmlChar(cp)) fail(`character reference ${whole.slice(0, 16)} is not a valid XML character`)
+        if (!isXmlChar(cp)) fail('a character reference is not a valid XML character')
         return String.fromCodePoint(cp)
       }
       const v = ENTITIES[ref]
-      if (v === undefined) fail(`unknown entity ${whole}`)
+      if (v === undefined) fail('unknown entity')
       return v!
     })
   const skipMisc = () => {
@@ -82,16 +82,16 @@ export function parseXml(source: string): XmlElement {
         pos++
         return { el, selfClosing: false }
       }
-      if (pos >= source.length) fail(`unterminated tag <${el.name}>`)
+      if (pos >= source.length) fail('unterminated tag')
       const attr = name()
       while (/\s/.test(source[pos] ?? '')) pos++
-      if (source[pos] !== '=') fail(`attribute ${attr} has no value`)
+      if (source[pos] !== '=') fail('an attribute has no value')
       pos++
       while (/\s/.test(source[pos] ?? '')) pos++
       const quote = source[pos]
-      if (quote !== '"' && quote !== "'") fail(`attribute ${attr} value must be quoted`)
+      if (quote !== '"' && quote !== "'") fail('an attribute value must be quoted')
       const end = source.indexOf(quote!, pos + 1)
-      if (end < 0) fail(`unterminated value of attribute ${attr}`)
+      if (end < 0) fail('unterminated attribute value')
       el.attributes[attr] = decode(source.slice(pos + 1, end))
       pos = end + 1
     }
@@ -102,13 +102,13 @@ export function parseXml(source: string): XmlElement {
     const stack: XmlElement[] = [first.el]
     for (;;) {
       const el = stack[stack.length - 1]!
-      if (pos >= source.length) fail(`element <${el.name}> is not closed`)
+      if (pos >= source.length) fail('an element is not closed')
       if (source.startsWith('</', pos)) {
         pos += 2
         const closing = name()
-        if (closing !== el.name) fail(`</${closing}> closes <${el.name}>`)
+        if (closing !== el.name) fail('a closing tag does not match its opening tag')
         while (/\s/.test(source[pos] ?? '')) pos++
-        if (source[pos] !== '>') fail(`expected ">" after </${closing}`)
+        if (source[pos] !== '>') fail('expected ">" after a closing tag')
         pos++
         stack.pop()
         if (!stack.length) return el

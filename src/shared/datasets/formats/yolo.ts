@@ -18,9 +18,9 @@ export function parseYolo(source: string, file: string): YoloBox[] {
     const parts = line.split(/\s+/)
     if (parts.length !== 5) throw new FormatError('yolo', file, `line ${i + 1}: expected "class cx cy w h" (5 fields), got ${parts.length}`)
     const [cls, ...rest] = parts.map(Number) as [number, number, number, number, number]
-    if (!Number.isInteger(cls) || cls < 0) throw new FormatError('yolo', file, `line ${i + 1}: class "${parts[0]}" is not a non-negative integer`)
+    if (!Number.isInteger(cls) || cls < 0) throw new FormatError('yolo', file, `line ${i + 1}: the class is not a non-negative integer`)
     rest.forEach((v, k) => {
-      if (!Number.isFinite(v) || v < 0 || v > 1) throw new FormatError('yolo', file, `line ${i + 1}: ${['cx', 'cy', 'w', 'h'][k]} "${parts[k + 1]}" is not a number in [0, 1]`)
+      if (!Number.isFinite(v) || v < 0 || v > 1) throw new FormatError('yolo', file, `line ${i + 1}: ${['cx', 'cy', 'w', 'h'][k]} is not a number in [0, 1]`)
     })
     const [cx, cy, w, h] = rest as [number, number, number, number]
     if (w === 0 || h === 0) throw new FormatError('yolo', file, `line ${i + 1}: empty box`)

@@ -1,6 +1,7 @@
 // Schemas for dataset curation: HiRISE crops imported, tiled, labelled and annotated, split
 // without leaks, frozen into versions and exported in the study's formats.
 import { z } from 'zod'
+import { displayName } from './text'
 
 const Id = z.number().int().positive()
 export const DatasetId = Id
@@ -12,6 +13,9 @@ export const AbsolutePath = z
   .max(4096)
   .refine((p) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(p), 'must be an absolute path')
   .refine((p) => !p.includes('\0'), 'must not contain NUL')
+
+/** A dataset's name (the CLI addresses datasets by it and prints it). */
+export const DatasetName = displayName(120)
 
 export const ClassName = z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lower-case letters, digits and dashes').max(64)
 export const AnnotatorName = z.string().trim().min(1).max(64)
@@ -39,7 +43,7 @@ export type DatasetSummary = z.infer<typeof DatasetSummary>
 
 export const DatasetCreate = z
   .object({
-    name: z.string().trim().min(1).max(120),
+    name: DatasetName,
     description: z.string().max(2000).default(''),
     task: Task.default('classification'),
     classes: z.array(ClassName).min(1).max(64).default(['crater', 'no-crater'])
@@ -49,7 +53,7 @@ export const DatasetCreate = z
 export const DatasetUpdate = z
   .object({
     datasetId: Id,
-    name: z.string().trim().min(1).max(120).optional(),
+    name: DatasetName.optional(),
     description: z.string().max(2000).optional(),
     task: Task.optional(),
     classes: z.array(ClassName).min(1).max(64).optional()

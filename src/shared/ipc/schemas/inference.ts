@@ -1,6 +1,7 @@
 // Schemas for classifier inference: a fine-tuned classification run's checkpoint applied to a folder,
 // files or a frozen dataset version; per-image probabilities, the job's ledger record and summary.
 import { z } from 'zod'
+import { displayName } from './text'
 import { AbsolutePath } from './models'
 
 /** Images to classify. A folder laid out as `<class>/*` (class names of the run) carries true labels. */
@@ -25,7 +26,7 @@ export const InferenceSettings = z.object({
 export type InferenceSettings = z.infer<typeof InferenceSettings>
 
 export const InferenceStartRequest = InferenceSettings.extend({
-  name: z.string().min(1).max(200).optional(),
+  name: displayName(200).optional(),
   runId: z.number().int().positive(),
   /** 'best' / 'last': the run's newest checkpoint of that kind; a number: a checkpoints row id. */
   checkpoint: z.union([z.enum(['best', 'last']), z.number().int().positive()]).default('best'),

@@ -1,5 +1,6 @@
 // Schemas for imported foundation-model checkpoints (Prithvi-100M and fine-tuned descendants).
 import { z } from 'zod'
+import { displayName } from './text'
 
 export const PrithviConfigSchema = z.object({
   img_size: z.number().int(),
@@ -63,12 +64,20 @@ export const ModelRecord = z.object({
 })
 export type ModelRecord = z.infer<typeof ModelRecord>
 
-const AbsolutePath = z.string().min(1).max(4096).refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path')
+const AbsolutePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), 'must be an absolute path')
+  .refine((p) => !p.includes('\0'), 'must not contain NUL')
+
+/** What a model is listed as (the CLI prints it in tables). */
+export const ModelName = displayName(200)
 
 export const ModelImportRequest = z.object({
   path: AbsolutePath,
   configPath: AbsolutePath.optional(),
-  name: z.string().min(1).max(200).optional()
+  name: ModelName.optional()
 })
 export type ModelImportRequest = z.infer<typeof ModelImportRequest>
 

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { validateRecipe, type BandRecipe } from '../../imputation/recipes'
 import { AbsolutePath } from './models'
+import { displayName } from './text'
 
 export const BandRecipeEntrySchema = z.object({
   source: z.enum(['B', 'G', 'R', 'luminance', 'constant']),
@@ -11,10 +12,13 @@ export const BandRecipeEntrySchema = z.object({
   statsBand: z.number().int().optional()
 })
 
+/** What a saved recipe may be called (also what deleting one accepts). */
+export const RecipeName = z.string().min(1).max(80).regex(/^[\w.+-]+$/, 'letters, digits and . _ + - only')
+
 /** A six-band recipe; the shape is checked by zod, the meaning by validateRecipe. */
 export const BandRecipeSchema = z
   .object({
-    name: z.string().min(1).max(80).regex(/^[\w.+-]+$/, 'letters, digits and . _ + - only'),
+    name: RecipeName,
     description: z.string().max(500).optional(),
     bands: z.array(BandRecipeEntrySchema)
   })
@@ -61,7 +65,7 @@ export const StudySettings = z.object({
 export type StudySettings = z.infer<typeof StudySettings>
 
 export const ReconstructionStartRequest = StudySettings.extend({
-  name: z.string().min(1).max(200).optional(),
+  name: displayName(200).optional(),
   modelId: z.number().int().positive(),
   source: StudySource,
   /** Recipe names: presets or the user's saved recipes. */

@@ -1,6 +1,7 @@
 // Schemas for fine-tuning and pre-training runs: the run configuration (what `marsfm train
 // --config run.json` reads and the Training view builds), ledger records, and the live events.
 import { z } from 'zod'
+import { displayName } from './text'
 import { AbsolutePath, BandStatsSchema, PrithviConfigSchema } from './models'
 
 export const RunTask = z.enum(['classification', 'segmentation', 'pretrain'])
@@ -73,7 +74,7 @@ export const SegmentationConfig = z.object({
 })
 
 export const RunConfig = z.object({
-  name: z.string().min(1).max(200),
+  name: displayName(200),
   task: RunTask,
   model: RunModel,
   data: RunData,
