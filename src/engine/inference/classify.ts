@@ -79,9 +79,10 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
   let runner: ClassifierRunner
   if (useOrt) {
     try {
-      runner = await createOrtClassifier({ cacheDir: p.cacheDir, sha256, step: meta.step, cfg, weights: () => classifierWeights(ck.backbone, ck.head), ...(p.threads ? { intraOpThreads: p.threads } : {}) })
+      runner = await createOrtClassifier({ cacheDir: p.cacheDir, sha256, step: meta.step, cfg, weights: () => classifierWeights(ck.backbone, ck.head), device: p.device, ...(p.threads ? { intraOpThreads: p.threads } : {}) })
     } catch (err) {
-      if (p.backend === 'ort' || !env.tf) throw err
+      // An explicit GPU that cannot be used is the user's answer, not a reason to switch engines.
+      if (p.backend === 'ort' || p.device === 'webgpu' || p.device === 'cuda' || !env.tf) throw err
       runner = tfjs()
       runner.notes.push(`ONNX Runtime could not run this classifier (${(err as Error).message}); used TensorFlow.js`)
     }
@@ -138,7 +139,7 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
       classes,
       positiveIndex: classes.length === 2 ? 1 : null,
       pool,
-      backend: { name: runner.name, device: runner.device, notes: runner.notes },
+      backend: { name: runner.name, device: runner.device, notes: runner.notes, ...(runner.requested ? { requested: runner.requested } : {}), ...(runner.fallback ? { fallback: runner.fallback } : {}) },
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
       preprocessing: { recipe: pre.recipe, truncate: pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
       predictions,

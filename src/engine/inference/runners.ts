@@ -11,13 +11,16 @@ import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import { PrithviMAE } from '../model/prithvi'
 import { exportOnnxFile } from '../onnx/export-file'
-import { createSession, run, type OnnxSession } from '../onnx/runtime'
+import { createSession, run, sessionNotes, type Device, type OnnxSession } from '../onnx/runtime'
 import { classifierForward, classifierSpecs, HeadParams } from '../training/heads'
 
 export interface ClassifierRunner {
   readonly name: 'ort' | 'tfjs'
   readonly device: string
   readonly notes: string[]
+  /** ORT only: the device asked for, and why 'auto' stayed on the CPU. */
+  readonly requested?: Device
+  readonly fallback?: string
   /** Logits [n, outputs] (binary runs: one logit). */
   run(pixels: Float32Array, n: number): Promise<Float32Array>
   dispose(): Promise<void>
@@ -43,6 +46,8 @@ export interface OrtClassifierOptions {
   /** Called only when the graph is not cached yet. */
   weights: () => WeightMap
   intraOpThreads?: number
+  /** ONNX Runtime's device (default 'auto'). */
+  device?: Device
 }
 
 export async function createOrtClassifier(o: OrtClassifierOptions): Promise<ClassifierRunner> {
@@ -52,13 +57,17 @@ export async function createOrtClassifier(o: OrtClassifierOptions): Promise<Clas
     exportOnnxFile(o.cfg, o.weights(), 'classifier', path)
     notes.push(`exported the classifier graph to ${path}`)
   } else notes.push(`reused the cached classifier graph ${path}`)
-  const session: OnnxSession = await createSession(path, { device: 'auto', ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}) })
-  if (session.fallbackReason) notes.push(`ONNX Runtime on CPU: ${session.fallbackReason}`)
+  const requested = o.device ?? 'auto'
+  // One session for the whole job: the weights are uploaded to the device once, not per batch.
+  const session: OnnxSession = await createSession(path, { device: requested, ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}) })
+  notes.push(...sessionNotes(session))
   const { in_chans: C, img_size: S } = o.cfg
   return {
     name: 'ort',
     device: session.device,
     notes,
+    requested,
+    ...(session.fallbackReason ? { fallback: session.fallbackReason } : {}),
     async run(pixels, n) {
       const out = await run(session, { pixels: { data: pixels, shape: [n, C, 1, S, S] } }, ['logits'])
       return out.logits!.data

@@ -12,11 +12,14 @@ import { predictionsCsv } from '@shared/inference/csv'
 import { startInference } from '../../services/inference'
 import { getInferenceJob } from '../../inference/repository'
 import { followJob } from '../run-job'
+import { parseDevice } from '../device'
 
 const USAGE = `marsfm infer --run ID [--checkpoint best|last|<checkpoint id>] --images <folder or files>... [options]
   --images                a folder (class folders named as the run's classes give true labels) or image files
   --threshold 0.5         binary runs: positive class when its probability is ≥ this
   --backend auto|ort|tfjs ONNX Runtime for CLS-pooled heads (auto), or TensorFlow.js
+  --device auto|cpu|webgpu|cuda   where ONNX Runtime runs (default auto: CUDA if installed, else WebGPU
+                          on a hardware GPU, else CPU; webgpu/cuda fail with the reason if unusable)
   --batch N               images per batch (default 16)
   --max-images N          at most N images (default 10000)
   --rows N                rows printed (default 20; all go to --json / --csv)
@@ -40,6 +43,7 @@ export const inferCommand: Command = {
         images: { type: 'string', multiple: true },
         threshold: { type: 'string', default: '0.5' },
         backend: { type: 'string', default: 'auto' },
+        device: { type: 'string' },
         batch: { type: 'string', default: '16' },
         'max-images': { type: 'string', default: '10000' },
         rows: { type: 'string', default: '20' },
@@ -64,6 +68,7 @@ export const inferCommand: Command = {
     if (!(threshold >= 0 && threshold <= 1)) throw new UsageError('--threshold must be between 0 and 1')
     const backend = values.backend
     if (backend !== 'auto' && backend !== 'ort' && backend !== 'tfjs') throw new UsageError('--backend must be auto, ort or tfjs')
+    const device = parseDevice(values.device, backend === 'tfjs')
     const int = (name: string, v: string, min: number): number => {
       const n = Number(v)
       if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`)
@@ -75,6 +80,7 @@ export const inferCommand: Command = {
       checkpoint,
       source,
       backend,
+      device,
       batchSize: int('batch', values.batch, 1),
       maxImages: int('max-images', values['max-images'], 1),
       thumbnails: 0
@@ -88,6 +94,7 @@ export const inferCommand: Command = {
     const outcome = detail?.outcome
     if (!outcome) throw new Error(`inference #${inferenceId} finished without a recorded outcome`)
     const { classes, predictions } = outcome
+    if (outcome.backend.fallback) io.err(`--device ${outcome.backend.requested ?? 'auto'} ran on the ${outcome.backend.device}: ${outcome.backend.fallback}`)
     const metrics = metricsAt(predictions, classes.length, threshold)
     if (values.csv) {
       writeFileSync(resolve(values.csv), predictionsCsv(predictions, classes, threshold))

@@ -1,0 +1,24 @@
+// Where ONNX Runtime runs a study's or an inference job's graph. 'auto' = CUDA when its provider is
+// installed, else WebGPU on a hardware adapter, else the CPU; an explicit GPU choice fails with the
+// reason instead of falling back. TensorFlow.js runs ignore it (the engine's backend decides).
+import { z } from 'zod'
+
+export const ComputeDevice = z.enum(['auto', 'cpu', 'webgpu', 'cuda'])
+export type ComputeDevice = z.infer<typeof ComputeDevice>
+
+export const COMPUTE_DEVICE_LABELS: Record<ComputeDevice, string> = {
+  auto: 'Auto (GPU when a hardware one is present)',
+  cpu: 'CPU',
+  webgpu: 'WebGPU GPU',
+  cuda: 'CUDA GPU (CUDA 12 provider installed)'
+}
+
+/** What a job reports about where it ran; `requested` and `fallback` are absent on older records. */
+export const BackendUsedFields = {
+  device: z.string(),
+  notes: z.array(z.string()),
+  /** The device asked for. */
+  requested: ComputeDevice.optional(),
+  /** Why 'auto' did not get a GPU. */
+  fallback: z.string().optional()
+}
