@@ -6,13 +6,6 @@ import { z } from 'zod'
 export const ComputeDevice = z.enum(['auto', 'cpu', 'webgpu', 'cuda'])
 export type ComputeDevice = z.infer<typeof ComputeDevice>
 
-export const COMPUTE_DEVICE_LABELS: Record<ComputeDevice, string> = {
-  auto: 'Auto (GPU when a hardware one is present)',
-  cpu: 'CPU',
-  webgpu: 'WebGPU GPU',
-  cuda: 'CUDA GPU (CUDA 12 provider installed)'
-}
-
 /** What a job reports about where it ran; `requested` and `fallback` are absent on older records. */
 export const BackendUsedFields = {
   device: z.string(),
