@@ -140,6 +140,32 @@ describe.skipIf(!probe.available)('WebGPU execution provider (demo model)', () =
     expectClose(g.logits!, c.logits!, 'logits')
   })
 
+  it.runIf(probe.available && probe.adapter.features.shaderF16)('an fp16 classifier graph (float16 weights and arithmetic) gives the fp32 logits within 1e-2 relative', async () => {
+    const rand = seededRandom(13)
+    const head: WeightMap = new Map([
+      ['classifier.weight', { shape: [2, cfg.embed_dim], data: Float32Array.from({ length: 2 * cfg.embed_dim }, () => rand() * 0.2 - 0.1) }],
+      ['classifier.bias', { shape: [2], data: Float32Array.from([0.1, -0.2]) }]
+    ])
+    const all = new Map([...weights, ...head])
+    const fp32 = exportPrithviOnnx(cfg, all, 'classifier')
+    const fp16 = exportPrithviOnnx(cfg, all, 'classifier', { precision: 'fp16' })
+    // Half the weight bytes.
+    expect(fp16.length).toBeLessThan(fp32.length * 0.55)
+    const [half, full] = [await open(fp16, 'webgpu'), await open(fp32, 'cpu')]
+    const { in_chans: C, img_size: S } = cfg
+    const pixels = Float32Array.from({ length: 4 * C * S * S }, () => rand() * 4 - 2)
+    const feeds = { pixels: { data: pixels, shape: [4, C, 1, S, S] } }
+    const [h, f] = [await run(half, feeds, ['logits']), await run(full, feeds, ['logits'])]
+    expect(h.logits!.shape).toEqual([4, 2])
+    expect(maxRelDiff(h.logits!.data, f.logits!.data)).toBeLessThanOrEqual(1e-2)
+    // …and fp16 really is coarser than fp32 (the comparison can tell them apart).
+    expect(maxRelDiff(h.logits!.data, f.logits!.data)).toBeGreaterThan(1e-6)
+  })
+
+  it('refuses an fp16 MAE graph by name', () => {
+    expect(() => exportPrithviOnnx(cfg, weights, 'mae', { precision: 'fp16' })).toThrow(/MAE graph's masking and loss stay fp32/)
+  })
+
   it.runIf(software && !listExecutionProviders().cuda.installed)("'auto' with only a software adapter stays on the CPU and says why", async () => {
     const s = await open(exportPrithviOnnx(cfg, weights, 'encoder'), 'auto')
     expect(s.device).toBe('cpu')
