@@ -6,7 +6,7 @@
 // the provider. The GPU parts run wherever Dawn finds any adapter (Mesa lavapipe in CI) and are
 // skipped, with the reason printed, only where there is none.
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -66,6 +66,12 @@ describe('marsfm --device', () => {
     const infer = marsfm(['infer', '--run', '1', '--images', TILES, '--device', 'gpu'])
     expect(infer.code).toBe(2)
     expect(infer.err).toMatch(/--device must be/)
+    const half = marsfm(['infer', '--run', '1', '--images', TILES, '--precision', 'fp8'])
+    expect(half.code).toBe(2)
+    expect(half.err).toMatch(/--precision must be fp32 or fp16 \(got "fp8"\)/)
+    const halfCpu = marsfm(['infer', '--run', '1', '--images', TILES, '--precision', 'fp16', '--device', 'cpu'])
+    expect(halfCpu.code).toBe(2)
+    expect(halfCpu.err).toMatch(/--precision fp16 runs the ONNX classifier graph on WebGPU/)
   })
 
   it('`marsfm info` lists the WebGPU execution provider the binding bundles', () => {
@@ -133,14 +139,25 @@ describe.skipIf(!probe.available)('services on the WebGPU device', () => {
     return call<StudyDetail>('reconstruction:get', { id: studyId })
   }
 
-  async function infer(runId: number, device: string): Promise<InferenceDetail> {
+  async function infer(runId: number, device: string, precision = 'fp32'): Promise<InferenceDetail> {
     const { jobId, inferenceId } = await call<{ jobId: string; inferenceId: number }>('inference:start', {
-      runId, checkpoint: 'last', source: { kind: 'folder', path: join(home.dir, 'landmarks', 'valid') }, backend: 'ort', device
+      runId, checkpoint: 'last', source: { kind: 'folder', path: join(home.dir, 'landmarks', 'valid') }, backend: 'ort', device, precision
     })
     const job = await ctx.jobs.waitFor(jobId)
     expect(job.error).toBeNull()
     return call<InferenceDetail>('inference:get', { id: inferenceId })
   }
+
+  function maxProbabilityDiff(a: InferenceDetail, b: InferenceDetail): number {
+    const [x, y] = [a.outcome!.predictions, b.outcome!.predictions]
+    expect(x.map((p) => p.path)).toEqual(y.map((p) => p.path))
+    let worst = 0
+    for (const [i, p] of x.entries()) p.probabilities.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - y[i]!.probabilities[k]!))))
+    return worst
+  }
+
+  let runId = 0
+  let cpuJob: InferenceDetail
 
   beforeAll(async () => {
     requireBuild()
@@ -170,23 +187,37 @@ describe.skipIf(!probe.available)('services on the WebGPU device', () => {
   it.runIf(sharedDataAvailable())('inference on webgpu records the device and gives the CPU provider\'s probabilities within 1e-4', async () => {
     landmarkImageFolder(join(home.dir, 'landmarks'), { trainPerClass: 8, validPerClass: 6 })
     const runs = runsController(ctx)
-    const { runId } = await runs.start({
+    ;({ runId } = await runs.start({
       name: 'tiny cls', task: 'classification', model: { demo: true }, data: { kind: 'folder', path: join(home.dir, 'landmarks'), layout: 'imagefolder' },
       imgSize: 64, steps: 4, batchSize: 4, seed: 3, optimizer: { name: 'adamw', lr: 3e-4 }, eval: { everySteps: 4, maxImages: 4 },
       checkpoint: { everySteps: 0, bestMetric: 'val/accuracy', mode: 'max' }
-    })
+    }))
     expect((await runs.waitFor(runId)).status).toBe('done')
     const gpu = await infer(runId, 'webgpu')
-    const cpu = await infer(runId, 'cpu')
+    const cpu = (cpuJob = await infer(runId, 'cpu'))
     expect(gpu.input.device).toBe('webgpu')
     expect(gpu.outcome!.backend).toMatchObject({ name: 'ort', device: 'webgpu', requested: 'webgpu' })
     expect(cpu.outcome!.backend).toMatchObject({ name: 'ort', device: 'cpu' })
-    const g = gpu.outcome!.predictions
-    const c = cpu.outcome!.predictions
-    expect(g.map((p) => p.path)).toEqual(c.map((p) => p.path))
-    expect(c.length).toBeGreaterThanOrEqual(10)
-    let worst = 0
-    for (const [i, p] of g.entries()) p.probabilities.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - c[i]!.probabilities[k]!))))
-    expect(worst).toBeLessThan(TOL)
+    expect(cpu.outcome!.predictions.length).toBeGreaterThanOrEqual(10)
+    expect(maxProbabilityDiff(gpu, cpu)).toBeLessThan(TOL)
+  })
+
+  it.runIf(sharedDataAvailable() && probe.available && probe.adapter.features.shaderF16)('fp16 inference on webgpu gives the fp32 probabilities within 1e-2 and records the precision', async () => {
+    expect(runId, 'the previous test trained the run').toBeGreaterThan(0)
+    const half = await infer(runId, 'webgpu', 'fp16')
+    expect(half.input.precision).toBe('fp16')
+    expect(half.outcome!.backend).toMatchObject({ device: 'webgpu', precision: 'fp16' })
+    expect(half.outcome!.backend.notes.join('\n')).toMatch(/fp16 classifier graph/)
+    expect(readdirSync(join(home.dir, 'app', 'onnx-cache')).some((f) => f.endsWith('-fp16.onnx'))).toBe(true)
+    expect(maxProbabilityDiff(half, cpuJob)).toBeLessThan(1e-2)
+  })
+
+  it.runIf(sharedDataAvailable() && softwareOnly)("fp16 with 'auto' on a software-only adapter fails with the reason instead of running fp32", async () => {
+    const { jobId } = await call<{ jobId: string }>('inference:start', {
+      runId, checkpoint: 'last', source: { kind: 'folder', path: join(home.dir, 'landmarks', 'valid') }, backend: 'ort', precision: 'fp16'
+    })
+    const job = await ctx.jobs.waitFor(jobId)
+    expect(job.state).toBe('failed')
+    expect(job.error?.message).toMatch(/--precision fp16 needs a WebGPU session; device auto ran on the cpu \(.*software rasteriser/)
   })
 })

@@ -6,7 +6,7 @@ import sharp from 'sharp'
 import type { AppContext } from '../app/context'
 import { InferenceOutcome, type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
 import type { CheckpointRecord } from '@shared/ipc/schemas/runs'
-import type { ComputeDevice } from '@shared/ipc/schemas/device'
+import type { ComputeDevice, OrtPrecision } from '@shared/ipc/schemas/device'
 import { exportNames } from '@shared/datasets/manifest'
 import { getRun, runCheckpoints } from '../runs/repository'
 import { versionManifest } from '../datasets/versions'
@@ -95,6 +95,8 @@ export interface InferenceStart {
   backend: 'auto' | 'ort' | 'tfjs'
   /** ONNX Runtime's device; default 'auto'. */
   device?: ComputeDevice | undefined
+  /** Default 'fp32'. */
+  precision?: OrtPrecision | undefined
   batchSize: number
   maxImages: number
   thumbnails: number
@@ -115,7 +117,7 @@ export async function startInference(ctx: AppContext, req: InferenceStart): Prom
   }
   if (!existsSync(ckpt.path)) throw new Error(`the checkpoint file is gone: ${ckpt.path}`)
   const source = sourceParams(ctx, req.source, req.maxImages)
-  const settings = { backend: req.backend, device: req.device ?? 'auto', batchSize: req.batchSize, maxImages: req.maxImages, thumbnails: req.thumbnails }
+  const settings = { backend: req.backend, device: req.device ?? 'auto', precision: req.precision ?? 'fp32', batchSize: req.batchSize, maxImages: req.maxImages, thumbnails: req.thumbnails }
   const name = req.name ?? `${run.name} · ${ckpt.kind} @ ${ckpt.step} · ${describeSource(req.source)}`
   const input: InferenceInput = {
     ...settings,

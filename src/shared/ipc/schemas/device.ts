@@ -6,6 +6,10 @@ import { z } from 'zod'
 export const ComputeDevice = z.enum(['auto', 'cpu', 'webgpu', 'cuda'])
 export type ComputeDevice = z.infer<typeof ComputeDevice>
 
+/** fp16: float16 weights and arithmetic (WebGPU with shader-f16; classifier graphs only). */
+export const OrtPrecision = z.enum(['fp32', 'fp16'])
+export type OrtPrecision = z.infer<typeof OrtPrecision>
+
 /** What a job reports about where it ran; `requested` and `fallback` are absent on older records. */
 export const BackendUsedFields = {
   device: z.string(),
@@ -13,5 +17,7 @@ export const BackendUsedFields = {
   /** The device asked for. */
   requested: ComputeDevice.optional(),
   /** Why 'auto' did not get a GPU. */
-  fallback: z.string().optional()
+  fallback: z.string().optional(),
+  /** ONNX Runtime's graph precision (absent: fp32). */
+  precision: OrtPrecision.optional()
 }

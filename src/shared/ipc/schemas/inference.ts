@@ -2,7 +2,7 @@
 // files or a frozen dataset version; per-image probabilities, the job's ledger record and summary.
 import { z } from 'zod'
 import { AbsolutePath } from './models'
-import { BackendUsedFields, ComputeDevice } from './device'
+import { BackendUsedFields, ComputeDevice, OrtPrecision } from './device'
 
 /** Images to classify. A folder laid out as `<class>/*` (class names of the run) carries true labels. */
 export const InferenceSource = z.discriminatedUnion('kind', [
@@ -20,6 +20,8 @@ export const InferenceSettings = z.object({
   backend: InferenceBackend.default('auto'),
   /** ONNX Runtime's device (when the classifier runs on ORT). */
   device: ComputeDevice.default('auto'),
+  /** fp16: the classifier graph with float16 weights and arithmetic, on WebGPU with shader-f16. */
+  precision: OrtPrecision.default('fp32'),
   batchSize: z.number().int().min(1).max(256).default(16),
   maxImages: z.number().int().min(1).max(100_000).default(10_000),
   /** Rows (in listing order) that get a small JPEG thumbnail. */
