@@ -4,11 +4,12 @@
 // `--tiny` / `--size demo` is the shipped demo model's shape (64², 4 blocks, 128 wide), which a
 // software adapter (Mesa lavapipe, ~4 GFLOP/s) finishes in seconds.
 //
-//   npm run bench:ort-webgpu -- [--size 100m|demo | --tiny] [--batch 4] [--iters 3] [--threads 2] [--no-torch]
+//   npm run bench:ort-webgpu -- [--size 100m|demo | --tiny] [--batch 4] [--iters 3] [--threads 2] [--no-torch] [--no-fp16]
 //
 // Each engine runs one warm-up batch (shader compilation, weight upload), then the median of
 // --iters timed batches; features are read back to the host every batch, as an inference job does.
 // Prints images/s, the ratios and the largest |WebGPU − CPU| feature difference as a sanity check.
+// Where the adapter has shader-f16, the fp16 encoder graph (float16 weights and arithmetic) runs too.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -77,7 +78,8 @@ async function main(): Promise<void> {
   const cfg = config()
   const S = cfg.img_size
   console.log(`Prithvi encoder inference (${SIZE === '100m' ? 'Prithvi-100M' : 'demo-model'} size: ${S}², ${cfg.depth} blocks × ${cfg.embed_dim}, ${numPatches(cfg) + 1} tokens), batch ${BATCH}, median of ${ITERS} after a warm-up`)
-  const graph = exportPrithviOnnx(cfg, randomWeights(cfg, 1, { decoder: false }), 'encoder')
+  const weights = randomWeights(cfg, 1, { decoder: false })
+  const graph = exportPrithviOnnx(cfg, weights, 'encoder')
   const pixels = seededUniform(BATCH * cfg.in_chans * S * S, 7)
   const shape = [BATCH, cfg.in_chans, 1, S, S]
   const rows: { engine: string; imagesPerSecond: number }[] = []
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
   rows.push({ engine: `ORT CPU EP (${THREADS} threads)`, imagesPerSecond: cpu.imagesPerSecond })
 
   let gpu: Awaited<ReturnType<typeof measure>> | null = null
+  let fp16: Awaited<ReturnType<typeof measure>> | null = null
   const probe = await probeWebGpu()
   if (!probe.available) console.log(`ORT WebGPU: skipped (${probe.reason}; ${probe.hint})`)
   else {
@@ -96,6 +99,14 @@ async function main(): Promise<void> {
     await session.release()
     rows.push({ engine: `ORT WebGPU EP (${adapterLabel(probe.adapter)})`, imagesPerSecond: gpu.imagesPerSecond })
     console.log(`ORT WebGPU first batch (shader compilation, weight upload): ${gpu.warmupSeconds.toFixed(2)} s`)
+    if (flag('--no-fp16')) console.log('ORT WebGPU fp16: skipped (--no-fp16)')
+    else if (!probe.adapter.features.shaderF16) console.log('ORT WebGPU fp16: skipped (the adapter lacks shader-f16)')
+    else {
+      const half = await createSession(exportPrithviOnnx(cfg, weights, 'encoder', { precision: 'fp16' }), { device: 'webgpu', intraOpThreads: THREADS })
+      fp16 = await measure(half, pixels, shape)
+      await half.release()
+      rows.push({ engine: 'ORT WebGPU EP, fp16 graph', imagesPerSecond: fp16.imagesPerSecond })
+    }
   }
 
   const t = torch()
@@ -113,6 +124,15 @@ async function main(): Promise<void> {
     let worst = 0
     for (let i = 0; i < cpu.features.length; i++) worst = Math.max(worst, Math.abs(gpu.features[i]! - cpu.features[i]!))
     console.log(`\nlargest |WebGPU − CPU| over the encoder features: ${worst.toExponential(2)}`)
+  }
+  if (fp16) {
+    let worst = 0
+    let scale = 0
+    for (let i = 0; i < cpu.features.length; i++) {
+      worst = Math.max(worst, Math.abs(fp16.features[i]! - cpu.features[i]!))
+      scale = Math.max(scale, Math.abs(cpu.features[i]!))
+    }
+    console.log(`largest |WebGPU fp16 − CPU fp32| over the encoder features: ${worst.toExponential(2)} (features up to ${scale.toFixed(2)})`)
   }
 }
 
