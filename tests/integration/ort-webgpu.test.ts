@@ -5,7 +5,7 @@
 // adapter runs on the CPU and says why; bad --device values are usage errors; `marsfm info` lists
 // the provider. The GPU parts run wherever Dawn finds any adapter (Mesa lavapipe in CI) and are
 // skipped, with the reason printed, only where there is none.
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -37,9 +37,17 @@ const home = tempHome('marsfm-ort-webgpu-')
 const cliHome = join(home.dir, 'cli')
 mkdirSync(cliHome, { recursive: true })
 
-function marsfm(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, MARSFM_HOME: cliHome }, encoding: 'utf8', timeout: 300_000 })
-  return { code: r.status, out: r.stdout, err: r.stderr }
+/** The CLI in a child process, awaited (not spawnSync: the test worker keeps answering vitest meanwhile). */
+function marsfm(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, MARSFM_HOME: cliHome }, timeout: 300_000 })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, out, err }))
+  })
 }
 
 interface CliJson {
@@ -47,8 +55,8 @@ interface CliJson {
   images: { tile: string; methods: Record<string, { model_loss: number; rgb_loss: number }> }[]
 }
 
-function reconstruct(device: string, out: string): CliJson {
-  const r = marsfm(['reconstruct', '--images', TILES, '--max-tiles', '3', '--device', device, '--json', out])
+async function reconstruct(device: string, out: string): Promise<CliJson> {
+  const r = await marsfm(['reconstruct', '--images', TILES, '--max-tiles', '3', '--device', device, '--json', out])
   expect(r.code, r.err).toBe(0)
   return JSON.parse(readFileSync(out, 'utf8')) as CliJson
 }
@@ -56,26 +64,26 @@ function reconstruct(device: string, out: string): CliJson {
 afterAll(() => home.remove())
 
 describe('marsfm --device', () => {
-  it('refuses an unknown device and a GPU device with --backend tfjs, by name', () => {
-    const bad = marsfm(['reconstruct', '--images', TILES, '--device', 'metal'])
+  it('refuses an unknown device and a GPU device with --backend tfjs, by name', async () => {
+    const bad = await marsfm(['reconstruct', '--images', TILES, '--device', 'metal'])
     expect(bad.code).toBe(2)
     expect(bad.err).toMatch(/--device must be auto, cpu, webgpu or cuda \(got "metal"\)/)
-    const tfjs = marsfm(['reconstruct', '--images', TILES, '--backend', 'tfjs', '--device', 'webgpu'])
+    const tfjs = await marsfm(['reconstruct', '--images', TILES, '--backend', 'tfjs', '--device', 'webgpu'])
     expect(tfjs.code).toBe(2)
     expect(tfjs.err).toMatch(/--device chooses where ONNX Runtime runs/)
-    const infer = marsfm(['infer', '--run', '1', '--images', TILES, '--device', 'gpu'])
+    const infer = await marsfm(['infer', '--run', '1', '--images', TILES, '--device', 'gpu'])
     expect(infer.code).toBe(2)
     expect(infer.err).toMatch(/--device must be/)
-    const half = marsfm(['infer', '--run', '1', '--images', TILES, '--precision', 'fp8'])
+    const half = await marsfm(['infer', '--run', '1', '--images', TILES, '--precision', 'fp8'])
     expect(half.code).toBe(2)
     expect(half.err).toMatch(/--precision must be fp32 or fp16 \(got "fp8"\)/)
-    const halfCpu = marsfm(['infer', '--run', '1', '--images', TILES, '--precision', 'fp16', '--device', 'cpu'])
+    const halfCpu = await marsfm(['infer', '--run', '1', '--images', TILES, '--precision', 'fp16', '--device', 'cpu'])
     expect(halfCpu.code).toBe(2)
     expect(halfCpu.err).toMatch(/--precision fp16 runs the ONNX classifier graph on WebGPU/)
   })
 
-  it('`marsfm info` lists the WebGPU execution provider the binding bundles', () => {
-    const r = marsfm(['info', '--json'])
+  it('`marsfm info` lists the WebGPU execution provider the binding bundles', async () => {
+    const r = await marsfm(['info', '--json'])
     expect(r.code, r.err).toBe(0)
     const info = JSON.parse(r.out) as { onnxruntime: { executionProviders: string[]; webgpu: boolean } }
     expect(info.onnxruntime.executionProviders[0]).toBe('cpu')
@@ -85,9 +93,9 @@ describe('marsfm --device', () => {
     }
   })
 
-  it.skipIf(!probe.available)('`reconstruct --device webgpu` gives the CPU provider\'s losses per tile and method within 1e-4', () => {
-    const gpu = reconstruct('webgpu', join(home.dir, 'webgpu.json'))
-    const cpu = reconstruct('cpu', join(home.dir, 'cpu.json'))
+  it.skipIf(!probe.available)('`reconstruct --device webgpu` gives the CPU provider\'s losses per tile and method within 1e-4', async () => {
+    const gpu = await reconstruct('webgpu', join(home.dir, 'webgpu.json'))
+    const cpu = await reconstruct('cpu', join(home.dir, 'cpu.json'))
     expect(gpu.backend).toMatchObject({ name: 'ort', device: 'webgpu', requested: 'webgpu' })
     expect(gpu.backend.notes.join('\n')).toMatch(/ONNX Runtime on WebGPU: /)
     expect(gpu.backend.fallback).toBeUndefined()
@@ -108,8 +116,8 @@ describe('marsfm --device', () => {
     expect(compared).toBe(9)
   })
 
-  it.runIf(softwareOnly)("'auto' with only a software adapter runs on the CPU and says why", () => {
-    const r = marsfm(['reconstruct', '--images', TILES, '--max-tiles', '1', '--methods', 'means', '--json', join(home.dir, 'auto.json')])
+  it.runIf(softwareOnly)("'auto' with only a software adapter runs on the CPU and says why", async () => {
+    const r = await marsfm(['reconstruct', '--images', TILES, '--max-tiles', '1', '--methods', 'means', '--json', join(home.dir, 'auto.json')])
     expect(r.code, r.err).toBe(0)
     const json = JSON.parse(readFileSync(join(home.dir, 'auto.json'), 'utf8')) as CliJson
     // A CUDA provider, where one is installed and works, comes first.
@@ -182,6 +190,12 @@ describe.skipIf(!probe.available)('services on the WebGPU device', () => {
       expect(Math.abs(r.modelLoss - c.modelLoss), `${key(r)} model loss`).toBeLessThan(TOL)
       expect(Math.abs(r.rgbLoss - c.rgbLoss), `${key(r)} RGB loss`).toBeLessThan(TOL)
     }
+    // The next study on the same graph takes the parked WebGPU session back: same numbers, no re-upload.
+    const again = await study('webgpu')
+    expect(gpu.outcome!.backend.notes.join('\n')).not.toMatch(/kept from the previous job/)
+    expect(again.outcome!.backend.notes.join('\n')).toMatch(/ONNX Runtime on WebGPU: .*kept from the previous job/)
+    const first = new Map(gpu.rows.map((r) => [key(r), r]))
+    for (const r of again.rows) expect(Math.abs(r.modelLoss - first.get(key(r))!.modelLoss)).toBeLessThan(1e-6)
   })
 
   it.runIf(sharedDataAvailable())('inference on webgpu records the device and gives the CPU provider\'s probabilities within 1e-4', async () => {

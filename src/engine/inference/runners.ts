@@ -75,7 +75,7 @@ export async function createOrtClassifier(o: OrtClassifierOptions): Promise<Clas
     notes.push(`exported the classifier graph to ${path}`)
   } else notes.push(`reused the cached classifier graph ${path}`)
   // One session for the whole job: the weights are uploaded to the device once, not per batch.
-  const session: OnnxSession = await createSession(path, { device: requested, ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}) })
+  const session: OnnxSession = await createSession(path, { device: requested, keepWarm: true, ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}) })
   notes.push(...sessionNotes(session))
   if (precision === 'fp16') {
     if (session.device !== 'webgpu') {

@@ -9,8 +9,10 @@
 // to another run, but the Node binding cannot read such a tensor back (`getData()` aborts the
 // process), and every output our graphs produce is read back, so `run()` always asks for CPU
 // outputs: there is no intermediate output to keep on the GPU (each graph is one session).
+// Between jobs, `keepWarm` parks a released GPU session for a while, so the next study or inference
+// on the same graph file skips the weight upload and the shader compilation.
 
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type * as Ort from 'onnxruntime-node'
@@ -82,6 +84,74 @@ export interface CreateSessionOptions {
   deviceId?: number
   /** Write ORT's JSON profile (each node with the provider that ran it) under this prefix; `handle.endProfiling()` closes it. */
   profileFilePrefix?: string
+  /**
+   * A model file on a GPU: `release()` parks the session (weights stay on the device) for
+   * KEEP_WARM_MS, and a later `createSession` of the same unchanged file with the same options
+   * takes it back (`reused: true`). CPU sessions are released as usual.
+   */
+  keepWarm?: boolean
+}
+
+/** How long a parked GPU session waits for the next job, and how many wait at most. */
+export const KEEP_WARM_MS = 10 * 60_000
+const KEEP_WARM_MAX = 2
+const parked = new Map<string, { session: OnnxSession; timer: NodeJS.Timeout }>()
+
+/** The file's identity (a re-exported graph is a different session) and the options that shape a session. */
+function warmKey(path: string, opts: CreateSessionOptions): string | null {
+  try {
+    const st = statSync(path)
+    return [path, st.size, st.mtimeMs, opts.device ?? 'auto', opts.intraOpThreads ?? '', opts.deviceId ?? 0].join('|')
+  } catch {
+    return null
+  }
+}
+
+function unpark(key: string): OnnxSession | undefined {
+  const p = parked.get(key)
+  if (!p) return undefined
+  clearTimeout(p.timer)
+  parked.delete(key)
+  return p.session
+}
+
+async function park(key: string, session: OnnxSession): Promise<void> {
+  const old = unpark(key)
+  if (old) await old.release()
+  // The oldest parked session makes room (Map keeps insertion order).
+  while (parked.size >= KEEP_WARM_MAX) {
+    const [oldest] = parked.keys()
+    await unpark(oldest!)!.release()
+  }
+  const timer = setTimeout(() => {
+    if (parked.get(key)?.session === session) {
+      parked.delete(key)
+      void session.release()
+    }
+  }, KEEP_WARM_MS)
+  timer.unref() // a parked session never keeps the engine alive
+  parked.set(key, { session, timer })
+}
+
+/** Releases every parked session now; returns how many there were. */
+export async function releaseParkedSessions(): Promise<number> {
+  const keys = [...parked.keys()]
+  for (const k of keys) await unpark(k)!.release()
+  return keys.length
+}
+
+/** A GPU session whose release() parks it instead. */
+function parkable(key: string, inner: OnnxSession, reused: boolean): OnnxSession {
+  let released = false
+  return {
+    ...inner,
+    reused,
+    async release() {
+      if (released) return
+      released = true
+      await park(key, inner)
+    }
+  }
 }
 
 export interface OnnxSession {
@@ -92,6 +162,8 @@ export interface OnnxSession {
   readonly fallbackReason?: string
   /** The WebGPU adapter the probe found, as one line (WebGPU sessions only). */
   readonly adapter?: string
+  /** A parked GPU session taken back (`keepWarm`): its weights were already on the device. */
+  readonly reused?: boolean
   readonly inputNames: readonly string[]
   readonly outputNames: readonly string[]
   /** The underlying ORT session; prefer `run()` and `release()`. */
@@ -166,6 +238,17 @@ async function tryWebGpu(model: Uint8Array | string, base: Ort.InferenceSession.
 export async function createSession(model: Uint8Array | string, opts: CreateSessionOptions = {}): Promise<OnnxSession> {
   const device = opts.device ?? 'auto'
   if (!['cpu', 'cuda', 'webgpu', 'auto'].includes(device)) throw new Error(`unknown device "${String(device)}" (expected auto, cpu, cuda or webgpu)`)
+  const key = opts.keepWarm && typeof model === 'string' && opts.profileFilePrefix === undefined ? warmKey(model, opts) : null
+  if (key) {
+    const warm = unpark(key)
+    if (warm) return parkable(key, warm, true)
+    const fresh = await openOn(model, device, opts)
+    return fresh.device === 'cpu' ? fresh : parkable(key, fresh, false)
+  }
+  return openOn(model, device, opts)
+}
+
+async function openOn(model: Uint8Array | string, device: Device, opts: CreateSessionOptions): Promise<OnnxSession> {
   const base: Ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     ...(opts.intraOpThreads !== undefined ? { intraOpNumThreads: opts.intraOpThreads } : {}),
@@ -190,8 +273,9 @@ export async function createSession(model: Uint8Array | string, opts: CreateSess
 
 /** Lines for a job's notes: where the session runs and, for 'auto' on the CPU, why. */
 export function sessionNotes(s: OnnxSession): string[] {
-  if (s.device === 'webgpu') return [`ONNX Runtime on WebGPU: ${s.adapter ?? 'adapter not described'}`]
-  if (s.device === 'cuda') return ['ONNX Runtime on CUDA']
+  const warm = s.reused ? ' (the session kept from the previous job: weights already on the GPU)' : ''
+  if (s.device === 'webgpu') return [`ONNX Runtime on WebGPU: ${s.adapter ?? 'adapter not described'}${warm}`]
+  if (s.device === 'cuda') return [`ONNX Runtime on CUDA${warm}`]
   return s.fallbackReason ? [`ONNX Runtime on CPU: ${s.fallbackReason}`] : ['ONNX Runtime on CPU']
 }
 

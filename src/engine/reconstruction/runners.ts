@@ -63,7 +63,7 @@ export async function createOrtRunner(opts: OrtRunnerOptions): Promise<MaeRunner
   } else notes.push(`reused the cached MAE graph ${path}`)
   const requested = opts.device ?? 'auto'
   // One session for the whole study: the weights are uploaded to the device once, not per batch.
-  const session: OnnxSession = await createSession(path, { device: requested, ...(opts.intraOpThreads ? { intraOpThreads: opts.intraOpThreads } : {}) })
+  const session: OnnxSession = await createSession(path, { device: requested, keepWarm: true, ...(opts.intraOpThreads ? { intraOpThreads: opts.intraOpThreads } : {}) })
   notes.push(...sessionNotes(session))
   const { in_chans: C, img_size: S } = opts.cfg
   const L = (S / opts.cfg.patch_size) ** 2

@@ -2,7 +2,7 @@
 // (64², 4 blocks): the MAE graph's pred / mask / target and the classifier's logits agree within
 // 1e-4. Runs wherever Dawn finds any adapter — a software one (Mesa lavapipe) included, which is how
 // CI runs it; skipped, with the reason printed, only where no adapter exists at all.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +11,7 @@ import { PrithviConfigSchema } from '@shared/ipc/schemas/models'
 import type { PrithviConfig } from '@engine/model/config'
 import type { WeightMap } from '@engine/model/weights'
 import { exportPrithviOnnx } from '@engine/onnx/export-prithvi'
-import { createSession, listExecutionProviders, run, sessionNotes, type FloatTensor, type OnnxSession } from '@engine/onnx/runtime'
+import { createSession, listExecutionProviders, releaseParkedSessions, run, sessionNotes, type FloatTensor, type OnnxSession } from '@engine/onnx/runtime'
 import { onnxRuntimeInfo } from '@engine/onnx/info'
 import { probeWebGpu } from '@engine/gpu/adapter'
 import { seededRandom } from '@shared/random'
@@ -160,6 +160,41 @@ describe.skipIf(!probe.available)('WebGPU execution provider (demo model)', () =
     expect(maxRelDiff(h.logits!.data, f.logits!.data)).toBeLessThanOrEqual(1e-2)
     // …and fp16 really is coarser than fp32 (the comparison can tell them apart).
     expect(maxRelDiff(h.logits!.data, f.logits!.data)).toBeGreaterThan(1e-6)
+  })
+
+  it('keepWarm parks a released GPU session for the next job on the same file, and only while the file is unchanged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'marsfm-warm-'))
+    try {
+      const file = join(dir, 'encoder.onnx')
+      writeFileSync(file, exportPrithviOnnx(cfg, weights, 'encoder'))
+      const first = await createSession(file, { device: 'webgpu', keepWarm: true })
+      expect(first.reused).toBe(false)
+      await first.release()
+      const second = await createSession(file, { device: 'webgpu', keepWarm: true })
+      expect(second.reused).toBe(true)
+      expect(second.handle).toBe(first.handle) // the same ORT session: weights and shaders still on the GPU
+      expect(sessionNotes(second)[0]).toMatch(/kept from the previous job/)
+      // While it is checked out, a second job gets its own session.
+      const parallel = await createSession(file, { device: 'webgpu', keepWarm: true })
+      expect(parallel.handle).not.toBe(second.handle)
+      await parallel.release()
+      await second.release()
+      // Another device, or a rewritten file, is another session.
+      const cpu = await createSession(file, { device: 'cpu', keepWarm: true })
+      expect(cpu.reused).toBeUndefined()
+      await cpu.release()
+      utimesSync(file, new Date(), new Date(Date.now() + 5000))
+      const rewritten = await createSession(file, { device: 'webgpu', keepWarm: true })
+      expect(rewritten.reused).toBe(false)
+      const { in_chans: C, img_size: S } = cfg
+      const out = await run(rewritten, { pixels: { data: new Float32Array(C * S * S).fill(0.25), shape: [1, C, 1, S, S] } })
+      expect(out.features!.shape).toEqual([1, (S / cfg.patch_size) ** 2 + 1, cfg.embed_dim])
+      await rewritten.release()
+      expect(await releaseParkedSessions()).toBe(2) // the old file's session and the rewritten one's
+      expect(await releaseParkedSessions()).toBe(0)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('refuses an fp16 MAE graph by name', () => {
