@@ -2,8 +2,9 @@
 // reconstruct --device webgpu` gives the CPU provider's model / RGB losses per tile and method
 // within 1e-4; a reconstruction study and a classifier inference started through the services on
 // 'webgpu' match 'cpu' (losses, probabilities) and record the device; 'auto' with only a software
-// adapter runs on the CPU and says why; bad --device values are usage errors; `marsfm info` lists
-// the provider. The GPU parts run wherever Dawn finds any adapter (Mesa lavapipe in CI) and are
+// adapter runs on the CPU and says why; with Vulkan hidden (no adapter at all) an explicit webgpu
+// fails with the reason and auto runs on the CPU; bad --device / --precision values are usage
+// errors; `marsfm info` lists the provider. The GPU parts run wherever Dawn finds any adapter (Mesa lavapipe in CI) and are
 // skipped, with the reason printed, only where there is none.
 import { spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
@@ -38,9 +39,9 @@ const cliHome = join(home.dir, 'cli')
 mkdirSync(cliHome, { recursive: true })
 
 /** The CLI in a child process, awaited (not spawnSync: the test worker keeps answering vitest meanwhile). */
-function marsfm(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+function marsfm(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, MARSFM_HOME: cliHome }, timeout: 300_000 })
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, MARSFM_HOME: cliHome, ...env }, timeout: 300_000 })
     let out = ''
     let err = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -125,6 +126,24 @@ describe('marsfm --device', () => {
     expect(json.backend).toMatchObject({ device: 'cpu', requested: 'auto' })
     expect(json.backend.fallback).toMatch(/only WebGPU adapter is a software rasteriser/)
     expect(r.err).toMatch(/--device auto ran on the cpu: .*software rasteriser .*--device webgpu uses it anyway/)
+  })
+})
+
+// Vulkan with no driver manifest: Dawn finds no adapter, as on a machine without a GPU driver.
+describe.runIf(process.platform === 'linux')('marsfm --device without any WebGPU adapter', () => {
+  const noVulkan = { VK_ICD_FILENAMES: join(home.dir, 'no-such-icd.json'), VK_DRIVER_FILES: join(home.dir, 'no-such-icd.json') }
+
+  it('an explicit webgpu fails with the reason and what to install; auto runs on the CPU and says why', async () => {
+    const gpu = await marsfm(['reconstruct', '--images', TILES, '--max-tiles', '1', '--methods', 'means', '--device', 'webgpu'], noVulkan)
+    expect(gpu.code).toBe(1)
+    expect(gpu.err).toMatch(/device 'webgpu' unavailable: no WebGPU adapter was found; install a GPU driver with Vulkan support/)
+    const out = join(home.dir, 'no-adapter.json')
+    const auto = await marsfm(['reconstruct', '--images', TILES, '--max-tiles', '1', '--methods', 'means', '--json', out], noVulkan)
+    expect(auto.code, auto.err).toBe(0)
+    const json = JSON.parse(readFileSync(out, 'utf8')) as CliJson
+    if (json.backend.device === 'cuda') return // a working CUDA provider comes first
+    expect(json.backend).toMatchObject({ device: 'cpu', requested: 'auto' })
+    expect(json.backend.fallback).toMatch(/no WebGPU adapter was found/)
   })
 })
 

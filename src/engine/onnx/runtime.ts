@@ -216,7 +216,10 @@ async function tryCuda(model: Uint8Array | string, base: Ort.InferenceSession.Se
 async function tryWebGpu(model: Uint8Array | string, base: Ort.InferenceSession.SessionOptions, hardwareOnly: boolean): Promise<Attempt> {
   if (!listExecutionProviders().webgpu.supported) return { reason: 'this onnxruntime-node build has no WebGPU execution provider' }
   const probe = await probeWebGpu()
-  if (!probe.available) return { reason: `no WebGPU adapter (${probe.reason}; ${probe.hint})` }
+  if (!probe.available) {
+    const why = probe.reason.startsWith('no WebGPU adapter') ? probe.reason : `no WebGPU adapter (${probe.reason})`
+    return { reason: `${why}; ${probe.hint}` }
+  }
   const label = adapterLabel(probe.adapter)
   if (hardwareOnly && probe.adapter.software) {
     return { reason: `the only WebGPU adapter is a software rasteriser (${label}), slower than the CPU; --device webgpu uses it anyway` }
