@@ -2,6 +2,7 @@
 fixtures' independent re-implementation, at full Prithvi-100M size with random weights.
 
   python3 bench/torch_prithvi.py mae-forward --threads 2 --iters 3 --batch 1 --mask-ratio 0.5
+  python3 bench/torch_prithvi.py encoder-forward --size 100m|demo --threads 2 --iters 3 --batch 4
   python3 bench/torch_prithvi.py save <path.pt>        # a 450 MB state dict, as torch.save writes it
   python3 bench/torch_prithvi.py load <path.pt>        # time torch.load of it
 
@@ -79,6 +80,36 @@ def mae_forward():
                       'torch': torch.__version__, 'peakRssBytes': peak_rss_bytes()}))
 
 
+# The demo model's shape (resources/models/marsfm-demo.json): small enough for a software GPU.
+DEMO = dict(PRITHVI_100M, img_size=64, embed_dim=128, depth=4, num_heads=4, decoder_embed_dim=64, decoder_depth=2,
+            decoder_num_heads=4)
+
+
+def encoder_forward():
+    """Encoder inference (every patch kept, as a classifier runs it): images/s."""
+    torch.set_num_threads(arg('--threads', 2))
+    torch.manual_seed(0)
+    cfg = {'100m': PRITHVI_100M, 'demo': DEMO}[arg('--size', '100m')]
+    batch, iters = arg('--batch', 4), arg('--iters', 3)
+    model = MaskedAutoencoderViT(**cfg).eval()
+    size = cfg['img_size']
+    L = (size // cfg['patch_size']) ** 2
+    x = torch.randn(batch, 6, 1, size, size)
+    # Ascending noise with mask ratio 0 keeps every token in place.
+    noise = torch.arange(L, dtype=torch.float32).repeat(batch, 1)
+    with torch.no_grad():
+        model.forward_encoder(x, 0.0, noise)  # warm-up
+        times = []
+        for _ in range(iters):
+            t0 = time.perf_counter()
+            model.forward_encoder(x, 0.0, noise)
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    median = times[len(times) // 2]
+    print(json.dumps({'imagesPerSecond': batch / median, 'medianSeconds': median, 'threads': torch.get_num_threads(),
+                      'torch': torch.__version__}))
+
+
 def save(path):
     torch.manual_seed(0)
     cfg = dict(PRITHVI_100M, num_frames=3)  # as pre-trained: 3 frames, so pos_embed has 589 rows
@@ -100,6 +131,8 @@ if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'mae-forward':
         mae_forward()
+    elif cmd == 'encoder-forward':
+        encoder_forward()
     elif cmd == 'save':
         save(sys.argv[2])
     elif cmd == 'load':

@@ -12,6 +12,12 @@ import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../su
 import { landmarkImageFolder } from '../support/training-data'
 import { tempHome } from '../support/temp-home'
 import { CLI_ENTRY, requireBuild } from '../support/built'
+import { probeWebGpu } from '@engine/gpu/adapter'
+import { listExecutionProviders } from '@engine/onnx/runtime'
+
+const gpu = await probeWebGpu()
+// Where 'auto' must stay on the CPU: a software adapter only (or none), and no CUDA provider.
+const autoIsCpu = (!gpu.available || gpu.adapter.software) && !listExecutionProviders().cuda.installed
 
 let app: WebApp
 let browser: Browser
@@ -73,6 +79,13 @@ describe('Inference view', () => {
     await expect.poll(() => page.getByTestId('infer-job').getAttribute('data-state'), { timeout: 120_000 }).toBe('done')
     await page.getByTestId('infer-results').waitFor({ timeout: 30_000 })
     expect(await rowCount()).toBe(2 * VALID)
+    // The Device choice was left at auto: the results say where it ran and, on the CPU, why.
+    expect(await page.getByTestId('infer-device').inputValue()).toBe('auto')
+    const used = (await page.getByTestId('infer-device-used').textContent())!
+    if (autoIsCpu) {
+      expect(used).toBe('ort on cpu (asked: auto)')
+      expect(await page.getByTestId('infer-device-fallback').textContent()).toMatch(/Device auto → cpu: .*WebGPU/)
+    } else expect(used).toMatch(/^ort on (webgpu|cuda) \(asked: auto\)$/)
     expect(await page.getByTestId('predictions-table').locator('tbody img').count()).toBe(2 * VALID) // thumbnails for the first 100 rows
     expect(await page.getByTestId('metric-labelled').textContent()).toBe(String(2 * VALID))
     expect(await page.getByTestId('metric-accuracy').textContent()).toMatch(/^\d+\.\d %$/)

@@ -6,8 +6,11 @@ import { join, resolve } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
 import { ROOT, SHARED_DATA } from '../support/built'
+import { probeWebGpu } from '@engine/gpu/adapter'
 
 const FIX = resolve(ROOT, 'tests/fixtures/checkpoints')
+// The study runs on ONNX Runtime's WebGPU provider wherever an adapter exists (lavapipe included).
+const device = (await probeWebGpu()).available ? 'webgpu' : 'cpu'
 let app: WebApp
 let browser: Browser
 let page: Page
@@ -39,6 +42,7 @@ describe('Reconstruction view', () => {
     await page.getByTestId('recon-model').selectOption({ label: (await page.getByTestId('recon-model').locator('option', { hasText: 'tiny_prithvi' }).textContent())!.trim() })
     await page.getByTestId('recon-tiles').fill('5')
     await page.getByTestId('method-luminance-dup').check()
+    await page.getByTestId('recon-device').selectOption(device)
     await page.getByTestId('recon-start').click()
     await expect.poll(() => page.getByTestId('recon-job').getAttribute('data-state'), { timeout: 120_000 }).toBe('done')
     await page.getByTestId('results-table').waitFor({ timeout: 30_000 })
@@ -46,6 +50,7 @@ describe('Reconstruction view', () => {
       expect(await page.getByTestId(`results-row-${m}`).textContent()).toMatch(/\d\.\d{4} ± \d\.\d{4}/)
     }
     expect(await page.getByTestId('pairs-table').locator('tbody tr').count()).toBe(12)
+    expect(await page.getByTestId('study-device').textContent()).toBe(`ort on ${device}`)
     // The chart drew bars on its canvas.
     type Canvas2d = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } }
     const painted = await page.getByTestId('loss-chart').locator('canvas').evaluate((el) => {

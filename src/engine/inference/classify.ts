@@ -71,6 +71,7 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
   const items = listed.slice(0, p.maxImages)
 
   const useOrt = p.backend === 'ort' || (p.backend === 'auto' && pool === 'cls')
+  if (p.precision === 'fp16' && !useOrt) throw new Error(`--precision fp16 runs the ONNX classifier graph; this ${pool === 'mean' ? "run's mean-pooled head runs on TensorFlow.js" : 'job uses TensorFlow.js'}`)
   if (useOrt && pool !== 'cls') throw new Error("this run's classifier pools the mean of the patch tokens; the ONNX classifier graph reads the CLS token: use the tfjs backend")
   const tfjs = (): ClassifierRunner => {
     if (!env.tf) throw new Error("the tfjs backend needs the engine's TensorFlow.js")
@@ -79,9 +80,10 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
   let runner: ClassifierRunner
   if (useOrt) {
     try {
-      runner = await createOrtClassifier({ cacheDir: p.cacheDir, sha256, step: meta.step, cfg, weights: () => classifierWeights(ck.backbone, ck.head), ...(p.threads ? { intraOpThreads: p.threads } : {}) })
+      runner = await createOrtClassifier({ cacheDir: p.cacheDir, sha256, step: meta.step, cfg, weights: () => classifierWeights(ck.backbone, ck.head), device: p.device, precision: p.precision, ...(p.threads ? { intraOpThreads: p.threads } : {}) })
     } catch (err) {
-      if (p.backend === 'ort' || !env.tf) throw err
+      // An explicit GPU that cannot be used is the user's answer, not a reason to switch engines.
+      if (p.backend === 'ort' || p.device === 'webgpu' || p.device === 'cuda' || p.precision === 'fp16' || !env.tf) throw err
       runner = tfjs()
       runner.notes.push(`ONNX Runtime could not run this classifier (${(err as Error).message}); used TensorFlow.js`)
     }
@@ -138,7 +140,7 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
       classes,
       positiveIndex: classes.length === 2 ? 1 : null,
       pool,
-      backend: { name: runner.name, device: runner.device, notes: runner.notes },
+      backend: { name: runner.name, device: runner.device, notes: runner.notes, ...(runner.requested ? { requested: runner.requested } : {}), ...(runner.fallback ? { fallback: runner.fallback } : {}), ...(runner.precision ? { precision: runner.precision } : {}) },
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
       preprocessing: { recipe: pre.recipe, truncate: pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
       predictions,

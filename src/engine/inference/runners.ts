@@ -11,20 +11,27 @@ import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import { PrithviMAE } from '../model/prithvi'
 import { exportOnnxFile } from '../onnx/export-file'
-import { createSession, run, type OnnxSession } from '../onnx/runtime'
+import { createSession, run, sessionNotes, type Device, type OnnxSession } from '../onnx/runtime'
 import { classifierForward, classifierSpecs, HeadParams } from '../training/heads'
+import { adapterLabel, probeWebGpu } from '../gpu/adapter'
+import type { OrtPrecision } from '@shared/ipc/schemas/device'
 
 export interface ClassifierRunner {
   readonly name: 'ort' | 'tfjs'
   readonly device: string
   readonly notes: string[]
+  readonly precision?: OrtPrecision
+  /** ORT only: the device asked for, and why 'auto' stayed on the CPU. */
+  readonly requested?: Device
+  readonly fallback?: string
   /** Logits [n, outputs] (binary runs: one logit). */
   run(pixels: Float32Array, n: number): Promise<Float32Array>
   dispose(): Promise<void>
 }
 
-export function cachedClassifierPath(cacheDir: string, sha256: string, step: number, cfg: PrithviConfig): string {
-  return join(cacheDir, classifierGraphName(sha256, step, cfg.img_size))
+export function cachedClassifierPath(cacheDir: string, sha256: string, step: number, cfg: PrithviConfig, precision: OrtPrecision = 'fp32'): string {
+  const name = classifierGraphName(sha256, step, cfg.img_size)
+  return join(cacheDir, precision === 'fp16' ? name.replace(/\.onnx$/, '-fp16.onnx') : name)
 }
 
 /** Backbone + head under the names the ONNX exporter reads (`classifier.weight` [K, D], `classifier.bias`). */
@@ -35,6 +42,14 @@ export function classifierWeights(backbone: WeightMap, head: WeightMap): WeightM
   return new Map([...backbone, ['classifier.weight', w], ['classifier.bias', b]])
 }
 
+/** fp16 runs only where the WebGPU adapter computes in float16 (the shader-f16 feature). */
+async function assertFp16(device: Device): Promise<void> {
+  if (device !== 'webgpu' && device !== 'auto') throw new Error(`--precision fp16 runs on WebGPU; device ${device} cannot run it`)
+  const probe = await probeWebGpu()
+  if (!probe.available) throw new Error(`--precision fp16 needs a WebGPU adapter: ${probe.reason} (${probe.hint})`)
+  if (!probe.adapter.features.shaderF16) throw new Error(`--precision fp16 needs the shader-f16 feature, which ${adapterLabel(probe.adapter)} lacks: use fp32`)
+}
+
 export interface OrtClassifierOptions {
   cacheDir: string
   sha256: string
@@ -43,22 +58,40 @@ export interface OrtClassifierOptions {
   /** Called only when the graph is not cached yet. */
   weights: () => WeightMap
   intraOpThreads?: number
+  /** ONNX Runtime's device (default 'auto'). */
+  device?: Device
+  /** 'fp16': float16 weights and arithmetic; needs a WebGPU session on an adapter with shader-f16. */
+  precision?: OrtPrecision
 }
 
 export async function createOrtClassifier(o: OrtClassifierOptions): Promise<ClassifierRunner> {
-  const path = cachedClassifierPath(o.cacheDir, o.sha256, o.step, o.cfg)
+  const precision = o.precision ?? 'fp32'
+  const requested = o.device ?? 'auto'
+  if (precision === 'fp16') await assertFp16(requested)
+  const path = cachedClassifierPath(o.cacheDir, o.sha256, o.step, o.cfg, precision)
   const notes: string[] = []
   if (!existsSync(path)) {
-    exportOnnxFile(o.cfg, o.weights(), 'classifier', path)
+    exportOnnxFile(o.cfg, o.weights(), 'classifier', path, { precision })
     notes.push(`exported the classifier graph to ${path}`)
   } else notes.push(`reused the cached classifier graph ${path}`)
-  const session: OnnxSession = await createSession(path, { device: 'auto', ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}) })
-  if (session.fallbackReason) notes.push(`ONNX Runtime on CPU: ${session.fallbackReason}`)
+  // One session for the whole job: the weights are uploaded to the device once, not per batch.
+  const session: OnnxSession = await createSession(path, { device: requested, keepWarm: true, ...(o.intraOpThreads ? { intraOpThreads: o.intraOpThreads } : {}) })
+  notes.push(...sessionNotes(session))
+  if (precision === 'fp16') {
+    if (session.device !== 'webgpu') {
+      await session.release()
+      throw new Error(`--precision fp16 needs a WebGPU session; device ${requested} ran on the ${session.device}${session.fallbackReason ? ` (${session.fallbackReason})` : ''}`)
+    }
+    notes.push('fp16 classifier graph: float16 weights and arithmetic')
+  }
   const { in_chans: C, img_size: S } = o.cfg
   return {
     name: 'ort',
     device: session.device,
     notes,
+    requested,
+    precision,
+    ...(session.fallbackReason ? { fallback: session.fallbackReason } : {}),
     async run(pixels, n) {
       const out = await run(session, { pixels: { data: pixels, shape: [n, C, 1, S, S] } }, ['logits'])
       return out.logits!.data

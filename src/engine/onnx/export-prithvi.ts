@@ -18,6 +18,12 @@ export interface ExportPrithviOptions {
   maskRatio?: number
   /** Written to the model's producer_version. */
   producerVersion?: string
+  /**
+   * 'encoder' / 'classifier' only: 'fp16' stores the weights as float16 and computes in float16
+   * (inputs and outputs stay float32). For GPUs with shader-f16 (WebGPU EP); the MAE's masking and
+   * loss stay float32.
+   */
+  precision?: 'fp32' | 'fp16'
 }
 
 export interface TensorSpec {
@@ -219,12 +225,15 @@ function classifierHead(b: GraphBuilder, weights: WeightMap, g: Geometry, featur
 /** Builds the model in memory (weights referenced, not serialised). */
 export function buildPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph, opts: ExportPrithviOptions = {}): PrithviOnnxModel {
   const g = geometry(cfg)
-  const b = new GraphBuilder(`prithvi_${graph}`)
+  const fp16 = opts.precision === 'fp16'
+  if (fp16 && graph === 'mae') throw new Error("fp16 export is for the encoder and classifier graphs; the MAE graph's masking and loss stay fp32")
+  if (opts.precision !== undefined && opts.precision !== 'fp32' && !fp16) throw new Error(`unknown precision "${String(opts.precision)}" (fp32 or fp16)`)
+  const b = new GraphBuilder(`prithvi_${graph}`, fp16 ? 'float16' : 'float32')
   const N = BATCH_DIM
   const inputs: TensorSpec[] = [{ name: 'pixels', type: 'float32', shape: [N, g.C, g.T, g.gh * g.p, g.gw * g.p] }]
   const outputs: TensorSpec[] = []
   const maskRatio = opts.maskRatio ?? 0.5
-  const pixels = b.input('pixels', 'float32', inputs[0].shape)
+  const pixels = b.toCompute(b.input('pixels', 'float32', inputs[0].shape))
   const patches = patchify(b, g, pixels)
   const tokens = embedPatches(b, weights, g, patches)
 

@@ -4,6 +4,7 @@
 import {
   AttributeType,
   DataType,
+  float16Tensor,
   floatTensor,
   int64Tensor,
   type AttributeProto,
@@ -32,6 +33,14 @@ export type Attrs = Record<string, AttrValue | undefined>
 export type ElemType = 'float32' | 'int64' | 'bool'
 
 const ELEM_TYPES: Record<ElemType, DataTypeCode> = { float32: DataType.FLOAT, int64: DataType.INT64, bool: DataType.BOOL }
+
+/**
+ * The type of the graph's float values. 'float16' stores every initializer and constant as
+ * float16 (half the bytes to upload, fp16 arithmetic where the provider has it); float32 graph
+ * inputs and outputs are cast at the boundary (`toCompute`, `output`), so callers still feed and
+ * read float32.
+ */
+export type FloatPrecision = 'float32' | 'float16'
 
 export interface OpOptions {
   /** Number of outputs (default 1), or their exact names. */
@@ -65,7 +74,20 @@ export class GraphBuilder {
   private readonly constCache = new Map<string, string>()
   private readonly scopes: string[] = []
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    readonly precision: FloatPrecision = 'float32'
+  ) {}
+
+  /** The ONNX type code of computed float values (Cast's `to`). */
+  get floatCode(): DataTypeCode {
+    return this.precision === 'float16' ? DataType.FLOAT16 : DataType.FLOAT
+  }
+
+  /** A float32 input as the graph computes it (cast to float16 in a float16 graph). */
+  toCompute(value: string): string {
+    return this.precision === 'float16' ? this.op('Cast', [value], { to: DataType.FLOAT16 }) : value
+  }
 
   /** Runs `body` with `prefix` added to the names it creates ("blocks.3/attn/MatMul"). */
   scope<T>(prefix: string, body: () => T): T {
@@ -99,10 +121,14 @@ export class GraphBuilder {
     return name
   }
 
-  /** A float32 initializer named exactly `name` (checkpoint names stay readable in the graph). */
+  /** A float initializer named exactly `name` (checkpoint names stay readable in the graph), at the graph's precision. */
   initializer(name: string, dims: readonly number[], data: Float32Array): string {
-    this.initializers.push(floatTensor(this.claim(name), dims, data))
+    this.initializers.push(this.floatConst(this.claim(name), dims, data))
     return name
+  }
+
+  private floatConst(name: string, dims: readonly number[], data: Float32Array): TensorProto {
+    return this.precision === 'float16' ? float16Tensor(name, dims, data) : floatTensor(name, dims, data)
   }
 
   /** A shared int64 constant (shapes, axes, indices); identical values are stored once. */
@@ -116,7 +142,7 @@ export class GraphBuilder {
     return name
   }
 
-  /** A shared float32 constant; a single number gives a scalar. */
+  /** A shared float constant (at the graph's precision); a single number gives a scalar. */
   f32(values: number | readonly number[], dims?: readonly number[]): string {
     const list = typeof values === 'number' ? [values] : values
     const shape = dims ?? (typeof values === 'number' ? [] : [list.length])
@@ -124,7 +150,7 @@ export class GraphBuilder {
     const hit = this.constCache.get(key)
     if (hit) return hit
     const name = this.freshConst('const_f32')
-    this.initializers.push(floatTensor(name, shape, Float32Array.from(list)))
+    this.initializers.push(this.floatConst(name, shape, Float32Array.from(list)))
     this.constCache.set(key, name)
     return name
   }
@@ -157,6 +183,12 @@ export class GraphBuilder {
 
   /** Declares a graph output called `name`, fed by `value` (an Identity links them when names differ). */
   output(name: string, value: string, type: ElemType, shape: readonly Dim[]): void {
+    // A float16 graph still returns float32: one Cast at the boundary.
+    if (type === 'float32' && this.precision === 'float16') {
+      this.op('Cast', [value], { to: DataType.FLOAT }, { outputs: [name] })
+      this.outputs.push({ name, elemType: ELEM_TYPES[type], shape })
+      return
+    }
     if (value !== name) this.op('Identity', [value], {}, { outputs: [name] })
     else if (!this.used.has(name)) throw new Error(`output "${name}" is not produced by the graph`)
     this.outputs.push({ name, elemType: ELEM_TYPES[type], shape })

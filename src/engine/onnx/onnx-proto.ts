@@ -229,6 +229,65 @@ export function floatTensor(name: string, dims: readonly number[], data: Float32
   return { name, dims, dataType: DataType.FLOAT, rawData: littleEndianBytes(data) }
 }
 
+/** IEEE binary16 bits of each value, rounded to nearest even (overflow → ±Infinity, NaN kept). */
+export function toFloat16Bits(data: Float32Array): Uint16Array {
+  const out = new Uint16Array(data.length)
+  const f = new Float32Array(1)
+  const u = new Uint32Array(f.buffer)
+  for (let i = 0; i < data.length; i++) {
+    f[0] = data[i]!
+    const x = u[0]!
+    const sign = (x >>> 16) & 0x8000
+    const exp = (x >>> 23) & 0xff
+    let mant = x & 0x7fffff
+    if (exp === 0xff) {
+      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0)
+      continue
+    }
+    let e = exp - 127 + 15
+    if (e >= 0x1f) {
+      out[i] = sign | 0x7c00
+      continue
+    }
+    if (e <= 0) {
+      // Subnormal half (or zero): shift the implicit 1 in, round to nearest even.
+      if (e < -10) {
+        out[i] = sign
+        continue
+      }
+      mant |= 0x800000
+      const shift = 14 - e
+      const half = 1 << (shift - 1)
+      const rest = mant & ((1 << shift) - 1)
+      let m = mant >>> shift
+      if (rest > half || (rest === half && (m & 1))) m++
+      out[i] = sign | m
+      continue
+    }
+    let m = mant >>> 13
+    const rest = mant & 0x1fff
+    if (rest > 0x1000 || (rest === 0x1000 && (m & 1))) {
+      m++
+      if (m === 0x400) {
+        m = 0
+        e++
+        if (e >= 0x1f) {
+          out[i] = sign | 0x7c00
+          continue
+        }
+      }
+    }
+    out[i] = sign | (e << 10) | m
+  }
+  return out
+}
+
+/** A float16 tensor (from float32 values) stored as raw_data (little-endian). */
+export function float16Tensor(name: string, dims: readonly number[], data: Float32Array): TensorProto {
+  checkCount(name, dims, data.length)
+  return { name, dims, dataType: DataType.FLOAT16, rawData: littleEndianBytes(toFloat16Bits(data)) }
+}
+
 /** An int64 tensor stored as raw_data (little-endian). */
 export function int64Tensor(name: string, dims: readonly number[], values: ArrayLike<number | bigint>): TensorProto {
   checkCount(name, dims, values.length)

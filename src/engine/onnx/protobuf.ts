@@ -20,7 +20,7 @@ function toUint64(value: number | bigint): bigint {
 }
 
 /** Bytes of a typed array in little-endian order (a view when the host is little-endian). */
-export function littleEndianBytes(array: Float32Array | Float64Array | BigInt64Array | Int32Array): Uint8Array {
+export function littleEndianBytes(array: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint16Array): Uint8Array {
   const view = new Uint8Array(array.buffer, array.byteOffset, array.byteLength)
   if (LITTLE_ENDIAN_HOST) return view
   const size = array.BYTES_PER_ELEMENT

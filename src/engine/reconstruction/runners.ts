@@ -9,7 +9,7 @@ import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import { PrithviMAE } from '../model/prithvi'
 import { exportOnnxFile } from '../onnx/export-file'
-import { createSession, run, type OnnxSession } from '../onnx/runtime'
+import { createSession, run, sessionNotes, type Device, type OnnxSession } from '../onnx/runtime'
 import { patchifyBatch, type PatchLayout } from './patches'
 
 export interface MaeOutputs {
@@ -25,6 +25,9 @@ export interface MaeRunner {
   readonly name: 'ort' | 'tfjs'
   readonly device: string
   readonly notes: string[]
+  /** ORT only: the device asked for, and why 'auto' stayed on the CPU. */
+  readonly requested?: Device
+  readonly fallback?: string
   /** pixels [N, C, 1, H, W], noise [N, L]. */
   run(pixels: Float32Array, n: number, noise: Float32Array): Promise<MaeOutputs>
   dispose(): Promise<void>
@@ -47,6 +50,8 @@ export interface OrtRunnerOptions {
   /** Called only when the graph is not cached yet. */
   weights: () => Promise<WeightMap>
   intraOpThreads?: number
+  /** ONNX Runtime's device (default 'auto'). */
+  device?: Device
 }
 
 export async function createOrtRunner(opts: OrtRunnerOptions): Promise<MaeRunner> {
@@ -56,14 +61,18 @@ export async function createOrtRunner(opts: OrtRunnerOptions): Promise<MaeRunner
     exportOnnxFile(opts.cfg, await opts.weights(), 'mae', path, { maskRatio: opts.maskRatio })
     notes.push(`exported the MAE graph to ${path}`)
   } else notes.push(`reused the cached MAE graph ${path}`)
-  const session: OnnxSession = await createSession(path, { device: 'auto', ...(opts.intraOpThreads ? { intraOpThreads: opts.intraOpThreads } : {}) })
-  if (session.fallbackReason) notes.push(`ONNX Runtime on CPU: ${session.fallbackReason}`)
+  const requested = opts.device ?? 'auto'
+  // One session for the whole study: the weights are uploaded to the device once, not per batch.
+  const session: OnnxSession = await createSession(path, { device: requested, keepWarm: true, ...(opts.intraOpThreads ? { intraOpThreads: opts.intraOpThreads } : {}) })
+  notes.push(...sessionNotes(session))
   const { in_chans: C, img_size: S } = opts.cfg
   const L = (S / opts.cfg.patch_size) ** 2
   return {
     name: 'ort',
     device: session.device,
     notes,
+    requested,
+    ...(session.fallbackReason ? { fallback: session.fallbackReason } : {}),
     async run(pixels, n, noise) {
       const out = await run(session, { pixels: { data: pixels, shape: [n, C, 1, S, S] }, noise: { data: noise, shape: [n, L] } }, ['pred', 'mask', 'target'])
       return { pred: out.pred!.data, mask: out.mask!.data, target: out.target!.data }

@@ -98,6 +98,11 @@ async function resolveModel(p: z.output<typeof StudyJobParams>): Promise<Resolve
   return { cfg: finalCfg, stats: stats ?? PRITHVI_HLS_STATS, sha256, weights }
 }
 
+/** Where the study ran, for the outcome (requested / fallback only for ONNX Runtime). */
+function backendUsed(r: MaeRunner): StudyOutcome['backend'] {
+  return { name: r.name, device: r.device, notes: r.notes, ...(r.requested ? { requested: r.requested } : {}), ...(r.fallback ? { fallback: r.fallback } : {}) }
+}
+
 function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
 }
@@ -136,7 +141,7 @@ export async function runStudy(raw: StudyJobParams, env: StudyEnv = {}): Promise
     if (!env.tf) throw new Error('the tfjs backend needs the engine\'s TensorFlow.js')
     runner = createTfjsRunner(env.tf.tf, env.tf.backend, cfg, await model.weights(), p.maskRatio)
   } else {
-    runner = await createOrtRunner({ cacheDir: p.cacheDir, sha256: model.sha256, cfg, maskRatio: p.maskRatio, weights: model.weights, ...(p.threads ? { intraOpThreads: p.threads } : {}) })
+    runner = await createOrtRunner({ cacheDir: p.cacheDir, sha256: model.sha256, cfg, maskRatio: p.maskRatio, weights: model.weights, device: p.device, ...(p.threads ? { intraOpThreads: p.threads } : {}) })
   }
   for (const note of runner.notes) env.log?.(note)
   const loadSeconds = (performance.now() - t0) / 1000
@@ -230,7 +235,7 @@ export async function runStudy(raw: StudyJobParams, env: StudyEnv = {}): Promise
     progress(tiles.length, tiles.length, 'aggregating')
     const summary = summariseStudy(rows, names, { iterations: p.bootstrapIterations, seed: p.seed })
     return {
-      backend: { name: runner.name, device: runner.device, notes: runner.notes },
+      backend: backendUsed(runner),
       model: { sha256: model.sha256, imgSize: size, patchSize: patch },
       tiles: tiles.map((t) => ({ ref: t.ref, image: t.image, x: t.x, y: t.y, width: t.width, height: t.height })),
       rows,

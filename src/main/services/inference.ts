@@ -7,6 +7,7 @@ import type { AppContext } from '../app/types'
 import { requirePath } from '../app/require-path'
 import { InferenceOutcome, type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
 import type { CheckpointRecord } from '@shared/ipc/schemas/runs'
+import type { ComputeDevice, OrtPrecision } from '@shared/ipc/schemas/device'
 import { exportNames } from '@shared/datasets/manifest'
 import { getRun, runCheckpoints } from '../runs/repository'
 import { versionManifest } from '../datasets/versions'
@@ -93,6 +94,10 @@ export interface InferenceStart {
   checkpoint: 'best' | 'last' | number
   source: InferenceSource
   backend: 'auto' | 'ort' | 'tfjs'
+  /** ONNX Runtime's device; default 'auto'. */
+  device?: ComputeDevice | undefined
+  /** Default 'fp32'. */
+  precision?: OrtPrecision | undefined
   batchSize: number
   maxImages: number
   thumbnails: number
@@ -113,7 +118,7 @@ export async function startInference(ctx: AppContext, req: InferenceStart): Prom
   }
   if (!existsSync(ckpt.path)) throw new Error(`the checkpoint file is gone: ${ckpt.path}`)
   const source = sourceParams(ctx, req.source, req.maxImages)
-  const settings = { backend: req.backend, batchSize: req.batchSize, maxImages: req.maxImages, thumbnails: req.thumbnails }
+  const settings = { backend: req.backend, device: req.device ?? 'auto', precision: req.precision ?? 'fp32', batchSize: req.batchSize, maxImages: req.maxImages, thumbnails: req.thumbnails }
   const name = req.name ?? `${run.name} · ${ckpt.kind} @ ${ckpt.step} · ${describeSource(req.source)}`
   const input: InferenceInput = {
     ...settings,

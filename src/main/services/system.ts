@@ -15,10 +15,11 @@ interface OnnxInfo {
   version: string
   executionProviders: string[]
   cuda: boolean
+  webgpu: boolean
 }
 
 export async function systemInfo(ctx: AppContext): Promise<SystemInfo> {
-  let onnxruntime: OnnxInfo = { version: 'unknown', executionProviders: [], cuda: false }
+  let onnxruntime: OnnxInfo = { version: 'unknown', executionProviders: [], cuda: false, webgpu: false }
   if (ctx.engine.getStatus().state === 'ready') {
     try {
       onnxruntime = await ctx.engine.call<OnnxInfo>('onnx-info', {}, 15_000)

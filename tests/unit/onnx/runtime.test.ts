@@ -49,11 +49,15 @@ describe('onnxruntime-node', () => {
     await s.release()
   })
 
-  it("'auto' uses CUDA when it can, else CPU with the reason recorded", async () => {
+  it("'auto' uses CUDA when it can, else WebGPU on a hardware adapter, else CPU with the reasons recorded", async () => {
     const s = await createSession(smallModel(), { device: 'auto' })
     if (s.device === 'cpu') {
       expect(s.fallbackReason).toMatch(/CUDA/)
+      expect(s.fallbackReason).toMatch(/WebGPU/)
       expect(s.executionProviders).toEqual(['cpu'])
+    } else if (s.device === 'webgpu') {
+      expect(s.executionProviders).toEqual(['webgpu', 'cpu'])
+      expect(s.adapter).not.toMatch(/software/)
     } else {
       expect(s.executionProviders).toEqual(['cuda', 'cpu'])
     }

@@ -12,11 +12,15 @@ import { predictionsCsv } from '@shared/inference/csv'
 import { startInference } from '../../services/inference'
 import { getInferenceJob } from '../../inference/repository'
 import { followJob } from '../run-job'
+import { parseDevice } from '../device'
 
 const USAGE = `marsfm infer --run ID [--checkpoint best|last|<checkpoint id>] --images <folder or files>... [options]
   --images                a folder (class folders named as the run's classes give true labels) or image files
   --threshold 0.5         binary runs: positive class when its probability is ≥ this
   --backend auto|ort|tfjs ONNX Runtime for CLS-pooled heads (auto), or TensorFlow.js
+  --device auto|cpu|webgpu|cuda   where ONNX Runtime runs (default auto: CUDA if installed, else WebGPU
+                          on a hardware GPU, else CPU; webgpu/cuda fail with the reason if unusable)
+  --precision fp32|fp16   fp16: float16 weights and arithmetic (needs WebGPU with shader-f16; default fp32)
   --batch N               images per batch (default 16)
   --max-images N          at most N images (default 10000)
   --rows N                rows printed (default 20; all go to --json / --csv)
@@ -40,6 +44,8 @@ export const inferCommand: Command = {
         images: { type: 'string', multiple: true },
         threshold: { type: 'string', default: '0.5' },
         backend: { type: 'string', default: 'auto' },
+        device: { type: 'string' },
+        precision: { type: 'string', default: 'fp32' },
         batch: { type: 'string', default: '16' },
         'max-images': { type: 'string', default: '10000' },
         rows: { type: 'string', default: '20' },
@@ -64,6 +70,12 @@ export const inferCommand: Command = {
     if (!(threshold >= 0 && threshold <= 1)) throw new UsageError('--threshold must be between 0 and 1')
     const backend = values.backend
     if (backend !== 'auto' && backend !== 'ort' && backend !== 'tfjs') throw new UsageError('--backend must be auto, ort or tfjs')
+    const device = parseDevice(values.device, backend === 'tfjs')
+    const precision = values.precision
+    if (precision !== 'fp32' && precision !== 'fp16') throw new UsageError(`--precision must be fp32 or fp16 (got "${precision}")`)
+    if (precision === 'fp16' && (backend === 'tfjs' || device === 'cpu' || device === 'cuda')) {
+      throw new UsageError('--precision fp16 runs the ONNX classifier graph on WebGPU: use it with --device webgpu or auto, not with --backend tfjs or --device cpu/cuda')
+    }
     const int = (name: string, v: string, min: number): number => {
       const n = Number(v)
       if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`)
@@ -75,6 +87,8 @@ export const inferCommand: Command = {
       checkpoint,
       source,
       backend,
+      device,
+      precision,
       batchSize: int('batch', values.batch, 1),
       maxImages: int('max-images', values['max-images'], 1),
       thumbnails: 0
@@ -88,6 +102,7 @@ export const inferCommand: Command = {
     const outcome = detail?.outcome
     if (!outcome) throw new Error(`inference #${inferenceId} finished without a recorded outcome`)
     const { classes, predictions } = outcome
+    if (outcome.backend.fallback) io.err(`--device ${outcome.backend.requested ?? 'auto'} ran on the ${outcome.backend.device}: ${outcome.backend.fallback}`)
     const metrics = metricsAt(predictions, classes.length, threshold)
     if (values.csv) {
       writeFileSync(resolve(values.csv), predictionsCsv(predictions, classes, threshold))

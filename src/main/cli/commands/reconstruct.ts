@@ -9,6 +9,7 @@ import { UsageError } from '../command'
 import { StudyOutcome, type StudyOutcome as Outcome } from '@shared/ipc/schemas/reconstruction'
 import { METRIC_COLUMN } from '@shared/reconstruction/csv'
 import { runEngineJob } from '../run-job'
+import { parseDevice } from '../device'
 import { onnxCacheDir } from '../../services/reconstruction'
 import { DEMO_MODEL_FILE, demoModelDir } from '../../models/demo'
 import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
@@ -25,6 +26,8 @@ const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml]] --im
   --max-tiles N           at most N tiles (default: all)
   --float                 keep the reflectance scaling exact (default: truncated to integers, as the study)
   --backend ort|tfjs      ONNX Runtime (default) or TensorFlow.js
+  --device auto|cpu|webgpu|cuda   where ONNX Runtime runs (default auto: CUDA if installed, else WebGPU
+                          on a hardware GPU, else CPU; webgpu/cuda fail with the reason if unusable)
   --batch N               model batch size (default 8)
   --json out.json         write per-image results and aggregates as JSON ('-' for stdout)`
 
@@ -107,6 +110,7 @@ export const reconstructCommand: Command = {
         'max-tiles': { type: 'string' },
         float: { type: 'boolean', default: false },
         backend: { type: 'string', default: 'ort' },
+        device: { type: 'string' },
         batch: { type: 'string', default: '8' },
         json: { type: 'string' }
       }
@@ -151,6 +155,7 @@ export const reconstructCommand: Command = {
     if (geometry !== 'centre-crop' && geometry !== 'tile' && geometry !== 'resize') throw new UsageError('--geometry must be centre-crop, tile or resize')
     const backend = values.backend
     if (backend !== 'ort' && backend !== 'tfjs') throw new UsageError('--backend must be ort or tfjs')
+    const device = parseDevice(values.device, backend === 'tfjs')
     const noise = values['mask-noise'] ? readNoise(resolve(values['mask-noise'])) : undefined
     const params = {
       checkpoint,
@@ -166,11 +171,13 @@ export const reconstructCommand: Command = {
       maxTiles: int('max-tiles', values['max-tiles'], 1) ?? 100_000,
       truncate: !values.float,
       backend,
+      device,
       batchSize: int('batch', values.batch, 1) ?? 8,
       galleryTiles: 0,
       cacheDir: onnxCacheDir(ctx.dataDir)
     }
     const outcome = StudyOutcome.parse(await runEngineJob(ctx, io, 'reconstruction-study', 'reconstruct', params))
+    if (outcome.backend.fallback) io.err(`--device ${outcome.backend.requested ?? 'auto'} ran on the ${outcome.backend.device}: ${outcome.backend.fallback}`)
     if (values.json) {
       const text = JSON.stringify(toJson(outcome, methods), null, 2)
       if (values.json === '-') io.out(text)

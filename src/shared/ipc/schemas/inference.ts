@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { displayName } from './text'
 import { AbsolutePath } from './models'
+import { BackendUsedFields, ComputeDevice, OrtPrecision } from './device'
 
 /** Images to classify. A folder laid out as `<class>/*` (class names of the run) carries true labels. */
 export const InferenceSource = z.discriminatedUnion('kind', [
@@ -18,6 +19,10 @@ export type InferenceBackend = z.infer<typeof InferenceBackend>
 
 export const InferenceSettings = z.object({
   backend: InferenceBackend.default('auto'),
+  /** ONNX Runtime's device (when the classifier runs on ORT). */
+  device: ComputeDevice.default('auto'),
+  /** fp16: the classifier graph with float16 weights and arithmetic, on WebGPU with shader-f16. */
+  precision: OrtPrecision.default('fp32'),
   batchSize: z.number().int().min(1).max(256).default(16),
   maxImages: z.number().int().min(1).max(100_000).default(10_000),
   /** Rows (in listing order) that get a small JPEG thumbnail. */
@@ -77,7 +82,7 @@ export const InferenceOutcome = z.object({
   /** Binary runs: index of the positive class (1); null for more classes. */
   positiveIndex: z.number().int().nullable(),
   pool: z.enum(['cls', 'mean']),
-  backend: z.object({ name: z.enum(['ort', 'tfjs']), device: z.string(), notes: z.array(z.string()) }),
+  backend: z.object({ name: z.enum(['ort', 'tfjs']), ...BackendUsedFields }),
   checkpoint: z.object({ path: z.string(), sha256: z.string(), step: z.number().int(), imgSize: z.number().int() }),
   preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), tileNorm: z.enum(['none', 'standardize']).default('none'), resize: z.string() }),
   predictions: z.array(Prediction),

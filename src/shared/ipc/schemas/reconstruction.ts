@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { validateRecipe, type BandRecipe } from '../../imputation/recipes'
 import { AbsolutePath } from './models'
 import { displayName } from './text'
+import { BackendUsedFields, ComputeDevice } from './device'
 
 export const BandRecipeEntrySchema = z.object({
   source: z.enum(['B', 'G', 'R', 'luminance', 'constant']),
@@ -59,6 +60,8 @@ export const StudySettings = z.object({
   /** Truncate the reflectance scaling to integers, as the study did. */
   truncate: z.boolean().default(true),
   backend: ReconstructionBackend.default('ort'),
+  /** ONNX Runtime's device (the ort backend only). */
+  device: ComputeDevice.default('auto'),
   batchSize: z.number().int().min(1).max(512).default(8),
   galleryTiles: z.number().int().min(0).max(64).default(24)
 })
@@ -161,7 +164,7 @@ export const StudyTile = z.object({ ref: z.string(), image: z.string(), x: z.num
 
 /** What the engine's study job returns. */
 export const StudyOutcome = z.object({
-  backend: z.object({ name: ReconstructionBackend, device: z.string(), notes: z.array(z.string()) }),
+  backend: z.object({ name: ReconstructionBackend, ...BackendUsedFields }),
   model: z.object({ sha256: z.string(), imgSize: z.number().int(), patchSize: z.number().int() }),
   tiles: z.array(StudyTile),
   rows: z.array(ResultRow),

@@ -49,7 +49,9 @@ export const SystemInfo = z.object({
   onnxruntime: z.object({
     version: z.string(),
     executionProviders: z.array(z.string()),
-    cuda: z.boolean()
+    cuda: z.boolean(),
+    /** The binding bundles the WebGPU execution provider (`--device webgpu`). */
+    webgpu: z.boolean()
   }),
   dataDir: z.string(),
   ledger: z.object({ path: z.string(), sizeBytes: z.number(), schemaVersion: z.number().int() })
