@@ -81,6 +81,7 @@ function toJson(outcome: Outcome, methods: string[]) {
       ci95: [p.lower, p.upper],
       wilcoxon: { w: p.wilcoxonW, z: p.z, p: p.pValue, method: p.test }
     })),
+    skipped: outcome.skipped ?? [],
     timing: outcome.timing
   }
 }
@@ -171,6 +172,7 @@ export const reconstructCommand: Command = {
       cacheDir: onnxCacheDir(ctx.dataDir)
     }
     const outcome = StudyOutcome.parse(await runEngineJob(ctx, io, 'reconstruction-study', 'reconstruct', params))
+    for (const s of outcome.skipped ?? []) io.err(`skipped ${s.path}: ${s.reason}`)
     if (values.json) {
       const text = JSON.stringify(toJson(outcome, methods), null, 2)
       if (values.json === '-') io.out(text)
