@@ -5,7 +5,7 @@
 // rows where some are good), no temp file left behind, and bounded memory where it matters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { deflateSync, crc32 } from 'node:zlib'
 import sharp from 'sharp'
@@ -17,6 +17,7 @@ import { freeze } from '@main/datasets/versions'
 import { exportVersion } from '@main/datasets/exporter'
 import { storedPath } from '@main/datasets/store'
 import * as repo from '@main/datasets/repo'
+import { openLedger } from '@main/ledger/ledger'
 import { ImportFormatRequest, ImportRequest, type ImportSummary } from '@shared/ipc/schemas/datasets'
 import type { Geometry } from '@shared/datasets/geometry'
 import { CLI_ENTRY, ENGINE_ENTRY, SHARED_DATA, requireBuild } from '../support/built'
@@ -998,6 +999,30 @@ describe('full disk and interrupted copies', () => {
       expect(tempLeftovers(dataDir)).toEqual([])
     } finally {
       spawnSync('umount', [imagesDir])
+    }
+    return 'clear-error'
+  }, { skip: !canMount })
+
+  hostile('files', 'a full disk under the ledger (tmpfs): worded as such, the ledger intact', async () => {
+    const ledgerDir = join(scratch, `fullledger-${++caseNo}`)
+    if (!tryMountTmpfs(ledgerDir, '1m')) throw new Error('mount -t tmpfs failed')
+    const ledger = openLedger(ledgerDir)
+    try {
+      const id = repo.createDataset(ledger.db, { name: 'full', description: '', task: 'classification', classes: ['crater', 'no-crater'] })
+      ledger.db.pragma('wal_checkpoint(TRUNCATE)')
+      // Leave the ledger a few KiB: the first inserts may fit, then SQLite reports SQLITE_FULL.
+      const { bavail, bsize } = statfsSync(ledgerDir)
+      writeFileSync(join(ledgerDir, 'filler'), Buffer.alloc(Math.max(0, bavail * bsize - 12 * 1024)))
+      const src = tree(Object.fromEntries(landmarkNames.slice(60, 72).map((n, i) => [n, real(60 + i)])))
+      const summary = await importPaths({ db: ledger.db, dataDir: ctx.dataDir }, ImportRequest.parse({ datasetId: id, paths: [src] }))
+      expect(summary.failed.length).toBeGreaterThan(0)
+      for (const f of summary.failed) expect(f.reason).toBe(`no space left on the device while recording ${f.path} in the ledger`)
+      const rows = (ledger.db.prepare('SELECT COUNT(*) AS n FROM images WHERE dataset_id = ?').get(id) as { n: number }).n
+      expect(rows).toBe(summary.imported)
+      expect(ledger.db.pragma('integrity_check', { simple: true })).toBe('ok')
+    } finally {
+      ledger.close()
+      spawnSync('umount', [ledgerDir])
     }
     return 'clear-error'
   }, { skip: !canMount })
