@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { listDataset, screenSamples, ImageCache } from '@engine/training/data'
 import { readStudyTiles } from '@engine/reconstruction/images'
-import { SHARED_DATA } from '../support/built'
+import { spawnSync } from 'node:child_process'
+import { CLI_ENTRY, SHARED_DATA, requireBuild } from '../support/built'
 import { tempHome } from '../support/temp-home'
 import { expectClearError, printTally, record, type Outcome } from './harness'
 
@@ -139,6 +140,22 @@ describe('reconstruction study images', () => {
     const { tiles, skipped } = await readStudyTiles(regions.map((r) => r.path), regions, 224, 'centre-crop', 10)
     expect(tiles.map((t) => t.ref)).toEqual(['a1'])
     expect(skipped.map((s) => s.path)).toEqual([join(dir, 'zero.png')])
+    return 'clear-error'
+  })
+  hostile('reconstruction', 'the reconstruct CLI (demo model) skips a text file renamed .jpg and names it', async () => {
+    requireBuild()
+    const dir = tree({ 'a.jpg': real(A), 'fake.jpg': SECRET, 'b.jpg': real(B) })
+    const r = spawnSync(process.execPath, [CLI_ENTRY, 'reconstruct', '--images', join(dir, 'a.jpg'), join(dir, 'fake.jpg'), join(dir, 'b.jpg'), '--json', '-'], {
+      env: { ...process.env, MARSFM_HOME: join(home.dir, `cli-${++n}`) },
+      encoding: 'utf8',
+      timeout: 150_000
+    })
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stderr).toContain(`skipped ${join(dir, 'fake.jpg')}: not a readable image`)
+    expect(r.stderr).not.toContain(SECRET)
+    const json = JSON.parse(r.stdout) as { images: { image: string }[]; skipped: { path: string }[] }
+    expect(json.images.map((i) => i.image)).toEqual([join(dir, 'a.jpg'), join(dir, 'b.jpg')])
+    expect(json.skipped.map((s) => s.path)).toEqual([join(dir, 'fake.jpg')])
     return 'clear-error'
   })
   hostile('reconstruction', 'every image unreadable: nothing cut, each named', async () => {

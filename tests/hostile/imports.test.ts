@@ -5,7 +5,7 @@
 // rows where some are good), no temp file left behind, and bounded memory where it matters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync, execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { deflateSync, crc32 } from 'node:zlib'
 import sharp from 'sharp'
@@ -17,6 +17,7 @@ import { freeze } from '@main/datasets/versions'
 import { exportVersion } from '@main/datasets/exporter'
 import { storedPath } from '@main/datasets/store'
 import * as repo from '@main/datasets/repo'
+import { openLedger } from '@main/ledger/ledger'
 import { ImportFormatRequest, ImportRequest, type ImportSummary } from '@shared/ipc/schemas/datasets'
 import type { Geometry } from '@shared/datasets/geometry'
 import { CLI_ENTRY, ENGINE_ENTRY, SHARED_DATA, requireBuild } from '../support/built'
@@ -165,6 +166,26 @@ async function hugeJpeg(w: number, h: number): Promise<Buffer> {
   throw new Error('no SOF marker')
 }
 
+/** A minimal uncompressed greyscale TIFF: w×h at `bits` per sample, with `data` as its one strip. */
+function rawTiff(w: number, h: number, bits: 8 | 16, data: Buffer): Buffer {
+  const entries: [number, number, number][] = [[256, 4, w], [257, 4, h], [258, 3, bits], [259, 3, 1], [262, 3, 1], [273, 4, 0], [277, 3, 1], [278, 4, h], [279, 4, data.length]]
+  const head = Buffer.alloc(8 + 2 + 12 * entries.length + 4)
+  head.write('II', 0, 'ascii')
+  head.writeUInt16LE(42, 2)
+  head.writeUInt32LE(8, 4)
+  head.writeUInt16LE(entries.length, 8)
+  entries.forEach(([tag, type, value], i) => {
+    const o = 10 + 12 * i
+    head.writeUInt16LE(tag, o)
+    head.writeUInt16LE(type, o + 2)
+    head.writeUInt32LE(1, o + 4)
+    if (tag === 273) head.writeUInt32LE(head.length, o + 8)
+    else if (type === 3) head.writeUInt16LE(value, o + 8)
+    else head.writeUInt32LE(value, o + 8)
+  })
+  return Buffer.concat([head, data])
+}
+
 async function rssDuring<T>(work: () => Promise<T>): Promise<{ result: T; peakMiB: number }> {
   const start = process.memoryUsage().rss
   let peak = start
@@ -259,6 +280,25 @@ describe('bad images', () => {
     return 'handled'
   })
 
+  hostile('images', 'TIFF declaring 60000×60000 px with 64 bytes of data: bounded memory', async () => {
+    const dir = tree({ 'bomb.tif': rawTiff(60_000, 60_000, 8, Buffer.alloc(64)) })
+    const id = newDataset()
+    const before = ledgerSnapshot(ledgerFile)
+    const { result, peakMiB } = await rssDuring(() => images(id, [dir]))
+    failure(result, 'bomb.tif', /could not be decoded|not a readable image/)
+    expect(peakMiB).toBeLessThan(512)
+    expectLedgerUnchanged(before, ledgerSnapshot(ledgerFile), ['datasets'])
+    return 'clear-error'
+  })
+  acceptsImage('16-bit greyscale TIFF', 'grey16.tif', async () => {
+    const { data, info } = await sharp(real(26)).extractChannel(0).raw().toBuffer({ resolveWithObject: true })
+    const px = Buffer.alloc(data.length * 2)
+    data.forEach((v, i) => px.writeUInt16LE(v * 257, i * 2))
+    return rawTiff(info.width, info.height, 16, px)
+  }, (im) => expect([im.format, im.bitDepth, im.channels]).toEqual(['tiff', 16, 1]))
+  acceptsImage('multi-page TIFF (first page)', 'pages.tif', () => sharp([real(27), real(28)], { join: { animated: true } }).tiff().toBuffer(), (im) => expect([im.width, im.height]).toEqual([227, 227]))
+  acceptsImage('CMYK TIFF', 'cmyk.tif', () => sharp(real(29)).toColourspace('cmyk').tiff().toBuffer(), (im) => expect(im.format).toBe('tiff'))
+  acceptsImage('JPEG with an EXIF orientation', 'rotated.jpg', () => sharp(real(30)).withMetadata({ orientation: 6 }).jpeg().toBuffer())
   acceptsImage('PNG with a .jpg extension (content decides)', 'really-png.jpg', () => sharp(real(5)).png().toBuffer(), (im) => expect([im.format, im.storedName?.endsWith('.png')]).toEqual(['png', true]))
   acceptsImage('JPEG with a .tif extension', 'really-jpeg.tif', () => real(6), (im) => expect(im.format).toBe('jpeg'))
   acceptsImage('16-bit greyscale PNG', 'grey16.png', () => sharp(real(7)).toColourspace('grey16').png().toBuffer(), (im) => expect([im.bitDepth, im.channels]).toEqual([16, 1]))
@@ -481,6 +521,8 @@ describe('COCO', () => {
   rejectsCoco('category id is a string', () => ({ ...cocoDoc([]), categories: [{ id: '1', name: 'crater' }] }), /categories\[0\] needs a numeric "id"/)
   rejectsCoco('image without file_name', () => ({ ...cocoDoc([]), images: [{ id: 1, width: 1, height: 1 }] }), /images\[0\] \(id 1\) has no "file_name"/)
   rejectsCoco('image width is a string', () => ({ ...cocoDoc([]), images: [{ id: 1, file_name: 'a.jpg', width: '227', height: 227 }] }), /no numeric "width"/)
+  rejectsCoco('an images entry that is a number', () => ({ ...cocoDoc([]), images: [7] }), /images\[0\] is not an object/)
+  rejectsCoco('an annotation that is null', () => cocoDoc([null]), /annotations\[0\] is not an object/)
   rejectsCoco('duplicate image ids', () => ({ ...cocoDoc([]), images: [{ id: 1, file_name: 'a.jpg', width: 1, height: 1 }, { id: 1, file_name: 'b.jpg', width: 1, height: 1 }] }), /image id 1 appears twice/)
   rejectsCoco('annotation refers to a missing image', () => cocoDoc([{ ...goodAnn(1), image_id: 99 }]), /image_id 99, which is not in "images"/)
   rejectsCoco('annotation refers to a missing category', () => cocoDoc([{ ...goodAnn(1), category_id: 7 }]), /category_id 7, which is not in "categories"/)
@@ -657,6 +699,7 @@ describe('YOLO', () => {
   yoloCase('class 1.5', '1.5 0.5 0.5 0.2 0.2', /class .* is not a non-negative integer/)
   yoloCase('class 1e999', '1e999 0.5 0.5 0.2 0.2', /class .* is not a non-negative integer/)
   yoloCase('binary garbage', Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 10, 0x80, 0x81]), /line 1/)
+  yoloCase('one line of 200,000 fields', `0 ${'0.5 '.repeat(200_000)}`, /5 fields\), got 200001/)
   yoloCase('the second line bad', '0 0.5 0.5 0.2 0.2\n0 2 0.5 0.2 0.2\n', /line 2: cx/)
   yoloCase('a control character in a line', '0 0.5 0.5 0.2 0.2\u0007', /line 1/)
   hostile('yolo', 'a label file that is a folder', async () => {
@@ -998,6 +1041,30 @@ describe('full disk and interrupted copies', () => {
       expect(tempLeftovers(dataDir)).toEqual([])
     } finally {
       spawnSync('umount', [imagesDir])
+    }
+    return 'clear-error'
+  }, { skip: !canMount })
+
+  hostile('files', 'a full disk under the ledger (tmpfs): worded as such, the ledger intact', async () => {
+    const ledgerDir = join(scratch, `fullledger-${++caseNo}`)
+    if (!tryMountTmpfs(ledgerDir, '1m')) throw new Error('mount -t tmpfs failed')
+    const ledger = openLedger(ledgerDir)
+    try {
+      const id = repo.createDataset(ledger.db, { name: 'full', description: '', task: 'classification', classes: ['crater', 'no-crater'] })
+      ledger.db.pragma('wal_checkpoint(TRUNCATE)')
+      // Leave the ledger a few KiB: the first inserts may fit, then SQLite reports SQLITE_FULL.
+      const { bavail, bsize } = statfsSync(ledgerDir)
+      writeFileSync(join(ledgerDir, 'filler'), Buffer.alloc(Math.max(0, bavail * bsize - 12 * 1024)))
+      const src = tree(Object.fromEntries(landmarkNames.slice(60, 72).map((n, i) => [n, real(60 + i)])))
+      const summary = await importPaths({ db: ledger.db, dataDir: ctx.dataDir }, ImportRequest.parse({ datasetId: id, paths: [src] }))
+      expect(summary.failed.length).toBeGreaterThan(0)
+      for (const f of summary.failed) expect(f.reason).toBe(`no space left on the device while recording ${f.path} in the ledger`)
+      const rows = (ledger.db.prepare('SELECT COUNT(*) AS n FROM images WHERE dataset_id = ?').get(id) as { n: number }).n
+      expect(rows).toBe(summary.imported)
+      expect(ledger.db.pragma('integrity_check', { simple: true })).toBe('ok')
+    } finally {
+      ledger.close()
+      spawnSync('umount', [ledgerDir])
     }
     return 'clear-error'
   }, { skip: !canMount })

@@ -82,6 +82,7 @@ export function capFailures(summary: ImportSummary, max = 1000): void {
 
 /** AnnotationsSaveRequest's limit: shapes one annotator may have on one tile. */
 const MAX_SHAPES = 5000
+/** Far above any real annotation file (Roboflow's largest are tens of MiB): refused unread. */
 const MAX_ANNOTATION_FILE = 256 * 2 ** 20
 
 /** Why a class name breaks the contract's rule, or null (the message never echoes the name). */
@@ -97,7 +98,7 @@ export function geometryProblem(g: Geometry): string | null {
     for (const [x, y] of g.points) if (!Number.isFinite(x) || !Number.isFinite(y)) return 'a polygon point is not a finite number'
   } else if (g.kind === 'box') {
     if (![g.x, g.y, g.w, g.h].every(Number.isFinite)) return 'a box coordinate is not a finite number'
-    if (g.w <= 0 || g.h <= 0) return `the box has a width or height that is not positive (${g.w} × ${g.h})`
+    if (g.w <= 0 || g.h <= 0) return 'the box has a width or height that is not positive'
   } else {
     if (![g.cx, g.cy, g.rx, g.ry].every(Number.isFinite)) return 'an ellipse coordinate is not a finite number'
     if (g.rx <= 0 || g.ry <= 0) return 'the ellipse has a radius that is not positive'
@@ -217,7 +218,6 @@ async function subfolders(dir: string): Promise<string[]> {
   }
   return out
 }
-
 
 // --- COCO -------------------------------------------------------------------------------------
 

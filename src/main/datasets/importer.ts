@@ -7,7 +7,7 @@ import { basename } from 'node:path'
 import type { ImportSummary } from '@shared/ipc/schemas/datasets'
 import { parseObservationId } from '@shared/datasets/observation'
 import { CancelledError } from '@shared/ipc/errors'
-import { describeIoError, ioReason, isIoError } from '@shared/io-errors'
+import { describeIoError, ioErrorCode, ioReason, isIoError } from '@shared/io-errors'
 import type { Db } from '../ledger/ledger'
 import { previewImage, readFacts, UnreadableImageError } from './image-io'
 import { findImageBySha, getImage, insertImage, insertTile } from './repo'
@@ -111,9 +111,12 @@ async function importNew(deps: DatasetDeps, datasetId: number, path: string, byt
   } catch (err) {
     if (err instanceof UnreadableImageError) return { status: 'failed', reason: err.message }
     // A full disk or a permission problem is not a bad image: say what failed, where.
-    if (step === 'copying' || (step === 'recording' && isIoError(err))) {
-      return { status: 'failed', reason: step === 'copying' ? `${describeIoError(err, 'copying', path)} into the data folder` : `${describeIoError(err, 'recording', path)} in the ledger` }
+    if (step === 'copying') {
+      // ENOENT/ENOTDIR here mean the data folder went away, not the source file.
+      const code = ioErrorCode(err)
+      return { status: 'failed', reason: code === 'ENOENT' || code === 'ENOTDIR' ? `could not copy ${path} into the data folder (${code}: ${deps.dataDir}/images is gone)` : `${describeIoError(err, 'copying', path)} into the data folder` }
     }
+    if (step === 'recording' && isIoError(err)) return { status: 'failed', reason: `${describeIoError(err, 'recording', path)} in the ledger` }
     if (isIoError(err)) return { status: 'failed', reason: describeIoError(err, 'reading', path) }
     return { status: 'failed', reason: `could not be decoded (${(err as Error).message})` }
   }

@@ -84,6 +84,7 @@ function toJson(outcome: Outcome, methods: string[]) {
       ci95: [p.lower, p.upper],
       wilcoxon: { w: p.wilcoxonW, z: p.z, p: p.pValue, method: p.test }
     })),
+    skipped: outcome.skipped ?? [],
     timing: outcome.timing
   }
 }
@@ -178,6 +179,7 @@ export const reconstructCommand: Command = {
     }
     const outcome = StudyOutcome.parse(await runEngineJob(ctx, io, 'reconstruction-study', 'reconstruct', params))
     if (outcome.backend.fallback) io.err(`--device ${outcome.backend.requested ?? 'auto'} ran on the ${outcome.backend.device}: ${outcome.backend.fallback}`)
+    for (const s of outcome.skipped ?? []) io.err(`skipped ${s.path}: ${s.reason}`)
     if (values.json) {
       const text = JSON.stringify(toJson(outcome, methods), null, 2)
       if (values.json === '-') io.out(text)
