@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import sharp from 'sharp'
+import Database from 'better-sqlite3'
 import { createAppContext, type AppContext } from '@main/app/context'
 import type { StudyDetail, StudyListItem } from '@shared/ipc/schemas/reconstruction'
 import { isChannel } from '@shared/ipc/contract'
@@ -197,7 +198,25 @@ describe('marsfm reconstruct', () => {
     expect(json.pairs).toHaveLength(6)
   })
 
-  it('without a checkpoint uses the shipped demo model (64², patch 16)', () => {
+  it('without a checkpoint uses the shipped demo model (64², patch 16), and records the study as the UI does', () => {
+    const ledger = join(home.dir, 'cli', 'ledger.sqlite')
+    const studies = () => {
+      if (!existsSync(ledger)) return []
+      const db = new Database(ledger, { readonly: true })
+      try {
+        return db.prepare('SELECT s.id, s.status, s.model_id, s.config_json, m.source, (SELECT COUNT(*) FROM reconstruction_results r WHERE r.study_id = s.id) AS results FROM reconstruction_studies s LEFT JOIN models m ON m.id = s.model_id ORDER BY s.id').all() as {
+          id: number
+          status: string
+          model_id: number
+          config_json: string
+          source: string
+          results: number
+        }[]
+      } finally {
+        db.close()
+      }
+    }
+    const before = studies().length
     const r = marsfm(['reconstruct', '--images', TILES, '--max-tiles', '3', '--json', '-'])
     expect(r.err).toMatch(/demo model/)
     expect(r.code).toBe(0)
@@ -205,5 +224,14 @@ describe('marsfm reconstruct', () => {
     expect(json.model.imgSize).toBe(64)
     expect(json.images).toHaveLength(3)
     expect(json.aggregates['postnorm-dup'].rgb_loss.mean).toBeGreaterThan(0)
+    const after = studies()
+    expect(after).toHaveLength(before + 1)
+    const study = after[after.length - 1]!
+    expect(r.err).toContain(`study #${study.id}`)
+    expect(study).toMatchObject({ status: 'done', source: 'demo', results: 3 * 3 })
+    const config = JSON.parse(study.config_json)
+    expect(config.methods).toEqual(['means', 'prenorm-dup', 'postnorm-dup'])
+    expect(config.source).toEqual({ kind: 'folder', path: TILES })
+    expect(config.model.id).toBe(study.model_id)
   })
 })

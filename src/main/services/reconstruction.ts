@@ -7,7 +7,7 @@ import type { AppContext } from '../app/types'
 import { requirePath } from '../app/require-path'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
-import { StudyOutcome, type RecipeList, type StudyConfig } from '@shared/ipc/schemas/reconstruction'
+import { StudyOutcome, type RecipeList, type StudyConfig, type ReconstructionStart } from '@shared/ipc/schemas/reconstruction'
 import { getModel } from '../models/repository'
 import { exportNames } from '@shared/datasets/manifest'
 import { versionManifest } from '../datasets/versions'
@@ -50,6 +50,69 @@ function datasetRegions(ctx: AppContext, versionId: number, split: string | unde
   })
 }
 
+/**
+ * The reconstruction-study use case, for the Reconstruction view (through `reconstruction:start`)
+ * and `marsfm reconstruct` alike: records the study in the ledger, runs the engine job, and records
+ * its outcome (or why it failed) when the job ends. `extras.noise`: the caller's mask noise, one
+ * array of L numbers per tile (the CLI's --mask-noise).
+ */
+export async function startStudy(ctx: AppContext, req: ReconstructionStart, extras: { noise?: number[][] } = {}): Promise<{ jobId: string; studyId: number }> {
+  const model = getModel(ctx.ledger.db, req.modelId)
+  if (!model) throw new Error(`no model #${req.modelId}`)
+  if (!existsSync(model.path)) throw new Error(`the checkpoint of ${model.name} is gone: ${model.path}`)
+  if (req.source.kind === 'folder') requirePath(req.source.path, 'folder', 'folder')
+  if (req.source.kind === 'files') for (const f of req.source.paths) requirePath(f, 'image')
+  const regions = req.source.kind === 'dataset-version' ? datasetRegions(ctx, req.source.versionId, req.source.split, req.maxTiles) : null
+  const methods = [...new Set(req.methods)]
+  const custom = new Map(getCustomRecipes(ctx.ledger.db).map((r) => [r.name, r]))
+  const stats = model.stats ?? PRITHVI_HLS_STATS
+  // Presets travel by name (the engine builds them for the model's stats); user recipes in full.
+  const engineMethods: (string | BandRecipe)[] = methods.map((name) => {
+    if (isPreset(name)) return name
+    const r = custom.get(name)
+    if (!r) throw new Error(`unknown method "${name}": not a preset and not a saved recipe`)
+    return r
+  })
+  const recipes = methods.map((name) => (isPreset(name) ? presetRecipe(name, stats) : custom.get(name)!))
+  const { name, modelId: _m, source, methods: _methods, ...settings } = req
+  const config: StudyConfig = { ...settings, source, methods, recipes, model: { id: model.id, name: model.name, sha256: model.sha256 } }
+  const studyName = name ?? `${methods.join(' vs ')} · ${model.name}`
+  const id = createStudy(ctx.ledger.db, studyName, config, source.kind === 'dataset-version' ? source.versionId : null)
+  const galleryDir = studyDir(ctx.dataDir, id)
+  const params = {
+    ...settings,
+    checkpoint: model.path,
+    config: model.config,
+    stats: model.stats,
+    sha256: model.sha256,
+    ...(source.kind === 'folder' ? { folder: source.path } : source.kind === 'files' ? { images: source.paths } : { regions: regions! }),
+    methods: engineMethods,
+    ...(extras.noise ? { noise: extras.noise } : {}),
+    cacheDir: onnxCacheDir(ctx.dataDir),
+    galleryDir
+  }
+  try {
+    const jobId = await ctx.jobs.startEngineJob('reconstruction-study', `Reconstruction study #${id}: ${methods.join(', ')}`, params, {
+      onFinish: (job) => {
+        try {
+          if (job.state === 'done') {
+            finishStudy(ctx.ledger.db, id, 'done', null, StudyOutcome.parse(job.result))
+            ctx.log.write('info', 'reconstruction', `study #${id} done`)
+          } else {
+            finishStudy(ctx.ledger.db, id, job.state === 'cancelled' ? 'cancelled' : 'failed', job.error?.message ?? job.state)
+          }
+        } catch (err) {
+          finishStudy(ctx.ledger.db, id, 'failed', `could not record the results: ${(err as Error).message}`)
+        }
+      }
+    })
+    return { jobId, studyId: id }
+  } catch (err) {
+    finishStudy(ctx.ledger.db, id, 'failed', (err as Error).message)
+    throw err
+  }
+}
+
 export function registerReconstructionService(ctx: AppContext): void {
   // A CLI command may run beside the app on the same data folder: only the app marks leftovers.
   const interrupted = ctx.mode === 'cli' ? 0 : failInterruptedStudies(ctx.ledger.db)
@@ -69,61 +132,7 @@ export function registerReconstructionService(ctx: AppContext): void {
     return recipeList(ctx)
   })
 
-  ctx.router.handle('reconstruction:start', async (req) => {
-    const model = getModel(ctx.ledger.db, req.modelId)
-    if (!model) throw new Error(`no model #${req.modelId}`)
-    if (!existsSync(model.path)) throw new Error(`the checkpoint of ${model.name} is gone: ${model.path}`)
-    if (req.source.kind === 'folder') requirePath(req.source.path, 'folder', 'folder')
-    if (req.source.kind === 'files') for (const f of req.source.paths) requirePath(f, 'image')
-    const regions = req.source.kind === 'dataset-version' ? datasetRegions(ctx, req.source.versionId, req.source.split, req.maxTiles) : null
-    const methods = [...new Set(req.methods)]
-    const custom = new Map(getCustomRecipes(ctx.ledger.db).map((r) => [r.name, r]))
-    const stats = model.stats ?? PRITHVI_HLS_STATS
-    // Presets travel by name (the engine builds them for the model's stats); user recipes in full.
-    const engineMethods: (string | BandRecipe)[] = methods.map((name) => {
-      if (isPreset(name)) return name
-      const r = custom.get(name)
-      if (!r) throw new Error(`unknown method "${name}": not a preset and not a saved recipe`)
-      return r
-    })
-    const recipes = methods.map((name) => (isPreset(name) ? presetRecipe(name, stats) : custom.get(name)!))
-    const { name, modelId: _m, source, methods: _methods, ...settings } = req
-    const config: StudyConfig = { ...settings, source, methods, recipes, model: { id: model.id, name: model.name, sha256: model.sha256 } }
-    const studyName = name ?? `${methods.join(' vs ')} · ${model.name}`
-    const id = createStudy(ctx.ledger.db, studyName, config, source.kind === 'dataset-version' ? source.versionId : null)
-    const galleryDir = studyDir(ctx.dataDir, id)
-    const params = {
-      ...settings,
-      checkpoint: model.path,
-      config: model.config,
-      stats: model.stats,
-      sha256: model.sha256,
-      ...(source.kind === 'folder' ? { folder: source.path } : source.kind === 'files' ? { images: source.paths } : { regions: regions! }),
-      methods: engineMethods,
-      cacheDir: onnxCacheDir(ctx.dataDir),
-      galleryDir
-    }
-    try {
-      const jobId = await ctx.jobs.startEngineJob('reconstruction-study', `Reconstruction study #${id}: ${methods.join(', ')}`, params, {
-        onFinish: (job) => {
-          try {
-            if (job.state === 'done') {
-              finishStudy(ctx.ledger.db, id, 'done', null, StudyOutcome.parse(job.result))
-              ctx.log.write('info', 'reconstruction', `study #${id} done`)
-            } else {
-              finishStudy(ctx.ledger.db, id, job.state === 'cancelled' ? 'cancelled' : 'failed', job.error?.message ?? job.state)
-            }
-          } catch (err) {
-            finishStudy(ctx.ledger.db, id, 'failed', `could not record the results: ${(err as Error).message}`)
-          }
-        }
-      })
-      return { jobId, studyId: id }
-    } catch (err) {
-      finishStudy(ctx.ledger.db, id, 'failed', (err as Error).message)
-      throw err
-    }
-  })
+  ctx.router.handle('reconstruction:start', (req) => startStudy(ctx, req))
 
   ctx.router.handle('reconstruction:list', () => listStudies(ctx.ledger.db))
 

@@ -1,20 +1,21 @@
-// `marsfm reconstruct`: the imputation reconstruction study from a shell. Runs the same engine job
-// as the Reconstruction view and prints per-method aggregates and paired tests (or writes JSON).
+// `marsfm reconstruct`: the imputation reconstruction study from a shell. The same use case as the
+// Reconstruction view (startStudy: a reconstruction_studies row, the engine job, its results in the
+// ledger); prints per-method aggregates and paired tests (or writes JSON). A checkpoint not yet in
+// the ledger is imported first, as the Models view would.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Command } from '../command'
+import type { AppContext } from '../../app/types'
 import { requirePath } from '../../app/require-path'
-import { UsageError } from '../command'
-import { StudyOutcome, type StudyOutcome as Outcome } from '@shared/ipc/schemas/reconstruction'
+import { UsageError, type CliIo, type Command } from '../command'
+import { ReconstructionStartRequest, StudyOutcome, type StudyOutcome as Outcome } from '@shared/ipc/schemas/reconstruction'
+import { ModelSummary, type ModelRecord } from '@shared/ipc/schemas/models'
 import { METRIC_COLUMN } from '@shared/reconstruction/csv'
-import { runEngineJob } from '../run-job'
+import { followJob, runEngineJob } from '../run-job'
 import { parseDevice } from '../device'
-import { onnxCacheDir } from '../../services/reconstruction'
+import { startStudy } from '../../services/reconstruction'
 import { DEMO_MODEL_FILE, demoModelDir } from '../../models/demo'
-import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
-import type { PrithviConfig } from '@engine/model/config'
-import type { BandStats } from '@shared/bands'
+import { listModels, upsertModel } from '../../models/repository'
 
 const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml]] --images <files or folder>... [options]
   --checkpoint            Prithvi-100M (Hugging Face ibm-nasa-geospatial/Prithvi-100M) or another MAE; default: the shipped demo model
@@ -31,13 +32,21 @@ const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml]] --im
   --batch N               model batch size (default 8)
   --json out.json         write per-image results and aggregates as JSON ('-' for stdout)`
 
-/** The demo model shipped in resources/models (used when --checkpoint is left out), with its config. */
-function demoCheckpoint(): { checkpoint: string; config: PrithviConfig; stats: BandStats } | null {
+/** The demo model shipped in resources/models (used when --checkpoint is left out; registered at start-up). */
+function demoCheckpoint(): { checkpoint: string } | null {
   const dir = demoModelDir()
-  if (!dir) return null
-  const checkpoint = join(dir, DEMO_MODEL_FILE)
-  const meta = JSON.parse(readFileSync(checkpoint.replace(/\.safetensors$/, '.json'), 'utf8')) as { config: unknown; stats: unknown }
-  return { checkpoint, config: PrithviConfigSchema.parse(meta.config), stats: BandStatsSchema.parse(meta.stats) }
+  return dir ? { checkpoint: join(dir, DEMO_MODEL_FILE) } : null
+}
+
+/** The ledger's model for a checkpoint file: the one registered with this path, else imported now. */
+async function ledgerModel(ctx: AppContext, io: CliIo, checkpoint: string, configPath: string | undefined): Promise<ModelRecord> {
+  const known = listModels(ctx.ledger.db).find((m) => m.path === checkpoint)
+  if (known && !configPath) return known
+  const summary = ModelSummary.parse(await runEngineJob(ctx, io, 'model-inspect', `inspect ${checkpoint}`, { path: checkpoint, configPath }))
+  const record = upsertModel(ctx.ledger.db, summary)
+  for (const w of summary.warnings) io.err(`warning: ${record.name}: ${w}`)
+  if (!known) io.err(`imported ${checkpoint} as model #${record.id} ${record.name}`)
+  return record
 }
 
 function readNoise(path: string): number[][] {
@@ -118,7 +127,6 @@ export const reconstructCommand: Command = {
     })
     let checkpoint = values.checkpoint ? resolve(values.checkpoint) : undefined
     const configPath = values.config ? resolve(values.config) : undefined
-    let demoModel: { config: PrithviConfig; stats: BandStats } | undefined
     if (!checkpoint) {
       const demo = demoCheckpoint()
       if (!demo) {
@@ -129,7 +137,6 @@ export const reconstructCommand: Command = {
         )
       }
       checkpoint = demo.checkpoint
-      demoModel = { config: demo.config, stats: demo.stats }
       io.err(`no --checkpoint: using the shipped demo model ${checkpoint} (for the study's numbers bring Prithvi-100M)`)
     }
     requirePath(checkpoint, 'checkpoint')
@@ -158,26 +165,26 @@ export const reconstructCommand: Command = {
     if (backend !== 'ort' && backend !== 'tfjs') throw new UsageError('--backend must be ort or tfjs')
     const device = parseDevice(values.device, backend === 'tfjs')
     const noise = values['mask-noise'] ? readNoise(resolve(values['mask-noise'])) : undefined
-    const params = {
-      checkpoint,
-      ...(configPath ? { configPath } : {}),
-      ...(demoModel && !configPath ? demoModel : {}),
-      ...(folder ? { folder } : { images }),
+    const model = await ledgerModel(ctx, io, checkpoint, configPath)
+    const request = ReconstructionStartRequest.parse({
+      modelId: model.id,
+      source: folder ? { kind: 'folder', path: folder } : { kind: 'files', paths: images },
       methods,
       maskRatio,
       seed: int('seed', values.seed, 0) ?? 0,
       maskSeeds: int('mask-seeds', values['mask-seeds'], 1) ?? 1,
-      ...(noise ? { noise } : {}),
       geometry,
       maxTiles: int('max-tiles', values['max-tiles'], 1) ?? 100_000,
       truncate: !values.float,
       backend,
       device,
       batchSize: int('batch', values.batch, 1) ?? 8,
-      galleryTiles: 0,
-      cacheDir: onnxCacheDir(ctx.dataDir)
-    }
-    const outcome = StudyOutcome.parse(await runEngineJob(ctx, io, 'reconstruction-study', 'reconstruct', params))
+      galleryTiles: 0
+    })
+    await ctx.engine.whenReady()
+    const { jobId, studyId } = await startStudy(ctx, request, noise ? { noise } : {})
+    io.err(`study #${studyId} (model #${model.id} ${model.name})`)
+    const outcome = StudyOutcome.parse(await followJob(ctx, jobId, 'reconstruct'))
     if (outcome.backend.fallback) io.err(`--device ${outcome.backend.requested ?? 'auto'} ran on the ${outcome.backend.device}: ${outcome.backend.fallback}`)
     for (const s of outcome.skipped ?? []) io.err(`skipped ${s.path}: ${s.reason}`)
     if (values.json) {

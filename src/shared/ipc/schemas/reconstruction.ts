@@ -75,6 +75,8 @@ export const ReconstructionStartRequest = StudySettings.extend({
   methods: z.array(z.string().min(1).max(80)).min(1).max(12)
 })
 export type ReconstructionStartRequest = z.input<typeof ReconstructionStartRequest>
+/** A start request after parsing (defaults filled in): what the use case receives. */
+export type ReconstructionStart = z.output<typeof ReconstructionStartRequest>
 
 export const StudyStarted = z.object({ jobId: z.string(), studyId: z.number().int() })
 
