@@ -8,6 +8,7 @@
 
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
+import { fusedWebGpu, webgpuGatherRows, webgpuGelu, webgpuGeluGrad, webgpuLayerNorm, webgpuLayerNormGrad } from '../tf/webgpu-kernels'
 
 type Args = Array<Tensor | GradSaveFunc>
 
@@ -122,6 +123,7 @@ export function linear(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
 
 /** LayerNorm over the last axis (biased variance, as torch.nn.LayerNorm). */
 export function layerNorm(tf: Tf, x: Tensor, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor {
+  if (fusedWebGpu(tf)) return layerNormWebGpu(tf, x, weight, bias, eps)
   const d = x.shape[x.rank - 1]!
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 3)
@@ -153,6 +155,7 @@ export function layerNorm(tf: Tf, x: Tensor, weight: Tensor1D, bias: Tensor1D, e
 
 /** Exact GELU x * Phi(x) with Phi from tf.erf; backward uses the exact derivative Phi(x) + x * phi(x). */
 export function gelu(tf: Tf, x: Tensor): Tensor {
+  if (fusedWebGpu(tf)) return geluWebGpu(tf, x)
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 1)
     const [xi] = t as [Tensor]
@@ -170,4 +173,58 @@ export function gelu(tf: Tf, x: Tensor): Tensor {
     }
   })
   return op(x)
+}
+
+// WebGPU: the same functions as fused programs (tf/webgpu-kernels.ts), a few dispatches instead of
+// chains of small ops whose per-op CPU cost dominates a training step there.
+
+/** layerNorm on WebGPU: saves x and the row statistics [rows, 2] instead of xhat and rstd. */
+function layerNormWebGpu(tf: Tf, x: Tensor, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor {
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 3)
+    const [xi, wi, bi] = t as [Tensor, Tensor1D, Tensor1D]
+    const { y, stats } = webgpuLayerNorm(tf, xi, wi, bi, eps)
+    save([xi, stats, wi])
+    return {
+      value: y,
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sstats, sw] = saved as [Tensor, Tensor, Tensor1D]
+          return webgpuLayerNormGrad(tf, dy, sx, sstats, sw)
+        })
+    }
+  })
+  return op(x, weight, bias)
+}
+
+function geluWebGpu(tf: Tf, x: Tensor): Tensor {
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 1)
+    const [xi] = t as [Tensor]
+    save([xi])
+    return {
+      value: webgpuGelu(tf, xi),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => tf.tidy(() => [webgpuGeluGrad(tf, dy, saved[0]!)])
+    }
+  })
+  return op(x)
+}
+
+/**
+ * Row permutation x [N, L, D] -> [N, R, D] with out[s, r] = x[s, idx[s, r]] (a zero row where idx is
+ * -1), as a gather on WebGPU. `gradIdx` [N, L] is the inverse map (the output row that took input
+ * row l, or -1), so the gradient is the gather dx[s, l] = dy[s, gradIdx[s, l]]: each input row is
+ * used at most once, as in MAE masking. Equals the one-hot product bmm(onehot, x) exactly.
+ */
+export function gatherRows(tf: Tf, x: Tensor3D, idx: Int32Array, gradIdx: Int32Array, rows: number): Tensor3D {
+  const [n, l] = x.shape
+  const op = tf.customGrad((...args: Args) => {
+    const { t } = splitArgs(args, 1)
+    const [xi] = t as [Tensor3D]
+    return {
+      value: tf.tidy(() => webgpuGatherRows(tf, xi, tf.tensor2d(idx, [n, rows], 'int32'))),
+      gradFunc: (dy: Tensor) => tf.tidy(() => [webgpuGatherRows(tf, dy, tf.tensor2d(gradIdx, [n, l], 'int32'))])
+    }
+  })
+  return op(x) as Tensor3D
 }

@@ -1,0 +1,439 @@
+// Fused WGSL kernels for the WebGPU backend. A training step on tfjs-backend-webgpu is bound by the
+// fixed CPU cost of each dispatched op (tfjs-core's engine bookkeeping + the backend's shader key,
+// uniform buffer, bind group and pass encoding: ~4 µs for a tiny add, far more on a busy step), not
+// by GPU time, so the ops the model runs most often are written here as one program each instead of
+// chains of 5-14 elementwise / reduction ops:
+//   LayerNorm: forward = row statistics (workgroup reduction) + elementwise affine; backward = dx
+//     (row-wise workgroup reductions) + dw + db (column sums).           ~23 ops -> 5 dispatches
+//   GELU (exact, erf): forward 1, backward 1.                              ~15 ops -> 2 dispatches
+//   Adam / AdamW: per variable one program for both moments (m and v packed in one [2, n] state
+//     tensor) and one for the parameter.                                  ~10-14 ops -> 2 dispatches
+//   Row gather by index (-1 gives a zero row): MAE masking's keep / restore and their gradients, in
+//     place of one-hot permutation matmuls.
+// Each program runs through the backend's own runWebGPUProgram (pipeline cache, buffer manager,
+// batched submits), registered as a tfjs kernel so tf.tidy, tf.memory and tf.profile see it. The
+// model code calls these only when fusedWebGpu(tf) is true; every other backend keeps its ops.
+// Tests: tests/unit/webgpu/ (each kernel against the unfused ops on the same adapter).
+
+import type { DataType, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core'
+import type { Tf } from './backend'
+
+/** The slice of tfjs-backend-webgpu's WebGPUProgram interface these programs fill in. */
+interface Program {
+  outputShape: number[]
+  shaderKey: string
+  dispatchLayout: { x: number[] }
+  dispatch: [number, number, number]
+  workgroupSize: [number, number, number]
+  variableNames: string[]
+  uniforms?: string
+  size?: boolean
+  getUserCode(): string
+}
+
+type Uniform = { type: 'float32' | 'int32'; data: number[] }
+
+interface WebGpuBackendLike {
+  runWebGPUProgram(program: Program, inputs: TensorInfo[], dtype: DataType, uniforms?: Uniform[]): TensorInfo
+}
+
+let enabled = true
+
+/** Turns the fused kernels off (benchmarks and tests compare against the stock ops). */
+export function setFusedWebGpuKernels(on: boolean): void {
+  enabled = on
+}
+
+/** True when the active backend is WebGPU and the fused kernels are enabled. */
+export function fusedWebGpu(tf: Tf): boolean {
+  return enabled && tf.getBackend() === 'webgpu'
+}
+
+// Flat elementwise programs: one thread per element.
+const FLAT_WG = 64
+// Row programs: one workgroup per row; threads stride the row, then a tree reduction in workgroup memory.
+const ROW_WG = 64
+// Column sums: 32 adjacent columns x 8 row lanes per workgroup, so loads are contiguous.
+const COL_W = 32
+const COL_LANES = 8
+
+function flatProgram(key: string, vars: string[], shape: number[], uniforms: string, body: string, n: number): Program {
+  return {
+    outputShape: shape,
+    shaderKey: key,
+    dispatchLayout: { x: shape.map((_, i) => i) },
+    dispatch: [Math.ceil(n / FLAT_WG), 1, 1],
+    workgroupSize: [FLAT_WG, 1, 1],
+    variableNames: vars,
+    uniforms,
+    getUserCode: () => `
+      fn main(index : i32) {
+        ${body}
+      }`
+  }
+}
+
+/** Index of this workgroup, robust to the backend reshaping a long 1-D dispatch into 2-D / 3-D. */
+const WORKGROUP_INDEX = 'i32(workgroupId.z * numWorkgroups.x * numWorkgroups.y + workgroupId.y * numWorkgroups.x + workgroupId.x)'
+
+function rowProgram(key: string, vars: string[], shape: number[], rows: number, uniforms: string, code: string): Program {
+  return {
+    outputShape: shape,
+    shaderKey: key,
+    dispatchLayout: { x: shape.map((_, i) => i) },
+    dispatch: [rows, 1, 1],
+    workgroupSize: [ROW_WG, 1, 1],
+    variableNames: vars,
+    uniforms,
+    getUserCode: () => code
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LayerNorm. x is viewed as [rows, cols]; statistics are [rows, 2] = (mean, 1/sqrt(var + eps)),
+// biased variance, two passes (mean first, then the centred squares) as the unfused ops do.
+
+const LN_STATS = `
+  var<workgroup> red : array<f32, ${ROW_WG}>;
+  fn reduceSum(v : f32, lid : u32) -> f32 {
+    red[lid] = v;
+    workgroupBarrier();
+    for (var s = ${ROW_WG / 2}u; s > 0u; s = s >> 1u) {
+      if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+      workgroupBarrier();
+    }
+    let total = red[0];
+    workgroupBarrier(); // everyone has read red[0] before the next reduction overwrites it
+    return total;
+  }
+  fn main(index : i32) {
+    // No early return for surplus workgroups: barriers need uniform control flow, and WGSL does not
+    // treat the (private copy of the) workgroup id as uniform. They redo the last row and write nothing.
+    let row = ${WORKGROUP_INDEX};
+    let valid = row < uniforms.rows;
+    let lid = localId.x;
+    let base = min(row, uniforms.rows - 1) * uniforms.cols;
+    var acc = 0.0;
+    for (var c = i32(lid); c < uniforms.cols; c = c + ${ROW_WG}) { acc = acc + X[base + c]; }
+    let mean = reduceSum(acc, lid) / f32(uniforms.cols);
+    var acc2 = 0.0;
+    for (var c = i32(lid); c < uniforms.cols; c = c + ${ROW_WG}) { let d = X[base + c] - mean; acc2 = acc2 + d * d; }
+    let variance = reduceSum(acc2, lid) / f32(uniforms.cols);
+    if (lid == 0u && valid) {
+      result[row * 2] = mean;
+      result[row * 2 + 1] = 1.0 / sqrt(variance + uniforms.eps);
+    }
+  }`
+
+function lnStats(backend: WebGpuBackendLike, x: TensorInfo, rows: number, cols: number, eps: number): TensorInfo {
+  const p = rowProgram('marsfm_ln_stats', ['X'], [rows, 2], rows, 'rows : i32, cols : i32, eps : f32,', LN_STATS)
+  return backend.runWebGPUProgram(p, [x], 'float32', [
+    { type: 'int32', data: [rows] },
+    { type: 'int32', data: [cols] },
+    { type: 'float32', data: [eps] }
+  ])
+}
+
+function lnAffine(backend: WebGpuBackendLike, x: TensorInfo, stats: TensorInfo, w: TensorInfo, b: TensorInfo, cols: number): TensorInfo {
+  const n = x.shape.reduce((a, d) => a * d, 1)
+  const body = `
+    if (index < uniforms.n) {
+      let row = index / uniforms.cols;
+      let c = index - row * uniforms.cols;
+      let xhat = (X[index] - S[row * 2]) * S[row * 2 + 1];
+      result[index] = xhat * W[c] + B[c];
+    }`
+  const p = flatProgram('marsfm_ln_affine', ['X', 'S', 'W', 'B'], x.shape, 'n : i32, cols : i32,', body, n)
+  return backend.runWebGPUProgram(p, [x, stats, w, b], 'float32', [
+    { type: 'int32', data: [n] },
+    { type: 'int32', data: [cols] }
+  ])
+}
+
+// dx = (g - mean(g) - xhat * mean(g * xhat)) * rstd with g = dy * w, per row.
+const LN_DX = `
+  var<workgroup> red : array<vec2<f32>, ${ROW_WG}>;
+  fn main(index : i32) {
+    let valid = ${WORKGROUP_INDEX} < uniforms.rows; // see LN_STATS: surplus workgroups only skip the writes
+    let row = min(${WORKGROUP_INDEX}, uniforms.rows - 1);
+    let lid = localId.x;
+    let base = row * uniforms.cols;
+    let mean = S[row * 2];
+    let rstd = S[row * 2 + 1];
+    var acc = vec2<f32>(0.0, 0.0);
+    for (var c = i32(lid); c < uniforms.cols; c = c + ${ROW_WG}) {
+      let g = DY[base + c] * W[c];
+      let xhat = (X[base + c] - mean) * rstd;
+      acc = acc + vec2<f32>(g, g * xhat);
+    }
+    red[lid] = acc;
+    workgroupBarrier();
+    for (var s = ${ROW_WG / 2}u; s > 0u; s = s >> 1u) {
+      if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+      workgroupBarrier();
+    }
+    let m = red[0] / f32(uniforms.cols);
+    for (var c = i32(lid); c < uniforms.cols; c = c + ${ROW_WG}) {
+      let g = DY[base + c] * W[c];
+      let xhat = (X[base + c] - mean) * rstd;
+      if (valid) { result[base + c] = (g - m.x - xhat * m.y) * rstd; }
+    }
+  }`
+
+function lnDx(backend: WebGpuBackendLike, dy: TensorInfo, x: TensorInfo, stats: TensorInfo, w: TensorInfo, rows: number, cols: number): TensorInfo {
+  const p = rowProgram('marsfm_ln_dx', ['DY', 'X', 'S', 'W'], x.shape, rows, 'rows : i32, cols : i32,', LN_DX)
+  return backend.runWebGPUProgram(p, [dy, x, stats, w], 'float32', [
+    { type: 'int32', data: [rows] },
+    { type: 'int32', data: [cols] }
+  ])
+}
+
+/** Column sums over rows of dy * xhat (withXhat) or of dy: dw and db of LayerNorm. */
+function lnColumnSum(backend: WebGpuBackendLike, inputs: TensorInfo[], rows: number, cols: number, withXhat: boolean): TensorInfo {
+  const term = withXhat ? 'DY[i] * ((X[i] - S[r * 2]) * S[r * 2 + 1])' : 'DY[i]'
+  const code = `
+    var<workgroup> red : array<f32, ${COL_W * COL_LANES}>;
+    fn main(index : i32) {
+      let lid = localId.x;
+      let lc = i32(lid % ${COL_W}u);
+      let lane = i32(lid / ${COL_W}u);
+      let col = ${WORKGROUP_INDEX} * ${COL_W} + lc;
+      var acc = 0.0;
+      if (col < uniforms.cols) {
+        for (var r = lane; r < uniforms.rows; r = r + ${COL_LANES}) {
+          let i = r * uniforms.cols + col;
+          acc = acc + ${term};
+        }
+      }
+      red[lid] = acc;
+      workgroupBarrier();
+      for (var s = ${COL_LANES / 2}u; s > 0u; s = s >> 1u) {
+        if (lane < i32(s)) { red[lid] = red[lid] + red[lid + s * ${COL_W}u]; }
+        workgroupBarrier();
+      }
+      if (lane == 0 && col < uniforms.cols) { result[col] = red[lid]; }
+    }`
+  const p: Program = {
+    outputShape: [cols],
+    shaderKey: withXhat ? 'marsfm_ln_dw' : 'marsfm_ln_db',
+    dispatchLayout: { x: [0] },
+    dispatch: [Math.ceil(cols / COL_W), 1, 1],
+    workgroupSize: [COL_W * COL_LANES, 1, 1],
+    variableNames: withXhat ? ['DY', 'X', 'S'] : ['DY'],
+    uniforms: 'rows : i32, cols : i32,',
+    getUserCode: () => code
+  }
+  return backend.runWebGPUProgram(p, inputs, 'float32', [
+    { type: 'int32', data: [rows] },
+    { type: 'int32', data: [cols] }
+  ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// GELU. WGSL has no erf: Phi(x) = 0.5 * erfc(-x / sqrt(2)) with the Chebyshev fit of erfc from
+// Numerical Recipes (erfcc: fractional error < 1.2e-7 for every argument), so the left tail keeps
+// its relative accuracy and Phi's absolute error stays below ~1.2e-7. Measured on lavapipe against a
+// float64 reference over [-8, 8]: GELU abs error < 1e-6 (mostly fp32 rounding of x * Phi), see
+// tests/unit/webgpu/fused-kernels.test.ts.
+
+const PHI = `
+  fn erfcPos(z : f32) -> f32 {
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+      t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    return t * exp(-z * z + poly);
+  }
+  fn phiCdf(x : f32) -> f32 {
+    let z = x * 0.70710678118654752;
+    let e = erfcPos(abs(z));
+    return select(1.0 - 0.5 * e, 0.5 * e, z < 0.0);
+  }`
+
+function geluForward(backend: WebGpuBackendLike, x: TensorInfo): TensorInfo {
+  const n = x.shape.reduce((a, d) => a * d, 1)
+  const p = flatProgram('marsfm_gelu', ['X'], x.shape, 'n : i32,', `if (index < uniforms.n) { let v = X[index]; result[index] = v * phiCdf(v); }`, n)
+  const inner = p.getUserCode
+  p.getUserCode = () => PHI + inner()
+  return backend.runWebGPUProgram(p, [x], 'float32', [{ type: 'int32', data: [n] }])
+}
+
+function geluBackward(backend: WebGpuBackendLike, dy: TensorInfo, x: TensorInfo): TensorInfo {
+  const n = x.shape.reduce((a, d) => a * d, 1)
+  const body = `
+    if (index < uniforms.n) {
+      let v = X[index];
+      let pdf = exp(-0.5 * v * v) * 0.3989422804014327;
+      result[index] = DY[index] * (phiCdf(v) + v * pdf);
+    }`
+  const p = flatProgram('marsfm_gelu_grad', ['DY', 'X'], x.shape, 'n : i32,', body, n)
+  const inner = p.getUserCode
+  p.getUserCode = () => PHI + inner()
+  return backend.runWebGPUProgram(p, [dy, x], 'float32', [{ type: 'int32', data: [n] }])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Adam / AdamW (torch's update, the same arithmetic as optimizer.ts's unfused path). The moments of a
+// parameter of n values live in one state tensor [2n] (m, then v), so one program updates both.
+
+export interface AdamScalars {
+  b1: number
+  b2: number
+  eps: number
+  /** L2 term added to the gradient (Adam's weight decay); 0 for AdamW. */
+  l2: number
+  /** Multiplier of the parameter before the step (AdamW's decoupled decay 1 - lr * wd); 1 for Adam. */
+  decay: number
+  /** lr / (1 - b1^t). */
+  stepSize: number
+  /** sqrt(1 - b2^t). */
+  bc2Sqrt: number
+}
+
+function adamMoments(backend: WebGpuBackendLike, g: TensorInfo, state: TensorInfo, param: TensorInfo, s: AdamScalars): TensorInfo {
+  const n = g.shape.reduce((a, d) => a * d, 1)
+  const l2 = s.l2 > 0
+  const body = `
+    if (index < uniforms.n) {
+      var g = G[index];
+      ${l2 ? 'g = g + P[index] * uniforms.l2;' : ''}
+      result[index] = MV[index] * uniforms.b1 + g * uniforms.oneMinusB1;
+      result[uniforms.n + index] = MV[uniforms.n + index] * uniforms.b2 + (g * g) * uniforms.oneMinusB2;
+    }`
+  const p = flatProgram(l2 ? 'marsfm_adam_moments_l2' : 'marsfm_adam_moments', l2 ? ['G', 'MV', 'P'] : ['G', 'MV'], [2 * n], 'n : i32, b1 : f32, oneMinusB1 : f32, b2 : f32, oneMinusB2 : f32, l2 : f32,', body, n)
+  return backend.runWebGPUProgram(p, l2 ? [g, state, param] : [g, state], 'float32', [
+    { type: 'int32', data: [n] },
+    { type: 'float32', data: [s.b1] },
+    { type: 'float32', data: [1 - s.b1] },
+    { type: 'float32', data: [s.b2] },
+    { type: 'float32', data: [1 - s.b2] },
+    { type: 'float32', data: [s.l2] }
+  ])
+}
+
+function adamParam(backend: WebGpuBackendLike, param: TensorInfo, state: TensorInfo, s: AdamScalars): TensorInfo {
+  const n = param.shape.reduce((a, d) => a * d, 1)
+  const body = `
+    if (index < uniforms.n) {
+      let denom = sqrt(MV[uniforms.n + index]) / uniforms.bc2Sqrt + uniforms.eps;
+      result[index] = P[index] * uniforms.decay - (MV[index] / denom) * uniforms.stepSize;
+    }`
+  const p = flatProgram('marsfm_adam_param', ['P', 'MV'], param.shape, 'n : i32, decay : f32, bc2Sqrt : f32, eps : f32, stepSize : f32,', body, n)
+  return backend.runWebGPUProgram(p, [param, state], 'float32', [
+    { type: 'int32', data: [n] },
+    { type: 'float32', data: [s.decay] },
+    { type: 'float32', data: [s.bc2Sqrt] },
+    { type: 'float32', data: [s.eps] },
+    { type: 'float32', data: [s.stepSize] }
+  ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row gather: x [N, L, D], idx [N, R] int32 -> out [N, R, D], out[s, r] = x[s, idx[s, r]], or a
+// zero row where idx is -1. Keep, restore and both their gradients are gathers of this form.
+
+function gatherRows(backend: WebGpuBackendLike, x: TensorInfo, idx: TensorInfo): TensorInfo {
+  const [n, l, d] = x.shape as [number, number, number]
+  const r = idx.shape[1]!
+  const total = n * r * d
+  const body = `
+    if (index < uniforms.total) {
+      let row = index / uniforms.d;
+      let c = index - row * uniforms.d;
+      let s = row / uniforms.r;
+      let src = I[row];
+      result[index] = select(0.0, X[(s * uniforms.l + max(src, 0)) * uniforms.d + c], src >= 0);
+    }`
+  const p = flatProgram('marsfm_gather_rows', ['X', 'I'], [n, r, d], 'total : i32, d : i32, r : i32, l : i32,', body, total)
+  return backend.runWebGPUProgram(p, [x, idx], 'float32', [
+    { type: 'int32', data: [total] },
+    { type: 'int32', data: [d] },
+    { type: 'int32', data: [r] },
+    { type: 'int32', data: [l] }
+  ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration as tfjs kernels (backend 'webgpu' only).
+
+const K = {
+  lnForward: 'MarsfmLayerNorm',
+  lnBackward: 'MarsfmLayerNormGrad',
+  gelu: 'MarsfmGelu',
+  geluGrad: 'MarsfmGeluGrad',
+  adam: 'MarsfmAdam',
+  gather: 'MarsfmGatherRows'
+} as const
+
+type KFunc = (inputs: Record<string, TensorInfo>, backend: WebGpuBackendLike, attrs: NamedAttrMap) => TensorInfo | TensorInfo[]
+
+const KERNELS: Record<string, KFunc> = {
+  // outputs [y, stats]
+  [K.lnForward]: ({ x, w, b }, backend, attrs) => {
+    const cols = x!.shape[x!.shape.length - 1]!
+    const rows = x!.shape.reduce((a, d) => a * d, 1) / cols
+    const stats = lnStats(backend, x!, rows, cols, attrs.eps as number)
+    return [lnAffine(backend, x!, stats, w!, b!, cols), stats]
+  },
+  // outputs [dx, dw, db]
+  [K.lnBackward]: ({ dy, x, stats, w }, backend) => {
+    const cols = x!.shape[x!.shape.length - 1]!
+    const rows = x!.shape.reduce((a, d) => a * d, 1) / cols
+    return [lnDx(backend, dy!, x!, stats!, w!, rows, cols), lnColumnSum(backend, [dy!, x!, stats!], rows, cols, true), lnColumnSum(backend, [dy!], rows, cols, false)]
+  },
+  [K.gelu]: ({ x }, backend) => geluForward(backend, x!),
+  [K.geluGrad]: ({ dy, x }, backend) => geluBackward(backend, dy!, x!),
+  // outputs [param', state']
+  [K.adam]: ({ g, state, param }, backend, attrs) => {
+    const s = attrs as unknown as AdamScalars
+    const next = adamMoments(backend, g!, state!, param!, s)
+    return [adamParam(backend, param!, next, s), next]
+  },
+  [K.gather]: ({ x, idx }, backend) => gatherRows(backend, x!, idx!)
+}
+
+function ensureRegistered(tf: Tf): void {
+  for (const [name, fn] of Object.entries(KERNELS)) {
+    if (tf.getKernel(name, 'webgpu')) continue
+    tf.registerKernel({
+      kernelName: name,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend, attrs }) => fn(inputs as Record<string, TensorInfo>, backend as unknown as WebGpuBackendLike, attrs ?? {})
+    } as KernelConfig)
+  }
+}
+
+function run(tf: Tf, name: string, inputs: Record<string, Tensor>, attrs: NamedAttrMap = {}): Tensor[] {
+  ensureRegistered(tf)
+  const out = tf.engine().runKernel(name, inputs, attrs)
+  return Array.isArray(out) ? (out as Tensor[]) : [out as Tensor]
+}
+
+/** LayerNorm forward: y (shape of x) and the row statistics [rows, 2] the backward needs. */
+export function webgpuLayerNorm(tf: Tf, x: Tensor, w: Tensor, b: Tensor, eps: number): { y: Tensor; stats: Tensor } {
+  const [y, stats] = run(tf, K.lnForward, { x, w, b }, { eps }) as [Tensor, Tensor]
+  return { y, stats }
+}
+
+/** LayerNorm backward: dx, dw, db. */
+export function webgpuLayerNormGrad(tf: Tf, dy: Tensor, x: Tensor, stats: Tensor, w: Tensor): [Tensor, Tensor, Tensor] {
+  return run(tf, K.lnBackward, { dy, x, stats, w }) as [Tensor, Tensor, Tensor]
+}
+
+export function webgpuGelu(tf: Tf, x: Tensor): Tensor {
+  return run(tf, K.gelu, { x })[0]!
+}
+
+export function webgpuGeluGrad(tf: Tf, dy: Tensor, x: Tensor): Tensor {
+  return run(tf, K.geluGrad, { dy, x })[0]!
+}
+
+/** One Adam / AdamW step of one parameter: the new parameter and the new moment state [2n]. */
+export function webgpuAdamStep(tf: Tf, param: Tensor, g: Tensor, state: Tensor, s: AdamScalars): { param: Tensor; state: Tensor } {
+  const [p, st] = run(tf, K.adam, { g, state, param }, { ...s } as unknown as NamedAttrMap) as [Tensor, Tensor]
+  return { param: p, state: st }
+}
+
+/** out[s, r] = x[s, idx[s, r]] (zero row where idx is -1): x [N, L, D], idx int32 [N, R]. */
+export function webgpuGatherRows(tf: Tf, x: Tensor, idx: Tensor): Tensor {
+  return run(tf, K.gather, { x, idx })[0]!
+}
