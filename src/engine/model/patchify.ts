@@ -17,6 +17,11 @@ export function patchify(tf: Tf, imgs: Tensor, g: PatchGeometry): Tensor3D {
   if (imgs.rank !== 5) throw new Error(`patchify expects [N, C, T, H, W], got [${imgs.shape.join(', ')}]`)
   if (T % tub || H % p || W % p) throw new Error(`image [${imgs.shape.join(', ')}] does not tile into ${tub}x${p}x${p} patches`)
   const [t, h, w] = [T / tub, H / p, W / p]
+  if (t === 1 && tub === 1 && tf.getBackend() === 'webgpu') {
+    // WebGPU transposes at most rank 6: with one frame, drop the unit time axes (same values).
+    const x6 = tf.reshape(imgs, [n, c, h, p, w, p]) // [N, C, h, p, w, q]
+    return tf.reshape(tf.transpose(x6, [0, 2, 4, 3, 5, 1]), [n, h * w, p * p * c]) as Tensor3D // [N, h, w, p, q, C]
+  }
   const x = tf.reshape(imgs, [n, c, t, tub, h, p, w, p]) // [N, C, t, tub, h, p, w, q]
   const y = tf.transpose(x, [0, 2, 4, 6, 3, 5, 7, 1]) // [N, t, h, w, tub, p, q, C]
   return tf.reshape(y, [n, t * h * w, tub * p * p * c]) as Tensor3D
@@ -28,6 +33,11 @@ export function unpatchify(tf: Tf, x: Tensor, g: PatchGeometry, grid: readonly [
   const { patchSize: p, tubeletSize: tub, inChans: c } = g
   const [t, h, w] = grid
   if (L !== t * h * w || P !== tub * p * p * c) throw new Error(`unpatchify: [${x.shape.join(', ')}] does not match grid ${t}x${h}x${w}, patch ${tub}x${p}x${p}x${c}`)
+  if (t === 1 && tub === 1 && tf.getBackend() === 'webgpu') {
+    // As in patchify: rank 6 for one frame.
+    const y6 = tf.reshape(x, [n, h, w, p, p, c]) // [N, h, w, p, q, C]
+    return tf.reshape(tf.transpose(y6, [0, 5, 1, 3, 2, 4]), [n, c, 1, h * p, w * p]) as Tensor5D // [N, C, h, p, w, q]
+  }
   const y = tf.reshape(x, [n, t, h, w, tub, p, p, c]) // [N, t, h, w, tub, p, q, C]
   const z = tf.transpose(y, [0, 7, 1, 4, 2, 5, 3, 6]) // [N, C, t, tub, h, p, w, q]
   return tf.reshape(z, [n, c, t * tub, h * p, w * p]) as Tensor5D

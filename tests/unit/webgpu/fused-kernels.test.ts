@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { Tf } from '@engine/tf/backend'
 import { bmm, gatherRows, gelu, layerNorm } from '@engine/model/ops'
 import { keepMatrix, maskIndices, planMasking, restoreMatrix } from '@engine/model/masking'
-import { maxAbsDiff, noAdapter, randomArray, read, scaledDiff, webgpuTf, withFused } from './helpers'
+import { patchify, unpatchify } from '@engine/model/patchify'
+import { maxAbsDiff, noAdapter, onBackend, randomArray, read, scaledDiff, webgpuTf, withFused } from './helpers'
 
 const TOL = 1e-5
 
@@ -138,6 +139,21 @@ describe.skipIf(noAdapter)('fused WebGPU kernels', () => {
         expect(back[row]).toBe(plan.mask[s * L + t] === 0 ? xs[row] : 0)
       }
     tf.dispose([x, rKeep, rFull])
+  })
+
+  it('patchify / unpatchify of one frame (rank-6 transposes on WebGPU) equal cpu exactly', async () => {
+    const shape = [2, 3, 1, 16, 24]
+    const data = randomArray(shape.reduce((a, b) => a * b, 1), 12)
+    const g = { patchSize: 8, tubeletSize: 1, inChans: 3 }
+    const run = () =>
+      tf.tidy(() => {
+        const p = patchify(tf, tf.tensor(data, shape), g)
+        return [p, unpatchify(tf, p, g, [1, 2, 3])]
+      })
+    const gpu = await read(run())
+    const cpu = await onBackend(tf, 'cpu', () => read(run()))
+    expect(Array.from(gpu[0]!)).toEqual(Array.from(cpu[0]!))
+    expect(Array.from(gpu[1]!)).toEqual(Array.from(data))
   })
 
   it('leaves no tensors behind', () => {
