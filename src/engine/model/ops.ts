@@ -69,6 +69,7 @@ function matMulPlain<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T, transien
 
 /** Matrix product [M, K] @ [K, N] or batched [B, M, K] @ [B, K, N]; backward uses explicit transposes. */
 export function bmm<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
+  if (fusedWebGpu(tf)) return bmmWebGpu(tf, a, b)
   const recording = recordingOnWasm(tf)
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 2)
@@ -95,6 +96,7 @@ export function bmm<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
  * products are the same sums in the same order (bit-identical on wasm).
  */
 export function linear(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
+  if (fusedWebGpu(tf)) return linearWebGpu(tf, x, w, b)
   const [inDim, outDim] = w.shape
   const lead = x.shape.slice(0, -1)
   const transientW = recordingOnWasm(tf) || (transientWeightScopes > 0 && tf.getBackend() === 'wasm')
@@ -177,6 +179,50 @@ export function gelu(tf: Tf, x: Tensor): Tensor {
 
 // WebGPU: the same functions as fused programs (tf/webgpu-kernels.ts), a few dispatches instead of
 // chains of small ops whose per-op CPU cost dominates a training step there.
+
+/**
+ * linear on WebGPU: the bias rides in the matMul program (tfjs's fused matMul), and the backward uses
+ * the matMul transpose flags (cheap there; explicit transposes were for wasm): 2 + 6 dispatches -> 1 + 3.
+ */
+function linearWebGpu(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
+  const [inDim, outDim] = w.shape
+  const lead = x.shape.slice(0, -1)
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 3)
+    const [xi, wi, bi] = t as [Tensor, Tensor2D, Tensor1D]
+    const x2 = tf.reshape(xi, [-1, inDim]) as Tensor2D // [M, in]
+    save([x2, wi])
+    return {
+      value: tf.reshape(tf.fused.matMul({ a: x2, b: wi, bias: bi }), [...lead, outDim]),
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sw] = saved as [Tensor2D, Tensor2D]
+          const dy2 = tf.reshape(dy, [-1, outDim]) as Tensor2D // [M, out]
+          const dx = tf.reshape(tf.matMul(dy2, sw, false, true), [...lead, inDim]) // [..., in]
+          return [dx, tf.matMul(sx, dy2, true, false), tf.sum(dy2, 0)]
+        })
+    }
+  })
+  return op(x, w, b)
+}
+
+/** bmm on WebGPU: backward with transpose flags instead of explicit transposes (4 -> 2 dispatches). */
+function bmmWebGpu<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 2)
+    const [x, y] = t as [T, T]
+    save([x, y])
+    return {
+      value: tf.matMul(x, y) as T,
+      gradFunc: (dy: T, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sy] = saved as [T, T]
+          return [tf.matMul(dy, sy, false, true), tf.matMul(sx, dy, true, false)]
+        })
+    }
+  })
+  return op(a, b) as T
+}
 
 /** layerNorm on WebGPU: saves x and the row statistics [rows, 2] instead of xhat and rstd. */
 function layerNormWebGpu(tf: Tf, x: Tensor, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor {

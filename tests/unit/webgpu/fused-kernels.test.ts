@@ -2,10 +2,10 @@
 // same adapter (forward and gradients, tolerance 1e-5: absolute on O(1) values, relative to the
 // largest value for column sums over many rows), GELU against a
 // float64 reference (1e-6 absolute), and the mask gather against the one-hot matmul it replaces.
-import type { Tensor, Tensor1D, Tensor3D } from '@tensorflow/tfjs-core'
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Tf } from '@engine/tf/backend'
-import { bmm, gatherRows, gelu, layerNorm } from '@engine/model/ops'
+import { bmm, gatherRows, gelu, layerNorm, linear } from '@engine/model/ops'
 import { keepMatrix, maskIndices, planMasking, restoreMatrix } from '@engine/model/masking'
 import { patchify, unpatchify } from '@engine/model/patchify'
 import { maxAbsDiff, noAdapter, onBackend, randomArray, read, scaledDiff, webgpuTf, withFused } from './helpers'
@@ -70,6 +70,25 @@ describe.skipIf(noAdapter)('fused WebGPU kernels', () => {
     // The check can fail: the outputs are not trivially zero.
     expect(Math.max(...plain[3]!.map(Math.abs))).toBeGreaterThan(0.1)
     tf.dispose([x, w, b, r])
+  })
+
+  it('linear (bias in the matMul, transpose flags in the backward) and bmm equal the unfused ops within 1e-5', async () => {
+    const x = tf.tensor3d(randomArray(2 * 9 * 12, 13), [2, 9, 12])
+    const w = tf.tensor2d(randomArray(12 * 7, 14), [12, 7])
+    const b = tf.tensor1d(randomArray(7, 15))
+    const r = tf.tensor3d(randomArray(2 * 9 * 7, 16), [2, 9, 7])
+    const f = (xi: Tensor, wi: Tensor, bi: Tensor) => linear(tf, xi, wi as Tensor2D, bi as Tensor1D)
+    const fused = await valueAndGrads(true, f, [x, w, b], r)
+    const plain = await valueAndGrads(false, f, [x, w, b], r)
+    for (let i = 0; i < 4; i++) expect(scaledDiff(fused[i]!, plain[i]!), ['y', 'dx', 'dw', 'db'][i]).toBeLessThan(TOL)
+    const y = tf.tensor3d(randomArray(2 * 12 * 5, 17), [2, 12, 5])
+    const r2 = tf.tensor3d(randomArray(2 * 9 * 5, 18), [2, 9, 5])
+    const g = (xi: Tensor, yi: Tensor) => bmm(tf, xi as Tensor3D, yi as Tensor3D)
+    const fusedB = await valueAndGrads(true, g, [x, y], r2)
+    const plainB = await valueAndGrads(false, g, [x, y], r2)
+    for (let i = 0; i < 3; i++) expect(scaledDiff(fusedB[i]!, plainB[i]!), ['z', 'dx', 'dy'][i]).toBeLessThan(TOL)
+    expect(Math.max(...plain[2]!.map(Math.abs))).toBeGreaterThan(0.1)
+    tf.dispose([x, w, b, r, y, r2])
   })
 
   it('GELU: forward and gradient equal the unfused ops within 1e-5', async () => {
