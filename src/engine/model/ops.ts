@@ -8,7 +8,7 @@
 
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
-import { fusedWebGpu, webgpuGatherRows, webgpuGelu, webgpuGeluGrad, webgpuLayerNorm, webgpuLayerNormGrad } from '../tf/webgpu-kernels'
+import { fusedWebGpu, webgpuGatherRows, webgpuGelu, webgpuGeluGrad, webgpuHeadMerge, webgpuHeadSplit, webgpuLayerNorm, webgpuLayerNormGrad, webgpuSoftmaxGrad } from '../tf/webgpu-kernels'
 
 type Args = Array<Tensor | GradSaveFunc>
 
@@ -273,4 +273,37 @@ export function gatherRows(tf: Tf, x: Tensor3D, idx: Int32Array, gradIdx: Int32A
     }
   })
   return op(x) as Tensor3D
+}
+
+/**
+ * WebGPU only: multi-head softmax(q k^T * scale) v from the qkv projection [N, S, 3D] (columns
+ * (part, head, j)) to the merged heads [N, S, D], as one differentiable op whose layout changes and
+ * softmax backward are single programs. Saves q (scaled), k, v and the attention map.
+ */
+export function attentionCore(tf: Tf, qkv: Tensor3D, numHeads: number, scale: number): Tensor3D {
+  const d = qkv.shape[2] / 3
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 1)
+    const [x] = t as [Tensor3D]
+    const q = webgpuHeadSplit(tf, x, numHeads, d, 0, scale) // [N*H, S, hd]
+    const k = webgpuHeadSplit(tf, x, numHeads, d, 1)
+    const v = webgpuHeadSplit(tf, x, numHeads, d, 2)
+    const attn = tf.softmax(tf.matMul(q, k, false, true)) // [N*H, S, S]
+    save([q, k, v, attn])
+    return {
+      value: webgpuHeadMerge(tf, [tf.matMul(attn, v)], numHeads) as Tensor3D,
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sq, sk, sv, sa] = saved as [Tensor3D, Tensor3D, Tensor3D, Tensor3D]
+          const dOut = webgpuHeadSplit(tf, dy, numHeads, d, 0) // [N*H, S, hd]
+          const dAttn = tf.matMul(dOut, sv, false, true) // [N*H, S, S]
+          const dV = tf.matMul(sa, dOut, true, false)
+          const dScores = webgpuSoftmaxGrad(tf, sa, dAttn)
+          const dQ = tf.matMul(dScores, sk) // w.r.t. the scaled q: times scale in the merge
+          const dK = tf.matMul(dScores, sq, true, false)
+          return [webgpuHeadMerge(tf, [dQ, dK, dV], numHeads, scale)]
+        })
+    }
+  })
+  return op(qkv) as Tensor3D
 }

@@ -10,6 +10,8 @@
 //     tensor) and one for the parameter.                                  ~10-14 ops -> 2 dispatches
 //   Row gather by index (-1 gives a zero row): MAE masking's keep / restore and their gradients, in
 //     place of one-hot permutation matmuls.
+//   Attention layout (qkv -> heads, heads -> tokens) and the softmax backward, for a fused
+//     attention core (model/ops.ts attentionCore): ~25 dispatches per block -> 14.
 // Each program runs through the backend's own runWebGPUProgram (pipeline cache, buffer manager,
 // batched submits), registered as a tfjs kernel so tf.tidy, tf.memory and tf.profile see it. The
 // model code calls these only when fusedWebGpu(tf) is true; every other backend keeps its ops.
@@ -353,6 +355,99 @@ function gatherRows(backend: WebGpuBackendLike, x: TensorInfo, idx: TensorInfo):
 }
 
 // ---------------------------------------------------------------------------------------------
+// Attention layout changes. qkv rows hold columns (part, head, j) (timm's qkv Linear); heads are
+// [N*H, S, hd]. Split: one part of [N, S, width] to heads (times a scale, 1/sqrt(hd) for q); merge:
+// 1 or 3 head tensors back to [N, S, k*H*hd] (the first scaled: q's gradient). Each replaces a
+// slice + transpose (+ mul) or transposes + concat.
+
+function headSplitFull(backend: WebGpuBackendLike, src: TensorInfo, n: number, s: number, width: number, dModel: number, heads: number, part: number, scale: number): TensorInfo {
+  const hd = dModel / heads
+  const total = n * s * dModel
+  const body = `
+    if (index < uniforms.total) {
+      let j = index % uniforms.hd;
+      let t = (index / uniforms.hd) % uniforms.s;
+      let bh = index / (uniforms.hd * uniforms.s);
+      let h = bh % uniforms.heads;
+      let b = bh / uniforms.heads;
+      result[index] = X[(b * uniforms.s + t) * uniforms.width + uniforms.offset + h * uniforms.hd + j] * uniforms.scale;
+    }`
+  const p = flatProgram('marsfm_head_split', ['X'], [n * heads, s, hd], 'total : i32, hd : i32, s : i32, heads : i32, width : i32, offset : i32, scale : f32,', body, total)
+  return backend.runWebGPUProgram(p, [src], 'float32', [
+    { type: 'int32', data: [total] },
+    { type: 'int32', data: [hd] },
+    { type: 'int32', data: [s] },
+    { type: 'int32', data: [heads] },
+    { type: 'int32', data: [width] },
+    { type: 'int32', data: [part * dModel] },
+    { type: 'float32', data: [scale] }
+  ])
+}
+
+function headMerge(backend: WebGpuBackendLike, parts: TensorInfo[], heads: number, scaleFirst: number): TensorInfo {
+  const [nh, s, hd] = parts[0]!.shape as [number, number, number]
+  const n = nh / heads
+  const dModel = heads * hd
+  const k = parts.length
+  const total = n * s * k * dModel
+  const names = ['A', 'B', 'C'].slice(0, k)
+  const pick = k === 1 ? 'A[src] * uniforms.scale' : 'select(select(C[src], B[src], part == 1), A[src] * uniforms.scale, part == 0)'
+  const body = `
+    if (index < uniforms.total) {
+      let col = index % (${k} * uniforms.dModel);
+      let row = index / (${k} * uniforms.dModel);
+      let part = col / uniforms.dModel;
+      let h = (col % uniforms.dModel) / uniforms.hd;
+      let j = col % uniforms.hd;
+      let b = row / uniforms.s;
+      let t = row % uniforms.s;
+      let src = ((b * uniforms.heads + h) * uniforms.s + t) * uniforms.hd + j;
+      result[index] = ${pick};
+    }`
+  const p = flatProgram(`marsfm_head_merge${k}`, names, [n, s, k * dModel], 'total : i32, dModel : i32, hd : i32, s : i32, heads : i32, scale : f32,', body, total)
+  return backend.runWebGPUProgram(p, parts, 'float32', [
+    { type: 'int32', data: [total] },
+    { type: 'int32', data: [dModel] },
+    { type: 'int32', data: [hd] },
+    { type: 'int32', data: [s] },
+    { type: 'int32', data: [heads] },
+    { type: 'float32', data: [scaleFirst] }
+  ])
+}
+
+// Softmax backward per row: dx = y * (dy - sum(dy * y)).
+const SOFTMAX_GRAD = `
+  var<workgroup> red : array<f32, ${ROW_WG}>;
+  fn main(index : i32) {
+    let valid = ${WORKGROUP_INDEX} < uniforms.rows; // see LN_STATS
+    let row = min(${WORKGROUP_INDEX}, uniforms.rows - 1);
+    let lid = localId.x;
+    let base = row * uniforms.cols;
+    var acc = 0.0;
+    for (var c = i32(lid); c < uniforms.cols; c = c + ${ROW_WG}) { acc = acc + DY[base + c] * Y[base + c]; }
+    red[lid] = acc;
+    workgroupBarrier();
+    for (var s = ${ROW_WG / 2}u; s > 0u; s = s >> 1u) {
+      if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+      workgroupBarrier();
+    }
+    let dot = red[0];
+    for (var c = i32(lid); c < uniforms.cols; c = c + ${ROW_WG}) {
+      if (valid) { result[base + c] = Y[base + c] * (DY[base + c] - dot); }
+    }
+  }`
+
+function softmaxGrad(backend: WebGpuBackendLike, y: TensorInfo, dy: TensorInfo): TensorInfo {
+  const cols = y.shape[y.shape.length - 1]!
+  const rows = y.shape.reduce((a, d) => a * d, 1) / cols
+  const p = rowProgram('marsfm_softmax_grad', ['Y', 'DY'], y.shape, rows, 'rows : i32, cols : i32,', SOFTMAX_GRAD)
+  return backend.runWebGPUProgram(p, [y, dy], 'float32', [
+    { type: 'int32', data: [rows] },
+    { type: 'int32', data: [cols] }
+  ])
+}
+
+// ---------------------------------------------------------------------------------------------
 // Registration as tfjs kernels (backend 'webgpu' only).
 
 const K = {
@@ -361,7 +456,10 @@ const K = {
   gelu: 'MarsfmGelu',
   geluGrad: 'MarsfmGeluGrad',
   adam: 'MarsfmAdam',
-  gather: 'MarsfmGatherRows'
+  gather: 'MarsfmGatherRows',
+  headSplit: 'MarsfmHeadSplit',
+  headMerge: 'MarsfmHeadMerge',
+  softmaxGrad: 'MarsfmSoftmaxGrad'
 } as const
 
 type KFunc = (inputs: Record<string, TensorInfo>, backend: WebGpuBackendLike, attrs: NamedAttrMap) => TensorInfo | TensorInfo[]
@@ -388,7 +486,13 @@ const KERNELS: Record<string, KFunc> = {
     const next = adamMoments(backend, g!, state!, param!, s)
     return [adamParam(backend, param!, next, s), next]
   },
-  [K.gather]: ({ x, idx }, backend) => gatherRows(backend, x!, idx!)
+  [K.gather]: ({ x, idx }, backend) => gatherRows(backend, x!, idx!),
+  [K.headSplit]: ({ x }, backend, attrs) => {
+    const [n, s, width] = x!.shape as [number, number, number]
+    return headSplitFull(backend, x!, n, s, width, attrs.dModel as number, attrs.heads as number, attrs.part as number, attrs.scale as number)
+  },
+  [K.headMerge]: (inputs, backend, attrs) => headMerge(backend, ['a', 'b', 'c'].map((k) => inputs[k]).filter((t): t is TensorInfo => t !== undefined), attrs.heads as number, attrs.scale as number),
+  [K.softmaxGrad]: ({ y, dy }, backend) => softmaxGrad(backend, y!, dy!)
 }
 
 function ensureRegistered(tf: Tf): void {
@@ -436,4 +540,21 @@ export function webgpuAdamStep(tf: Tf, param: Tensor, g: Tensor, state: Tensor, 
 /** out[s, r] = x[s, idx[s, r]] (zero row where idx is -1): x [N, L, D], idx int32 [N, R]. */
 export function webgpuGatherRows(tf: Tf, x: Tensor, idx: Tensor): Tensor {
   return run(tf, K.gather, { x, idx })[0]!
+}
+
+/** Part `part` (0 q, 1 k, 2 v; 0 for a plain [N, S, dModel]) of x [N, S, width] as heads [N*H, S, hd], times `scale`. */
+export function webgpuHeadSplit(tf: Tf, x: Tensor, heads: number, dModel: number, part: number, scale = 1): Tensor {
+  return run(tf, K.headSplit, { x }, { heads, dModel, part, scale })[0]!
+}
+
+/** Heads [N*H, S, hd] (1 or 3 of them) back to [N, S, k*H*hd]; the first is multiplied by `scaleFirst`. */
+export function webgpuHeadMerge(tf: Tf, parts: Tensor[], heads: number, scaleFirst = 1): Tensor {
+  const inputs: Record<string, Tensor> = {}
+  parts.forEach((t, i) => (inputs['abc'[i]!] = t))
+  return run(tf, K.headMerge, inputs, { heads, scale: scaleFirst })[0]!
+}
+
+/** Softmax gradient over the last axis from its output y: y * (dy - sum(dy * y)). */
+export function webgpuSoftmaxGrad(tf: Tf, y: Tensor, dy: Tensor): Tensor {
+  return run(tf, K.softmaxGrad, { y, dy })[0]!
 }

@@ -6,6 +6,7 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { Tf } from '@engine/tf/backend'
 import { bmm, gatherRows, gelu, layerNorm, linear } from '@engine/model/ops'
+import { attention, type BlockParams } from '@engine/model/blocks'
 import { keepMatrix, maskIndices, planMasking, restoreMatrix } from '@engine/model/masking'
 import { patchify, unpatchify } from '@engine/model/patchify'
 import { maxAbsDiff, noAdapter, onBackend, randomArray, read, scaledDiff, webgpuTf, withFused } from './helpers'
@@ -89,6 +90,28 @@ describe.skipIf(noAdapter)('fused WebGPU kernels', () => {
     for (let i = 0; i < 3; i++) expect(scaledDiff(fusedB[i]!, plainB[i]!), ['z', 'dx', 'dy'][i]).toBeLessThan(TOL)
     expect(Math.max(...plain[2]!.map(Math.abs))).toBeGreaterThan(0.1)
     tf.dispose([x, w, b, r, y, r2])
+  })
+
+  it.each([
+    [2, 5, 4, 16], // N, S, heads, D
+    [1, 70, 3, 24] // S above the row kernels' 64 threads
+  ])('attention (N %i, S %i, %i heads, D %i): output and gradients (x, qkv, proj) equal the unfused ops within 1e-5', async (n, s, heads, d) => {
+    const x = tf.tensor3d(randomArray(n * s * d, 19), [n, s, d])
+    const qkvW = tf.tensor2d(randomArray(d * 3 * d, 20, -0.5, 0.5), [d, 3 * d])
+    const qkvB = tf.tensor1d(randomArray(3 * d, 21))
+    const projW = tf.tensor2d(randomArray(d * d, 22), [d, d])
+    const projB = tf.tensor1d(randomArray(d, 23))
+    const r = tf.tensor3d(randomArray(n * s * d, 24), [n, s, d])
+    const f = (xi: Tensor, qw: Tensor, qb: Tensor, pw: Tensor, pb: Tensor) => {
+      const p = { qkv: { weight: qw, bias: qb }, proj: { weight: pw, bias: pb } } as unknown as BlockParams
+      return attention(tf, xi as Tensor3D, p, heads)
+    }
+    const fused = await valueAndGrads(true, f, [x, qkvW, qkvB, projW, projB], r)
+    const plain = await valueAndGrads(false, f, [x, qkvW, qkvB, projW, projB], r)
+    const names = ['y', 'dx', 'dqkv.w', 'dqkv.b', 'dproj.w', 'dproj.b']
+    for (let i = 0; i < names.length; i++) expect(scaledDiff(fused[i]!, plain[i]!), names[i]).toBeLessThan(TOL)
+    expect(Math.max(...plain[2]!.map(Math.abs))).toBeGreaterThan(0.01) // the attention weights get a gradient
+    tf.dispose([x, qkvW, qkvB, projW, projB, r])
   })
 
   it('GELU: forward and gradient equal the unfused ops within 1e-5', async () => {
