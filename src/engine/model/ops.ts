@@ -8,7 +8,7 @@
 
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
-import { fusedWebGpu, webgpuGatherRows, webgpuGelu, webgpuGeluGrad, webgpuHeadMerge, webgpuHeadSplit, webgpuLayerNorm, webgpuLayerNormGrad, webgpuSoftmaxGrad } from '../tf/webgpu-kernels'
+import { fusedWebGpu, webgpuGatherRows, webgpuGelu, webgpuGeluGrad, webgpuHeadMerge, webgpuHeadSplit, webgpuLayerNorm, webgpuLayerNormGrad, webgpuSoftmaxGrad, webgpuColumnSum } from '../tf/webgpu-kernels'
 
 type Args = Array<Tensor | GradSaveFunc>
 
@@ -182,7 +182,8 @@ export function gelu(tf: Tf, x: Tensor): Tensor {
 
 /**
  * linear on WebGPU: the bias rides in the matMul program (tfjs's fused matMul), and the backward uses
- * the matMul transpose flags (cheap there; explicit transposes were for wasm): 2 + 6 dispatches -> 1 + 3.
+ * the matMul transpose flags (cheap there; explicit transposes were for wasm) and db as one column-sum
+ * program: 2 + 7 dispatches -> 1 + 3.
  */
 function linearWebGpu(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
   const [inDim, outDim] = w.shape
@@ -199,7 +200,7 @@ function linearWebGpu(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
           const [sx, sw] = saved as [Tensor2D, Tensor2D]
           const dy2 = tf.reshape(dy, [-1, outDim]) as Tensor2D // [M, out]
           const dx = tf.reshape(tf.matMul(dy2, sw, false, true), [...lead, inDim]) // [..., in]
-          return [dx, tf.matMul(sx, dy2, true, false), tf.sum(dy2, 0)]
+          return [dx, tf.matMul(sx, dy2, true, false), webgpuColumnSum(tf, dy2)]
         })
     }
   })

@@ -459,7 +459,8 @@ const K = {
   gather: 'MarsfmGatherRows',
   headSplit: 'MarsfmHeadSplit',
   headMerge: 'MarsfmHeadMerge',
-  softmaxGrad: 'MarsfmSoftmaxGrad'
+  softmaxGrad: 'MarsfmSoftmaxGrad',
+  columnSum: 'MarsfmColumnSum'
 } as const
 
 type KFunc = (inputs: Record<string, TensorInfo>, backend: WebGpuBackendLike, attrs: NamedAttrMap) => TensorInfo | TensorInfo[]
@@ -492,7 +493,8 @@ const KERNELS: Record<string, KFunc> = {
     return headSplitFull(backend, x!, n, s, width, attrs.dModel as number, attrs.heads as number, attrs.part as number, attrs.scale as number)
   },
   [K.headMerge]: (inputs, backend, attrs) => headMerge(backend, ['a', 'b', 'c'].map((k) => inputs[k]).filter((t): t is TensorInfo => t !== undefined), attrs.heads as number, attrs.scale as number),
-  [K.softmaxGrad]: ({ y, dy }, backend) => softmaxGrad(backend, y!, dy!)
+  [K.softmaxGrad]: ({ y, dy }, backend) => softmaxGrad(backend, y!, dy!),
+  [K.columnSum]: ({ x }, backend) => lnColumnSum(backend, [x!], x!.shape[0]!, x!.shape[1]!, false)
 }
 
 function ensureRegistered(tf: Tf): void {
@@ -557,4 +559,9 @@ export function webgpuHeadMerge(tf: Tf, parts: Tensor[], heads: number, scaleFir
 /** Softmax gradient over the last axis from its output y: y * (dy - sum(dy * y)). */
 export function webgpuSoftmaxGrad(tf: Tf, y: Tensor, dy: Tensor): Tensor {
   return run(tf, K.softmaxGrad, { y, dy })[0]!
+}
+
+/** Column sums of x [rows, cols] in one program (tfjs's sum over axis 0 transposes first: two). */
+export function webgpuColumnSum(tf: Tf, x: Tensor): Tensor {
+  return run(tf, K.columnSum, { x })[0]!
 }
