@@ -9,6 +9,7 @@ import { bmm, gatherRows, gelu, layerNorm, linear } from '@engine/model/ops'
 import { attention, type BlockParams } from '@engine/model/blocks'
 import { keepMatrix, maskIndices, planMasking, restoreMatrix } from '@engine/model/masking'
 import { patchify, unpatchify } from '@engine/model/patchify'
+import { webgpuSoftmaxGrad } from '@engine/tf/webgpu-kernels'
 import { maxAbsDiff, noAdapter, onBackend, randomArray, read, scaledDiff, webgpuTf, withFused } from './helpers'
 
 const TOL = 1e-5
@@ -124,6 +125,28 @@ describe.skipIf(noAdapter)('fused WebGPU kernels', () => {
     expect(maxAbsDiff(fused[0]!, plain[0]!)).toBeLessThan(TOL)
     expect(maxAbsDiff(fused[1]!, plain[1]!)).toBeLessThan(TOL)
     tf.dispose([x, r])
+  })
+
+  it('dispatches past 65,535 workgroups (folded into 2-D by the backend): GELU on 4.5M values, softmax backward on 70,000 rows', async () => {
+    const n = 4_500_000 // > 65535 * 64 threads
+    const xs = randomArray(n, 25, -4, 4)
+    const x = tf.tensor1d(xs)
+    const [fused] = await read([withFused(true, () => gelu(tf, x))])
+    // float64 reference on every 997th value and the last 2,000 (the last workgroups)
+    let err = 0
+    for (let i = 0; i < n; i += i < n - 2000 ? 997 : 1) err = Math.max(err, Math.abs(fused![i]! - xs[i]! * 0.5 * (1 + erf64(xs[i]! / Math.SQRT2))))
+    expect(err).toBeLessThan(1e-6)
+    const logits = tf.tensor2d(randomArray(70000 * 5, 26, -3, 3), [70000, 5])
+    const dy = tf.tensor2d(randomArray(70000 * 5, 27), [70000, 5])
+    const [gFused, gPlain] = await read(
+      tf.tidy(() => {
+        const y = tf.softmax(logits)
+        return [webgpuSoftmaxGrad(tf, y, dy), tf.mul(y, tf.sub(dy, tf.sum(tf.mul(dy, y), -1, true)))]
+      })
+    )
+    expect(maxAbsDiff(gFused!, gPlain!)).toBeLessThan(TOL)
+    expect(Math.max(...gPlain!.subarray(gPlain!.length - 1000).map(Math.abs))).toBeGreaterThan(0.01) // the last rows were written
+    tf.dispose([x, logits, dy])
   })
 
   it('GELU: forward and derivative within 1e-6 absolute of float64 over [-8, 8]', async () => {
