@@ -8,6 +8,8 @@
 //    CPU per op, split into tfjs-core (engine: kernel lookup, tape, scopes, tensor bookkeeping) and
 //    the backend's runWebGPUProgram, of which: uniforms (makeUniforms: an ArrayBuffer, a pooled
 //    uniform buffer, queue.writeBuffer), createBindGroup, the pass encoding, submits.
+// Dispatches are counted as bind groups created (one per dispatch, also for the fused Adam, which
+// records its dispatch without runWebGPUProgram).
 // 2. A tiny ViT (prithviTiny; with --full-topology Prithvi-100M's depth / heads at tiny width, so
 //    the op count is the real model's): dispatches and tfjs kernels per forward, forward+backward and
 //    a whole MAE step and a classification step (masked encoder 0.375 -> CLS -> linear -> BCE -> AdamW),
@@ -125,7 +127,7 @@ async function chain(label: string, make: () => { step: (x: Tensor) => Tensor; x
   const s = r.s
   const backendMs = s.runWebGPUProgram!.ms
   console.log(
-    `${label.padEnd(30)} ${us(r.issueMs).padStart(7)} µs/op CPU  | per op: ${(s.kernels / N).toFixed(1)} kernels, ${(s.runWebGPUProgram!.calls / N).toFixed(1)} dispatches | ` +
+    `${label.padEnd(30)} ${us(r.issueMs).padStart(7)} µs/op CPU  | per op: ${(s.kernels / N).toFixed(1)} kernels, ${(s.createBindGroup!.calls / N).toFixed(1)} dispatches | ` +
       `tfjs-core ${us(r.issueMs - backendMs)} µs, runWebGPUProgram ${us(backendMs)} µs (uniforms ${us(s.makeUniforms!.ms)}, bindGroup ${us(s.createBindGroup!.ms)}, submit ${us(s.submitQueue!.ms)} x${(s.submitQueue!.calls / N).toFixed(2)}, createBuffer x${(s.createBuffer!.calls / N).toFixed(2)}) | drain ${r.drainMs.toFixed(1)} ms`
   )
   tf.dispose([x0, ...keep])
@@ -221,7 +223,7 @@ async function vit(task: 'mae' | 'classification', fused: boolean): Promise<void
       console.log(`   programs per step: ${top.map(([k, c]) => `${k} ${c}`).join(', ')}`)
     }
     console.log(
-      `${task.padEnd(14)} ${(fused ? 'fused' : 'unfused').padEnd(8)} ${phase.padEnd(17)} ${String(s.runWebGPUProgram!.calls).padStart(5)} dispatches ${String(s.kernels).padStart(5)} tfjs kernels  ${median(times).toFixed(0).padStart(6)} ms wall  (runWebGPUProgram CPU ${s.runWebGPUProgram!.ms.toFixed(0)} ms)`
+      `${task.padEnd(14)} ${(fused ? 'fused' : 'unfused').padEnd(8)} ${phase.padEnd(17)} ${String(s.createBindGroup!.calls).padStart(5)} dispatches (${String(s.createBindGroup!.calls - s.runWebGPUProgram!.calls).padStart(3)} recorded directly) ${String(s.kernels).padStart(5)} tfjs kernels  ${median(times).toFixed(0).padStart(6)} ms wall  (runWebGPUProgram CPU ${s.runWebGPUProgram!.ms.toFixed(0)} ms)`
     )
   }
   opt.dispose()

@@ -6,8 +6,8 @@
 //   LayerNorm: forward = row statistics (workgroup reduction) + elementwise affine; backward = dx
 //     (row-wise workgroup reductions) + dw + db (column sums).           ~23 ops -> 5 dispatches
 //   GELU (exact, erf): forward 1, backward 1.                              ~15 ops -> 2 dispatches
-//   Adam / AdamW: per variable one program for both moments (m and v packed in one [2, n] state
-//     tensor) and one for the parameter.                                  ~10-14 ops -> 2 dispatches
+//   Adam / AdamW: m and v of a parameter packed in one [2n] state tensor; one program writes the new
+//     parameter and state (recorded directly: two writable bindings).    ~10-14 ops -> 1 dispatch
 //   Row gather by index (-1 gives a zero row): MAE masking's keep / restore and their gradients, in
 //     place of one-hot permutation matmuls.
 //   Attention layout (qkv -> heads, heads -> tokens) and the softmax backward, for a fused
@@ -40,10 +40,16 @@ interface WebGpuBackendLike {
 }
 
 let enabled = true
+let singleDispatchAdam = true
 
 /** Turns the fused kernels off (benchmarks and tests compare against the stock ops). */
 export function setFusedWebGpuKernels(on: boolean): void {
   enabled = on
+}
+
+/** Adam in one dispatch per parameter (recorded directly) or two through runWebGPUProgram (tests compare). */
+export function setSingleDispatchAdam(on: boolean): void {
+  singleDispatchAdam = on
 }
 
 /** True when the active backend is WebGPU and the fused kernels are enabled. */
@@ -329,6 +335,115 @@ function adamParam(backend: WebGpuBackendLike, param: TensorInfo, state: TensorI
   ])
 }
 
+// One dispatch for the whole update: the program writes both the new parameter and the new state,
+// which needs two writable bindings; runWebGPUProgram binds one output, so this records the dispatch
+// itself, the way runWebGPUProgram does (tfjs-backend-webgpu 4.22: output buffers from the pool,
+// uniforms through makeUniforms, the backend's command encoder, pass and deferred-submit count, ids
+// marked as owned by the queue so their buffers are not reused before the submit). When those
+// internals are missing (another tfjs version), the two-program path above runs instead.
+
+interface RecordingBackend extends WebGpuBackendLike {
+  device: GPUDevice
+  commandEncoder: GPUCommandEncoder | null
+  computePassEncoder: GPUComputePassEncoder | null
+  dispatchCountInPass: number
+  commandQueueOwnedIds: WeakSet<object>
+  activeTimers: unknown
+  makeTensorInfo(shape: number[], dtype: DataType): TensorInfo
+  uploadToGPU(dataId: object): void
+  tensorToBinding(t: TensorInfo): GPUBindingResource
+  makeUniforms(u: Array<{ type: 'float32' | 'int32' | 'uint32'; data: number[] }>): GPUBindingResource
+  ensureCommandEncoderReady(): void
+  endComputePassEncoder(): void
+  submitQueue(): void
+}
+
+function canRecord(b: WebGpuBackendLike): b is RecordingBackend {
+  const r = b as Partial<RecordingBackend>
+  return (
+    typeof r.makeTensorInfo === 'function' &&
+    typeof r.uploadToGPU === 'function' &&
+    typeof r.tensorToBinding === 'function' &&
+    typeof r.makeUniforms === 'function' &&
+    typeof r.ensureCommandEncoderReady === 'function' &&
+    typeof r.endComputePassEncoder === 'function' &&
+    typeof r.submitQueue === 'function' &&
+    r.commandQueueOwnedIds instanceof WeakSet &&
+    typeof r.dispatchCountInPass === 'number' &&
+    r.device !== undefined
+  )
+}
+
+const ADAM_WG = 64
+const ADAM_SHADER = (l2: boolean) => `
+  struct U { n : u32, b1 : f32, oneMinusB1 : f32, b2 : f32, oneMinusB2 : f32, l2 : f32, decay : f32, bc2Sqrt : f32, eps : f32, stepSize : f32, };
+  @group(0) @binding(0) var<storage, read_write> pOut : array<f32>;
+  @group(0) @binding(1) var<storage, read_write> mvOut : array<f32>;
+  @group(0) @binding(2) var<storage, read> P : array<f32>;
+  @group(0) @binding(3) var<storage, read> G : array<f32>;
+  @group(0) @binding(4) var<storage, read> MV : array<f32>;
+  @group(0) @binding(5) var<uniform> u : U;
+  @compute @workgroup_size(${ADAM_WG})
+  fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
+    let i = gid.x + gid.y * nwg.x * ${ADAM_WG}u;
+    if (i >= u.n) { return; }
+    var g = G[i];
+    ${l2 ? 'g = g + P[i] * u.l2;' : ''}
+    let m = MV[i] * u.b1 + g * u.oneMinusB1;
+    let v = MV[u.n + i] * u.b2 + (g * g) * u.oneMinusB2;
+    mvOut[i] = m;
+    mvOut[u.n + i] = v;
+    let denom = sqrt(v) / u.bc2Sqrt + u.eps;
+    pOut[i] = P[i] * u.decay - (m / denom) * u.stepSize;
+  }`
+
+const adamPipelines = new WeakMap<GPUDevice, Map<boolean, GPUComputePipeline>>()
+
+function adamPipeline(device: GPUDevice, l2: boolean): GPUComputePipeline {
+  let byVariant = adamPipelines.get(device)
+  if (!byVariant) adamPipelines.set(device, (byVariant = new Map()))
+  let p = byVariant.get(l2)
+  if (!p) {
+    const module = device.createShaderModule({ code: ADAM_SHADER(l2), label: 'marsfm_adam' })
+    p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'marsfm_adam' })
+    byVariant.set(l2, p)
+  }
+  return p
+}
+
+function adamSingleDispatch(backend: RecordingBackend, g: TensorInfo, state: TensorInfo, param: TensorInfo, s: AdamScalars): [TensorInfo, TensorInfo] {
+  const n = g.shape.reduce((a, d) => a * d, 1)
+  const pOut = backend.makeTensorInfo(param.shape, 'float32')
+  const mvOut = backend.makeTensorInfo(state.shape, 'float32')
+  for (const t of [pOut, mvOut, param, g, state]) backend.uploadToGPU(t.dataId)
+  const uniforms = backend.makeUniforms([
+    { type: 'uint32', data: [n] },
+    ...[s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.l2, s.decay, s.bc2Sqrt, s.eps, s.stepSize].map((v) => ({ type: 'float32' as const, data: [v] }))
+  ])
+  const pipeline = adamPipeline(backend.device, s.l2 > 0)
+  const entries = [pOut, mvOut, param, g, state].map((t, i) => ({ binding: i, resource: backend.tensorToBinding(t) }))
+  entries.push({ binding: 5, resource: uniforms })
+  const bindGroup = backend.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries })
+  for (const t of [pOut, mvOut, param, g, state]) backend.commandQueueOwnedIds.add(t.dataId)
+  const groups = Math.ceil(n / ADAM_WG)
+  const x = Math.min(groups, 65535) // per-dimension limit: fold the rest into y
+  backend.ensureCommandEncoderReady()
+  if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({})
+  backend.computePassEncoder.setPipeline(pipeline)
+  backend.computePassEncoder.setBindGroup(0, bindGroup)
+  backend.computePassEncoder.dispatchWorkgroups(x, Math.ceil(groups / x), 1)
+  backend.dispatchCountInPass++
+  const timing = backend.activeTimers != null // tf.time / tf.profile: submit now as the backend does (untimed)
+  if (timing || (tfEnvBatch ?? 15) <= backend.dispatchCountInPass) {
+    backend.endComputePassEncoder()
+    backend.submitQueue()
+  }
+  return [pOut, mvOut]
+}
+
+/** WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE, read through the tf namespace on each registration. */
+let tfEnvBatch: number | undefined
+
 // ---------------------------------------------------------------------------------------------
 // Row gather: x [N, L, D], idx [N, R] int32 -> out [N, R, D], out[s, r] = x[s, idx[s, r]], or a
 // zero row where idx is -1. Keep, restore and both their gradients are gathers of this form.
@@ -484,6 +599,7 @@ const KERNELS: Record<string, KFunc> = {
   // outputs [param', state']
   [K.adam]: ({ g, state, param }, backend, attrs) => {
     const s = attrs as unknown as AdamScalars
+    if (singleDispatchAdam && canRecord(backend)) return adamSingleDispatch(backend, g!, state!, param!, s)
     const next = adamMoments(backend, g!, state!, param!, s)
     return [adamParam(backend, param!, next, s), next]
   },
@@ -510,6 +626,7 @@ function ensureRegistered(tf: Tf): void {
 
 function run(tf: Tf, name: string, inputs: Record<string, Tensor>, attrs: NamedAttrMap = {}): Tensor[] {
   ensureRegistered(tf)
+  tfEnvBatch = tf.env().getNumber('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')
   const out = tf.engine().runKernel(name, inputs, attrs)
   return Array.isArray(out) ? (out as Tensor[]) : [out as Tensor]
 }

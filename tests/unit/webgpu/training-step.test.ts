@@ -1,5 +1,5 @@
-// The fused Adam / AdamW against the optimiser's unfused path (same adapter) and the cpu backend over
-// 3 steps (1e-6 relative), a resume through loadState, and one tiny-ViT MAE training step (masked
+// The fused Adam / AdamW (one dispatch per parameter, and its two-program fallback) against the
+// optimiser's unfused path (same adapter) and the cpu backend over 3 steps (1e-6 relative), a resume through loadState, and one tiny-ViT MAE training step (masked
 // encoder, decoder, loss, backward, AdamW) on WebGPU with every fused kernel vs on cpu: loss, sampled
 // gradients and updated parameters within 1e-4.
 import type { Tensor, Variable } from '@tensorflow/tfjs-core'
@@ -10,13 +10,14 @@ import { randomWeights } from '@engine/model/params'
 import { PrithviMAE } from '@engine/model/prithvi'
 import { AdamOptimizer } from '@engine/training/optimizer'
 import { OptimizerConfig } from '@shared/ipc/schemas/runs'
+import { setSingleDispatchAdam } from '@engine/tf/webgpu-kernels'
 import { noAdapter, onBackend, randomArray, read, scaledDiff, webgpuTf, withFused } from './helpers'
 
 const SHAPES: Record<string, number[]> = { 'a.weight': [7, 5], 'a.bias': [5], 'b.weight': [3, 4, 6], scalar: [1] }
 const LRS = [1e-2, 5e-3, 2e-3]
 
 /** 3 optimiser steps from fixed parameters and gradients; returns the parameters after each step. */
-async function runAdam(tf: Tf, cfg: OptimizerConfig, opts: { fused: boolean; resumeFrom?: { weights: ReturnType<AdamOptimizer['stateWeights']>; step: number; params: Map<string, Float32Array> } }): Promise<Map<string, Float32Array>[]> {
+async function runAdam(tf: Tf, cfg: OptimizerConfig, opts: { fused: boolean; single?: boolean; resumeFrom?: { weights: ReturnType<AdamOptimizer['stateWeights']>; step: number; params: Map<string, Float32Array> } }): Promise<Map<string, Float32Array>[]> {
   const names = Object.keys(SHAPES)
   const vars = names.map((name, i) => ({ name, variable: variableOf(tf, opts.resumeFrom?.params.get(name) ?? randomArray(size(name), 100 + i), SHAPES[name]!) }))
   const opt = withFused(opts.fused, () => new AdamOptimizer(tf, cfg, vars))
@@ -26,7 +27,12 @@ async function runAdam(tf: Tf, cfg: OptimizerConfig, opts: { fused: boolean; res
   const history: Map<string, Float32Array>[] = []
   for (let step = start; step < LRS.length; step++) {
     const grads = new Map<string, Tensor>(names.map((name, i) => [name, tf.tensor(randomArray(size(name), 1000 * step + i, -2, 2), SHAPES[name]!)]))
-    opt.apply(grads, LRS[step]!)
+    setSingleDispatchAdam(opts.single ?? true)
+    try {
+      opt.apply(grads, LRS[step]!)
+    } finally {
+      setSingleDispatchAdam(true)
+    }
     tf.dispose([...grads.values()])
     const now = await read(vars.map((v) => v.variable.clone()))
     history.push(new Map(names.map((n, i) => [n, now[i]!])))
@@ -70,12 +76,14 @@ describe.skipIf(noAdapter)('fused WebGPU training step', () => {
     const fused = await runAdam(tf, cfg, { fused: true })
     expect(tf.memory().numTensors).toBe(before)
     const plain = await runAdam(tf, cfg, { fused: false })
+    const twoPrograms = await runAdam(tf, cfg, { fused: true, single: false }) // the fallback without the backend's internals
     const cpu = await onBackend(tf, 'cpu', () => runAdam(tf, cfg, { fused: true }))
     let moved = 0
     for (let s = 0; s < LRS.length; s++)
       for (const n of Object.keys(SHAPES)) {
         expect(relDiff(fused[s]!.get(n)!, plain[s]!.get(n)!), `step ${s + 1} ${n} vs unfused`).toBeLessThan(1e-6)
         expect(relDiff(fused[s]!.get(n)!, cpu[s]!.get(n)!), `step ${s + 1} ${n} vs cpu`).toBeLessThan(1e-6)
+        expect(relDiff(twoPrograms[s]!.get(n)!, plain[s]!.get(n)!), `step ${s + 1} ${n} two programs vs unfused`).toBeLessThan(1e-6)
         moved = Math.max(moved, scaledDiff(fused[s]!.get(n)!, randomArray(size(n), 100 + Object.keys(SHAPES).indexOf(n))))
       }
     expect(moved).toBeGreaterThan(1e-3) // the parameters did change
