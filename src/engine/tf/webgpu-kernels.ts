@@ -3,8 +3,8 @@
 // uniform buffer, bind group and pass encoding; 3.9 µs for a tiny add on an H200 host), not
 // by GPU time, so the ops the model runs most often are written here as one program each instead of
 // chains of 5-14 elementwise / reduction ops:
-//   LayerNorm: forward = row statistics (workgroup reduction) + elementwise affine; backward = dx
-//     (row-wise workgroup reductions) + dw + db (column sums).           ~23 ops -> 5 dispatches
+//   LayerNorm: forward = one row-wise program (workgroup reductions) writing y and the row
+//     statistics; backward = dx (row-wise reductions) + dw and db (column sums). ~23 ops -> 3 dispatches
 //   GELU (exact, erf): forward 1, backward 1.                              ~15 ops -> 2 dispatches
 //   Adam / AdamW: m and v of a parameter packed in one [2n] state tensor; one program writes the new
 //     parameter and state (recorded directly: two writable bindings).    ~10-14 ops -> 1 dispatch
@@ -13,7 +13,7 @@
 //   Attention layout (qkv -> heads, heads -> tokens) and the softmax backward, for a fused
 //     attention core (model/ops.ts attentionCore): ~25 dispatches per block -> 14.
 // Each program runs through the backend's own runWebGPUProgram (pipeline cache, buffer manager,
-// batched submits; Adam records its one dispatch itself, see adamSingleDispatch), registered as a
+// batched submits; programs with two outputs record their dispatch themselves, see recordDirect), registered as a
 // tfjs kernel so tf.tidy, tf.memory and tf.profile see it. The
 // model code calls these only when fusedWebGpu(tf) is true; every other backend keeps its ops.
 // Tests: tests/unit/webgpu/ (each kernel against the unfused ops on the same adapter).
@@ -41,16 +41,19 @@ interface WebGpuBackendLike {
 }
 
 let enabled = true
-let singleDispatchAdam = true
+let directDispatch = true
 
 /** Turns the fused kernels off (benchmarks and tests compare against the stock ops). */
 export function setFusedWebGpuKernels(on: boolean): void {
   enabled = on
 }
 
-/** Adam in one dispatch per parameter (recorded directly) or two through runWebGPUProgram (tests compare). */
-export function setSingleDispatchAdam(on: boolean): void {
-  singleDispatchAdam = on
+/**
+ * Programs with two outputs (Adam, LayerNorm forward, LayerNorm dw + db) recorded directly, or as
+ * two programs each through runWebGPUProgram (the fallback; tests compare both).
+ */
+export function setDirectDispatch(on: boolean): void {
+  directDispatch = on
 }
 
 /** True when the active backend is WebGPU and the fused kernels are enabled. */
@@ -398,36 +401,37 @@ const ADAM_SHADER = (l2: boolean) => `
     pOut[i] = P[i] * u.decay - (m / denom) * u.stepSize;
   }`
 
-const adamPipelines = new WeakMap<GPUDevice, Map<boolean, GPUComputePipeline>>()
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>()
 
-function adamPipeline(device: GPUDevice, l2: boolean): GPUComputePipeline {
-  let byVariant = adamPipelines.get(device)
-  if (!byVariant) adamPipelines.set(device, (byVariant = new Map()))
-  let p = byVariant.get(l2)
+/** A compute pipeline for WGSL written in full (entry point `main`), compiled once per device. */
+function pipelineFor(device: GPUDevice, key: string, code: () => string): GPUComputePipeline {
+  let cache = pipelines.get(device)
+  if (!cache) pipelines.set(device, (cache = new Map()))
+  let p = cache.get(key)
   if (!p) {
-    const module = device.createShaderModule({ code: ADAM_SHADER(l2), label: 'marsfm_adam' })
-    p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: 'marsfm_adam' })
-    byVariant.set(l2, p)
+    const module = device.createShaderModule({ code: code(), label: key })
+    p = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key })
+    cache.set(key, p)
   }
   return p
 }
 
-function adamSingleDispatch(backend: RecordingBackend, g: TensorInfo, state: TensorInfo, param: TensorInfo, s: AdamScalars): [TensorInfo, TensorInfo] {
-  const n = g.shape.reduce((a, d) => a * d, 1)
-  const pOut = backend.makeTensorInfo(param.shape, 'float32')
-  const mvOut = backend.makeTensorInfo(state.shape, 'float32')
-  for (const t of [pOut, mvOut, param, g, state]) backend.uploadToGPU(t.dataId)
-  const uniforms = backend.makeUniforms([
-    { type: 'uint32', data: [n] },
-    ...[s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.l2, s.decay, s.bc2Sqrt, s.eps, s.stepSize].map((v) => ({ type: 'float32' as const, data: [v] }))
-  ])
-  const pipeline = adamPipeline(backend.device, s.l2 > 0)
-  const entries = [pOut, mvOut, param, g, state].map((t, i) => ({ binding: i, resource: backend.tensorToBinding(t) }))
-  entries.push({ binding: 5, resource: uniforms })
+type RecordUniform = { type: 'float32' | 'int32' | 'uint32'; data: number[] }
+
+/**
+ * Records one dispatch with several outputs: bindings are the outputs (read_write), then the inputs
+ * (read), then the uniforms. `groups` workgroups along x, folded into y past the 65,535 limit (the
+ * shaders index workgroups as x + y * num_workgroups.x).
+ */
+function recordDirect(backend: RecordingBackend, pipeline: GPUComputePipeline, outShapes: number[][], inputs: TensorInfo[], uniforms: RecordUniform[], groups: number): TensorInfo[] {
+  const outputs = outShapes.map((shape) => backend.makeTensorInfo(shape, 'float32'))
+  const all = [...outputs, ...inputs]
+  for (const t of all) backend.uploadToGPU(t.dataId)
+  const entries: GPUBindGroupEntry[] = all.map((t, i) => ({ binding: i, resource: backend.tensorToBinding(t) }))
+  entries.push({ binding: all.length, resource: backend.makeUniforms(uniforms) })
   const bindGroup = backend.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries })
-  for (const t of [pOut, mvOut, param, g, state]) backend.commandQueueOwnedIds.add(t.dataId)
-  const groups = Math.ceil(n / ADAM_WG)
-  const x = Math.min(groups, 65535) // per-dimension limit: fold the rest into y
+  for (const t of all) backend.commandQueueOwnedIds.add(t.dataId)
+  const x = Math.min(groups, 65535)
   backend.ensureCommandEncoderReady()
   if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({})
   backend.computePassEncoder.setPipeline(pipeline)
@@ -439,7 +443,107 @@ function adamSingleDispatch(backend: RecordingBackend, g: TensorInfo, state: Ten
     backend.endComputePassEncoder()
     backend.submitQueue()
   }
-  return [pOut, mvOut]
+  return outputs
+}
+
+function adamSingleDispatch(backend: RecordingBackend, g: TensorInfo, state: TensorInfo, param: TensorInfo, s: AdamScalars): [TensorInfo, TensorInfo] {
+  const n = g.shape.reduce((a, d) => a * d, 1)
+  const l2 = s.l2 > 0
+  const pipeline = pipelineFor(backend.device, l2 ? 'marsfm_adam_l2' : 'marsfm_adam', () => ADAM_SHADER(l2))
+  const uniforms: RecordUniform[] = [
+    { type: 'uint32', data: [n] },
+    ...[s.b1, 1 - s.b1, s.b2, 1 - s.b2, s.l2, s.decay, s.bc2Sqrt, s.eps, s.stepSize].map((v) => ({ type: 'float32' as const, data: [v] }))
+  ]
+  return recordDirect(backend, pipeline, [param.shape, state.shape], [param, g, state], uniforms, Math.ceil(n / ADAM_WG)) as [TensorInfo, TensorInfo]
+}
+
+// LayerNorm forward in one program (y and the row statistics), and dw with db in one program.
+const LN_FORWARD_SHADER = () => `
+  struct U { rows : u32, cols : u32, eps : f32, };
+  @group(0) @binding(0) var<storage, read_write> Y : array<f32>;
+  @group(0) @binding(1) var<storage, read_write> S : array<f32>;
+  @group(0) @binding(2) var<storage, read> X : array<f32>;
+  @group(0) @binding(3) var<storage, read> W : array<f32>;
+  @group(0) @binding(4) var<storage, read> B : array<f32>;
+  @group(0) @binding(5) var<uniform> u : U;
+  var<workgroup> red : array<f32, ${ROW_WG}>;
+  fn reduceSum(v : f32, lid : u32) -> f32 {
+    red[lid] = v;
+    workgroupBarrier();
+    for (var s = ${ROW_WG / 2}u; s > 0u; s = s >> 1u) {
+      if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+      workgroupBarrier();
+    }
+    let total = red[0];
+    workgroupBarrier();
+    return total;
+  }
+  @compute @workgroup_size(${ROW_WG})
+  fn main(@builtin(local_invocation_index) lid : u32, @builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
+    let wg = wid.x + wid.y * nwg.x;
+    let valid = wg < u.rows; // surplus workgroups of a folded dispatch redo the last row and write nothing
+    let base = min(wg, u.rows - 1u) * u.cols;
+    var acc = 0.0;
+    for (var c = lid; c < u.cols; c = c + ${ROW_WG}u) { acc = acc + X[base + c]; }
+    let mean = reduceSum(acc, lid) / f32(u.cols);
+    var acc2 = 0.0;
+    for (var c = lid; c < u.cols; c = c + ${ROW_WG}u) { let d = X[base + c] - mean; acc2 = acc2 + d * d; }
+    let rstd = 1.0 / sqrt(reduceSum(acc2, lid) / f32(u.cols) + u.eps);
+    if (!valid) { return; }
+    for (var c = lid; c < u.cols; c = c + ${ROW_WG}u) { Y[base + c] = ((X[base + c] - mean) * rstd) * W[c] + B[c]; }
+    if (lid == 0u) { S[wg * 2u] = mean; S[wg * 2u + 1u] = rstd; }
+  }`
+
+const LN_PARAM_GRAD_SHADER = () => `
+  struct U { rows : u32, cols : u32, };
+  @group(0) @binding(0) var<storage, read_write> DW : array<f32>;
+  @group(0) @binding(1) var<storage, read_write> DB : array<f32>;
+  @group(0) @binding(2) var<storage, read> DY : array<f32>;
+  @group(0) @binding(3) var<storage, read> X : array<f32>;
+  @group(0) @binding(4) var<storage, read> S : array<f32>;
+  @group(0) @binding(5) var<uniform> u : U;
+  var<workgroup> red : array<vec2<f32>, ${COL_W * COL_LANES}>;
+  @compute @workgroup_size(${COL_W * COL_LANES})
+  fn main(@builtin(local_invocation_index) lid : u32, @builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
+    let lane = lid / ${COL_W}u;
+    let col = (wid.x + wid.y * nwg.x) * ${COL_W}u + lid % ${COL_W}u;
+    var acc = vec2<f32>(0.0, 0.0);
+    if (col < u.cols) {
+      for (var r = lane; r < u.rows; r = r + ${COL_LANES}u) {
+        let i = r * u.cols + col;
+        acc = acc + vec2<f32>(DY[i] * ((X[i] - S[r * 2u]) * S[r * 2u + 1u]), DY[i]);
+      }
+    }
+    red[lid] = acc;
+    workgroupBarrier();
+    for (var s = ${COL_LANES / 2}u; s > 0u; s = s >> 1u) {
+      if (lane < s) { red[lid] = red[lid] + red[lid + s * ${COL_W}u]; }
+      workgroupBarrier();
+    }
+    if (lane == 0u && col < u.cols) { DW[col] = red[lid].x; DB[col] = red[lid].y; }
+  }`
+
+function lnForwardDirect(backend: RecordingBackend, x: TensorInfo, w: TensorInfo, b: TensorInfo, eps: number): TensorInfo[] {
+  const cols = x.shape[x.shape.length - 1]!
+  const rows = x.shape.reduce((a, d) => a * d, 1) / cols
+  const pipeline = pipelineFor(backend.device, 'marsfm_ln_forward', LN_FORWARD_SHADER)
+  const u: RecordUniform[] = [
+    { type: 'uint32', data: [rows] },
+    { type: 'uint32', data: [cols] },
+    { type: 'float32', data: [eps] }
+  ]
+  return recordDirect(backend, pipeline, [x.shape, [rows, 2]], [x, w, b], u, rows)
+}
+
+function lnParamGradDirect(backend: RecordingBackend, dy: TensorInfo, x: TensorInfo, stats: TensorInfo): TensorInfo[] {
+  const cols = x.shape[x.shape.length - 1]!
+  const rows = x.shape.reduce((a, d) => a * d, 1) / cols
+  const pipeline = pipelineFor(backend.device, 'marsfm_ln_param_grad', LN_PARAM_GRAD_SHADER)
+  const u: RecordUniform[] = [
+    { type: 'uint32', data: [rows] },
+    { type: 'uint32', data: [cols] }
+  ]
+  return recordDirect(backend, pipeline, [[cols], [cols]], [dy, x, stats], u, Math.ceil(cols / COL_W))
 }
 
 /** WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE, read through the tf namespace on each registration. */
@@ -584,6 +688,7 @@ type KFunc = (inputs: Record<string, TensorInfo>, backend: WebGpuBackendLike, at
 const KERNELS: Record<string, KFunc> = {
   // outputs [y, stats]
   [K.lnForward]: ({ x, w, b }, backend, attrs) => {
+    if (directDispatch && canRecord(backend)) return lnForwardDirect(backend, x!, w!, b!, attrs.eps as number)
     const cols = x!.shape[x!.shape.length - 1]!
     const rows = x!.shape.reduce((a, d) => a * d, 1) / cols
     const stats = lnStats(backend, x!, rows, cols, attrs.eps as number)
@@ -593,6 +698,7 @@ const KERNELS: Record<string, KFunc> = {
   [K.lnBackward]: ({ dy, x, stats, w }, backend) => {
     const cols = x!.shape[x!.shape.length - 1]!
     const rows = x!.shape.reduce((a, d) => a * d, 1) / cols
+    if (directDispatch && canRecord(backend)) return [lnDx(backend, dy!, x!, stats!, w!, rows, cols), ...lnParamGradDirect(backend, dy!, x!, stats!)]
     return [lnDx(backend, dy!, x!, stats!, w!, rows, cols), lnColumnSum(backend, [dy!, x!, stats!], rows, cols, true), lnColumnSum(backend, [dy!], rows, cols, false)]
   },
   [K.gelu]: ({ x }, backend) => geluForward(backend, x!),
@@ -600,7 +706,7 @@ const KERNELS: Record<string, KFunc> = {
   // outputs [param', state']
   [K.adam]: ({ g, state, param }, backend, attrs) => {
     const s = attrs as unknown as AdamScalars
-    if (singleDispatchAdam && canRecord(backend)) return adamSingleDispatch(backend, g!, state!, param!, s)
+    if (directDispatch && canRecord(backend)) return adamSingleDispatch(backend, g!, state!, param!, s)
     const next = adamMoments(backend, g!, state!, param!, s)
     return [adamParam(backend, param!, next, s), next]
   },

@@ -9,7 +9,7 @@ import { bmm, gatherRows, gelu, layerNorm, linear } from '@engine/model/ops'
 import { attention, type BlockParams } from '@engine/model/blocks'
 import { keepMatrix, maskIndices, planMasking, restoreMatrix } from '@engine/model/masking'
 import { patchify, unpatchify } from '@engine/model/patchify'
-import { webgpuSoftmaxGrad } from '@engine/tf/webgpu-kernels'
+import { setDirectDispatch, webgpuSoftmaxGrad } from '@engine/tf/webgpu-kernels'
 import { maxAbsDiff, noAdapter, onBackend, randomArray, read, scaledDiff, webgpuTf, withFused } from './helpers'
 
 const TOL = 1e-5
@@ -67,8 +67,11 @@ describe.skipIf(noAdapter)('fused WebGPU kernels', () => {
     const r = tf.tensor(randomArray(n, 4), shape)
     const f = (xi: Tensor, wi: Tensor, bi: Tensor) => layerNorm(tf, xi, wi as Tensor1D, bi as Tensor1D, eps)
     const fused = await valueAndGrads(true, f, [x, w, b], r)
+    setDirectDispatch(false) // the fallback: statistics and affine, dw and db as separate programs
+    const twoPrograms = await valueAndGrads(true, f, [x, w, b], r).finally(() => setDirectDispatch(true))
     const plain = await valueAndGrads(false, f, [x, w, b], r)
     for (let i = 0; i < 4; i++) expect(scaledDiff(fused[i]!, plain[i]!), ['y', 'dx', 'dw', 'db'][i]).toBeLessThan(TOL)
+    for (let i = 0; i < 4; i++) expect(scaledDiff(twoPrograms[i]!, plain[i]!), `fallback ${['y', 'dx', 'dw', 'db'][i]}`).toBeLessThan(TOL)
     // The check can fail: the outputs are not trivially zero.
     expect(Math.max(...plain[3]!.map(Math.abs))).toBeGreaterThan(0.1)
     tf.dispose([x, w, b, r])

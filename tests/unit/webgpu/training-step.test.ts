@@ -10,7 +10,7 @@ import { randomWeights } from '@engine/model/params'
 import { PrithviMAE } from '@engine/model/prithvi'
 import { AdamOptimizer } from '@engine/training/optimizer'
 import { OptimizerConfig } from '@shared/ipc/schemas/runs'
-import { setSingleDispatchAdam } from '@engine/tf/webgpu-kernels'
+import { setDirectDispatch } from '@engine/tf/webgpu-kernels'
 import { noAdapter, onBackend, randomArray, read, scaledDiff, webgpuTf, withFused } from './helpers'
 
 const SHAPES: Record<string, number[]> = { 'a.weight': [7, 5], 'a.bias': [5], 'b.weight': [3, 4, 6], scalar: [1] }
@@ -27,11 +27,11 @@ async function runAdam(tf: Tf, cfg: OptimizerConfig, opts: { fused: boolean; sin
   const history: Map<string, Float32Array>[] = []
   for (let step = start; step < LRS.length; step++) {
     const grads = new Map<string, Tensor>(names.map((name, i) => [name, tf.tensor(randomArray(size(name), 1000 * step + i, -2, 2), SHAPES[name]!)]))
-    setSingleDispatchAdam(opts.single ?? true)
+    setDirectDispatch(opts.single ?? true)
     try {
       opt.apply(grads, LRS[step]!)
     } finally {
-      setSingleDispatchAdam(true)
+      setDirectDispatch(true)
     }
     tf.dispose([...grads.values()])
     const now = await read(vars.map((v) => v.variable.clone()))
