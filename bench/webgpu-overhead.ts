@@ -128,7 +128,7 @@ async function chain(label: string, make: () => { step: (x: Tensor) => Tensor; x
   const backendMs = s.runWebGPUProgram!.ms
   console.log(
     `${label.padEnd(30)} ${us(r.issueMs).padStart(7)} µs/op CPU  | per op: ${(s.kernels / N).toFixed(1)} kernels, ${(s.createBindGroup!.calls / N).toFixed(1)} dispatches | ` +
-      `tfjs-core ${us(r.issueMs - backendMs)} µs, runWebGPUProgram ${us(backendMs)} µs (uniforms ${us(s.makeUniforms!.ms)}, bindGroup ${us(s.createBindGroup!.ms)}, submit ${us(s.submitQueue!.ms)} x${(s.submitQueue!.calls / N).toFixed(2)}, createBuffer x${(s.createBuffer!.calls / N).toFixed(2)}) | drain ${r.drainMs.toFixed(1)} ms`
+      `tfjs-core (+ recordDirect) ${us(r.issueMs - backendMs)} µs, runWebGPUProgram ${us(backendMs)} µs (uniforms ${us(s.makeUniforms!.ms)}, bindGroup ${us(s.createBindGroup!.ms)}, submit ${us(s.submitQueue!.ms)} x${(s.submitQueue!.calls / N).toFixed(2)}, createBuffer x${(s.createBuffer!.calls / N).toFixed(2)}) | drain ${r.drainMs.toFixed(1)} ms`
   )
   tf.dispose([x0, ...keep])
   setFusedWebGpuKernels(true)
