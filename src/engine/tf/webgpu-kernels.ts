@@ -546,7 +546,7 @@ function lnParamGradDirect(backend: RecordingBackend, dy: TensorInfo, x: TensorI
   return recordDirect(backend, pipeline, [[cols], [cols]], [dy, x, stats], u, Math.ceil(cols / COL_W))
 }
 
-/** WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE, read through the tf namespace on each registration. */
+/** WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE (the backend submits after that many dispatches), read on each call. */
 let tfEnvBatch: number | undefined
 
 // ---------------------------------------------------------------------------------------------
@@ -580,7 +580,7 @@ function gatherRows(backend: WebGpuBackendLike, x: TensorInfo, idx: TensorInfo):
 // 1 or 3 head tensors back to [N, S, k*H*hd] (the first scaled: q's gradient). Each replaces a
 // slice + transpose (+ mul) or transposes + concat.
 
-function headSplitFull(backend: WebGpuBackendLike, src: TensorInfo, n: number, s: number, width: number, dModel: number, heads: number, part: number, scale: number): TensorInfo {
+function headSplit(backend: WebGpuBackendLike, src: TensorInfo, n: number, s: number, width: number, dModel: number, heads: number, part: number, scale: number): TensorInfo {
   const hd = dModel / heads
   const total = n * s * dModel
   const body = `
@@ -713,7 +713,7 @@ const KERNELS: Record<string, KFunc> = {
   [K.gather]: ({ x, idx }, backend) => gatherRows(backend, x!, idx!),
   [K.headSplit]: ({ x }, backend, attrs) => {
     const [n, s, width] = x!.shape as [number, number, number]
-    return headSplitFull(backend, x!, n, s, width, attrs.dModel as number, attrs.heads as number, attrs.part as number, attrs.scale as number)
+    return headSplit(backend, x!, n, s, width, attrs.dModel as number, attrs.heads as number, attrs.part as number, attrs.scale as number)
   },
   [K.headMerge]: (inputs, backend, attrs) => headMerge(backend, ['a', 'b', 'c'].map((k) => inputs[k]).filter((t): t is TensorInfo => t !== undefined), attrs.heads as number, attrs.scale as number),
   [K.softmaxGrad]: ({ y, dy }, backend) => softmaxGrad(backend, y!, dy!),
