@@ -3,7 +3,8 @@
 
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
-import { bmm, gelu, layerNorm, linear } from './ops'
+import { attentionCore, bmm, gelu, layerNorm, linear } from './ops'
+import { fusedWebGpu } from '../tf/webgpu-kernels'
 
 /** One block's parameters in tfjs layout (linear weights pre-transposed [in, out]). */
 export interface BlockParams {
@@ -35,6 +36,7 @@ export function attention(tf: Tf, x: Tensor3D, p: BlockParams, numHeads: number)
   const [n, s, d] = x.shape
   const hd = d / numHeads
   const qkv = linear(tf, x, p.qkv.weight, p.qkv.bias) // [N, S, 3D], columns (3, H, hd)
+  if (fusedWebGpu(tf)) return linear(tf, attentionCore(tf, qkv as Tensor3D, numHeads, hd ** -0.5), p.proj.weight, p.proj.bias) as Tensor3D
   const [q, k, v] = tf.split(qkv, 3, 2) as [Tensor3D, Tensor3D, Tensor3D] // each [N, S, D]
   const heads = (t: Tensor, perm: number[], shape: [number, number, number]): Tensor3D =>
     tf.reshape(tf.transpose(tf.reshape(t, [n, s, numHeads, hd]), perm), shape) as Tensor3D

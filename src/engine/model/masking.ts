@@ -102,3 +102,23 @@ export function restoreMatrix(plan: MaskPlan): Float32Array {
   }
   return out
 }
+
+/**
+ * Gather indices for the keep / restore permutations (fused WebGPU path, model/ops.ts gatherRows):
+ * `kept` [N, lenKeep] is the token each kept row takes (idsShuffle's first lenKeep); `restored` [N, L]
+ * is the kept row each token takes back, -1 for removed tokens. Keep gathers with `kept` and its
+ * gradient with `restored`; restore the other way round.
+ */
+export function maskIndices(plan: MaskPlan): { kept: Int32Array; restored: Int32Array } {
+  const { n, numPatches: L, lenKeep: K } = plan
+  const kept = new Int32Array(n * K)
+  const restored = new Int32Array(n * L)
+  for (let s = 0; s < n; s++) {
+    for (let r = 0; r < K; r++) kept[s * K + r] = plan.idsShuffle[s * L + r]!
+    for (let tok = 0; tok < L; tok++) {
+      const r = plan.idsRestore[s * L + tok]!
+      restored[s * L + tok] = r < K ? r : -1
+    }
+  }
+  return { kept, restored }
+}

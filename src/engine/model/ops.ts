@@ -8,6 +8,7 @@
 
 import type { GradSaveFunc, Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
+import { fusedWebGpu, webgpuGatherRows, webgpuGelu, webgpuGeluGrad, webgpuHeadMerge, webgpuHeadSplit, webgpuLayerNorm, webgpuLayerNormGrad, webgpuSoftmaxGrad, webgpuColumnSum } from '../tf/webgpu-kernels'
 
 type Args = Array<Tensor | GradSaveFunc>
 
@@ -68,6 +69,7 @@ function matMulPlain<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T, transien
 
 /** Matrix product [M, K] @ [K, N] or batched [B, M, K] @ [B, K, N]; backward uses explicit transposes. */
 export function bmm<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
+  if (fusedWebGpu(tf)) return bmmWebGpu(tf, a, b)
   const recording = recordingOnWasm(tf)
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 2)
@@ -94,6 +96,7 @@ export function bmm<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
  * products are the same sums in the same order (bit-identical on wasm).
  */
 export function linear(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
+  if (fusedWebGpu(tf)) return linearWebGpu(tf, x, w, b)
   const [inDim, outDim] = w.shape
   const lead = x.shape.slice(0, -1)
   const transientW = recordingOnWasm(tf) || (transientWeightScopes > 0 && tf.getBackend() === 'wasm')
@@ -122,6 +125,7 @@ export function linear(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
 
 /** LayerNorm over the last axis (biased variance, as torch.nn.LayerNorm). */
 export function layerNorm(tf: Tf, x: Tensor, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor {
+  if (fusedWebGpu(tf)) return layerNormWebGpu(tf, x, weight, bias, eps)
   const d = x.shape[x.rank - 1]!
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 3)
@@ -153,6 +157,7 @@ export function layerNorm(tf: Tf, x: Tensor, weight: Tensor1D, bias: Tensor1D, e
 
 /** Exact GELU x * Phi(x) with Phi from tf.erf; backward uses the exact derivative Phi(x) + x * phi(x). */
 export function gelu(tf: Tf, x: Tensor): Tensor {
+  if (fusedWebGpu(tf)) return geluWebGpu(tf, x)
   const op = tf.customGrad((...args: Args) => {
     const { t, save } = splitArgs(args, 1)
     const [xi] = t as [Tensor]
@@ -170,4 +175,136 @@ export function gelu(tf: Tf, x: Tensor): Tensor {
     }
   })
   return op(x)
+}
+
+// WebGPU: the same functions as fused programs (tf/webgpu-kernels.ts), a few dispatches instead of
+// chains of small ops whose per-op CPU cost dominates a training step there.
+
+/**
+ * linear on WebGPU: the bias rides in the matMul program (tfjs's fused matMul), and the backward uses
+ * the matMul transpose flags (cheap there; explicit transposes were for wasm) and db as one column-sum
+ * program: 2 + 7 dispatches -> 1 + 3.
+ */
+function linearWebGpu(tf: Tf, x: Tensor, w: Tensor2D, b: Tensor1D): Tensor {
+  const [inDim, outDim] = w.shape
+  const lead = x.shape.slice(0, -1)
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 3)
+    const [xi, wi, bi] = t as [Tensor, Tensor2D, Tensor1D]
+    const x2 = tf.reshape(xi, [-1, inDim]) as Tensor2D // [M, in]
+    save([x2, wi])
+    return {
+      value: tf.reshape(tf.fused.matMul({ a: x2, b: wi, bias: bi }), [...lead, outDim]),
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sw] = saved as [Tensor2D, Tensor2D]
+          const dy2 = tf.reshape(dy, [-1, outDim]) as Tensor2D // [M, out]
+          const dx = tf.reshape(tf.matMul(dy2, sw, false, true), [...lead, inDim]) // [..., in]
+          return [dx, tf.matMul(sx, dy2, true, false), webgpuColumnSum(tf, dy2)]
+        })
+    }
+  })
+  return op(x, w, b)
+}
+
+/** bmm on WebGPU: backward with transpose flags instead of explicit transposes (4 -> 2 dispatches). */
+function bmmWebGpu<T extends Tensor2D | Tensor3D>(tf: Tf, a: T, b: T): T {
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 2)
+    const [x, y] = t as [T, T]
+    save([x, y])
+    return {
+      value: tf.matMul(x, y) as T,
+      gradFunc: (dy: T, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sy] = saved as [T, T]
+          return [tf.matMul(dy, sy, false, true), tf.matMul(sx, dy, true, false)]
+        })
+    }
+  })
+  return op(a, b) as T
+}
+
+/** layerNorm on WebGPU: saves x and the row statistics [rows, 2] instead of xhat and rstd. */
+function layerNormWebGpu(tf: Tf, x: Tensor, weight: Tensor1D, bias: Tensor1D, eps: number): Tensor {
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 3)
+    const [xi, wi, bi] = t as [Tensor, Tensor1D, Tensor1D]
+    const { y, stats } = webgpuLayerNorm(tf, xi, wi, bi, eps)
+    save([xi, stats, wi])
+    return {
+      value: y,
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sx, sstats, sw] = saved as [Tensor, Tensor, Tensor1D]
+          return webgpuLayerNormGrad(tf, dy, sx, sstats, sw)
+        })
+    }
+  })
+  return op(x, weight, bias)
+}
+
+function geluWebGpu(tf: Tf, x: Tensor): Tensor {
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 1)
+    const [xi] = t as [Tensor]
+    save([xi])
+    return {
+      value: webgpuGelu(tf, xi),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => tf.tidy(() => [webgpuGeluGrad(tf, dy, saved[0]!)])
+    }
+  })
+  return op(x)
+}
+
+/**
+ * Row permutation x [N, L, D] -> [N, R, D] with out[s, r] = x[s, idx[s, r]] (a zero row where idx is
+ * -1), as a gather on WebGPU. `gradIdx` [N, L] is the inverse map (the output row that took input
+ * row l, or -1), so the gradient is the gather dx[s, l] = dy[s, gradIdx[s, l]]: each input row is
+ * used at most once, as in MAE masking. Equals the one-hot product bmm(onehot, x) exactly.
+ */
+export function gatherRows(tf: Tf, x: Tensor3D, idx: Int32Array, gradIdx: Int32Array, rows: number): Tensor3D {
+  const [n, l] = x.shape
+  const op = tf.customGrad((...args: Args) => {
+    const { t } = splitArgs(args, 1)
+    const [xi] = t as [Tensor3D]
+    return {
+      value: tf.tidy(() => webgpuGatherRows(tf, xi, tf.tensor2d(idx, [n, rows], 'int32'))),
+      gradFunc: (dy: Tensor) => tf.tidy(() => [webgpuGatherRows(tf, dy, tf.tensor2d(gradIdx, [n, l], 'int32'))])
+    }
+  })
+  return op(x) as Tensor3D
+}
+
+/**
+ * WebGPU only: multi-head softmax(q k^T * scale) v from the qkv projection [N, S, 3D] (columns
+ * (part, head, j)) to the merged heads [N, S, D], as one differentiable op whose layout changes and
+ * softmax backward are single programs. Saves q (scaled), k, v and the attention map.
+ */
+export function attentionCore(tf: Tf, qkv: Tensor3D, numHeads: number, scale: number): Tensor3D {
+  const d = qkv.shape[2] / 3
+  const op = tf.customGrad((...args: Args) => {
+    const { t, save } = splitArgs(args, 1)
+    const [x] = t as [Tensor3D]
+    const q = webgpuHeadSplit(tf, x, numHeads, d, 0, scale) // [N*H, S, hd]
+    const k = webgpuHeadSplit(tf, x, numHeads, d, 1)
+    const v = webgpuHeadSplit(tf, x, numHeads, d, 2)
+    const attn = tf.softmax(tf.matMul(q, k, false, true)) // [N*H, S, S]
+    save([q, k, v, attn])
+    return {
+      value: webgpuHeadMerge(tf, [tf.matMul(attn, v)], numHeads) as Tensor3D,
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        tf.tidy(() => {
+          const [sq, sk, sv, sa] = saved as [Tensor3D, Tensor3D, Tensor3D, Tensor3D]
+          const dOut = webgpuHeadSplit(tf, dy, numHeads, d, 0) // [N*H, S, hd]
+          const dAttn = tf.matMul(dOut, sv, false, true) // [N*H, S, S]
+          const dV = tf.matMul(sa, dOut, true, false)
+          const dScores = webgpuSoftmaxGrad(tf, sa, dAttn)
+          const dQ = tf.matMul(dScores, sk) // w.r.t. the scaled q: times scale in the merge
+          const dK = tf.matMul(dScores, sq, true, false)
+          return [webgpuHeadMerge(tf, [dQ, dK, dV], numHeads, scale)]
+        })
+    }
+  })
+  return op(qkv) as Tensor3D
 }

@@ -8,8 +8,9 @@ import { registerMissingGradients } from '../tf/gradients'
 import { type BlockParams, transformerBlock } from './blocks'
 import type { PrithviConfig } from './config'
 import { numPatches } from './config'
-import { keepMatrix, type MaskPlan, planFromIdsRestore, planMasking, restoreMatrix } from './masking'
-import { bmm, layerNorm, linear } from './ops'
+import { keepMatrix, maskIndices, type MaskPlan, planFromIdsRestore, planMasking, restoreMatrix } from './masking'
+import { bmm, gatherRows, layerNorm, linear } from './ops'
+import { fusedWebGpu } from '../tf/webgpu-kernels'
 import { type ParamSpec, paramSpecs, patchDim, posEmbedWeights, toTfLayout, tokenGrid, toTorchLayout, validateWeights } from './params'
 import { patchify, unpatchify, type PatchGeometry } from './patchify'
 import { sincos3dPosEmbed } from './posEmbed'
@@ -162,6 +163,10 @@ export class PrithviMAE {
     tokens = tf.add(tokens, this.posPatches) // [N, L, D]
     let kept: Tensor3D // [N, Lkeep, D]
     if (plan.identity) kept = tokens
+    else if (fusedWebGpu(tf)) {
+      const { kept: idx, restored } = maskIndices(plan) // a gather instead of a one-hot matmul on WebGPU
+      kept = gatherRows(tf, tokens, idx, restored, plan.lenKeep)
+    }
     else kept = this.permute(keepMatrix(plan), [n, plan.lenKeep, this.numPatches], tokens)
     const cls = tf.tile(tf.add(this.v<Tensor3D>('cls_token'), this.posCls), [n, 1, 1]) as Tensor3D // [N, 1, D]
     let h = (plan.lenKeep > 0 ? tf.concat([cls, kept], 1) : cls) as Tensor3D // [N, 1+Lkeep, D]
@@ -187,7 +192,11 @@ export class PrithviMAE {
     if (lenKeep === 0) full = tf.zeros([n, L, Dd])
     else {
       const body = tf.slice(y, [0, 1, 0], [n, lenKeep, Dd]) // [N, Lkeep, Dd]
-      full = plan.identity ? body : this.permute(restoreMatrix(plan), [n, L, lenKeep], body)
+      if (plan.identity) full = body
+      else if (fusedWebGpu(tf)) {
+        const { kept, restored } = maskIndices(plan)
+        full = gatherRows(tf, body, restored, kept, L)
+      } else full = this.permute(restoreMatrix(plan), [n, L, lenKeep], body)
     }
     if (lenKeep < L) {
       const removed = tf.tensor3d(plan.mask, [n, L, 1]) // [N, L, 1]

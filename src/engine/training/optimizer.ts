@@ -5,6 +5,7 @@ import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
 import type { OptimizerConfig } from '@shared/ipc/schemas/runs'
 import type { WeightMap } from '../model/weights'
+import { fusedWebGpu, webgpuAdamStep } from '../tf/webgpu-kernels'
 
 export interface NamedVariable {
   name: string
@@ -16,6 +17,10 @@ export class AdamOptimizer {
   step = 0
   private readonly m = new Map<string, Variable>()
   private readonly v = new Map<string, Variable>()
+  /** WebGPU (fused): m and v of each parameter packed as one flat [2n] state, updated in one program. */
+  private readonly mv = new Map<string, Variable>()
+  /** Decided once: the state layout depends on it. */
+  readonly fused: boolean
 
   constructor(
     private readonly tf: Tf,
@@ -28,7 +33,14 @@ export class AdamOptimizer {
       zeros.dispose() // the variable keeps its own reference to the data
       return v
     }
+    this.fused = fusedWebGpu(tf)
     for (const p of params) {
+      if (this.fused) {
+        const zeros = tf.zeros([2 * p.variable.size])
+        this.mv.set(p.name, tf.variable(zeros, false))
+        zeros.dispose()
+        continue
+      }
       this.m.set(p.name, zeroVariable(p.variable))
       this.v.set(p.name, zeroVariable(p.variable))
     }
@@ -43,6 +55,21 @@ export class AdamOptimizer {
     const bc2 = 1 - b2 ** this.step
     const stepSize = lr / bc1
     const bc2Sqrt = Math.sqrt(bc2)
+    if (this.fused) {
+      // Two programs per parameter (moments, then parameter) instead of ~10-14 ops.
+      const scalars = { b1, b2, eps, l2: name === 'adam' ? wd : 0, decay: name === 'adamw' && wd > 0 ? 1 - lr * wd : 1, stepSize, bc2Sqrt }
+      for (const p of this.params) {
+        const g = grads.get(p.name)
+        if (!g) continue
+        tf.tidy(() => {
+          const state = this.mv.get(p.name)!
+          const next = webgpuAdamStep(tf, p.variable, g, state, scalars)
+          state.assign(next.state)
+          p.variable.assign(next.param)
+        })
+      }
+      return
+    }
     // One tidy per parameter: with Prithvi-100M, keeping every temporary to the end would need
     // several copies of the whole model at once (more than wasm's 4 GB heap).
     for (const p of this.params) {
@@ -67,6 +94,13 @@ export class AdamOptimizer {
   async stateWeights(): Promise<WeightMap> {
     const out: WeightMap = new Map()
     for (const p of this.params) {
+      if (this.fused) {
+        const data = (await this.mv.get(p.name)!.data()) as Float32Array
+        const n = p.variable.size
+        out.set(`optim.m.${p.name}`, { shape: p.variable.shape.slice(), data: data.slice(0, n) })
+        out.set(`optim.v.${p.name}`, { shape: p.variable.shape.slice(), data: data.slice(n) })
+        continue
+      }
       const m = this.m.get(p.name)!
       const v = this.v.get(p.name)!
       const [md, vd] = await Promise.all([m.data(), v.data()])
@@ -79,6 +113,20 @@ export class AdamOptimizer {
   loadState(weights: WeightMap, step: number): void {
     const tf = this.tf
     for (const p of this.params) {
+      if (this.fused) {
+        const [m, v] = (['m', 'v'] as const).map((kind) => {
+          const w = weights.get(`optim.${kind}.${p.name}`)
+          if (!w) throw new Error(`checkpoint has no optimiser state optim.${kind}.${p.name}`)
+          return w.data
+        })
+        const packed = new Float32Array(2 * p.variable.size)
+        packed.set(m!)
+        packed.set(v!, p.variable.size)
+        const t = tf.tensor1d(packed, 'float32')
+        this.mv.get(p.name)!.assign(t)
+        t.dispose()
+        continue
+      }
       for (const [kind, store] of [['m', this.m], ['v', this.v]] as const) {
         const w = weights.get(`optim.${kind}.${p.name}`)
         if (!w) throw new Error(`checkpoint has no optimiser state optim.${kind}.${p.name}`)
@@ -91,9 +139,10 @@ export class AdamOptimizer {
   }
 
   dispose(): void {
-    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose()
+    for (const t of [...this.m.values(), ...this.v.values(), ...this.mv.values()]) t.dispose()
     this.m.clear()
     this.v.clear()
+    this.mv.clear()
   }
 }
 
