@@ -13,6 +13,7 @@ import { DEMO_MODEL_FILE, demoModelDir } from '../../models/demo'
 import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
 import type { PrithviConfig } from '@engine/model/config'
 import type { BandStats } from '@shared/bands'
+import { jsonSyntaxDetail } from '@shared/datasets/formats/format-error'
 
 const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml]] --images <files or folder>... [options]
   --checkpoint            Prithvi-100M (Hugging Face ibm-nasa-geospatial/Prithvi-100M) or another MAE; default: the shipped demo model
@@ -37,9 +38,20 @@ function demoCheckpoint(): { checkpoint: string; config: PrithviConfig; stats: B
 }
 
 function readNoise(path: string): number[][] {
-  const value: unknown = JSON.parse(readFileSync(path, 'utf8'))
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new UsageError(`--mask-noise: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new UsageError(`--mask-noise: ${path} is ${jsonSyntaxDetail(text, err)}`)
+  }
   if (!Array.isArray(value) || !value.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
-    throw new UsageError(`${path}: expected a JSON array holding one array of L numbers per image`)
+    throw new UsageError(`--mask-noise: ${path}: expected a JSON array holding one array of L numbers per image`)
   }
   return value as number[][]
 }
@@ -124,7 +136,6 @@ export const reconstructCommand: Command = {
       }
       checkpoint = demo.checkpoint
       demoModel = { config: demo.config, stats: demo.stats }
-      io.err(`no --checkpoint: using the shipped demo model ${checkpoint} (for the study's numbers bring Prithvi-100M)`)
     }
     if (!existsSync(checkpoint)) throw new Error(`checkpoint not found: ${checkpoint}`)
     const inputs = [...(values.images ?? []), ...positionals].map((p) => resolve(p))
@@ -169,6 +180,8 @@ export const reconstructCommand: Command = {
       galleryTiles: 0,
       cacheDir: onnxCacheDir(ctx.dataDir)
     }
+    // Said once every option has been checked, so a usage error stays the first line.
+    if (demoModel) io.err(`no --checkpoint: using the shipped demo model ${checkpoint} (for the study's numbers bring Prithvi-100M)`)
     const outcome = StudyOutcome.parse(await runEngineJob(ctx, io, 'reconstruction-study', 'reconstruct', params))
     if (values.json) {
       const text = JSON.stringify(toJson(outcome, methods), null, 2)
