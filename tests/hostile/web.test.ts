@@ -124,6 +124,16 @@ describe('WebSocket frames', () => {
     await expectAlive()
   })
 
+  it('drops a text frame that is not UTF-8 by closing that socket only', async () => {
+    const bad = await connectIpc(app)
+    bad.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
+    const r = await bad.next(10_000)
+    record('ws-frame', 'text frame that is not UTF-8', r === null && bad.closed() ? 'handled' : 'silent-acceptance')
+    expect(r).toBeNull()
+    expect(bad.closed()).toBe(true)
+    await expectAlive()
+  })
+
   it('survives a client that disconnects before its reply is sent', async () => {
     const quitter = await connectIpc(app)
     for (let i = 0; i < 20; i++) quitter.send(`{"type":"call","id":${i},"channel":"datasets:list","payload":{}}`)
@@ -347,7 +357,15 @@ describe('HTTP requests', () => {
       unauthorised: await get('/'),
       'not found': await get(`/missing.js?token=${app.token}`),
       'bad escape': await get(`/%zz?token=${app.token}`),
-      'wrong host': await get(`/?token=${app.token}`, { host: 'evil.example' })
+      'wrong host': await get(`/?token=${app.token}`, { host: 'evil.example' }),
+      'wrong method': await new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+        const req = request({ method: 'POST', host: '127.0.0.1', port: new URL(app.url).port, path: `/?token=${app.token}`, headers: { host: new URL(app.url).host } }, (res) => {
+          res.resume()
+          resolve({ status: res.statusCode!, headers: res.headers })
+        })
+        req.on('error', reject)
+        req.end('x')
+      })
     }
     for (const [name, r] of Object.entries(responses)) {
       record('http', `referrer policy on ${name}`, r.headers['referrer-policy'] === 'no-referrer' ? 'handled' : 'silent-acceptance')
@@ -355,6 +373,7 @@ describe('HTTP requests', () => {
     }
     expect(responses.ok.status).toBe(200)
     expect(responses.unauthorised.status).toBe(401)
+    expect(responses['wrong method'].status).toBe(405)
   })
 
   it('redacts the token wherever the server logs a URL', () => {
