@@ -204,6 +204,8 @@ describe('marsfm with hostile arguments', () => {
       { name: 'dataset export: unknown mask', args: ['dataset', 'export', 'd', f('out'), '--format', 'mmseg', '--mask', 'dotted'], code: 2, names: '--mask' },
       { name: 'dataset export: zero mask width', args: ['dataset', 'export', 'd', f('out'), '--format', 'mmseg', '--mask-width', '0'], code: 2, names: '--mask-width' },
       { name: 'dataset export: non-numeric version', args: ['dataset', 'export', 'd', f('out'), '--format', 'coco', '--version', 'latest'], code: 2, names: '--version' },
+      { name: 'dataset export: folder under /proc', args: ['dataset', 'export', 'd', '/proc/marsfm-hostile/out', '--format', 'coco'], code: 1, names: '/proc/marsfm-hostile' },
+      { name: 'dataset export: a file as the folder', args: ['dataset', 'export', 'd', f('crater.png'), '--format', 'imagefolder'], code: 1, names: 'crater.png' },
       { name: 'dataset export: missing version', args: ['dataset', 'export', 'd', f('out'), '--format', 'coco', '--version', '99'], code: 1, names: 'no version 99' }
     ])
     expect(failures).toEqual([])

@@ -299,6 +299,25 @@ describe('imports pointed at files that are not annotations', () => {
     expectClearError(got.text, { names: /not found: \S*no-such-file\.txt/ })
   })
 
+  it('an export to a folder under /proc fails with the path instead of never returning', async () => {
+    // Node 20's recursive mkdir spins forever on /proc paths: enough of these would stall main's thread pool.
+    const png = join(files.dir, 'tile.png')
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: 50, g: 40, b: 30 } } }).png().toFile(png)
+    const imported = await conn.call('datasets:import', { datasetId, paths: [png] })
+    expect((await waitForJob(conn, (imported!.value as { jobId: string }).jobId)).state).toBe('done')
+    const frozen = await conn.call('datasets:freeze', { datasetId, note: 'hostile' })
+    expect(frozen?.ok, JSON.stringify(frozen)).toBe(true)
+    const versionId = (frozen!.value as { id: number }).id
+    const before = ledgerSnapshot(ledger)
+    const started = await conn.call('datasets:export', { versionId, format: 'coco', outDir: '/proc/marsfm-hostile/out' })
+    expect(started?.ok).toBe(true)
+    const job = await waitForJob(conn, (started!.value as { jobId: string }).jobId, 15_000).catch(() => null)
+    record('paths', 'export under /proc', job === null ? 'hang' : job.state === 'failed' ? 'clear-error' : 'silent-acceptance')
+    expect(job?.state).toBe('failed')
+    expectClearError(job!.error!.message, { names: '/proc/marsfm-hostile' })
+    expectLedgerUnchanged(before, ledgerSnapshot(ledger))
+  })
+
   it('the server logged none of the content', () => {
     expect(app.stderr()).not.toContain(SECRET)
   })

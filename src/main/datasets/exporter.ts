@@ -5,7 +5,8 @@
 //   mmseg:       <out>/images/<split>/<tile>.jpg  and  <out>/annotations/<split>/<tile>_gtmask.png
 //   coco:        <out>/<split>/<tile>.jpg  and  <out>/<split>/_annotations.coco.json (Roboflow's layout)
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
+import { makeDirs } from '../app/make-dirs'
 import { dirname, join } from 'node:path'
 import type { ExportRequest } from '@shared/ipc/schemas/datasets'
 import { folderFromClass } from '@shared/datasets/classes'
@@ -48,7 +49,7 @@ export async function exportVersion(
   })
   let files = 0
   const write = async (path: string, bytes: Buffer | string) => {
-    await mkdir(dirname(path), { recursive: true })
+    await makeDirs(dirname(path))
     await writeFile(path, bytes)
     files++
   }
@@ -125,7 +126,7 @@ async function prepareOutDir(outDir: string): Promise<void> {
     const entries = await readdir(outDir)
     if (entries.length && !entries.includes(EXPORT_MARKER)) throw new Error(`${outDir} is not empty and is not an earlier export: choose an empty folder`)
   }
-  await mkdir(outDir, { recursive: true })
+  await makeDirs(outDir)
 }
 
 function round3(v: number): number {

@@ -4,6 +4,8 @@ import { existsSync, statSync } from 'node:fs'
 import type { AppContext } from '../app/context'
 import { ModelSummary } from '@shared/ipc/schemas/models'
 import { getModel, listModels, removeModel, upsertModel } from '../models/repository'
+import { makeDirsSync } from '../app/make-dirs'
+import { dirname } from 'node:path'
 
 function assertFile(path: string, what: string): void {
   if (!existsSync(path)) throw new Error(`${what} not found: ${path}`)
@@ -36,6 +38,8 @@ export function registerModelsService(ctx: AppContext): void {
     const model = getModel(ctx.ledger.db, id)
     if (!model) throw new Error(`no model #${id}`)
     assertFile(model.path, 'checkpoint')
+    // The folder is made here: the engine's recursive mkdir would never return for a path under /proc.
+    makeDirsSync(dirname(outPath))
     const jobId = await ctx.jobs.startEngineJob('model-export-onnx', `Export ${model.name} (${graph}) to ONNX`, {
       path: model.path,
       config: model.config,

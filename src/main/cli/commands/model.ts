@@ -1,7 +1,8 @@
 // `marsfm model inspect|import|list|export-onnx`: checkpoints from a shell.
 import { parseArgs } from 'node:util'
 import { statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
+import { makeDirsSync } from '../../app/make-dirs'
 import type { Command, CliIo } from '../command'
 import { UsageError, parseOptions } from '../command'
 import type { AppContext } from '../../app/context'
@@ -98,7 +99,9 @@ export const modelCommand: Command = {
         const maskRatio = Number(values['mask-ratio'])
         if (!(maskRatio >= 0 && maskRatio < 1)) throw new UsageError('--mask-ratio must be in [0, 1)')
         const outPath = resolve(values.out)
-        const result = (await runEngineJob(ctx, io, 'model-export-onnx', `export ${graph}`, { path: checkpoint(), configPath, graph, outPath, maskRatio })) as {
+        const path = checkpoint()
+        makeDirsSync(dirname(outPath)) // made here, not by the engine: see make-dirs.ts
+        const result = (await runEngineJob(ctx, io, 'model-export-onnx', `export ${graph}`, { path, configPath, graph, outPath, maskRatio })) as {
           bytes: number
           opset: number
           inputs: { name: string; shape: unknown[] }[]
