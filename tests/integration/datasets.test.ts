@@ -164,7 +164,7 @@ describe('datasets service', () => {
     const summary = await job<ImportSummary>(call('datasets:import-format', { datasetId: d, format: 'coco', path: root }))
     expect(summary.imported).toBe(2)
     expect(summary.failed).toHaveLength(1)
-    expect(summary.failed[0]!.reason).toMatch(/valid\/_annotations\.coco\.json: annotations\[0\] \(id undefined\) refers to image_id 3/)
+    expect(summary.failed[0]!.reason).toMatch(/valid\/_annotations\.coco\.json: annotations\[0\] refers to image_id 3/)
     const { tiles } = await call('tiles:list', { datasetId: d })
     const b = tiles.find((t) => t.fileName === 'b.jpg')!
     expect(b.annotations).toBe(1)

@@ -27,8 +27,8 @@ export interface AppOptions {
   launcher?: EngineLauncher
   engineEntry?: string
   engineEnv?: NodeJS.ProcessEnv
-  /** Start the engine now (the CLI starts it only for commands that need it). */
-  startEngine?: boolean
+  /** Start the engine now, or on demand: when something first waits for it (the CLI). */
+  startEngine?: boolean | 'on-demand'
   echoLog?: boolean
   startupTimeoutMs?: number
 }
@@ -53,7 +53,8 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     entry: opts.engineEntry ?? defaultEngineEntry(),
     launcher: opts.launcher ?? nodeLauncher,
     env: { MARSFM_HOME: dataDir, MARSFM_TF_BACKEND: backendEnv, ...opts.engineEnv },
-    startupTimeoutMs: opts.startupTimeoutMs ?? 90_000
+    startupTimeoutMs: opts.startupTimeoutMs ?? 90_000,
+    startOnDemand: opts.startEngine === 'on-demand'
   })
   const jobs = new JobManager(engine)
   const router = new Router()
@@ -100,7 +101,7 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
   if (swept.length) log.write('info', 'main', `removed ${swept.length} unfinished image copies left by an interrupted import`)
 
   log.write('info', 'main', `MarsFM Workstation ${APP_VERSION} (${opts.mode}); data in ${dataDir}`)
-  if (opts.startEngine ?? true) {
+  if (opts.startEngine === undefined || opts.startEngine === true) {
     engine.start().catch((err: Error) => log.write('error', 'engine', err.message))
   }
   return ctx

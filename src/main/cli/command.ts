@@ -1,6 +1,7 @@
 // What a CLI command is: a name, a one-line summary, a usage text and a run function that
 // returns the process exit code. Usage errors exit 2, failures 1, success 0; an import that
 // partly failed exits 3.
+import type { z } from 'zod'
 import type { AppContext } from '../app/types'
 
 export interface CliIo {
@@ -22,4 +23,19 @@ export class UsageError extends Error {
     super(message)
     this.name = 'UsageError'
   }
+}
+
+/**
+ * Parses what the options add up to with the contract's schema; a rejected value is a usage error
+ * that names the option (`flags` maps request fields to options), not a dump of zod's issues.
+ */
+export function parseOptions<T>(schema: z.ZodType<T>, value: unknown, flags: Record<string, string>): T {
+  const r = schema.safeParse(value)
+  if (r.success) return r.data
+  const parts = r.error.issues.slice(0, 5).map((i) => {
+    const key = i.path.map(String).join('.')
+    // `''` names the option when the schema is for one value (a name, not a request object).
+    return `${flags[key] ?? flags[String(i.path[0])] ?? (key || 'value')}: ${i.message}`
+  })
+  throw new UsageError(parts.join('; '))
 }

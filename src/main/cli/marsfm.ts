@@ -4,10 +4,12 @@ import { APP_VERSION } from '../app/version'
 import { commands } from './commands'
 import { UsageError, type CliIo } from './command'
 import { readableMessage } from '@shared/ipc/zod-message'
+import { printable, printableLines } from './text'
 
+// Every line goes out with control characters escaped (a backstop: tables escape their fields).
 const io: CliIo = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`)
+  out: (text) => process.stdout.write(`${printableLines(text)}\n`),
+  err: (text) => process.stderr.write(`${printableLines(text)}\n`)
 }
 
 function help(): string {
@@ -34,7 +36,7 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name)
   if (!command) {
-    io.err(`marsfm: unknown command '${name}'\n\n${help()}`)
+    io.err(`marsfm: unknown command '${printable(name)}'\n\n${help()}`)
     return 2
   }
   if (args.includes('--help') || args.includes('-h')) {
@@ -44,20 +46,29 @@ export async function runCli(argv: string[]): Promise<number> {
   let ctx: Awaited<ReturnType<typeof createAppContext>> | null = null
   try {
     const startEngine = typeof command.needsEngine === 'function' ? command.needsEngine(args) : command.needsEngine
-    ctx = await createAppContext({ mode: 'cli', startEngine, echoLog: process.env.MARSFM_VERBOSE === '1' })
+    // On demand: options are checked first, so a usage error never waits for an engine start.
+    ctx = await createAppContext({ mode: 'cli', startEngine: startEngine ? 'on-demand' : false, echoLog: process.env.MARSFM_VERBOSE === '1' })
     return await command.run(args, ctx, io)
   } catch (err) {
     const e = err as Error & { code?: string }
     if (err instanceof UsageError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      io.err(`marsfm ${name}: ${e.message}\nusage: ${command.usage}`)
+      io.err(`marsfm ${name}: ${printable(e.message)}\nusage: ${command.usage}`)
       return 2
     }
-    // Never zod's JSON dump: one line per field.
-    io.err(`marsfm ${name}: ${readableMessage(e)}`)
+    // Never zod's JSON dump: one line per field; a path or name with a newline in it is shown escaped.
+    io.err(`marsfm ${name}: ${printable(readableMessage(e))}`)
     return 1
   } finally {
     await ctx?.close()
   }
+}
+
+// A reader that goes away (`marsfm model list | head -1`) is not a failure of the command.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0)
+    throw err
+  })
 }
 
 runCli(process.argv.slice(2)).then(

@@ -5,7 +5,8 @@
 //   mmseg:       <out>/images/<split>/<tile>.jpg  and  <out>/annotations/<split>/<tile>_gtmask.png
 //   coco:        <out>/<split>/<tile>.jpg  and  <out>/<split>/_annotations.coco.json (Roboflow's layout)
 import { existsSync } from 'node:fs'
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { readdir, rename, rm, writeFile } from 'node:fs/promises'
+import { makeDirs } from '../app/make-dirs'
 import { dirname, join, resolve } from 'node:path'
 import type { ExportRequest } from '@shared/ipc/schemas/datasets'
 import { folderFromClass } from '@shared/datasets/classes'
@@ -60,7 +61,7 @@ async function writeExport(
   outDir: string,
   opts: { signal?: AbortSignal; progress?: (done: number, total: number) => void }
 ): Promise<ExportResult> {
-  await mkdir(outDir, { recursive: true })
+  await makeDirs(outDir)
   const names = exportNames(manifest.tiles)
   const skipped = new Map<string, number>()
   const skip = (reason: string) => skipped.set(reason, (skipped.get(reason) ?? 0) + 1)
@@ -71,7 +72,7 @@ async function writeExport(
   })
   let files = 0
   const write = async (path: string, bytes: Buffer | string) => {
-    await mkdir(dirname(path), { recursive: true })
+    await makeDirs(dirname(path))
     await writeFile(path, bytes)
     files++
   }
@@ -148,7 +149,8 @@ async function checkOutDir(outDir: string): Promise<void> {
     const entries = await readdir(outDir)
     if (entries.length && !entries.includes(EXPORT_MARKER)) throw new Error(`${outDir} is not empty and is not an earlier export: choose an empty folder`)
   }
-  await mkdir(dirname(outDir), { recursive: true })
+  // One level at a time: Node's recursive mkdir never returns for a path under /proc.
+  await makeDirs(dirname(outDir))
 }
 
 /** Puts the finished export where it was asked for, replacing an empty folder or an earlier export. */

@@ -17,6 +17,8 @@ export interface SupervisorOptions {
   /** Restarts allowed within `restartWindowMs` before the supervisor gives up. */
   maxRestarts?: number
   restartWindowMs?: number
+  /** Start on the first whenReady() instead of by start(). */
+  startOnDemand?: boolean
 }
 
 export type JobMessage = Extract<FromEngine, { jobId: string }>
@@ -81,6 +83,9 @@ export class EngineSupervisor extends EventEmitter {
 
   whenReady(): Promise<void> {
     if (this.status.state === 'ready') return Promise.resolve()
+    // Started on demand (the CLI): the first caller that needs the engine starts it, so a
+    // command that fails on its arguments never pays for an engine start.
+    if (this.opts.startOnDemand && !this.proc && !this.stopping && this.status.state === 'stopped') this.spawn()
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }))
   }
 

@@ -4,6 +4,8 @@ import type { AppContext } from '../app/types'
 import { ModelSummary } from '@shared/ipc/schemas/models'
 import { requirePath } from '../app/require-path'
 import { getModel, listModels, removeModel, upsertModel } from '../models/repository'
+import { makeDirsSync } from '../app/make-dirs'
+import { dirname } from 'node:path'
 
 function assertFile(path: string, what: string): void {
   requirePath(path, what, 'file') // a link loop is named as such, not "not found"
@@ -36,6 +38,8 @@ export function registerModelsService(ctx: AppContext): void {
     const model = getModel(ctx.ledger.db, id)
     if (!model) throw new Error(`no model #${id}`)
     assertFile(model.path, 'checkpoint')
+    // The folder is made here: the engine's recursive mkdir would never return for a path under /proc.
+    makeDirsSync(dirname(outPath))
     const jobId = await ctx.jobs.startEngineJob('model-export-onnx', `Export ${model.name} (${graph}) to ONNX`, {
       path: model.path,
       config: model.config,

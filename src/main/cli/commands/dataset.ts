@@ -1,11 +1,12 @@
 // `marsfm dataset import|tile|split|freeze|export|list`: dataset curation from a shell, over
 // the same functions the app's datasets service runs.
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as D from '@shared/ipc/schemas/datasets'
 import type { ImportSummary } from '@shared/ipc/schemas/datasets'
 import type { AppContext } from '../../app/types'
-import { UsageError, type CliIo, type Command } from '../command'
+import { UsageError, parseOptions, type CliIo, type Command } from '../command'
 import { importPaths } from '../../services/datasets'
 import { importFormat } from '../../datasets/formats-import'
 import { gridTile } from '../../datasets/tiler'
@@ -13,6 +14,7 @@ import { splitDataset } from '../../datasets/splitter'
 import { freeze, listVersions } from '../../datasets/versions'
 import { exportVersion } from '../../datasets/exporter'
 import * as repo from '../../datasets/repo'
+import { printable } from '../text'
 
 const USAGE = `marsfm dataset <action> …
   list [<dataset>] [--json]                       datasets, or one dataset's versions
@@ -103,62 +105,70 @@ export const datasetCommand: Command = {
         if (pos[0]) {
           const d = datasetByName(ctx, pos[0])
           const versions = listVersions(db, d.id)
-          print(versions, () => (versions.length ? versions.map((x) => `v${x.version}  ${x.contentHash.slice(0, 16)}  ${x.tiles} tiles  ${x.frozenAt}  ${x.note}`) : [`"${d.name}" has no frozen versions`]))
+          print(versions, () => (versions.length ? versions.map((x) => `v${x.version}  ${x.contentHash.slice(0, 16)}  ${x.tiles} tiles  ${x.frozenAt}  ${printable(x.note)}`) : [`"${printable(d.name)}" has no frozen versions`]))
         } else {
           const list = repo.listDatasets(db)
-          print(list, () => (list.length ? list.map((d) => `${d.name}  ${d.images} images  ${d.tiles} tiles  ${d.labelled} labelled  ${d.latestVersion ? `v${d.latestVersion}` : 'never frozen'}${d.draft ? ' (draft)' : ''}`) : ['no datasets yet']))
+          print(list, () => (list.length ? list.map((d) => `${printable(d.name)}  ${d.images} images  ${d.tiles} tiles  ${d.labelled} labelled  ${d.latestVersion ? `v${d.latestVersion}` : 'never frozen'}${d.draft ? ' (draft)' : ''}`) : ['no datasets yet']))
         }
         return 0
       }
       case 'import': {
         const [name, ...paths] = pos
         if (!name || !paths.length) throw new UsageError('import needs a dataset name and at least one path')
+        if (v.format && paths.length > 1) throw new UsageError(`--format ${v.format} imports one path (a folder or a file), not ${paths.length}`)
+        // Everything is checked before the dataset is created: a refused import leaves no empty dataset.
+        parseOptions(D.DatasetName, name, { '': '<dataset>' })
+        const abs = paths.map((p) => resolve(p))
+        // A path that does not exist is named (that is all it tells) and no dataset is created for it.
+        const missing = abs.filter((p) => !existsSync(p))
+        if (missing.length) throw new Error(`not found: ${missing.slice(0, 5).map(printable).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`)
+        const flags = { format: '--format', path: '<path>', paths: '<path>', imagesDir: '--images-dir', annotator: '--annotator' }
+        const formatReq = v.format
+          ? parseOptions(D.ImportFormatRequest.omit({ datasetId: true }), { format: v.format, path: abs[0], imagesDir: v['images-dir'] && resolve(v['images-dir']), boxesAsEllipses: v.ellipses, annotator: v.annotator }, flags)
+          : null
+        const pathsReq = formatReq ? null : parseOptions(D.ImportRequest.omit({ datasetId: true }), { paths: abs, wholeTiles: !v['no-whole-tiles'] }, flags)
         let d = repo.findDatasetByName(db, name)
         const created = !d
         if (!d) d = repo.getDataset(db, repo.createDataset(db, { name, description: '', task: 'classification', classes: ['crater', 'no-crater'] }))
-        const abs = paths.map((p) => resolve(p))
+        const dataset = d
         // A dataset created for this import is removed again when nothing came in (no empty dataset left behind).
         const dropIfEmpty = () => {
-          if (created && !repo.summarise(db, repo.getDataset(db, d.id)).images) {
-            repo.deleteDataset(db, d.id)
+          if (created && !repo.summarise(db, repo.getDataset(db, dataset.id)).images) {
+            repo.deleteDataset(db, dataset.id)
             return true
           }
           return false
         }
         let summary
         try {
-          summary = v.format
-            ? await importFormat(
-                deps,
-                D.ImportFormatRequest.parse({ datasetId: d.id, format: v.format, path: abs[0], imagesDir: v['images-dir'] && resolve(v['images-dir']), boxesAsEllipses: v.ellipses, annotator: v.annotator }),
-                { progress: progressTo(io) }
-              )
-            : await importPaths(deps, D.ImportRequest.parse({ datasetId: d.id, paths: abs, wholeTiles: !v['no-whole-tiles'] }), { progress: progressTo(io) })
+          summary = formatReq
+            ? await importFormat(deps, { ...formatReq, datasetId: dataset.id }, { progress: progressTo(io) })
+            : await importPaths(deps, { ...pathsReq!, datasetId: dataset.id }, { progress: progressTo(io) })
         } catch (err) {
           dropIfEmpty()
           throw err
         }
         const dropped = dropIfEmpty()
-        if (created && !dropped && !v.json) io.out(`created dataset "${name}"`)
+        if (created && !dropped && !v.json) io.out(`created dataset "${printable(name)}"`)
         if (dropped) summary.notes.push(`dataset "${name}" was not created: nothing was imported`)
         print(summary, () => [
           `scanned ${summary.scanned}, imported ${summary.imported}, already there ${summary.duplicates.length}, failed ${summary.failed.length}`,
           `tiles created ${summary.tilesCreated}, labels set ${summary.labelsSet}, shapes added ${summary.annotationsAdded}`,
-          ...summary.notes.map((n) => `note: ${n}`),
-          ...summary.failed.map((f) => `failed: ${f.path}: ${f.reason}`)
+          ...summary.notes.map((n) => `note: ${printable(n)}`),
+          ...summary.failed.map((f) => `failed: ${printable(f.path)}: ${printable(f.reason)}`)
         ])
         return importExitCode(summary)
       }
       case 'tile': {
         const d = datasetByName(ctx, pos[0])
         if (!v.size) throw new UsageError('tile needs --size (224 or 512)')
-        const req = D.GridTileRequest.parse({ datasetId: d.id, size: num(v.size, 'size', 224), stride: v.stride === undefined ? undefined : num(v.stride, 'stride', 0), edge: v.edge ?? 'drop' })
+        const req = parseOptions(D.GridTileRequest, { datasetId: d.id, size: num(v.size, 'size', 224), stride: v.stride === undefined ? undefined : num(v.stride, 'stride', 0), edge: v.edge ?? 'drop' }, { size: '--size', stride: '--stride', edge: '--edge' })
         const started = Date.now()
         const result = await gridTile(deps, req, { progress: progressTo(io) })
         const seconds = (Date.now() - started) / 1000
         print({ ...result, seconds }, () => [
           `${result.tilesCreated} tiles cut from ${result.images} images (${result.tilesExisting} already there) in ${seconds.toFixed(2)} s` + (result.annotationsCarried ? `, ${result.annotationsCarried} shapes carried` : ''),
-          ...result.failed.map((f) => `failed: ${f.fileName}: ${f.reason}`)
+          ...result.failed.map((f) => `failed: ${printable(f.fileName)}: ${printable(f.reason)}`)
         ])
         return 0
       }
@@ -166,18 +176,23 @@ export const datasetCommand: Command = {
         const d = datasetByName(ctx, pos[0])
         const ratios = { train: num(v.train, 'train', 0.8), valid: num(v.valid, 'valid', 0.2), test: num(v.test, 'test', 0) }
         if (v.test !== undefined && v.train === undefined && v.valid === undefined) ratios.train = 1 - ratios.valid - ratios.test
-        const report = splitDataset(db, d.id, { seed: num(v.seed, 'seed', 42), ratios, excludeFlaggedColour: v['exclude-colour'], labelledOnly: v['labelled-only'] })
+        const req = parseOptions(
+          D.SplitRequest,
+          { datasetId: d.id, seed: num(v.seed, 'seed', 42), ratios, excludeFlaggedColour: v['exclude-colour'], labelledOnly: v['labelled-only'] },
+          { seed: '--seed', 'ratios.train': '--train', 'ratios.valid': '--valid', 'ratios.test': '--test' }
+        )
+        const report = splitDataset(db, d.id, req)
         print(report, () => [
           `train ${report.counts.train}, valid ${report.counts.valid}, test ${report.counts.test}, unassigned ${report.counts.none} (${report.groups} observation groups)`,
           ...Object.entries(report.byClass).map(([s, c]) => `  ${s}: ${Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ')}`),
-          report.leaks.length ? `LEAKS: ${report.leaks.map((l) => `${l.group} in ${l.splits.join('+')}`).join('; ')}` : 'no observation spans two splits'
+          report.leaks.length ? `LEAKS: ${report.leaks.map((l) => `${printable(l.group)} in ${l.splits.join('+')}`).join('; ')}` : 'no observation spans two splits'
         ])
         return report.leaks.length ? 1 : 0
       }
       case 'freeze': {
         const d = datasetByName(ctx, pos[0])
         const { version, created } = freeze(db, d.id, v.note ?? '')
-        print({ ...version, created }, () => [`${created ? 'froze' : 'unchanged since'} "${d.name}" v${version.version}: ${version.tiles} tiles, sha256 ${version.contentHash}`])
+        print({ ...version, created }, () => [`${created ? 'froze' : 'unchanged since'} "${printable(d.name)}" v${version.version}: ${version.tiles} tiles, sha256 ${version.contentHash}`])
         return 0
       }
       case 'export': {
@@ -187,9 +202,13 @@ export const datasetCommand: Command = {
         const versions = listVersions(db, d.id)
         const wanted = v.version === undefined ? versions[0] : versions.find((x) => x.version === num(v.version, 'version', 0))
         if (!wanted) throw new Error(v.version ? `"${d.name}" has no version ${v.version}` : `"${d.name}" has no frozen version: run marsfm dataset freeze first`)
-        const req = D.ExportRequest.parse({ versionId: wanted.id, format: v.format, outDir: resolve(pos[1]), mask: { mode: v.mask ?? 'filled', width: num(v['mask-width'], 'mask-width', 5) } })
+        const req = parseOptions(
+          D.ExportRequest,
+          { versionId: wanted.id, format: v.format, outDir: resolve(pos[1]), mask: { mode: v.mask ?? 'filled', width: num(v['mask-width'], 'mask-width', 5) } },
+          { format: '--format', outDir: '<out-dir>', 'mask.mode': '--mask', 'mask.width': '--mask-width' }
+        )
         const result = await exportVersion(deps, req, { progress: progressTo(io) })
-        print(result, () => [`exported "${d.name}" v${wanted.version} as ${result.format}: ${result.tiles} tiles, ${result.files} files in ${result.outDir}`, ...result.skipped.map((s) => `skipped ${s.tiles} tiles: ${s.reason}`)])
+        print(result, () => [`exported "${printable(d.name)}" v${wanted.version} as ${result.format}: ${result.tiles} tiles, ${result.files} files in ${result.outDir}`, ...result.skipped.map((s) => `skipped ${s.tiles} tiles: ${s.reason}`)])
         return 0
       }
       default:

@@ -13,6 +13,7 @@ import { startInference } from '../../services/inference'
 import { getInferenceJob } from '../../inference/repository'
 import { followJob } from '../run-job'
 import { parseDevice } from '../device'
+import { printable } from '../text'
 
 const USAGE = `marsfm infer --run ID [--checkpoint best|last|<checkpoint id>] --images <folder or files>... [options]
   --images                a folder (class folders named as the run's classes give true labels) or image files
@@ -81,18 +82,12 @@ export const inferCommand: Command = {
       if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`)
       return n
     }
+    // Every option is checked before the engine and the job: a typo does not cost an inference.
+    const batchSize = int('batch', values.batch, 1)
+    const maxImages = int('max-images', values['max-images'], 1)
+    const rows = int('rows', values.rows, 0)
     await ctx.engine.whenReady()
-    const { jobId, inferenceId } = await startInference(ctx, {
-      runId,
-      checkpoint,
-      source,
-      backend,
-      device,
-      precision,
-      batchSize: int('batch', values.batch, 1),
-      maxImages: int('max-images', values['max-images'], 1),
-      thumbnails: 0
-    })
+    const { jobId, inferenceId } = await startInference(ctx, { runId, checkpoint, source, backend, device, precision, batchSize, maxImages, thumbnails: 0 })
     try {
       await followJob(ctx, jobId, 'infer')
     } catch (err) {
@@ -137,15 +132,15 @@ export const inferCommand: Command = {
       io.err(`wrote ${resolve(values.json)}`)
     }
     const scoreClass = outcome.positiveIndex ?? 0
-    io.out(`inference #${inferenceId}: run #${detail.input.run.id} "${detail.input.run.name}", ${detail.input.checkpoint.kind} checkpoint at step ${outcome.checkpoint.step}; ` +
+    io.out(`inference #${inferenceId}: run #${detail.input.run.id} "${printable(detail.input.run.name)}", ${detail.input.checkpoint.kind} checkpoint at step ${outcome.checkpoint.step}; ` +
       `${predictions.length} image(s), ${outcome.backend.name} on ${outcome.backend.device}, ${outcome.timing.imagesPerSecond.toFixed(1)} images/s`)
-    const rows = int('rows', values.rows, 0)
     const width = Math.min(48, Math.max(5, ...predictions.slice(0, rows).map((p) => p.name.length)))
     if (rows > 0) {
       io.out('')
       io.out(`${'image'.padEnd(width)}  ${`p(${classes[scoreClass]})`.padEnd(12)} ${'predicted'.padEnd(14)} true`)
       for (const p of predictions.slice(0, rows)) {
-        const name = p.name.length > width ? `…${p.name.slice(-(width - 1))}` : p.name
+        const shown = printable(p.name)
+        const name = shown.length > width ? `…${shown.slice(-(width - 1))}` : shown
         io.out(`${name.padEnd(width)}  ${p.probabilities[scoreClass]!.toFixed(4).padEnd(12)} ${classes[predictAt(p.probabilities, threshold)]!.padEnd(14)} ${p.label === null ? '–' : classes[p.label]}`)
       }
       if (predictions.length > rows) io.out(`… ${predictions.length - rows} more (--csv / --json for all)`)

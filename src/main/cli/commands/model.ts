@@ -1,12 +1,15 @@
 // `marsfm model inspect|import|list|export-onnx`: checkpoints from a shell.
 import { parseArgs } from 'node:util'
-import { resolve } from 'node:path'
+import { statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { makeDirsSync } from '../../app/make-dirs'
 import type { Command, CliIo } from '../command'
-import { UsageError } from '../command'
+import { UsageError, parseOptions } from '../command'
 import type { AppContext } from '../../app/types'
-import { ModelSummary, type ModelRecord } from '@shared/ipc/schemas/models'
+import { ModelName, ModelSummary, type ModelRecord } from '@shared/ipc/schemas/models'
 import { listModels, upsertModel } from '../../models/repository'
 import { runEngineJob } from '../run-job'
+import { printable } from '../text'
 
 const USAGE = `marsfm model inspect <checkpoint> [--config yaml] [--json]
        marsfm model import <checkpoint> [--config yaml] [--name NAME]
@@ -62,7 +65,12 @@ export const modelCommand: Command = {
     const configPath = values.config ? resolve(values.config) : undefined
     const checkpoint = () => {
       if (positionals.length !== 1) throw new UsageError(`'model ${verb}' takes one checkpoint path`)
-      return resolve(positionals[0]!)
+      const path = resolve(positionals[0]!)
+      // Named here, before the engine reads it (whose EISDIR would not say which path).
+      const info = statSync(path, { throwIfNoEntry: false })
+      if (!info) throw new Error(`checkpoint not found: ${path}`)
+      if (!info.isFile()) throw new Error(`the checkpoint is not a file: ${path}`)
+      return path
     }
     switch (verb) {
       case 'inspect': {
@@ -71,18 +79,20 @@ export const modelCommand: Command = {
         return 0
       }
       case 'import': {
+        // The name is checked before the (slow) inspection, with the contract's rule.
+        const name = values.name === undefined ? undefined : parseOptions(ModelName, values.name, { '': '--name' })
         const summary = await inspect(ctx, io, checkpoint(), configPath)
-        const record = upsertModel(ctx.ledger.db, summary, values.name ? { name: values.name } : {})
+        const record = upsertModel(ctx.ledger.db, summary, name ? { name } : {})
         // Imported all the same (the user may want to inspect or repair it), but never silently.
-        for (const w of summary.warnings) io.err(`warning: ${record.name}: ${w}`)
-        io.out(values.json ? JSON.stringify(record, null, 2) : `imported model #${record.id} ${record.name} (${record.sha256.slice(0, 12)})`)
+        for (const w of summary.warnings) io.err(`warning: ${printable(record.name)}: ${printable(w)}`)
+        io.out(values.json ? JSON.stringify(record, null, 2) : `imported model #${record.id} ${printable(record.name)} (${record.sha256.slice(0, 12)})`)
         return 0
       }
       case 'list': {
         const models: ModelRecord[] = listModels(ctx.ledger.db)
         if (values.json) io.out(JSON.stringify(models, null, 2))
         else if (!models.length) io.out('no models yet: marsfm model import <checkpoint>')
-        else for (const m of models) io.out(`#${m.id}  ${m.name}  ${m.parameterCount.toLocaleString('en-US')} params  ${m.sha256.slice(0, 12)}  ${m.path}`)
+        else for (const m of models) io.out(`#${m.id}  ${printable(m.name)}  ${m.parameterCount.toLocaleString('en-US')} params  ${m.sha256.slice(0, 12)}  ${printable(m.path)}`)
         return 0
       }
       case 'export-onnx': {
@@ -92,7 +102,9 @@ export const modelCommand: Command = {
         const maskRatio = Number(values['mask-ratio'])
         if (!(maskRatio >= 0 && maskRatio < 1)) throw new UsageError('--mask-ratio must be in [0, 1)')
         const outPath = resolve(values.out)
-        const result = (await runEngineJob(ctx, io, 'model-export-onnx', `export ${graph}`, { path: checkpoint(), configPath, graph, outPath, maskRatio })) as {
+        const path = checkpoint()
+        makeDirsSync(dirname(outPath)) // made here, not by the engine: see make-dirs.ts
+        const result = (await runEngineJob(ctx, io, 'model-export-onnx', `export ${graph}`, { path, configPath, graph, outPath, maskRatio })) as {
           bytes: number
           opset: number
           inputs: { name: string; shape: unknown[] }[]

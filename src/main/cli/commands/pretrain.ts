@@ -59,6 +59,7 @@ export const pretrainCommand: Command = {
     if (values['export-run']) {
       if (!values.out) throw new UsageError('--export-run needs --out model.safetensors')
       const runId = Number(values['export-run'])
+      if (!Number.isInteger(runId) || runId <= 0) throw new UsageError('--export-run takes a run id')
       await ctx.engine.whenReady()
       const run = runsController(ctx).get(runId)
       if (run.task !== 'pretrain' || run.status !== 'done') throw new Error(`run #${runId} is not a finished pre-training run (${run.task}, ${run.status})`)

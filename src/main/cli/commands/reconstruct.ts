@@ -16,6 +16,8 @@ import { parseDevice } from '../device'
 import { startStudy } from '../../services/reconstruction'
 import { DEMO_MODEL_FILE, demoModelDir } from '../../models/demo'
 import { listModels, upsertModel } from '../../models/repository'
+import { printable } from '../text'
+import { jsonSyntaxDetail } from '@shared/datasets/formats/format-error'
 
 const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml]] --images <files or folder>... [options]
   --checkpoint            Prithvi-100M (Hugging Face ibm-nasa-geospatial/Prithvi-100M) or another MAE; default: the shipped demo model
@@ -50,9 +52,20 @@ async function ledgerModel(ctx: AppContext, io: CliIo, checkpoint: string, confi
 }
 
 function readNoise(path: string): number[][] {
-  const value: unknown = JSON.parse(readFileSync(path, 'utf8'))
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new UsageError(`--mask-noise: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (err) {
+    throw new UsageError(`--mask-noise: ${path} is ${jsonSyntaxDetail(text, err)}`)
+  }
   if (!Array.isArray(value) || !value.every((row) => Array.isArray(row) && row.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
-    throw new UsageError(`${path}: expected a JSON array holding one array of L numbers per image`)
+    throw new UsageError(`--mask-noise: ${path}: expected a JSON array holding one array of L numbers per image`)
   }
   return value as number[][]
 }
@@ -127,6 +140,7 @@ export const reconstructCommand: Command = {
     })
     let checkpoint = values.checkpoint ? resolve(values.checkpoint) : undefined
     const configPath = values.config ? resolve(values.config) : undefined
+    let usingDemo = false
     if (!checkpoint) {
       const demo = demoCheckpoint()
       if (!demo) {
@@ -137,7 +151,7 @@ export const reconstructCommand: Command = {
         )
       }
       checkpoint = demo.checkpoint
-      io.err(`no --checkpoint: using the shipped demo model ${checkpoint} (for the study's numbers bring Prithvi-100M)`)
+      usingDemo = true
     }
     requirePath(checkpoint, 'checkpoint')
     const inputs = [...(values.images ?? []), ...positionals].map((p) => resolve(p))
@@ -165,9 +179,9 @@ export const reconstructCommand: Command = {
     if (backend !== 'ort' && backend !== 'tfjs') throw new UsageError('--backend must be ort or tfjs')
     const device = parseDevice(values.device, backend === 'tfjs')
     const noise = values['mask-noise'] ? readNoise(resolve(values['mask-noise'])) : undefined
-    const model = await ledgerModel(ctx, io, checkpoint, configPath)
+    // modelId is filled in once the checkpoint is found or imported (after every option is checked).
     const request = ReconstructionStartRequest.parse({
-      modelId: model.id,
+      modelId: 1,
       source: folder ? { kind: 'folder', path: folder } : { kind: 'files', paths: images },
       methods,
       maskRatio,
@@ -181,12 +195,15 @@ export const reconstructCommand: Command = {
       batchSize: int('batch', values.batch, 1) ?? 8,
       galleryTiles: 0
     })
+    // Said once every option has been checked, so a usage error stays the first line.
+    if (usingDemo) io.err(`no --checkpoint: using the shipped demo model ${checkpoint} (for the study's numbers bring Prithvi-100M)`)
+    const model = await ledgerModel(ctx, io, checkpoint, configPath)
     await ctx.engine.whenReady()
-    const { jobId, studyId } = await startStudy(ctx, request, noise ? { noise } : {})
-    io.err(`study #${studyId} (model #${model.id} ${model.name})`)
+    const { jobId, studyId } = await startStudy(ctx, { ...request, modelId: model.id }, noise ? { noise } : {})
+    io.err(`study #${studyId} (model #${model.id} ${printable(model.name)})`)
     const outcome = StudyOutcome.parse(await followJob(ctx, jobId, 'reconstruct'))
     if (outcome.backend.fallback) io.err(`--device ${outcome.backend.requested ?? 'auto'} ran on the ${outcome.backend.device}: ${outcome.backend.fallback}`)
-    for (const s of outcome.skipped ?? []) io.err(`skipped ${s.path}: ${s.reason}`)
+    for (const s of outcome.skipped ?? []) io.err(`skipped ${printable(s.path)}: ${printable(s.reason)}`)
     if (values.json) {
       const text = JSON.stringify(toJson(outcome, methods), null, 2)
       if (values.json === '-') io.out(text)

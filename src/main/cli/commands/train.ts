@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import type { Command, CliIo } from '../command'
 import { UsageError } from '../command'
 import type { AppContext } from '../../app/types'
+import { jsonSyntaxDetail } from '@shared/datasets/formats/format-error'
 import type { RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
 import { runsController } from '../../services/runs'
 
@@ -96,21 +97,33 @@ export const trainCommand: Command = {
       io.out(values.json ? JSON.stringify({ deleted: id }) : `run #${id} deleted (its ledger rows and ${dir})`)
       return 0
     }
-    const logEvery = Math.max(1, Number(values['log-every']) || 10)
-    await ctx.engine.whenReady()
+    const logEvery = Number(values['log-every'])
+    if (!Number.isInteger(logEvery) || logEvery < 1) throw new UsageError('--log-every must be an integer ≥ 1')
+    // Options are checked before waiting for the engine: a usage error answers at once.
+    if (values.resume !== undefined && values.config) throw new UsageError('--resume goes alone (not with --config)')
+    const resumeId = values.resume !== undefined ? runIdOf('resume', values.resume) : undefined
+    if (resumeId === undefined && !values.config) throw new UsageError('--config run.json (or --resume RUN_ID, or --delete RUN_ID) is required')
     let runId: number
-    if (values.resume) {
-      runId = runIdOf('resume', values.resume)
+    if (resumeId !== undefined) {
+      await ctx.engine.whenReady()
+      runId = resumeId
       runs.resume(runId)
     } else {
-      if (!values.config) throw new UsageError('--config run.json (or --resume RUN_ID, or --delete RUN_ID) is required')
-      const path = resolve(values.config)
+      const path = resolve(values.config!)
+      let text: string
+      try {
+        text = readFileSync(path, 'utf8')
+      } catch (err) {
+        throw new UsageError(`--config: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+      }
       let config: unknown
       try {
-        config = JSON.parse(readFileSync(path, 'utf8'))
+        config = JSON.parse(text)
       } catch (err) {
-        throw new UsageError(`cannot read ${path}: ${(err as Error).message}`)
+        // Where, not what: the parse error's snippet would print the file's text.
+        throw new UsageError(`--config: ${path} is ${jsonSyntaxDetail(text, err)}`)
       }
+      await ctx.engine.whenReady()
       try {
         runId = (await runs.start(config)).runId
       } catch (err) {
