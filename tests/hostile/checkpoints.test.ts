@@ -667,6 +667,17 @@ describe('training configs (run.json) and the CLI', () => {
     }
   })
 
+  it('runs:start through the router: unknown keys and bad values come back as one line per field', async () => {
+    const before = ledgerSnapshot(ledger())
+    const env = await ctx.router.dispatch('runs:start', { config: run({ batch_size: 8, steps: -1 }) })
+    expect(env.ok).toBe(false)
+    const message = env.ok ? '' : env.error.message
+    expectClearError(message, { names: /batch_size/ })
+    expect(message).toMatch(/steps/)
+    expectLedgerUnchanged(before, ledgerSnapshot(ledger()))
+    record('run-config', 'runs:start over IPC with an unknown key', 'clear-error')
+  })
+
   /** Runs the CLI; returns its exit code, output and peak RSS (of it or its engine child, whichever is larger). */
   function cli(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string; peakMb: number } {
     const r = spawnSync('/usr/bin/time', ['-f', 'MAXRSS_KB=%M', process.execPath, CLI_ENTRY, ...args], {
