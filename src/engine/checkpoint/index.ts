@@ -234,17 +234,16 @@ async function loadAndHash(path: string, opts: LoadOptions, hashing: Promise<str
 
 /** Every tensor of a checkpoint's state dict as float32, under the file's own names (no mapping). */
 export async function readRawStateDict(path: string): Promise<WeightMap> {
-  let source: TensorSource
   try {
-    source = await openTensorSource(path)
+    const source = await openTensorSource(path)
+    try {
+      const out: WeightMap = new Map()
+      for await (const [key, tensor] of source.read(source.keys)) out.set(key, tensor)
+      return new Map(source.keys.map((k) => [k, out.get(k)!]))
+    } finally {
+      await source.close()
+    }
   } catch (e) {
     throw withFileName(e, basename(path))
-  }
-  try {
-    const out: WeightMap = new Map()
-    for await (const [key, tensor] of source.read(source.keys)) out.set(key, tensor)
-    return new Map(source.keys.map((k) => [k, out.get(k)!]))
-  } finally {
-    await source.close()
   }
 }

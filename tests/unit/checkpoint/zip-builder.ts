@@ -7,6 +7,8 @@ export interface BuildEntry {
   name: string
   data: Uint8Array
   deflate?: boolean
+  /** Raw deflate bytes written as they are, with the size and CRC they inflate to (`data` unused). */
+  precompressed?: { body: Uint8Array; size: number; crc: number }
 }
 
 function u16(n: number): Buffer {
@@ -33,12 +35,14 @@ export function buildZip(entries: BuildEntry[], opts: { zip64?: boolean; comment
   let offset = 0
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8')
-    const body = e.deflate ? deflateRawSync(e.data) : Buffer.from(e.data)
-    const crc = crc32(e.data) >>> 0
-    const method = e.deflate ? 8 : 0
-    const z64 = opts.zip64 ? Buffer.concat([u16(1), u16(24), u64(e.data.length), u64(body.length), u64(offset)]) : Buffer.alloc(0)
-    const localExtra = opts.zip64 ? Buffer.concat([u16(1), u16(16), u64(e.data.length), u64(body.length)]) : Buffer.alloc(0)
-    const sizes = opts.zip64 ? [FF, FF] : [body.length, e.data.length]
+    const pre = e.precompressed
+    const body = pre ? Buffer.from(pre.body) : e.deflate ? deflateRawSync(e.data) : Buffer.from(e.data)
+    const crc = pre ? pre.crc : crc32(e.data) >>> 0
+    const size = pre ? pre.size : e.data.length
+    const method = e.deflate || pre ? 8 : 0
+    const z64 = opts.zip64 ? Buffer.concat([u16(1), u16(24), u64(size), u64(body.length), u64(offset)]) : Buffer.alloc(0)
+    const localExtra = opts.zip64 ? Buffer.concat([u16(1), u16(16), u64(size), u64(body.length)]) : Buffer.alloc(0)
+    const sizes = opts.zip64 ? [FF, FF] : [body.length, size]
     const local = Buffer.concat([u32(0x04034b50), u16(45), u16(0), u16(method), u16(0), u16(0), u32(crc), u32(sizes[0]!), u32(sizes[1]!), u16(name.length), u16(localExtra.length), name, localExtra])
     central.push(
       Buffer.concat([

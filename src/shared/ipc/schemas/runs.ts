@@ -218,6 +218,7 @@ export type RunMetricsEvent = z.infer<typeof RunMetricsEvent>
 
 export const RunStatusEvent = z.object({ run: RunRecord })
 
-export const RunStartRequest = z.object({ config: RunConfig }).strict()
+// Strict at the top level of the config too: a misspelt key is an error, not silently dropped.
+export const RunStartRequest = z.object({ config: RunConfig.strict() }).strict()
 export const RunIdRequest = z.object({ id: z.number().int().positive() }).strict()
 export const RunStarted = z.object({ runId: z.number().int(), jobId: z.string().nullable(), queued: z.boolean() })
