@@ -17,16 +17,19 @@ const Params = z.object({
   steps: z.number().int().positive().default(3),
   warmup: z.number().int().min(0).default(1),
   /** Gradient accumulation chunk; default: the whole batch (batch 4 of Prithvi-100M fits wasm's 4 GB heap). */
-  microBatch: z.number().int().positive().optional()
+  microBatch: z.number().int().positive().optional(),
+  /** Architecture overrides of the preset (memory calibration of src/shared/training/memory.ts). */
+  model: z.record(z.string(), z.number()).optional(),
+  task: z.enum(['classification', 'pretrain']).default('classification')
 })
 
 registerJob('train-bench', async (raw, ctx) => {
   const p = Params.parse(raw)
   const tf = ctx.tf.tf
-  const modelConfig = (PRESETS[p.preset as PresetName] ?? prithvi100m)({ img_size: p.imgSize })
+  const modelConfig = (PRESETS[p.preset as PresetName] ?? prithvi100m)({ img_size: p.imgSize, ...p.model })
   const config = RunConfig.parse({
     name: 'bench',
-    task: 'classification',
+    task: p.task,
     model: { random: modelConfig },
     data: { kind: 'folder', path: '/unused', layout: 'imagefolder' },
     steps: p.warmup + p.steps,
@@ -38,12 +41,12 @@ registerJob('train-bench', async (raw, ctx) => {
     schedule: { name: 'constant', warmupSteps: 0 }
   })
   ctx.progress(0, p.warmup + p.steps, 'building the model')
-  const trainer = new Trainer({ tf, config, modelConfig, weights: randomWeights(modelConfig, 0, { decoder: false }), numClasses: 2 })
+  const trainer = new Trainer({ tf, config, modelConfig, weights: randomWeights(modelConfig, 0, { decoder: p.task === 'pretrain' }), numClasses: p.task === 'pretrain' ? 0 : 2 })
   try {
     const s = p.imgSize
     const x = new Float32Array(p.batchSize * 6 * s * s)
     for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 1.5
-    const batch: Batch = { step: 0, n: p.batchSize, x, labels: Int32Array.from({ length: p.batchSize }, (_, i) => i % 2) }
+    const batch: Batch = { step: 0, n: p.batchSize, x, ...(p.task === 'classification' ? { labels: Int32Array.from({ length: p.batchSize }, (_, i) => i % 2) } : {}) }
     const times: number[] = []
     for (let step = 0; step < p.warmup + p.steps; step++) {
       if (ctx.signal.aborted) throw ctx.signal.reason
