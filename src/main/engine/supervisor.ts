@@ -46,6 +46,8 @@ export class EngineSupervisor extends EventEmitter {
   private intentionalExit: EngineProcess | null = null
   /** Why the current engine could not start (e.g. a forced backend that is not installed). */
   private bootError: string | null = null
+  /** The current engine reported a fault and is going away (it exits itself; killed if it lingers). */
+  private faulted: string | null = null
   private status: EngineStatus
 
   constructor(private opts: SupervisorOptions) {
@@ -60,6 +62,7 @@ export class EngineSupervisor extends EventEmitter {
       gpu: null,
       restarts: 0,
       lastExit: null,
+      lastFault: null,
       since: new Date().toISOString()
     }
   }
@@ -179,9 +182,13 @@ export class EngineSupervisor extends EventEmitter {
       const intentional = this.intentionalExit === proc
       const bootError = this.bootError
       this.bootError = null
+      const fault = this.faulted
+      this.faulted = null
       const reason = intentional
         ? 'the engine was restarted by the user'
-        : bootError
+        : fault
+          ? `the engine was restarted after a fault (${fault})`
+          : bootError
           ? `the engine could not start: ${bootError}`
           : signal
           ? `the engine process was killed (${signal})`
@@ -209,11 +216,11 @@ export class EngineSupervisor extends EventEmitter {
         for (const w of this.readyWaiters.splice(0)) w.reject(new Error('the engine was stopped'))
         return
       }
-      this.scheduleRestart(reason)
+      this.scheduleRestart(reason, fault !== null)
     })
   }
 
-  private scheduleRestart(reason: string): void {
+  private scheduleRestart(reason: string, afterFault = false): void {
     const now = Date.now()
     const window = this.opts.restartWindowMs ?? 60_000
     this.restartTimes = this.restartTimes.filter((t) => now - t < window)
@@ -224,7 +231,7 @@ export class EngineSupervisor extends EventEmitter {
     }
     this.restartTimes.push(now)
     const delay = Math.min(250 * 2 ** (this.restartTimes.length - 1), 5000)
-    this.setStatus({ state: 'crashed', pid: null, lastExit: reason, restarts: this.status.restarts + 1 })
+    this.setStatus({ state: afterFault ? 'restarting' : 'crashed', pid: null, lastExit: reason, restarts: this.status.restarts + 1 })
     setTimeout(() => {
       if (!this.stopping && !this.proc) this.spawn()
     }, delay)
@@ -262,6 +269,17 @@ export class EngineSupervisor extends EventEmitter {
       case 'log':
         this.emit('log', message.level, `[engine] ${message.message}`)
         break
+      case 'fault': {
+        // The engine is unusable from here on: never 'ready' again. It exits by itself; a stuck
+        // one is killed. Calls wait for the fresh engine (whenReady) instead of failing on this one.
+        this.faulted = message.reason
+        this.emit('log', 'error', `[engine] fault: ${message.reason}; restarting the engine`)
+        this.setStatus({ state: 'restarting', lastFault: { reason: message.reason, at: new Date().toISOString() } })
+        setTimeout(() => {
+          if (this.proc === proc) proc.kill('SIGKILL')
+        }, 5000)
+        break
+      }
       default:
         this.emit('job', message)
     }

@@ -35,6 +35,8 @@ import { exportVersion, EXPORT_MARKER } from '../datasets/exporter'
 import { getVersion } from '../datasets/versions'
 import { onnxCacheDir } from './reconstruction'
 import { classifierGraphPrefix } from '@shared/inference/graph-cache'
+import { MemoryLimitError } from '@shared/training/memory'
+import { MemoryCheck } from '@shared/ipc/schemas/runs'
 
 /** What the engine's `train` job receives (also saved as <runDir>/params.json for resumes). */
 interface TrainParams {
@@ -148,6 +150,20 @@ export class RunsController extends EventEmitter {
     return { data: { kind: 'folder', path: outDir, layout: config.task === 'segmentation' ? 'mmseg' : config.task === 'pretrain' ? 'images' : 'imagefolder' }, versionId: version.id, hash: version.contentHash }
   }
 
+  /** The engine's memory estimate of a run on its backend (classification assumes 2 classes until the data is listed). */
+  private async memory(config: RunConfig, arch: unknown): Promise<MemoryCheck> {
+    return MemoryCheck.parse(await this.ctx.engine.call('training-memory', { config, model: arch }, 15_000))
+  }
+
+  /** The memory estimate of a run config, for the Training view (the model must be known: an id, the demo or random weights). */
+  async estimate(raw: unknown): Promise<MemoryCheck | null> {
+    const config = RunConfig.parse(raw)
+    if ('path' in config.model) return null
+    if (config.task === 'segmentation' && !config.segmentation) config.segmentation = RunConfig.shape.segmentation.unwrap().parse({})
+    const model = await this.resolveModel(config.model)
+    return this.memory(config, model.spec.config)
+  }
+
   /** Validates and records a run, then queues it. */
   async start(raw: unknown): Promise<{ runId: number; jobId: string | null; queued: boolean }> {
     if (this.closing) throw new Error('the app is closing')
@@ -155,6 +171,9 @@ export class RunsController extends EventEmitter {
     if (config.task === 'segmentation' && !config.segmentation) config.segmentation = RunConfig.shape.segmentation.unwrap().parse({})
     const model = await this.resolveModel(config.model)
     config.preprocessing.tileNorm ??= pretrainedTileNorm(model.spec.path) ?? 'none'
+    // Refuse a run that cannot fit before it is recorded: nothing to clean up, nothing to resume.
+    const memory = await this.memory(config, model.spec.config)
+    if (memory && !memory.fits && memory.enforced) throw new MemoryLimitError(memory.message)
     const data = await this.resolveData(config)
     const db = this.ctx.ledger.db
     const runId = createRun(db, { name: config.name, task: config.task, config, datasetVersionId: data.versionId, modelId: model.id, modelHash: model.sha256, seed: config.seed, appVersion: this.ctx.appVersion })
@@ -265,8 +284,11 @@ export class RunsController extends EventEmitter {
       updateRun(db, runId, { status: 'cancelled', statusReason: 'cancelled by the user', finished: true })
     } else {
       const crashed = job.error?.name === 'EngineCrash'
+      // A fault (wasm out of memory, GPU device lost) broke the engine: the supervisor restarts it.
+      const faulted = job.error?.name === 'EngineFault'
       const reason = job.error?.message ?? 'failed'
-      updateRun(db, runId, { status: 'failed', statusReason: crashed ? `${reason}; resume it from its last checkpoint` : reason, finished: true })
+      const statusReason = crashed ? `${reason}; resume it from its last checkpoint` : faulted ? `${reason}; the engine was restarted: resume the run from its last checkpoint` : reason
+      updateRun(db, runId, { status: 'failed', statusReason, finished: true })
     }
     this.ctx.log.write(job.state === 'failed' ? 'error' : 'info', 'runs', `run #${runId} ${this.get(runId).status}${job.error ? `: ${job.error.message}` : ''}`)
     this.announce(runId)
@@ -375,6 +397,7 @@ export function runsController(ctx: AppContext): RunsController {
 export function registerRunsService(ctx: AppContext): void {
   const runs = runsController(ctx)
   ctx.router.handle('runs:start', ({ config }) => runs.start(config))
+  ctx.router.handle('runs:estimate', ({ config }) => runs.estimate(config))
   ctx.router.handle('runs:list', () => runs.list())
   ctx.router.handle('runs:get', ({ id }) => runs.detail(id))
   ctx.router.handle('runs:pause', async ({ id }) => {
