@@ -153,3 +153,42 @@ describe('a wasm fault during a run', () => {
     expect(done.step).toBe(100)
   })
 })
+
+describe('a WebGPU device lost (lavapipe, MARSFM_TF_BACKEND=webgpu)', () => {
+  // Training itself does not run on tfjs-webgpu yet (patchify's rank-8 transpose: "GPU for rank 8 is
+  // not yet supported"), so the device is lost while the engine is idle; a step checks the same
+  // fault (throwIfFaulted) and a job that never returns is ended by the engine's grace period.
+  it('the engine reports the fault, restarts by itself (never "ready" in between) and answers again', async (t) => {
+    const gpuHome = tempHome('marsfm-faults-gpu-')
+    const gpu = await createAppContext({ mode: 'cli', dataDir: gpuHome.dir, engineEntry: ENGINE_ENTRY, echoLog: false, engineEnv: { MARSFM_TF_BACKEND: 'webgpu', MARSFM_TEST_FAULTS: '1' } })
+    try {
+      try {
+        await gpu.engine.whenReady()
+      } catch (err) {
+        // No Vulkan adapter on this machine (lavapipe is mesa-vulkan-drivers): nothing to lose.
+        t.skip(`no WebGPU adapter: ${(err as Error).message}`)
+      }
+      const firstPid = gpu.engine.getStatus().pid
+      const states: EngineStatus[] = []
+      gpu.engine.on('status', (s) => states.push(s))
+      await gpu.engine.call('test-fault', { kind: 'gpu-destroy' })
+      await new Promise<void>((resolve) => {
+        const check = (s: EngineStatus) => s.state === 'ready' && s.pid !== firstPid && resolve()
+        gpu.engine.on('status', check)
+      })
+      const status = gpu.engine.getStatus()
+      expect(status.backend).toBe('webgpu')
+      expect(status.lastFault?.reason).toMatch(/^the GPU device was lost \(destroyed/)
+      expect(status.lastExit).toMatch(/^the engine was restarted after a fault \(the GPU device was lost/)
+      const faultAt = states.findIndex((s) => s.lastFault !== null)
+      expect(states[faultAt]!.state).toBe('restarting')
+      expect(states.slice(faultAt, -1).every((s) => s.state !== 'ready')).toBe(true)
+      // The fresh engine answers. (tfjs-webgpu's synchronous reads need OffscreenCanvas in Node, so
+      // even the demo job fails on webgpu today; that is not this fault's doing.)
+      expect(await gpu.engine.call('ping')).toEqual({ pong: true, pid: status.pid })
+    } finally {
+      await gpu.close()
+      gpuHome.remove()
+    }
+  })
+})
