@@ -65,6 +65,12 @@ function reportFault(fault: Fault, graceMs: number): void {
 
 async function runJob(tf: TfHandle, jobId: string, kind: string, params: unknown): Promise<void> {
   const handler = jobHandler(kind)
+  const broken = currentFault()
+  if (broken) {
+    // Sent before main learnt of the fault: this backend cannot run it.
+    send({ type: 'job-failed', jobId, error: toWireError(new EngineFaultError(`${broken.detail}; the engine is restarting: start it again`, broken)) })
+    return
+  }
   if (!handler) {
     send({ type: 'job-failed', jobId, error: { name: 'Error', message: `the engine has no job kind "${kind}"` } })
     return
@@ -84,9 +90,10 @@ async function runJob(tf: TfHandle, jobId: string, kind: string, params: unknown
     else send({ type: 'job-done', jobId, result })
   } catch (err) {
     const fault = faultOf(err)
-    if (fault) announceFault(fault)
-    if (fault) send({ type: 'job-failed', jobId, error: toWireError(err instanceof EngineFaultError ? err : new EngineFaultError(`${fault.detail}; the engine is restarting`, fault)) })
-    else if (controller.signal.aborted || err instanceof CancelledError) send({ type: 'job-cancelled', jobId })
+    if (fault) {
+      announceFault(fault)
+      send({ type: 'job-failed', jobId, error: toWireError(err instanceof EngineFaultError ? err : new EngineFaultError(`${fault.detail}; the engine is restarting`, fault)) })
+    } else if (controller.signal.aborted || err instanceof CancelledError) send({ type: 'job-cancelled', jobId })
     else send({ type: 'job-failed', jobId, error: toWireError(err) })
   } finally {
     running.delete(jobId)

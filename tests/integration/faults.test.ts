@@ -93,6 +93,9 @@ describe('memory estimate before a run starts', () => {
     expect(n).toBeGreaterThan(0)
     expect((await runs.estimate({ ...huge(), batchSize: n }))?.fits).toBe(true)
     expect((await runs.estimate({ ...huge(), batchSize: n + 1 }))?.fits).toBe(false)
+    // The engine's own method gives the same verdict on its backend.
+    const engineView = await ctx.engine.call('training-memory', { config: RunConfig.parse(huge()), model: { ...TINY, patch_size: 8 } })
+    expect(engineView).toEqual(estimate)
   })
 
   it('the engine refuses the train job before step 1 with a typed error', async () => {

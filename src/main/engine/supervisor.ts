@@ -72,6 +72,12 @@ export class EngineSupervisor extends EventEmitter {
     this.opts.env = { ...this.opts.env, ...env }
   }
 
+  /** A variable as the engine sees it (its own settings over main's environment; '' is unset). */
+  envValue(name: string): string | undefined {
+    const v = this.opts.env?.[name] ?? process.env[name]
+    return v === '' ? undefined : v
+  }
+
   getStatus(): EngineStatus {
     return this.status
   }

@@ -35,8 +35,10 @@ import { exportVersion, EXPORT_MARKER } from '../datasets/exporter'
 import { getVersion } from '../datasets/versions'
 import { onnxCacheDir } from './reconstruction'
 import { classifierGraphPrefix } from '@shared/inference/graph-cache'
-import { MemoryLimitError } from '@shared/training/memory'
-import { MemoryCheck } from '@shared/ipc/schemas/runs'
+import { checkTrainingMemory, memoryLimit, MemoryLimitError, memoryRunOf } from '@shared/training/memory'
+import type { MemoryCheck } from '@shared/ipc/schemas/runs'
+import { PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { totalmem } from 'node:os'
 
 /** What the engine's `train` job receives (also saved as <runDir>/params.json for resumes). */
 interface TrainParams {
@@ -150,9 +152,18 @@ export class RunsController extends EventEmitter {
     return { data: { kind: 'folder', path: outDir, layout: config.task === 'segmentation' ? 'mmseg' : config.task === 'pretrain' ? 'images' : 'imagefolder' }, versionId: version.id, hash: version.contentHash }
   }
 
-  /** The engine's memory estimate of a run on its backend (classification assumes 2 classes until the data is listed). */
+  /**
+   * The memory estimate of a run on the engine's backend (classification assumes 2 classes until
+   * the data is listed). Computed here from the engine's status, not by calling the engine: a call
+   * would wait behind a training step that can take a minute. The engine checks again before step 1.
+   */
   private async memory(config: RunConfig, arch: unknown): Promise<MemoryCheck> {
-    return MemoryCheck.parse(await this.ctx.engine.call('training-memory', { config, model: arch }, 15_000))
+    await this.ctx.engine.whenReady()
+    const status = this.ctx.engine.getStatus()
+    const model = PrithviConfigSchema.parse(arch)
+    const limit = memoryLimit(status.backend ?? 'wasm', totalmem(), status.gpu)
+    const verdict = checkTrainingMemory({ ...model, ...(config.imgSize ? { img_size: config.imgSize } : {}) }, memoryRunOf(config), limit)
+    return { ...verdict, enforced: this.ctx.engine.envValue('MARSFM_MEMORY_CHECK') !== 'off' }
   }
 
   /** The memory estimate of a run config, for the Training view (the model must be known: an id, the demo or random weights). */
@@ -173,7 +184,7 @@ export class RunsController extends EventEmitter {
     config.preprocessing.tileNorm ??= pretrainedTileNorm(model.spec.path) ?? 'none'
     // Refuse a run that cannot fit before it is recorded: nothing to clean up, nothing to resume.
     const memory = await this.memory(config, model.spec.config)
-    if (memory && !memory.fits && memory.enforced) throw new MemoryLimitError(memory.message)
+    if (!memory.fits && memory.enforced) throw new MemoryLimitError(memory.message)
     const data = await this.resolveData(config)
     const db = this.ctx.ledger.db
     const runId = createRun(db, { name: config.name, task: config.task, config, datasetVersionId: data.versionId, modelId: model.id, modelHash: model.sha256, seed: config.seed, appVersion: this.ctx.appVersion })
