@@ -20,7 +20,9 @@ const Params = z.object({
   microBatch: z.number().int().positive().optional(),
   /** Architecture overrides of the preset (memory calibration of src/shared/training/memory.ts). */
   model: z.record(z.string(), z.number()).optional(),
-  task: z.enum(['classification', 'pretrain']).default('classification')
+  task: z.enum(['classification', 'pretrain', 'segmentation']).default('classification'),
+  /** Segmentation head (neck width, FCN channels), as in RunConfig.segmentation. */
+  segmentation: z.object({ neckDim: z.number().int().positive().optional(), headChannels: z.number().int().positive().default(256), auxHead: z.boolean().default(false) }).optional()
 })
 
 registerJob('train-bench', async (raw, ctx) => {
@@ -37,6 +39,7 @@ registerJob('train-bench', async (raw, ctx) => {
     maskRatio: p.maskRatio,
     dropout: 0.5,
     microBatch: p.microBatch ?? p.batchSize,
+    ...(p.task === 'segmentation' ? { segmentation: { numClasses: 2, ...p.segmentation } } : {}),
     optimizer: { name: 'adam', lr: 8.2e-6 },
     schedule: { name: 'constant', warmupSteps: 0 }
   })
@@ -46,7 +49,7 @@ registerJob('train-bench', async (raw, ctx) => {
     const s = p.imgSize
     const x = new Float32Array(p.batchSize * 6 * s * s)
     for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 1.5
-    const batch: Batch = { step: 0, n: p.batchSize, x, ...(p.task === 'classification' ? { labels: Int32Array.from({ length: p.batchSize }, (_, i) => i % 2) } : {}) }
+    const batch: Batch = { step: 0, n: p.batchSize, x, ...(p.task === 'classification' ? { labels: Int32Array.from({ length: p.batchSize }, (_, i) => i % 2) } : {}), ...(p.task === 'segmentation' ? { masks: Uint8Array.from({ length: p.batchSize * s * s }, (_, i) => (i % 7 === 0 ? 1 : 0)) } : {}) }
     const times: number[] = []
     for (let step = 0; step < p.warmup + p.steps; step++) {
       if (ctx.signal.aborted) throw ctx.signal.reason

@@ -19,10 +19,12 @@
 //
 // Calibration (wasm, this machine, 2 December 2026): the `train-bench` engine job, two steps, then
 // the heap size read as bench/train-step.mjs does (WebAssembly.Memory only grows, so its size is the
-// peak, rounded up by Emscripten's growth steps of up to ~20 % / 96 MB). The counts above, unscaled,
-// land within 12 % of every point in CALIBRATION (Prithvi-100M batch 4: 2.6 GB, known from the
-// evaluation work; five smaller configs measured for this module); the attention factor 3 is the one
-// fitted constant (2 from counting under-estimated the attention-bound config by 23 %).
+// peak, rounded up by Emscripten's growth steps of up to ~20 % / 96 MB). For the transformer the
+// counts above, unscaled, land within 12 % of every point in CALIBRATION (Prithvi-100M batch 4:
+// 2.6 GB, known from the evaluation work; six smaller configs measured for this module); the
+// attention factor 3 is fitted (2 from counting under-estimated the attention-bound config by 23 %).
+// The segmentation head's per-pixel factors are fitted to four measured points (the counting
+// under-estimated them by a third: the FCN's hand-written backward holds full-resolution copies).
 // tests/unit/training/memory.test.ts checks every point within 15 %.
 
 export type MemoryTask = 'classification' | 'segmentation' | 'pretrain'
@@ -80,6 +82,12 @@ export const CALIBRATION: { what: string; arch: MemoryArch; run: MemoryRun; meas
   { what: 'D64 ×2 blocks, 128² patch 8 (257 tokens), batch 16', arch: prithviFamily({ img_size: 128, patch_size: 8, embed_dim: 64, depth: 2, num_heads: 4 }), run: { task: 'classification', batchSize: 16, maskRatio: 0 }, measuredMiB: 298 },
   { what: 'D64 ×2 blocks, 128² patch 8 (257 tokens), batch 64', arch: prithviFamily({ img_size: 128, patch_size: 8, embed_dim: 64, depth: 2, num_heads: 4 }), run: { task: 'classification', batchSize: 64, maskRatio: 0 }, measuredMiB: 1238 },
   { what: 'MAE pre-training D128 ×4 / decoder D64 ×2, batch 8, mask 0.75', arch: prithviFamily({ embed_dim: 128, depth: 4, num_heads: 4, decoder_embed_dim: 64, decoder_depth: 2, decoder_num_heads: 4 }), run: { task: 'pretrain', batchSize: 8, maskRatio: 0.75 }, measuredMiB: 290 },
+  // Segmentation (D128 ×4 blocks, patch 16): neck 64 channels; FCN 64 channels, or 128 with the auxiliary head.
+  // At 224² with the auxiliary head, batch 4 aborted the wasm module (the estimate refuses it).
+  { what: 'segmentation 128², FCN 64, batch 4', arch: prithviFamily({ img_size: 128, embed_dim: 128, depth: 4, num_heads: 4 }), run: { task: 'segmentation', batchSize: 4, maskRatio: 0, segmentation: { neckDim: 64, headChannels: 64, numClasses: 2, auxHead: false } }, measuredMiB: 618 },
+  { what: 'segmentation 128², FCN 64, batch 8', arch: prithviFamily({ img_size: 128, embed_dim: 128, depth: 4, num_heads: 4 }), run: { task: 'segmentation', batchSize: 8, maskRatio: 0, segmentation: { neckDim: 64, headChannels: 64, numClasses: 2, auxHead: false } }, measuredMiB: 1109 },
+  { what: 'segmentation 224², FCN 128 + auxiliary head, batch 1', arch: prithviFamily({ embed_dim: 128, depth: 4, num_heads: 4 }), run: { task: 'segmentation', batchSize: 1, maskRatio: 0, segmentation: { neckDim: 64, headChannels: 128, numClasses: 2, auxHead: true } }, measuredMiB: 1504 },
+  { what: 'segmentation 224², FCN 128 + auxiliary head, batch 2', arch: prithviFamily({ embed_dim: 128, depth: 4, num_heads: 4 }), run: { task: 'segmentation', batchSize: 2, maskRatio: 0, segmentation: { neckDim: 64, headChannels: 128, numClasses: 2, auxHead: true } }, measuredMiB: 2994 },
   { what: 'MAE pre-training D128 ×4 / decoder D64 ×2, batch 32, mask 0.75', arch: prithviFamily({ embed_dim: 128, depth: 4, num_heads: 4, decoder_embed_dim: 64, decoder_depth: 2, decoder_num_heads: 4 }), run: { task: 'pretrain', batchSize: 32, maskRatio: 0.75 }, measuredMiB: 1105 }
 ]
 
@@ -165,10 +173,12 @@ export function estimateTrainingMemory(arch: MemoryArch, run: MemoryRun): Memory
     const hc = run.segmentation.headChannels
     const k = run.segmentation.numClasses
     const px = n * img * img
-    // Neck: 2x, 4x (two transposed convs with LayerNorm + GELU between), 8x, 16x; FCN at full resolution.
-    act += (px / 64) * e * 12 + (px / 16) * e * 3 + (px / 4) * e * 12 + px * e * 3
-    const fcn = px * (e * 3 + hc * 9 + k * 4)
-    act += run.segmentation.auxHead ? 2 * fcn : fcn
+    // Per output pixel, fitted to the segmentation points of CALIBRATION: the neck (transposed
+    // convolutions, LayerNorm and GELU up to full resolution) ~7·e, each FCN head ~7·e, ~17·hc per
+    // 3×3 convolution (nine shifted matmuls and their backward), and the logits / loss ~8·k.
+    act += px * 7 * e
+    const fcn = (convs: number) => px * (7 * e + 17 * hc * convs + 8 * k)
+    act += fcn(1) + (run.segmentation.auxHead ? fcn(2) : 0)
     const full = px * Math.max(e, hc)
     if (full > largest.floats) largest = { floats: full, what: `the segmentation head's full-resolution features (${n}×${img}²×${Math.max(e, hc)})` }
   }

@@ -133,3 +133,12 @@ describe('verdicts', () => {
     expect(sw.totalLabel).toMatch(/software adapter uses system memory \(8\.0 GB\)/)
   })
 })
+
+describe('segmentation', () => {
+  it('refuses on wasm the batch that aborted the wasm module when measured (224², FCN 128 + auxiliary head, batch 4)', () => {
+    const arch = prithvi100m({ embed_dim: 128, depth: 4, num_heads: 4 })
+    const v = checkTrainingMemory(arch, { task: 'segmentation', batchSize: 4, maskRatio: 0, segmentation: { neckDim: 64, headChannels: 128, numClasses: 2, auxHead: true } }, memoryLimit('wasm', 16 * 2 ** 30))
+    expect(v.fits).toBe(false)
+    expect(v.maxBatch).toBe(2) // measured: batch 2 peaked at 2994 MiB
+  })
+})
