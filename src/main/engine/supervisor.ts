@@ -281,9 +281,10 @@ export class EngineSupervisor extends EventEmitter {
         this.faulted = message.reason
         this.emit('log', 'error', `[engine] fault: ${message.reason}; restarting the engine`)
         this.setStatus({ state: 'restarting', lastFault: { reason: message.reason, at: new Date().toISOString() } })
+        // The engine gives its running jobs up to 10 s to fail with their own reason, then exits.
         setTimeout(() => {
           if (this.proc === proc) proc.kill('SIGKILL')
-        }, 5000)
+        }, 15_000)
         break
       }
       default:
