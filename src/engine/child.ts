@@ -7,7 +7,8 @@ import { loadTf } from './tf/backend'
 import { probeWebGpu } from './gpu/adapter'
 import type { TfHandle } from './tf/handle'
 import { jobHandler } from './jobs/registry'
-import { engineMethod } from './methods'
+import { engineMethod, registerMethod } from './methods'
+import { currentFault, EngineFaultError, faultOf, installFaultWatch, onFault, provokeFault, type Fault } from './faults'
 import './jobs/demo'
 import './models/jobs'
 import './training/job'
@@ -34,8 +35,42 @@ function onMessage(listener: (message: ToEngine) => void): void {
 
 const running = new Map<string, AbortController>()
 
+let faultTimer: NodeJS.Timeout | null = null
+let exiting = false
+let announced = false
+
+/** Tells main at once, before any job fails on it, so nothing new is started in this engine. */
+function announceFault(fault: Fault): void {
+  if (announced) return
+  announced = true
+  send({ type: 'fault', reason: fault.detail })
+}
+
+/**
+ * A faulted backend cannot recover in this process: tell main why (the supervisor shows it and
+ * restarts the engine) and exit. Running jobs get up to `graceMs` to fail with their own plain reason.
+ */
+function reportFault(fault: Fault, graceMs: number): void {
+  if (exiting) return
+  if (graceMs > 0 && running.size > 0) {
+    faultTimer ??= setTimeout(() => reportFault(fault, 0), graceMs)
+    return
+  }
+  exiting = true
+  if (faultTimer) clearTimeout(faultTimer)
+  announceFault(fault)
+  // Let the IPC channel flush the last messages before the process goes.
+  setTimeout(() => process.exit(70), 200)
+}
+
 async function runJob(tf: TfHandle, jobId: string, kind: string, params: unknown): Promise<void> {
   const handler = jobHandler(kind)
+  const broken = currentFault()
+  if (broken) {
+    // Sent before main learnt of the fault: this backend cannot run it.
+    send({ type: 'job-failed', jobId, error: toWireError(new EngineFaultError(`${broken.detail}; the engine is restarting: start it again`, broken)) })
+    return
+  }
   if (!handler) {
     send({ type: 'job-failed', jobId, error: { name: 'Error', message: `the engine has no job kind "${kind}"` } })
     return
@@ -54,11 +89,17 @@ async function runJob(tf: TfHandle, jobId: string, kind: string, params: unknown
     if (controller.signal.aborted) send({ type: 'job-cancelled', jobId })
     else send({ type: 'job-done', jobId, result })
   } catch (err) {
-    if (controller.signal.aborted || err instanceof CancelledError) send({ type: 'job-cancelled', jobId })
+    const fault = faultOf(err)
+    if (fault) {
+      announceFault(fault)
+      send({ type: 'job-failed', jobId, error: toWireError(err instanceof EngineFaultError ? err : new EngineFaultError(`${fault.detail}; the engine is restarting`, fault)) })
+    } else if (controller.signal.aborted || err instanceof CancelledError) send({ type: 'job-cancelled', jobId })
     else send({ type: 'job-failed', jobId, error: toWireError(err) })
   } finally {
     running.delete(jobId)
   }
+  const fault = currentFault()
+  if (fault) reportFault(fault, 10_000)
 }
 
 async function main(): Promise<void> {
@@ -69,13 +110,27 @@ async function main(): Promise<void> {
     send({ type: 'boot-failed', error: toWireError(err) })
     process.exit(1)
   }
+  installFaultWatch(tf)
+  // A fault seen outside a job's own error path (a GPU device lost while idle, or while a job is
+  // between checks): jobs get a few seconds to fail with their reason, then the engine exits.
+  onFault((fault) => {
+    announceFault(fault)
+    reportFault(fault, 10_000)
+  })
+  registerMethod('test-fault', (handle, raw) => provokeFault(handle, (raw as { kind?: string }).kind ?? ''))
   onMessage((message) => {
     switch (message.type) {
       case 'call':
-        engineMethod(tf, message.method, message.params).then(
-          (value) => send({ type: 'reply', seq: message.seq, ok: true, value }),
-          (err) => send({ type: 'reply', seq: message.seq, ok: false, error: toWireError(err) })
-        )
+        Promise.resolve()
+          .then(() => engineMethod(tf, message.method, message.params))
+          .then(
+            (value) => send({ type: 'reply', seq: message.seq, ok: true, value }),
+            (err) => {
+              send({ type: 'reply', seq: message.seq, ok: false, error: toWireError(err) })
+              const fault = faultOf(err)
+              if (fault) reportFault(fault, 10_000)
+            }
+          )
         break
       case 'start-job':
         void runJob(tf, message.jobId, message.kind, message.params)

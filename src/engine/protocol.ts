@@ -30,3 +30,5 @@ export type FromEngine =
   | { type: 'job-failed'; jobId: string; error: WireError }
   | { type: 'job-cancelled'; jobId: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+  /** The backend is unusable (wasm out of memory / aborted, GPU device lost): the engine exits next. */
+  | { type: 'fault'; reason: string }

@@ -33,6 +33,19 @@ const points = (id: string) => page.getByTestId(id).getAttribute('data-points').
 const status = () => page.getByTestId('run-live').getAttribute('data-status')
 
 describe('Training view', () => {
+  it('shows the memory estimate next to Start and refuses a run that cannot fit, recording nothing', async () => {
+    await expect.poll(() => page.getByTestId('train-model').locator('option').allTextContents(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/demo/))
+    await expect.poll(() => page.getByTestId('train-memory').textContent(), { timeout: 30_000 }).toMatch(/^Memory: batch 4 at \d+² needs about \d+(\.\d)? [MG]B/)
+    await page.getByTestId('train-name').fill('e2e too big')
+    await page.getByTestId('train-data').fill(join(data.dir, 'landmarks'))
+    await page.getByTestId('train-batch').fill('1024')
+    await page.getByTestId('train-img-size').fill('1024')
+    await expect.poll(() => page.getByTestId('train-memory').textContent(), { timeout: 30_000 }).toMatch(/^Memory: batch 1024 at 1024² needs (about|one tensor of about) [\d.]+ [GT]B.*; (the largest batch that fits is about \d+|not even batch 1 fits)/)
+    await page.getByTestId('train-start').click()
+    await expect.poll(() => page.getByTestId('train-error').textContent(), { timeout: 30_000 }).toMatch(/^batch 1024 at 1024² needs/)
+    expect(await page.getByText('e2e too big').count()).toBe(0)
+  })
+
   it('starts a classification run on the demo model and shows live charts', async () => {
     await expect.poll(() => page.getByTestId('train-model').locator('option').allTextContents(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/demo/))
     // The demo preset fills in its own settings (128 px, standardised tiles, augmentation).

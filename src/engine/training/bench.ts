@@ -21,7 +21,12 @@ const Params = z.object({
   /** Gradient accumulation chunk; default: the whole batch (batch 4 of Prithvi-100M fits wasm's 4 GB heap). */
   microBatch: z.number().int().positive().optional(),
   /** Run on a software WebGPU adapter (llvmpipe, SwiftShader): correct but slow, so refused unless asked. */
-  allowSoftware: z.boolean().default(false)
+  allowSoftware: z.boolean().default(false),
+  /** Architecture overrides of the preset (memory calibration of src/shared/training/memory.ts). */
+  model: z.record(z.string(), z.number()).optional(),
+  task: z.enum(['classification', 'pretrain', 'segmentation']).default('classification'),
+  /** Segmentation head (neck width, FCN channels), as in RunConfig.segmentation. */
+  segmentation: z.object({ neckDim: z.number().int().positive().optional(), headChannels: z.number().int().positive().default(256), auxHead: z.boolean().default(false) }).optional()
 })
 
 interface WebGpuBackendLike {
@@ -104,10 +109,10 @@ registerJob('train-bench', async (raw, ctx) => {
   if (ctx.tf.gpu?.software && !p.allowSoftware) {
     throw new Error(`${ctx.tf.device} is a software adapter: benchmarking it says nothing about GPUs (pass --allow-software to run it anyway)`)
   }
-  const modelConfig = (PRESETS[p.preset as PresetName] ?? prithvi100m)({ img_size: p.imgSize })
+  const modelConfig = (PRESETS[p.preset as PresetName] ?? prithvi100m)({ img_size: p.imgSize, ...p.model })
   const config = RunConfig.parse({
     name: 'bench',
-    task: 'classification',
+    task: p.task,
     model: { random: modelConfig },
     data: { kind: 'folder', path: '/unused', layout: 'imagefolder' },
     steps: p.warmup + p.steps,
@@ -115,16 +120,17 @@ registerJob('train-bench', async (raw, ctx) => {
     maskRatio: p.maskRatio,
     dropout: 0.5,
     microBatch: p.microBatch ?? p.batchSize,
+    ...(p.task === 'segmentation' ? { segmentation: { numClasses: 2, ...p.segmentation } } : {}),
     optimizer: { name: 'adam', lr: 8.2e-6 },
     schedule: { name: 'constant', warmupSteps: 0 }
   })
   ctx.progress(0, p.warmup + p.steps, 'building the model')
-  const trainer = new Trainer({ tf, config, modelConfig, weights: randomWeights(modelConfig, 0, { decoder: false }), numClasses: 2 })
+  const trainer = new Trainer({ tf, config, modelConfig, weights: randomWeights(modelConfig, 0, { decoder: p.task === 'pretrain' }), numClasses: p.task === 'pretrain' ? 0 : 2 })
   try {
     const s = p.imgSize
     const x = new Float32Array(p.batchSize * 6 * s * s)
     for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 1.5
-    const batch: Batch = { step: 0, n: p.batchSize, x, labels: Int32Array.from({ length: p.batchSize }, (_, i) => i % 2) }
+    const batch: Batch = { step: 0, n: p.batchSize, x, ...(p.task === 'classification' ? { labels: Int32Array.from({ length: p.batchSize }, (_, i) => i % 2) } : {}), ...(p.task === 'segmentation' ? { masks: Uint8Array.from({ length: p.batchSize * s * s }, (_, i) => (i % 7 === 0 ? 1 : 0)) } : {}) }
     const times: number[] = []
     for (let step = 0; step < p.warmup + p.steps; step++) {
       if (ctx.signal.aborted) throw ctx.signal.reason
@@ -135,7 +141,7 @@ registerJob('train-bench', async (raw, ctx) => {
       ctx.progress(step + 1, p.warmup + p.steps, `step ${step + 1}: ${dt.toFixed(2)} s`)
     }
     const seconds = times.reduce((a, b) => a + b, 0)
-    const profile = ctx.tf.backend === 'webgpu' ? await profileWebGpu(tf, trainer, config, batch, p.warmup + p.steps, Math.max(1, Math.min(3, p.steps))) : undefined
+    const profile = ctx.tf.backend === 'webgpu' && p.task === 'classification' ? await profileWebGpu(tf, trainer, config, batch, p.warmup + p.steps, Math.max(1, Math.min(3, p.steps))) : undefined
     // WebAssembly.Memory only grows, so its size now is the step's peak heap (wasm backend only).
     const wasmHeap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength
     return {

@@ -6,6 +6,10 @@ import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models
 import { registerJob } from '../jobs/registry'
 import { registerMethod } from '../methods'
 import { runTraining } from './runner'
+import { EngineFaultError, faultOf, type Fault } from '../faults'
+import { checkTrainingMemory, formatBytes, memoryLimit, memoryRunOf, type MemoryArch, type MemoryLimit } from '@shared/training/memory'
+import type { TfHandle } from '../tf/handle'
+import { totalmem } from 'node:os'
 import './bench'
 
 const TrainJobParams = z.object({
@@ -24,10 +28,53 @@ registerMethod('training-pause', (_tf, raw) => {
   return { ok: true }
 })
 
+/** What this engine's backend allows a training step. */
+export function engineMemoryLimit(tf: TfHandle): MemoryLimit {
+  return memoryLimit(tf.backend, totalmem(), tf.gpu ?? null)
+}
+
+/** MARSFM_MEMORY_CHECK=off lets a run start whatever the estimate says (it is an estimate). */
+function memoryCheckEnforced(): boolean {
+  return process.env.MARSFM_MEMORY_CHECK !== 'off'
+}
+
+const MemoryParams = z.object({ config: RunConfig, model: PrithviConfigSchema, numClasses: z.number().int().min(0).optional() })
+
+/** The memory estimate of a run config on this engine's backend (main calls it before recording a run). */
+registerMethod('training-memory', (tf, raw) => {
+  const p = MemoryParams.parse(raw)
+  const arch: MemoryArch = { ...p.model, ...(p.config.imgSize ? { img_size: p.config.imgSize } : {}) }
+  return { ...checkTrainingMemory(arch, memoryRunOf(p.config, p.numClasses), engineMemoryLimit(tf)), enforced: memoryCheckEnforced() }
+})
+
+/** The plain reason a run stopped on a fault: what ran out, at which batch, and what fits. */
+function faultReason(fault: Fault, params: z.infer<typeof TrainJobParams>, tf: TfHandle): string {
+  const cfg = params.config
+  const img = cfg.imgSize ?? params.model.config.img_size
+  const at = `at batch ${cfg.batchSize}${cfg.microBatch && cfg.microBatch < cfg.batchSize ? ` (micro-batches of ${cfg.microBatch})` : ''}, ${img}² images`
+  const arch: MemoryArch = { ...params.model.config, img_size: img }
+  const fits = () => {
+    const v = checkTrainingMemory(arch, memoryRunOf(cfg), engineMemoryLimit(tf))
+    if (!v.fits) return v.maxBatch ? `; the largest batch that fits is about ${v.maxBatch}` : '; not even batch 1 fits: use a smaller image size or model'
+    // The estimate let this batch through, so it was too low here: no number to trust.
+    return `; the estimate for this batch (about ${formatBytes(v.estimate.bytes.total)}) was too low, so use a smaller batch or a micro-batch`
+  }
+  switch (fault.kind) {
+    case 'wasm-memory':
+    case 'wasm-abort':
+      return `the model ran out of WebAssembly memory ${at}${fits()} (${fault.detail})`
+    case 'gpu-memory':
+      return `the model ran out of GPU memory ${at}${fits()} (${fault.detail})`
+    case 'gpu-lost':
+      return `${fault.detail} ${at}`
+  }
+}
+
 registerJob('train', async (raw, ctx) => {
   const params = TrainJobParams.parse(raw)
   try {
     return await runTraining(ctx.tf.tf, params, {
+      memoryLimit: memoryCheckEnforced() ? engineMemoryLimit(ctx.tf) : null,
       signal: ctx.signal,
       shouldPause: () => pauseRequested.has(ctx.jobId),
       emit: (event, payload) => ctx.emit(event, payload),
@@ -36,6 +83,10 @@ registerJob('train', async (raw, ctx) => {
       backend: ctx.tf.backend,
       device: ctx.tf.device
     })
+  } catch (err) {
+    const fault = faultOf(err)
+    if (fault) throw new EngineFaultError(faultReason(fault, params, ctx.tf), fault)
+    throw err
   } finally {
     pauseRequested.delete(ctx.jobId)
   }

@@ -15,6 +15,8 @@ import { datasetHash, listDataset, screenSamples, TrainLoader, type LoaderOption
 import { evaluateClassification, evaluatePretrain, evaluateSegmentation, segClassNames, type EvalResult } from './evaluate'
 import { loadTrainingCheckpoint, saveCheckpoint } from './state'
 import { Trainer } from './trainer'
+import { throwIfFaulted } from '../faults'
+import { checkTrainingMemory, MemoryLimitError, memoryRunOf, type MemoryLimit } from '@shared/training/memory'
 
 export interface RunModelSpec {
   /** Checkpoint to start the backbone from; absent: random weights of `config`. */
@@ -41,6 +43,8 @@ export interface RunHooks {
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void
   backend: string
   device: string
+  /** Refuse a run whose memory estimate exceeds this before step 1 (null: do not check). */
+  memoryLimit?: MemoryLimit | null
 }
 
 export interface TrainOutcome {
@@ -71,6 +75,13 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
   for (const s of skipped) hooks.log('warn', `skipped ${s.path}: ${s.reason}`)
   const numClasses = cfg.task === 'classification' ? listing.classes.length : cfg.task === 'segmentation' ? cfg.segmentation!.numClasses : 0
   const classNames = cfg.task === 'classification' ? listing.classes : cfg.task === 'segmentation' ? segClassNames(numClasses) : []
+  // Fail fast, before any weight is loaded: a step that outgrows wasm's heap aborts the module.
+  if (hooks.memoryLimit) {
+    const arch = { ...p.model.config, ...(cfg.imgSize ? { img_size: cfg.imgSize } : {}) }
+    const verdict = checkTrainingMemory(arch, memoryRunOf(cfg, numClasses || undefined), hooks.memoryLimit)
+    if (!verdict.fits) throw new MemoryLimitError(verdict.message)
+    hooks.log('info', `memory: ${verdict.message}`)
+  }
   const hash = datasetHash(listing)
   hooks.emit('started', { datasetHash: hash, backend: hooks.backend, device: hooks.device, classes: classNames, trainImages: listing.train.length, validImages: listing.valid.length })
   hooks.log('info', `${cfg.task} run ${p.runId}: ${listing.train.length} training / ${listing.valid.length} validation images, ${classNames.length ? classNames.join(', ') : 'no classes'}`)
@@ -147,6 +158,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
       const t0 = performance.now()
       const batch = await loader.get(step)
       const r = await trainer.trainStep(batch, step)
+      throwIfFaulted() // a lost GPU device or a failed allocation may not throw in the step itself
       const dt = (performance.now() - t0) / 1000
       emaSecondsPerStep = emaSecondsPerStep === 0 ? dt : 0.9 * emaSecondsPerStep + 0.1 * dt
       const done = step + 1

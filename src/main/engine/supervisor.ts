@@ -48,6 +48,8 @@ export class EngineSupervisor extends EventEmitter {
   private intentionalExit: EngineProcess | null = null
   /** Why the current engine could not start (e.g. a forced backend that is not installed). */
   private bootError: string | null = null
+  /** The current engine reported a fault and is going away (it exits itself; killed if it lingers). */
+  private faulted: string | null = null
   private status: EngineStatus
 
   constructor(private opts: SupervisorOptions) {
@@ -62,6 +64,7 @@ export class EngineSupervisor extends EventEmitter {
       gpu: null,
       restarts: 0,
       lastExit: null,
+      lastFault: null,
       since: new Date().toISOString()
     }
   }
@@ -69,6 +72,12 @@ export class EngineSupervisor extends EventEmitter {
   /** Changes the environment of the next engine start (e.g. the TensorFlow.js backend). */
   setEnv(env: NodeJS.ProcessEnv): void {
     this.opts.env = { ...this.opts.env, ...env }
+  }
+
+  /** A variable as the engine sees it (its own settings over main's environment; '' is unset). */
+  envValue(name: string): string | undefined {
+    const v = this.opts.env?.[name] ?? process.env[name]
+    return v === '' ? undefined : v
   }
 
   getStatus(): EngineStatus {
@@ -184,9 +193,13 @@ export class EngineSupervisor extends EventEmitter {
       const intentional = this.intentionalExit === proc
       const bootError = this.bootError
       this.bootError = null
+      const fault = this.faulted
+      this.faulted = null
       const reason = intentional
         ? 'the engine was restarted by the user'
-        : bootError
+        : fault
+          ? `the engine was restarted after a fault (${fault})`
+          : bootError
           ? `the engine could not start: ${bootError}`
           : signal
           ? `the engine process was killed (${signal})`
@@ -214,11 +227,11 @@ export class EngineSupervisor extends EventEmitter {
         for (const w of this.readyWaiters.splice(0)) w.reject(new Error('the engine was stopped'))
         return
       }
-      this.scheduleRestart(reason)
+      this.scheduleRestart(reason, fault !== null)
     })
   }
 
-  private scheduleRestart(reason: string): void {
+  private scheduleRestart(reason: string, afterFault = false): void {
     const now = Date.now()
     const window = this.opts.restartWindowMs ?? 60_000
     this.restartTimes = this.restartTimes.filter((t) => now - t < window)
@@ -229,7 +242,7 @@ export class EngineSupervisor extends EventEmitter {
     }
     this.restartTimes.push(now)
     const delay = Math.min(250 * 2 ** (this.restartTimes.length - 1), 5000)
-    this.setStatus({ state: 'crashed', pid: null, lastExit: reason, restarts: this.status.restarts + 1 })
+    this.setStatus({ state: afterFault ? 'restarting' : 'crashed', pid: null, lastExit: reason, restarts: this.status.restarts + 1 })
     setTimeout(() => {
       if (!this.stopping && !this.proc) this.spawn()
     }, delay)
@@ -267,6 +280,18 @@ export class EngineSupervisor extends EventEmitter {
       case 'log':
         this.emit('log', message.level, `[engine] ${message.message}`)
         break
+      case 'fault': {
+        // The engine is unusable from here on: never 'ready' again. It exits by itself; a stuck
+        // one is killed. Calls wait for the fresh engine (whenReady) instead of failing on this one.
+        this.faulted = message.reason
+        this.emit('log', 'error', `[engine] fault: ${message.reason}; restarting the engine`)
+        this.setStatus({ state: 'restarting', lastFault: { reason: message.reason, at: new Date().toISOString() } })
+        // The engine gives its running jobs up to 10 s to fail with their own reason, then exits.
+        setTimeout(() => {
+          if (this.proc === proc) proc.kill('SIGKILL')
+        }, 15_000)
+        break
+      }
       default:
         this.emit('job', message)
     }

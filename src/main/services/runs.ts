@@ -36,6 +36,10 @@ import { getVersion } from '../datasets/versions'
 import { onnxCacheDir } from './reconstruction'
 import { classifierGraphPrefix } from '@shared/inference/graph-cache'
 import { validatePrithviConfig } from '@engine/checkpoint/validate-config'
+import { checkTrainingMemory, memoryLimit, MemoryLimitError, memoryRunOf } from '@shared/training/memory'
+import type { MemoryCheck } from '@shared/ipc/schemas/runs'
+import { PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { totalmem } from 'node:os'
 
 /** What the engine's `train` job receives (also saved as <runDir>/params.json for resumes). */
 interface TrainParams {
@@ -155,6 +159,29 @@ export class RunsController extends EventEmitter {
     return { data: { kind: 'folder', path: outDir, layout: config.task === 'segmentation' ? 'mmseg' : config.task === 'pretrain' ? 'images' : 'imagefolder' }, versionId: version.id, hash: version.contentHash }
   }
 
+  /**
+   * The memory estimate of a run on the engine's backend (classification assumes 2 classes until
+   * the data is listed). Computed here from the engine's status, not by calling the engine: a call
+   * would wait behind a training step that can take a minute. The engine checks again before step 1.
+   */
+  private async memory(config: RunConfig, arch: unknown): Promise<MemoryCheck> {
+    await this.ctx.engine.whenReady()
+    const status = this.ctx.engine.getStatus()
+    const model = PrithviConfigSchema.parse(arch)
+    const limit = memoryLimit(status.backend ?? 'wasm', totalmem(), status.gpu)
+    const verdict = checkTrainingMemory({ ...model, ...(config.imgSize ? { img_size: config.imgSize } : {}) }, memoryRunOf(config), limit)
+    return { ...verdict, enforced: this.ctx.engine.envValue('MARSFM_MEMORY_CHECK') !== 'off' }
+  }
+
+  /** The memory estimate of a run config, for the Training view (the model must be known: an id, the demo or random weights). */
+  async estimate(raw: unknown): Promise<MemoryCheck | null> {
+    const config = RunConfig.parse(raw)
+    if ('path' in config.model) return null
+    if (config.task === 'segmentation' && !config.segmentation) config.segmentation = RunConfig.shape.segmentation.unwrap().parse({})
+    const model = await this.resolveModel(config.model)
+    return this.memory(config, model.spec.config)
+  }
+
   /** Validates and records a run, then queues it. */
   async start(raw: unknown): Promise<{ runId: number; jobId: string | null; queued: boolean }> {
     if (this.closing) throw new Error('the app is closing')
@@ -163,6 +190,9 @@ export class RunsController extends EventEmitter {
     if (config.task === 'segmentation' && !config.segmentation) config.segmentation = RunConfig.shape.segmentation.unwrap().parse({})
     const model = await this.resolveModel(config.model)
     config.preprocessing.tileNorm ??= pretrainedTileNorm(model.spec.path) ?? 'none'
+    // Refuse a run that cannot fit before it is recorded: nothing to clean up, nothing to resume.
+    const memory = await this.memory(config, model.spec.config)
+    if (!memory.fits && memory.enforced) throw new MemoryLimitError(memory.message)
     const data = await this.resolveData(config)
     // Checked before the run is recorded: a typo in the path is an error now, not a failed run later.
     if (data.data.kind === 'folder') assertPath(data.data.path, 'folder', 'training data folder')
@@ -281,8 +311,11 @@ export class RunsController extends EventEmitter {
       updateRun(db, runId, { status: 'cancelled', statusReason: 'cancelled by the user', finished: true })
     } else {
       const crashed = job.error?.name === 'EngineCrash'
+      // A fault (wasm out of memory, GPU device lost) broke the engine: the supervisor restarts it.
+      const faulted = job.error?.name === 'EngineFault'
       const reason = job.error?.message ?? 'failed'
-      updateRun(db, runId, { status: 'failed', statusReason: crashed ? `${reason}; resume it from its last checkpoint` : reason, finished: true })
+      const statusReason = crashed ? `${reason}; resume it from its last checkpoint` : faulted ? `${reason}; the engine was restarted: resume the run from its last checkpoint` : reason
+      updateRun(db, runId, { status: 'failed', statusReason, finished: true })
     }
     this.ctx.log.write(job.state === 'failed' ? 'error' : 'info', 'runs', `run #${runId} ${this.get(runId).status}${job.error ? `: ${job.error.message}` : ''}`)
     this.announce(runId)
@@ -391,6 +424,7 @@ export function runsController(ctx: AppContext): RunsController {
 export function registerRunsService(ctx: AppContext): void {
   const runs = runsController(ctx)
   ctx.router.handle('runs:start', ({ config }) => runs.start(config))
+  ctx.router.handle('runs:estimate', ({ config }) => runs.estimate(config))
   ctx.router.handle('runs:list', () => runs.list())
   ctx.router.handle('runs:get', ({ id }) => runs.detail(id))
   ctx.router.handle('runs:pause', async ({ id }) => {

@@ -35,6 +35,8 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
     },
     runs: {
       start: (config: RequestOf<'runs:start'>['config']) => invoke('runs:start', { config }),
+      /** The run's memory estimate on the engine's backend (null: the model is a file not imported yet). */
+      estimate: (config: RequestOf<'runs:estimate'>['config']) => invoke('runs:estimate', { config }),
       list: () => invoke('runs:list', {}),
       get: (id: number) => invoke('runs:get', { id }),
       pause: (id: number) => invoke('runs:pause', { id }),

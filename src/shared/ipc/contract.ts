@@ -17,7 +17,7 @@ import {
   StudyStarted
 } from './schemas/reconstruction'
 import * as I from './schemas/inference'
-import { RunDetail, RunIdRequest, RunMetricsEvent, RunRecord, RunStarted, RunStartRequest, RunStatusEvent } from './schemas/runs'
+import { MemoryCheck, RunDetail, RunIdRequest, RunMetricsEvent, RunRecord, RunStarted, RunStartRequest, RunStatusEvent } from './schemas/runs'
 
 const Empty = z.object({}).strict()
 const Ok = z.object({ ok: z.literal(true) })
@@ -77,6 +77,7 @@ export const channels = {
   'annotations:save': { request: D.AnnotationsSaveRequest, response: z.array(D.AnnotationView) },
   // Fine-tuning and pre-training runs (schemas/runs.ts).
   'runs:start': { request: RunStartRequest, response: RunStarted },
+  'runs:estimate': { request: RunStartRequest, response: MemoryCheck.nullable() },
   'runs:list': { request: Empty, response: z.array(RunRecord) },
   'runs:get': { request: RunIdRequest, response: RunDetail },
   'runs:pause': { request: RunIdRequest, response: Ok },

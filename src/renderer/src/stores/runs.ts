@@ -2,7 +2,7 @@
 // recorded history of the selected run, and the controls (start, pause, cancel, resume, delete).
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, triggerRef } from 'vue'
-import type { RunConfigInput, RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
+import type { MemoryCheck, RunConfigInput, RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
 import { api } from '../api'
 import type { TaskState } from '../composables/useTask'
 
@@ -96,6 +96,15 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  /** The engine's memory estimate of a config (null: not known yet, or the engine could not say). */
+  async function estimate(config: RunConfigInput): Promise<MemoryCheck | null> {
+    try {
+      return await api.runs.estimate(config)
+    } catch {
+      return null
+    }
+  }
+
   /** Forgets a deleted run (here, or in another window, web client or the CLI). */
   function forget(id: number) {
     runs.value = runs.value.filter((r) => r.id !== id)
@@ -154,6 +163,7 @@ export const useRunsStore = defineStore('runs', () => {
     refresh,
     select,
     start,
+    estimate,
     remove,
     pause: (id: number) => control('pause', id),
     cancel: (id: number) => control('cancel', id),

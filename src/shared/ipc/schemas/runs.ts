@@ -222,3 +222,22 @@ export const RunStatusEvent = z.object({ run: RunRecord })
 export const RunStartRequest = z.object({ config: RunConfig.strict() }).strict()
 export const RunIdRequest = z.object({ id: z.number().int().positive() }).strict()
 export const RunStarted = z.object({ runId: z.number().int(), jobId: z.string().nullable(), queued: z.boolean() })
+
+/** A run's memory estimate on the engine's backend (src/shared/training/memory.ts). */
+export const MemoryCheck = z.object({
+  estimate: z.object({
+    batchSize: z.number().int(),
+    chunk: z.number().int(),
+    parameters: z.number(),
+    trainable: z.number(),
+    bytes: z.object({ weights: z.number(), optimizer: z.number(), gradients: z.number(), activations: z.number(), overhead: z.number(), total: z.number() }),
+    largestTensor: z.object({ bytes: z.number(), what: z.string() })
+  }),
+  limit: z.object({ backend: z.string(), totalBytes: z.number().nullable(), totalLabel: z.string(), tensorBytes: z.number().nullable(), tensorLabel: z.string() }),
+  fits: z.boolean(),
+  maxBatch: z.number().int().nullable(),
+  message: z.string(),
+  /** False when MARSFM_MEMORY_CHECK=off: a run that does not fit is started anyway. */
+  enforced: z.boolean()
+})
+export type MemoryCheck = z.infer<typeof MemoryCheck>

@@ -33,6 +33,8 @@ export const EngineStatus = z.object({
   gpu: GpuAdapterInfo.nullable(),
   restarts: z.number().int(),
   lastExit: z.string().nullable(),
+  /** The last fault that broke the engine (wasm out of memory, GPU device lost) and when; it was restarted. */
+  lastFault: z.object({ reason: z.string(), at: z.string() }).nullable(),
   since: z.string()
 })
 export type EngineStatus = z.infer<typeof EngineStatus>
