@@ -137,6 +137,9 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
     return {
       classes,
       positiveIndex: classes.length === 2 ? 1 : null,
+      ...(meta.validation && classes.length === 2
+        ? { validationThreshold: { ...meta.validation.threshold, step: meta.validation.step, images: meta.validation.positive.length, positiveClass: meta.validation.positiveClass } }
+        : {}),
       pool,
       backend: { name: runner.name, device: runner.device, notes: runner.notes },
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
