@@ -144,3 +144,12 @@ describe('listDataset', () => {
     }
   })
 })
+
+describe('split-time imbalance warnings', () => {
+  it('one per skewed split, unlabelled tiles not counted', async () => {
+    const { imbalanceWarnings } = await import('@main/datasets/splitter')
+    const w = imbalanceWarnings({ train: { crater: 20, 'no-crater': 180, unlabelled: 500 }, valid: { crater: 40, 'no-crater': 60 }, none: { crater: 1 } })
+    expect(w).toHaveLength(1)
+    expect(w[0]).toMatch(/^train split: class "crater" is only 10\.0 % of 200 images/)
+  })
+})

@@ -9,7 +9,7 @@ import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
 import { guarded, type TaskState } from '../composables/useTask'
 
-const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [] })
+const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [], warnings: [] })
 
 export type TileFilter = { label: string; split: string; disagree: boolean }
 type JobPurpose = 'import' | 'tile' | 'export' | 'quality'
