@@ -153,3 +153,22 @@ describe('split-time imbalance warnings', () => {
     expect(w[0]).toMatch(/^train split: class "crater" is only 10\.0 % of 200 images/)
   })
 })
+
+describe('config diff', () => {
+  it('only the keys that differ, dotted, with model and data by name', async () => {
+    const { configDiff } = await import('@shared/training/config-diff')
+    const base = { name: 'a', task: 'classification', model: { id: 3 }, data: { kind: 'dataset-version', id: 7 }, steps: 200, optimizer: { name: 'adamw', lr: 3e-4 }, classWeights: 'balanced', checkpoint: { bestMetric: 'val/balanced_accuracy', mode: 'max' } }
+    const other = { ...base, name: 'b', optimizer: { name: 'adamw', lr: 1e-4 } }
+    const names = { model: (m: unknown) => ((m as { id: number }).id === 3 ? 'Prithvi-100M' : 'other'), data: (d: unknown) => `landmarks v${(d as { id: number }).id}` }
+    expect(configDiff([base, other], names)).toEqual([{ key: 'optimizer.lr', values: ['0.0003', '0.0001'] }])
+    const third = { ...base, name: 'c', model: { id: 4 }, data: { kind: 'dataset-version', id: 8 }, positiveClass: 'crater' }
+    const { classWeights: _, ...noWeights } = base
+    expect(configDiff([base, other, third, noWeights], names)).toEqual([
+      { key: 'classWeights', values: ['balanced', 'balanced', 'balanced', '–'] },
+      { key: 'data', values: ['landmarks v7', 'landmarks v7', 'landmarks v8', 'landmarks v7'] },
+      { key: 'model', values: ['Prithvi-100M', 'Prithvi-100M', 'other', 'Prithvi-100M'] },
+      { key: 'optimizer.lr', values: ['0.0003', '0.0001', '0.0003', '0.0003'] },
+      { key: 'positiveClass', values: ['–', '–', 'crater', '–'] }
+    ])
+  })
+})
