@@ -146,7 +146,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
     let lastValidation: { step: number; v: NonNullable<EvalResult['validation']> } | null = null
     const checkpoint = async (step: number, kind: 'last' | 'best' | 'periodic', metric?: { name: string; value: number }) => {
       const path = join(ckptDir, kind === 'periodic' ? `step-${String(step).padStart(7, '0')}.safetensors` : `${kind}.safetensors`)
-      const validation = lastValidation?.step === step && cfg.positiveClass ? encodeValidation(step, cfg.positiveClass, lastValidation.v) : undefined
+      const validation = lastValidation?.step === step && cfg.positiveClass ? encodeValidation(step, cfg.positiveClass, lastValidation.v) : null
       await saveCheckpoint(path, trainer, { task: cfg.task, step, config: cfg, model: trainer.modelConfig, stats: p.model.stats, classes: classNames, best, backend: hooks.backend, ...(validation ? { validation } : {}) })
       if (kind !== 'best') lastCheckpoint = path
       hooks.emit('checkpoint', { step, kind, path, metricName: metric?.name ?? null, metricValue: metric?.value ?? null })

@@ -43,7 +43,9 @@ export interface StoredValidation {
   threshold: { value: number; balancedAccuracy: number }
 }
 
-export function encodeValidation(step: number, positiveClass: string, v: { probabilities: number[]; positive: number[] }): StoredValidation {
+/** Null when the images lack one of the classes (no threshold can be chosen on them). */
+export function encodeValidation(step: number, positiveClass: string, v: { probabilities: number[]; positive: number[] }): StoredValidation | null {
+  if (!v.positive.includes(1) || !v.positive.includes(0)) return null
   const q = new Uint16Array(v.probabilities.length)
   v.probabilities.forEach((p, i) => (q[i] = Math.round(Math.min(1, Math.max(0, p)) * 65535)))
   const probabilities = decodeProbabilities(Buffer.from(q.buffer, q.byteOffset, q.byteLength).toString('base64'))

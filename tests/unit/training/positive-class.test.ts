@@ -112,7 +112,8 @@ describe('balanced-accuracy threshold', () => {
   it('stores validation probabilities compactly and recomputes the same threshold', () => {
     const probabilities = Array.from({ length: 300 }, (_, i) => ((i * 37) % 300) / 299)
     const positive = probabilities.map((p, i) => (p > 0.6 || i % 17 === 0 ? 1 : 0))
-    const v = encodeValidation(40, 'crater', { probabilities, positive })
+    const v = encodeValidation(40, 'crater', { probabilities, positive })!
+    expect(encodeValidation(40, 'crater', { probabilities: [0.1, 0.2], positive: [0, 0] })).toBeNull()
     expect(v.probabilities.length).toBeLessThanOrEqual(Math.ceil((300 * 2) / 3) * 4)
     const back = decodeProbabilities(v.probabilities)
     back.forEach((p, i) => expect(Math.abs(p - probabilities[i]!)).toBeLessThan(1e-5))
