@@ -173,3 +173,16 @@ describe('config diff', () => {
     ])
   })
 })
+
+describe('marsfm train --preset', () => {
+  it('builds a valid run config from a preset, a folder or version:N, --positive and --steps', async () => {
+    const { presetConfig } = await import('@main/cli/commands/train')
+    const c = RunConfig.parse(presetConfig({ preset: 'demo-classification', data: 'landmarks', positive: 'crater', steps: '40', cwd: '/data' }))
+    expect(c).toMatchObject({ task: 'classification', model: { demo: true }, data: { kind: 'folder', path: '/data/landmarks', layout: 'imagefolder' }, positiveClass: 'crater', steps: 40, classWeights: 'balanced', imgSize: 128 })
+    expect(c.checkpoint.bestMetric).toBe('val/balanced_accuracy')
+    const v = RunConfig.parse(presetConfig({ preset: 'study-segmentation', data: 'version:3', model: '5' }))
+    expect(v).toMatchObject({ task: 'segmentation', data: { kind: 'dataset-version', id: 3 }, model: { id: 5 }, steps: 2000 })
+    expect(() => presetConfig({ preset: 'nope', data: '/x' })).toThrow(/unknown preset "nope"; presets: study-classification/)
+    expect(() => presetConfig({ preset: 'demo-classification', data: '/x', steps: '0' })).toThrow(/--steps/)
+  })
+})
