@@ -45,7 +45,7 @@ beforeAll(async () => {
       steps: 4,
       batchSize: 4,
       optimizer: { name: 'adamw', lr: 3e-4 },
-      eval: { everySteps: 4, maxImages: 4 },
+      eval: { everySteps: 4, maxImages: 0 },
       checkpoint: { everySteps: 0, bestMetric: 'val/accuracy', mode: 'max' }
     })
   )
@@ -89,6 +89,20 @@ describe('Inference view', () => {
     expect(await page.getByTestId('predictions-table').locator('tbody img').count()).toBe(2 * VALID) // thumbnails for the first 100 rows
     expect(await page.getByTestId('metric-labelled').textContent()).toBe(String(2 * VALID))
     expect(await page.getByTestId('metric-accuracy').textContent()).toMatch(/^\d+\.\d %$/)
+    // Everything binary names the positive class; balanced accuracy and AUC lead.
+    expect(await page.getByTestId('threshold-label').textContent()).toMatch(/p\(1_crater\), the positive class/)
+    expect(await page.getByTestId('metric-recall-label').textContent()).toBe('Recall (1_crater)')
+    expect(await page.getByTestId('metric-balanced-accuracy').textContent()).toMatch(/^\d+\.\d %$/)
+    expect(Number(await page.getByTestId('metric-auc').textContent())).toBeGreaterThanOrEqual(0)
+    // The threshold that maximised balanced accuracy on the run's validation set (these same images).
+    const suggested = Number(await page.getByTestId('threshold-suggested').getAttribute('data-value'))
+    expect(suggested).toBeGreaterThan(0)
+    expect(suggested).toBeLessThan(1)
+    const stated = Number((await page.getByTestId('threshold-suggested').textContent())!.match(/balanced accuracy \((\d\.\d+) on/)![1])
+    await page.getByTestId('threshold-use-suggested').click()
+    expect(await page.getByTestId('threshold-value').textContent()).toBe(suggested.toFixed(2))
+    // Inference on the validation images at that threshold gives the stated balanced accuracy (within the stored precision).
+    expect(Number((await page.getByTestId('metric-balanced-accuracy').textContent())!.replace(' %', '')) / 100).toBeCloseTo(stated, 2)
     expect((await cell(0, 0)) + (await cell(0, 1)) + (await cell(1, 0)) + (await cell(1, 1))).toBe(2 * VALID)
     expect(await page.getByTestId('prob-histogram').getAttribute('data-count')).toBe(String(2 * VALID))
     type Canvas2d = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } }

@@ -60,16 +60,31 @@ describe('Training view', () => {
     const versionSource = page.getByTestId('train-data-source').locator('option[value="version"]')
     expect(await versionSource.isDisabled()).toBe(true)
     expect(await versionSource.textContent()).toMatch(/none yet: Datasets view/)
+    // A disabled Start says why.
+    expect(await page.getByTestId('train-start').isDisabled()).toBe(true)
+    expect(await page.getByTestId('train-start-why').textContent()).toBe('Enter a dataset folder.')
     await page.getByTestId('train-name').fill('e2e crater run')
     await page.getByTestId('train-data').fill(join(data.dir, 'landmarks'))
+    expect(await page.getByTestId('train-start-why').count()).toBe(0)
+    expect(await page.getByTestId('train-best-metric').inputValue()).toBe('val/balanced_accuracy')
     await page.getByTestId('train-steps').fill('600')
     await page.getByTestId('train-batch').fill('4')
     await page.getByTestId('train-lr').fill('0.0003')
     await page.getByTestId('train-warmup').fill('5')
     await page.getByTestId('train-eval-every').fill('50')
     await page.getByTestId('train-img-size').fill('64')
+    // The form survives leaving the view and coming back.
+    await page.getByTestId('nav-experiments').click()
+    await page.getByTestId('nav-training').click()
+    expect(await page.getByTestId('train-name').inputValue()).toBe('e2e crater run')
+    expect(await page.getByTestId('train-steps').inputValue()).toBe('600')
+    expect(await page.getByTestId('train-img-size').inputValue()).toBe('64')
     await page.getByTestId('train-start').click()
     await expect.poll(status, { timeout: 60_000 }).toBe('running')
+    // The run names its positive class (the crater folder, by name) and the Step column follows live metrics.
+    expect(await page.getByTestId('train-error').count()).toBe(0)
+    const runId = await page.getByTestId('run-live').getAttribute('data-run')
+    await expect.poll(() => page.getByTestId(`run-row-step-${runId}`).textContent().then(Number), { timeout: 60_000 }).toBeGreaterThan(3)
     await expect.poll(() => points('chart-loss'), { timeout: 60_000 }).toBeGreaterThan(5)
     const before = await points('chart-loss')
     await expect.poll(() => points('chart-loss'), { timeout: 30_000 }).toBeGreaterThan(before)
@@ -77,6 +92,9 @@ describe('Training view', () => {
     await expect.poll(() => points('chart-score'), { timeout: 60_000 }).toBeGreaterThan(0)
     expect(await page.getByTestId('run-throughput').textContent()).toMatch(/\d/)
     await page.getByTestId('confusion').waitFor()
+    expect(await page.getByTestId('run-positive').textContent()).toBe('1_crater')
+    expect(await page.getByTestId('run-balanced-accuracy').textContent()).toMatch(/^\d\.\d{3}$/)
+    expect(await page.getByTestId('confusion').textContent()).toMatch(/1_crater \(positive\)/)
   })
 
   it('pauses with a checkpoint and resumes to the end', async () => {
@@ -90,15 +108,40 @@ describe('Training view', () => {
     expect(Number(await page.getByTestId('run-step').textContent())).toBe(600)
   })
 
+  it('starts a second run that differs only in the learning rate (then cancels it)', async () => {
+    await page.getByTestId('train-lr').fill('0.0001')
+    await page.getByTestId('train-start').click()
+    await expect.poll(() => page.getByTestId('run-row-2').getAttribute('data-status'), { timeout: 60_000 }).toMatch(/queued|running/)
+    await page.getByTestId('run-row-2').getByTestId('run-cancel').click()
+    await expect.poll(() => page.getByTestId('run-row-2').getAttribute('data-status'), { timeout: 60_000 }).toBe('cancelled')
+  })
+
   it('lists the run in Experiments with its metrics', async () => {
     await page.getByTestId('nav-experiments').click()
     const table = page.getByTestId('experiments-table')
     await table.waitFor()
     expect(await table.textContent()).toMatch(/e2e crater run/)
-    expect(await table.locator('th').allTextContents()).toEqual(expect.arrayContaining(['accuracy', 'f1']))
-    await page.locator('[data-testid^="compare-"]').first().check()
+    // Balanced accuracy and AUC first; the positive class's metrics say whose they are.
+    const heads = await table.locator('th').allTextContents()
+    expect(heads).toEqual(expect.arrayContaining(['balanced accuracy', 'auc (1_crater)', 'f1 (1_crater)', 'recall (1_crater)', 'accuracy']))
+    expect(heads.indexOf('balanced accuracy')).toBeLessThan(heads.indexOf('accuracy'))
+    await page.getByTestId('compare-1').check()
     await expect.poll(() => points('chart-compare'), { timeout: 10_000 }).toBeGreaterThan(0)
     expect(errors).toEqual([])
+  })
+
+  it('shows a config diff of the chosen runs: exactly the one setting that differs', async () => {
+    expect(await page.getByTestId('config-diff').count()).toBe(0)
+    await page.getByTestId('compare-2').check()
+    const diff = page.getByTestId('config-diff')
+    await diff.waitFor()
+    const rows = diff.locator('tbody tr')
+    await expect.poll(() => rows.count()).toBe(1)
+    expect(await rows.first().getAttribute('data-testid')).toBe('config-diff-optimizer.lr')
+    expect((await rows.first().locator('td').allTextContents()).map((t) => t.trim())).toEqual(['optimizer.lr', '0.0003', '0.0001'])
+    // One run chosen: no diff.
+    await page.getByTestId('compare-1').uncheck()
+    expect(await page.getByTestId('config-diff').count()).toBe(0)
   })
 
   it('deletes the run from Experiments after asking in place', async () => {

@@ -279,7 +279,7 @@ describe('classifier inference', () => {
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/20 image\(s\), ort on cpu/)
     expect(r.stdout).toMatch(/… 17 more/)
-    expect(r.stdout).toMatch(/20 labelled image\(s\) at threshold 0\.5: accuracy \d/)
+    expect(r.stdout).toMatch(/20 labelled image\(s\) at threshold 0\.5 on p\(1_crater\): balanced accuracy \d+\.\d %, AUC \(1_crater\) \d\.\d{3}, accuracy \d.*recall \(1_crater\) \d/)
     const lines = readFileSync(csv, 'utf8').trim().split('\r\n')
     expect(lines[0]).toBe('name,path,p_0_other,p_1_crater,predicted,true,correct')
     expect(lines).toHaveLength(21)

@@ -5,12 +5,13 @@
 // run; segmentation on ellipse masks from crater boxes reports per-class IoU; a diverging run stops
 // with a clear status; `marsfm train --config` writes the same ledger records.
 import { spawnSync } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppContext, type AppContext } from '@main/app/context'
 import { runsController, type RunsController } from '@main/services/runs'
-import { runCheckpoints, runMetrics } from '@main/runs/repository'
+import { listRuns, runCheckpoints, runMetrics } from '@main/runs/repository'
+import { openLedger } from '@main/ledger/ledger'
 import { RUN_PRESETS } from '@shared/training/presets'
 import type { RunConfigInput, RunMetricsEvent } from '@shared/ipc/schemas/runs'
 import { CLI_ENTRY, ENGINE_ENTRY, requireBuild } from '../support/built'
@@ -162,6 +163,55 @@ describe('training runs', () => {
       expect(run.latest[k], k).toBeLessThanOrEqual(1)
     }
     expect(previews).toHaveLength(2)
+  })
+
+  // The users' case: folders Crater / NoCrater (the negative class second in name order), 86 %
+  // no-crater. The run must name Crater positive by default, warn about the skew, report
+  // precision / recall / F1 of Crater, pick its best checkpoint by balanced accuracy and keep the
+  // validation probabilities (with a balanced-accuracy threshold) in that checkpoint.
+  it('`marsfm train --preset … --data …` on skewed Crater / NoCrater folders: Crater is positive and its metrics are reported', () => {
+    const cli = tempHome('marsfm-cli-preset-')
+    try {
+      const folder = join(cli.dir, 'skewed')
+      const counts = landmarkImageFolder(folder, { trainPerClass: [86, 14], validPerClass: [43, 7], classNames: ['NoCrater', 'Crater'] })
+      expect(counts.train).toEqual([86, 14])
+      const env = { ...process.env, MARSFM_HOME: cli.dir }
+      const r = spawnSync(process.execPath, [CLI_ENTRY, 'train', '--preset', 'demo-classification', '--data', folder, '--steps', '4', '--log-every', '2'], { env, encoding: 'utf8', timeout: 170_000 })
+      expect(r.status, r.stderr).toBe(0)
+      expect(r.stdout).toMatch(/positive class "Crater"; best checkpoint by val\/balanced_accuracy/)
+      expect(r.stderr).toMatch(/warning: training set: class "Crater" is only 14\.0 % of 100 images/)
+      const c = openLedger(cli.dir)
+      try {
+        const [run] = listRuns(c.db)
+        const config = run!.config as { positiveClass: string; checkpoint: { bestMetric: string; mode: string }; steps: number; classWeights: string }
+        expect(config).toMatchObject({ positiveClass: 'Crater', checkpoint: { bestMetric: 'val/balanced_accuracy', mode: 'max' }, steps: 4, classWeights: 'balanced' })
+        // Class order in the engine: [NoCrater, Crater]; recall / precision are Crater's.
+        const cm = [0, 1].map((t) => [0, 1].map((p) => run!.latest[`val/confusion/${t}/${p}`]!))
+        expect(cm[1]![0]! + cm[1]![1]!).toBe(7)
+        expect(run!.latest['val/recall']).toBeCloseTo(cm[1]![1]! / 7, 10)
+        const predictedCrater = cm[0]![1]! + cm[1]![1]!
+        expect(run!.latest['val/precision']).toBeCloseTo(predictedCrater ? cm[1]![1]! / predictedCrater : 0, 10)
+        expect(run!.latest['val/balanced_accuracy']).toBeCloseTo((cm[0]![0]! / 43 + cm[1]![1]! / 7) / 2, 10)
+        const best = runCheckpoints(c.db, run!.id).find((k) => k.kind === 'best')!
+        expect(best.metricName).toBe('val/balanced_accuracy')
+        const meta = JSON.parse(readFileSync(best.path.replace(/\.safetensors$/, '.json'), 'utf8'))
+        expect(meta.classes).toEqual(['NoCrater', 'Crater'])
+        expect(meta.config.positiveClass).toBe('Crater')
+        expect(meta.validation).toMatchObject({ positiveClass: 'Crater', step: 4 })
+        expect(meta.validation.positive).toBe('0'.repeat(43) + '1'.repeat(7))
+        expect(meta.validation.threshold.balancedAccuracy).toBeGreaterThanOrEqual(run!.latest['val/balanced_accuracy']! - 1e-9)
+      } finally {
+        c.close()
+      }
+      // Plain accuracy cannot pick the best checkpoint on these skewed folders.
+      const path = join(cli.dir, 'run.json')
+      writeFileSync(path, JSON.stringify(classification({ name: 'by accuracy', steps: 2, data: { kind: 'folder', path: folder, layout: 'imagefolder' } })))
+      const refused = spawnSync(process.execPath, [CLI_ENTRY, 'train', '--config', path], { env, encoding: 'utf8', timeout: 120_000 })
+      expect(refused.status).not.toBe(0)
+      expect(refused.stderr).toMatch(/Plain accuracy cannot pick the best checkpoint here/)
+    } finally {
+      cli.remove()
+    }
   })
 
   it('`marsfm train --config run.json` prints progress and records the run in the ledger', () => {

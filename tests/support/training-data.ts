@@ -22,9 +22,11 @@ function observationOf(file: string): string {
 }
 
 export interface LandmarkFolderOptions {
-  /** Images per class in train / valid (balanced; fewer when the split has fewer). */
-  trainPerClass: number
-  validPerClass: number
+  /** Images per class in train / valid (a number: balanced; [other, crater]: skewed; fewer when the split has fewer). */
+  trainPerClass: number | [number, number]
+  validPerClass: number | [number, number]
+  /** Folder names of [other, crater]; default ['0_other', '1_crater'] (e.g. ['NoCrater', 'Crater'] sorts crater first). */
+  classNames?: [string, string]
   /** Fraction of observations held out for validation. */
   validFraction?: number
   seed?: number
@@ -41,16 +43,16 @@ export function landmarkImageFolder(dir: string, o: LandmarkFolderOptions): { tr
   const observations = [...new Set(items.map((i) => observationOf(i.file)))].sort((a, b) => deriveSeed(seed, a) - deriveSeed(seed, b))
   const nValid = Math.round(observations.length * (o.validFraction ?? 0.3))
   const validObs = new Set(observations.slice(0, nValid))
-  const classes = ['0_other', '1_crater']
+  const classes = o.classNames ?? ['0_other', '1_crater']
   const counts = { train: [0, 0], valid: [0, 0] }
   // A stable pseudo-random order within each class so the balanced subset spans observations.
   const ordered = [...items].sort((a, b) => deriveSeed(seed, a.file) - deriveSeed(seed, b.file))
   for (const split of ['train', 'valid'] as const) {
     for (const c of [0, 1]) mkdirSync(join(dir, split, classes[c]!), { recursive: true })
-    const limit = split === 'train' ? o.trainPerClass : o.validPerClass
+    const per = split === 'train' ? o.trainPerClass : o.validPerClass
     for (const item of ordered) {
       if (validObs.has(observationOf(item.file)) !== (split === 'valid')) continue
-      if (counts[split][item.crater]! >= limit) continue
+      if (counts[split][item.crater]! >= (typeof per === 'number' ? per : per[item.crater]!)) continue
       symlinkSync(join(LANDMARKS, 'map-proj', item.file), join(dir, split, classes[item.crater]!, item.file))
       counts[split][item.crater]! += 1
     }

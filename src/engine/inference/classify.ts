@@ -139,6 +139,9 @@ export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv
     return {
       classes,
       positiveIndex: classes.length === 2 ? 1 : null,
+      ...(meta.validation && classes.length === 2
+        ? { validationThreshold: { ...meta.validation.threshold, step: meta.validation.step, images: meta.validation.positive.length, positiveClass: meta.validation.positiveClass } }
+        : {}),
       pool,
       backend: { name: runner.name, device: runner.device, notes: runner.notes, ...(runner.requested ? { requested: runner.requested } : {}), ...(runner.fallback ? { fallback: runner.fallback } : {}), ...(runner.precision ? { precision: runner.precision } : {}) },
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },

@@ -10,6 +10,7 @@ import type { BandStats } from '@shared/bands'
 import { standardizeTile, toReflectance, toRgbImage, resizeBilinear, type HwcImage } from '@shared/imputation/preprocess'
 import { buildModelInput, presetRecipe, type PresetName } from '@shared/imputation/recipes'
 import type { RunData } from '@shared/ipc/schemas/runs'
+import { resolvePositiveClass, type PositiveChoice } from '@shared/training/positive-class'
 import { permutation, streamRandom } from './rng'
 import { unreadableReason } from '../reconstruction/images'
 
@@ -29,6 +30,10 @@ export interface DatasetListing {
   classes: string[]
   train: Sample[]
   valid: Sample[]
+  /** Binary classification: the positive class (always index 1, the BCE logit's class) and why it was chosen. */
+  positive?: PositiveChoice
+  /** Classification: training images per class, in `classes` order. */
+  trainCounts?: number[]
 }
 
 function imagesIn(dir: string, recursive = false): string[] {
@@ -48,7 +53,11 @@ function splitDir(root: string, names: string[]): string | undefined {
 
 const VALID_NAMES = ['valid', 'val', 'validation']
 
-/** Lists a dataset folder. Classification class indices follow sorted folder names (torchvision). */
+/**
+ * Lists a dataset folder. Classification class indices follow sorted folder names (torchvision),
+ * except that a two-class task puts its positive class at index 1 (the class whose logit the BCE
+ * head outputs): the requested one, else a "crater" class by name, else the minority class.
+ */
 export function listDataset(data: RunData, opts: { positiveClass?: string } = {}): DatasetListing {
   if (data.kind !== 'folder') {
     throw new Error('training from a frozen dataset version is not available yet: export the version as an ImageFolder / MMSegmentation folder and train from that folder')
@@ -61,17 +70,20 @@ export function listDataset(data: RunData, opts: { positiveClass?: string } = {}
     if (!trainDir || !validDir) throw new Error(`${root} is not an ImageFolder: expected train/<class>/ and valid/<class>/ folders`)
     let classes = readdirSync(trainDir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
     if (classes.length < 2) throw new Error(`${trainDir} has ${classes.length} class folder(s); at least 2 are needed`)
-    if (opts.positiveClass) {
-      if (!classes.includes(opts.positiveClass)) throw new Error(`positive class "${opts.positiveClass}" is not one of ${classes.join(', ')}`)
-      if (classes.length !== 2) throw new Error('positiveClass applies to two-class datasets only')
-      classes = [classes.find((c) => c !== opts.positiveClass)!, opts.positiveClass]
+    let positive: PositiveChoice | undefined
+    if (opts.positiveClass && classes.length !== 2) throw new Error('positiveClass applies to two-class datasets only')
+    if (classes.length === 2) {
+      const counts = classes.map((c) => imagesIn(join(trainDir, c)).length)
+      positive = resolvePositiveClass(classes, counts, opts.positiveClass)
+      classes = [classes.find((c) => c !== positive!.positiveClass)!, positive.positiveClass]
     }
     const list = (dir: string): Sample[] => classes.flatMap((c, label) => imagesIn(join(dir, c)).map((path) => ({ path, label })))
     const train = list(trainDir)
     const valid = list(validDir)
     if (!train.length) throw new Error(`no images under ${trainDir}`)
     if (!valid.length) throw new Error(`no images under ${validDir}`)
-    return { layout: 'imagefolder', root, classes, train, valid }
+    const trainCounts = classes.map((_, c) => train.filter((x) => x.label === c).length)
+    return { layout: 'imagefolder', root, classes, train, valid, trainCounts, ...(positive ? { positive } : {}) }
   }
   if (data.layout === 'mmseg') {
     const imgRoot = join(root, 'images')

@@ -9,11 +9,25 @@ import { streamRandom, uniformArray } from './rng'
 
 export interface EvalResult {
   metrics: Record<string, number>
+  /** Binary classification: the positive class's probability and the true label (1 = positive) of each validation image, for thresholds. */
+  validation?: { probabilities: number[]; positive: number[] }
   confusion?: number[][]
   previews?: { size: number; image: string; truth: string; pred: string }[]
 }
 
-export async function evaluateClassification(trainer: Trainer, samples: Sample[], opts: LoaderOptions, cache: ImageCache, numClasses: number, signal: AbortSignal): Promise<EvalResult> {
+/**
+ * `positiveIndex`: binary tasks, the class whose precision / recall / F1 / AUC are reported. The
+ * head's one logit scores class 1; a positive class at index 0 gets the negated logit.
+ */
+export async function evaluateClassification(
+  trainer: Trainer,
+  samples: Sample[],
+  opts: LoaderOptions,
+  cache: ImageCache,
+  numClasses: number,
+  signal: AbortSignal,
+  positiveIndex?: number
+): Promise<EvalResult> {
   const cm = new ConfusionMatrix(numClasses)
   let lossSum = 0
   let count = 0
@@ -30,11 +44,14 @@ export async function evaluateClassification(trainer: Trainer, samples: Sample[]
     lossSum += l
     count += batch.n
   }
-  const s = cm.summary()
-  const auc = scores.length ? rocAuc(scores, labels) : NaN
+  const s = cm.summary(numClasses === 2 ? positiveIndex : undefined)
+  const positiveScores = positiveIndex === 0 ? scores.map((v) => -v) : scores
+  const auc = scores.length && positiveIndex !== undefined ? rocAuc(positiveScores, labels, positiveIndex) : NaN
+  const validation = scores.length && positiveIndex !== undefined ? { probabilities: positiveScores.map((v) => 1 / (1 + Math.exp(-v))), positive: labels.map((l) => (l === positiveIndex ? 1 : 0)) } : undefined
   return {
     metrics: { 'val/loss': lossSum / Math.max(1, count), 'val/accuracy': s.accuracy, 'val/balanced_accuracy': cm.balancedAccuracy(), 'val/precision': s.precision, 'val/recall': s.recall, 'val/f1': s.f1, ...(Number.isFinite(auc) ? { 'val/auc': auc } : {}) },
-    confusion: cm.counts.map((r) => r.slice())
+    confusion: cm.counts.map((r) => r.slice()),
+    ...(validation ? { validation } : {})
   }
 }
 

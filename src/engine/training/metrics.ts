@@ -57,9 +57,15 @@ export class ConfusionMatrix {
     return { precision, recall, f1 }
   }
 
-  /** Binary: scores of class 1; more classes: macro average. */
-  summary(): { accuracy: number; precision: number; recall: number; f1: number } {
-    if (this.numClasses === 2) return { accuracy: this.accuracy(), ...this.classScores(1) }
+  /**
+   * Binary: scores of the positive class, named by its index (never "class 1" by folder order);
+   * more classes: macro average.
+   */
+  summary(positiveIndex?: number): { accuracy: number; precision: number; recall: number; f1: number } {
+    if (this.numClasses === 2) {
+      if (positiveIndex !== 0 && positiveIndex !== 1) throw new Error('a binary confusion matrix needs the index of its positive class')
+      return { accuracy: this.accuracy(), ...this.classScores(positiveIndex) }
+    }
     const all = Array.from({ length: this.numClasses }, (_, c) => this.classScores(c))
     const avg = (k: 'precision' | 'recall' | 'f1') => all.reduce((s, x) => s + x[k], 0) / all.length
     return { accuracy: this.accuracy(), precision: avg('precision'), recall: avg('recall'), f1: avg('f1') }
@@ -88,20 +94,5 @@ export class ConfusionMatrix {
   }
 }
 
-/** Area under the ROC curve of scores for binary labels (ties count half); NaN without both classes. */
-export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!)
-  let pos = 0
-  let neg = 0
-  let rankSum = 0
-  for (let i = 0; i < idx.length; ) {
-    let j = i
-    while (j < idx.length && scores[idx[j]!] === scores[idx[i]!]) j++
-    const avgRank = (i + j + 1) / 2 // 1-based average rank of the tie group
-    for (let k = i; k < j; k++) if (labels[idx[k]!] === 1) rankSum += avgRank
-    i = j
-  }
-  for (let i = 0; i < labels.length; i++) labels[i] === 1 ? pos++ : neg++
-  if (!pos || !neg) return NaN
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg)
-}
+// The ROC AUC lives in shared code: the Inference view computes it from stored probabilities too.
+export { rocAuc } from '@shared/stats/roc'

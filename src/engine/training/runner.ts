@@ -1,10 +1,10 @@
 // A training run from start (or a checkpoint) to its end, a pause, a cancel or a non-finite loss:
 // list the data, build the model and head, then step, stream metrics, evaluate and checkpoint.
 // Independent of the engine's job plumbing so tests and the benchmark call it directly.
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import type { BandStats } from '@shared/bands'
-import type { RunConfig } from '@shared/ipc/schemas/runs'
+import { bestMetricOf, type RunConfig } from '@shared/ipc/schemas/runs'
 import { CancelledError } from '@shared/ipc/errors'
 import type { Tf } from '../tf/backend'
 import type { PrithviConfig } from '../model/config'
@@ -13,7 +13,8 @@ import type { WeightMap } from '../model/weights'
 import { assertUsable, loadCheckpoint } from '../checkpoint'
 import { datasetHash, listDataset, screenSamples, TrainLoader, type LoaderOptions, type Sample } from './data'
 import { evaluateClassification, evaluatePretrain, evaluateSegmentation, segClassNames, type EvalResult } from './evaluate'
-import { loadTrainingCheckpoint, saveCheckpoint } from './state'
+import { encodeValidation, loadTrainingCheckpoint, metaPath, saveCheckpoint, type CheckpointMeta } from './state'
+import { imbalanceWarning } from '@shared/training/positive-class'
 import { Trainer } from './trainer'
 import { throwIfFaulted } from '../faults'
 import { checkTrainingMemory, MemoryLimitError, memoryRunOf, type MemoryLimit } from '@shared/training/memory'
@@ -69,10 +70,16 @@ export function resolveClassWeights(spec: RunConfig['classWeights'], train: read
 }
 
 export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Promise<TrainOutcome> {
-  const cfg = p.config
+  // A resumed binary run keeps the positive class its checkpoint was trained with (runs from before
+  // the positive class was recorded had the second folder at index 1).
+  const resumedMeta = p.resumeFrom ? (JSON.parse(readFileSync(metaPath(p.resumeFrom), 'utf8')) as CheckpointMeta) : undefined
+  const positiveRequest = p.config.positiveClass ?? (resumedMeta?.task === 'classification' && resumedMeta.classes.length === 2 ? resumedMeta.classes[1] : undefined)
   // Unreadable files are skipped and named (as inference does); a split with nothing readable fails.
-  const { listing, skipped } = await screenSamples(listDataset(cfg.data, cfg.positiveClass ? { positiveClass: cfg.positiveClass } : {}))
+  const { listing, skipped } = await screenSamples(listDataset(p.config.data, positiveRequest ? { positiveClass: positiveRequest } : {}))
   for (const s of skipped) hooks.log('warn', `skipped ${s.path}: ${s.reason}`)
+  // Recorded with the run: checkpoints carry the resolved positive class in their config.
+  const cfg: RunConfig = listing.positive ? { ...p.config, positiveClass: listing.positive.positiveClass } : p.config
+  const positiveIndex = listing.positive ? listing.classes.indexOf(listing.positive.positiveClass) : undefined
   const numClasses = cfg.task === 'classification' ? listing.classes.length : cfg.task === 'segmentation' ? cfg.segmentation!.numClasses : 0
   const classNames = cfg.task === 'classification' ? listing.classes : cfg.task === 'segmentation' ? segClassNames(numClasses) : []
   // Fail fast, before any weight is loaded: a step that outgrows wasm's heap aborts the module.
@@ -83,8 +90,20 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
     hooks.log('info', `memory: ${verdict.message}`)
   }
   const hash = datasetHash(listing)
-  hooks.emit('started', { datasetHash: hash, backend: hooks.backend, device: hooks.device, classes: classNames, trainImages: listing.train.length, validImages: listing.valid.length })
-  hooks.log('info', `${cfg.task} run ${p.runId}: ${listing.train.length} training / ${listing.valid.length} validation images, ${classNames.length ? classNames.join(', ') : 'no classes'}`)
+  const warning = cfg.task === 'classification' && listing.trainCounts ? imbalanceWarning(classNames, listing.trainCounts, `run ${p.runId} training set`) : null
+  hooks.emit('started', {
+    datasetHash: hash,
+    backend: hooks.backend,
+    device: hooks.device,
+    classes: classNames,
+    trainImages: listing.train.length,
+    validImages: listing.valid.length,
+    ...(listing.trainCounts ? { trainCounts: listing.trainCounts } : {}),
+    ...(listing.positive ? { positiveClass: listing.positive.positiveClass, positiveReason: listing.positive.reason } : {}),
+    ...(warning ? { warnings: [warning] } : {})
+  })
+  hooks.log('info', `${cfg.task} run ${p.runId}: ${listing.train.length} training / ${listing.valid.length} validation images, ${classNames.length ? classNames.join(', ') : 'no classes'}${listing.positive ? `; positive class "${listing.positive.positiveClass}" (${listing.positive.reason})` : ''}`)
+  if (warning) hooks.log('warn', warning)
 
   // Backbone weights: a training checkpoint (resume), an imported checkpoint, or random.
   let weights: WeightMap
@@ -136,19 +155,23 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
     mkdirSync(ckptDir, { recursive: true })
     let lastCheckpoint: string | null = null
 
+    // The validation probabilities of the evaluation at this step, kept with the checkpoint of those weights.
+    let lastValidation: { step: number; v: NonNullable<EvalResult['validation']> } | null = null
     const checkpoint = async (step: number, kind: 'last' | 'best' | 'periodic', metric?: { name: string; value: number }) => {
       const path = join(ckptDir, kind === 'periodic' ? `step-${String(step).padStart(7, '0')}.safetensors` : `${kind}.safetensors`)
-      await saveCheckpoint(path, trainer, { task: cfg.task, step, config: cfg, model: trainer.modelConfig, stats: p.model.stats, classes: classNames, best, backend: hooks.backend })
+      const validation = lastValidation?.step === step && cfg.positiveClass ? encodeValidation(step, cfg.positiveClass, lastValidation.v) : null
+      await saveCheckpoint(path, trainer, { task: cfg.task, step, config: cfg, model: trainer.modelConfig, stats: p.model.stats, classes: classNames, best, backend: hooks.backend, ...(validation ? { validation } : {}) })
       if (kind !== 'best') lastCheckpoint = path
       hooks.emit('checkpoint', { step, kind, path, metricName: metric?.name ?? null, metricValue: metric?.value ?? null })
     }
 
     const evaluate = async (): Promise<EvalResult> => {
-      if (cfg.task === 'classification') return evaluateClassification(trainer, validSamples, loaderOpts, loader.cache, numClasses, hooks.signal)
+      if (cfg.task === 'classification') return evaluateClassification(trainer, validSamples, loaderOpts, loader.cache, numClasses, hooks.signal, positiveIndex)
       if (cfg.task === 'segmentation') return evaluateSegmentation(trainer, validSamples, loaderOpts, loader.cache, { numClasses, previewTiles: seg!.previewTiles, ...(seg!.stride ? { stride: seg!.stride } : {}), ...(seg!.classWeights ? { classWeights: seg!.classWeights } : {}) }, hooks.signal)
       return evaluatePretrain(trainer, validSamples, loaderOpts, loader.cache, cfg.seed, hooks.signal)
     }
 
+    const bestBy = bestMetricOf(cfg)
     let emaSecondsPerStep = 0
     for (let step = startStep; step < cfg.steps; step++) {
       // A prefetched batch resolves as a microtask: give the event loop a turn so pause / cancel
@@ -176,13 +199,14 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
       if (evalNow) {
         hooks.progress(done, cfg.steps, `step ${done}/${cfg.steps} · evaluating on ${validSamples.length} validation images…`)
         const ev = await evaluate()
+        lastValidation = ev.validation ? { step: done, v: ev.validation } : null
         hooks.emit('metrics', { step: done, totalSteps: cfg.steps, metrics: ev.metrics, ...(ev.confusion ? { confusion: ev.confusion, classNames } : {}), ...(ev.previews ? { previews: ev.previews } : {}) })
-        const value = ev.metrics[cfg.checkpoint.bestMetric]
+        const value = ev.metrics[bestBy.bestMetric]
         if (value !== undefined && Number.isFinite(value)) {
-          const better = !best || (cfg.checkpoint.mode === 'max' ? value > best.value : value < best.value)
+          const better = !best || (bestBy.mode === 'max' ? value > best.value : value < best.value)
           if (better) {
-            best = { metric: cfg.checkpoint.bestMetric, value, step: done }
-            await checkpoint(done, 'best', { name: cfg.checkpoint.bestMetric, value })
+            best = { metric: bestBy.bestMetric, value, step: done }
+            await checkpoint(done, 'best', { name: bestBy.bestMetric, value })
           }
         }
       }

@@ -9,6 +9,7 @@ import { openSafetensors, writeSafetensors } from '../checkpoint'
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import type { Trainer } from './trainer'
+import { balancedAccuracyThreshold } from '@shared/inference/threshold'
 
 export const CHECKPOINT_FORMAT = 'marsfm-training-checkpoint/1'
 
@@ -25,6 +26,44 @@ export interface CheckpointMeta {
   best: { metric: string; value: number; step: number } | null
   backend: string
   savedAt: string
+  /** Binary classification: the validation pass of these weights, for the threshold the Inference view offers. */
+  validation?: StoredValidation
+}
+
+/**
+ * Validation probabilities, compactly: the positive class's probability of each image as base64
+ * little-endian uint16 (p × 65535, so within 1e-5) and its truth as a string of 0 / 1 (1: positive).
+ */
+export interface StoredValidation {
+  step: number
+  positiveClass: string
+  probabilities: string
+  positive: string
+  /** The threshold that maximises balanced accuracy on these images. */
+  threshold: { value: number; balancedAccuracy: number }
+}
+
+/** Null when the images lack one of the classes (no threshold can be chosen on them). */
+export function encodeValidation(step: number, positiveClass: string, v: { probabilities: number[]; positive: number[] }): StoredValidation | null {
+  if (!v.positive.includes(1) || !v.positive.includes(0)) return null
+  const q = new Uint16Array(v.probabilities.length)
+  v.probabilities.forEach((p, i) => (q[i] = Math.round(Math.min(1, Math.max(0, p)) * 65535)))
+  const probabilities = decodeProbabilities(Buffer.from(q.buffer, q.byteOffset, q.byteLength).toString('base64'))
+  return {
+    step,
+    positiveClass,
+    probabilities: Buffer.from(q.buffer, q.byteOffset, q.byteLength).toString('base64'),
+    positive: v.positive.map((x) => (x ? '1' : '0')).join(''),
+    // Found on the stored (quantised) values, so a reader recomputing it gets the same threshold.
+    threshold: balancedAccuracyThreshold(probabilities, v.positive)
+  }
+}
+
+export function decodeProbabilities(b64: string): number[] {
+  const buf = Buffer.from(b64, 'base64')
+  const out: number[] = []
+  for (let i = 0; i + 1 < buf.length; i += 2) out.push(buf.readUInt16LE(i) / 65535)
+  return out
 }
 
 export function metaPath(path: string): string {

@@ -5,6 +5,7 @@ import { isExcludedColour } from '@shared/datasets/colour'
 import { splitGroupKey } from '@shared/datasets/observation'
 import { findLeaks, groupedStratifiedSplit, type Leak, type SplitName, type SplitRatios } from '@shared/datasets/split'
 import type { Db } from '../ledger/ledger'
+import { imbalanceWarning } from '@shared/training/positive-class'
 import { setSplits, tileViews, touch } from './repo'
 
 export interface SplitOptions {
@@ -42,7 +43,18 @@ export function splitReport(db: Db, datasetId: number): SplitReport {
   }
   const sha = shaByImage(db, datasetId)
   const groups = new Set(tiles.map((t) => splitGroupKey(t.observationId, sha.get(t.imageId)!))).size
-  return { counts, byClass, groups, leaks: leaksOf(db, datasetId) }
+  return { counts, byClass, groups, leaks: leaksOf(db, datasetId), warnings: imbalanceWarnings(byClass) }
+}
+
+/** A warning per split whose labelled tiles have a minority class under 30 % (train and valid). */
+export function imbalanceWarnings(byClass: Record<string, Record<string, number>>): string[] {
+  const out: string[] = []
+  for (const split of ['train', 'valid', 'test']) {
+    const entries = Object.entries(byClass[split] ?? {}).filter(([k]) => k !== 'unlabelled')
+    const w = imbalanceWarning(entries.map(([k]) => k), entries.map(([, n]) => n), `${split} split`)
+    if (w) out.push(w)
+  }
+  return out
 }
 
 export function leaksOf(db: Db, datasetId: number): Leak[] {

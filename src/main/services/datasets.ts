@@ -170,7 +170,11 @@ export function registerDatasetsService(ctx: AppContext): void {
     return repo.annotationsOf(db, tileId)
   })
 
-  r.handle('datasets:split', ({ datasetId, seed, ratios, excludeFlaggedColour, labelledOnly }) => splitDataset(db, datasetId, { seed, ratios, excludeFlaggedColour, labelledOnly }))
+  r.handle('datasets:split', ({ datasetId, seed, ratios, excludeFlaggedColour, labelledOnly }) => {
+    const report = splitDataset(db, datasetId, { seed, ratios, excludeFlaggedColour, labelledOnly })
+    for (const w of report.warnings) ctx.log.write('warn', 'datasets', `dataset #${datasetId}: ${w}`)
+    return report
+  })
   r.handle('datasets:leaks', ({ datasetId }) => leaksOf(db, datasetId))
   r.handle('datasets:freeze', ({ datasetId, note }) => freeze(db, datasetId, note).version)
   r.handle('datasets:versions', ({ datasetId }) => listVersions(db, datasetId))

@@ -11,7 +11,9 @@ import { join, resolve, sep } from 'node:path'
 import type { AppContext } from '../app/types'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { ModelSummary } from '@shared/ipc/schemas/models'
-import { RunConfig, RunMetricsEvent, type MetricPoint, type RunModel, type RunRecord, type RunData } from '@shared/ipc/schemas/runs'
+import { bestMetricOf, RunConfig, RunMetricsEvent, type MetricPoint, type RunModel, type RunRecord, type RunData } from '@shared/ipc/schemas/runs'
+import { imbalanceWarning, resolvePositiveClass } from '@shared/training/positive-class'
+import { imageFolderClassCounts } from '../runs/class-counts'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { getModel, listModels, upsertModel } from '../models/repository'
 import { ensureDemoModel } from '../models/demo'
@@ -183,7 +185,7 @@ export class RunsController extends EventEmitter {
   }
 
   /** Validates and records a run, then queues it. */
-  async start(raw: unknown): Promise<{ runId: number; jobId: string | null; queued: boolean }> {
+  async start(raw: unknown): Promise<{ runId: number; jobId: string | null; queued: boolean; warnings: string[] }> {
     if (this.closing) throw new Error('the app is closing')
     // Strict at the top level: a misspelt key in run.json ("batch_size") must not be dropped silently.
     const config = RunConfig.strict().parse(raw)
@@ -196,6 +198,7 @@ export class RunsController extends EventEmitter {
     const data = await this.resolveData(config)
     // Checked before the run is recorded: a typo in the path is an error now, not a failed run later.
     if (data.data.kind === 'folder') assertPath(data.data.path, 'folder', 'training data folder')
+    const warnings = this.resolveClasses(config, data.data)
     const db = this.ctx.ledger.db
     const runId = createRun(db, { name: config.name, task: config.task, config, datasetVersionId: data.versionId, modelId: model.id, modelHash: model.sha256, seed: config.seed, appVersion: this.ctx.appVersion })
     if (data.hash) updateRun(db, runId, { datasetHash: data.hash })
@@ -203,9 +206,31 @@ export class RunsController extends EventEmitter {
     mkdirSync(runDir, { recursive: true })
     const params: TrainParams = { runId, runDir, config: { ...config, data: data.data }, model: model.spec }
     writeFileSync(join(runDir, 'params.json'), JSON.stringify(params, null, 2))
-    this.ctx.log.write('info', 'runs', `run #${runId} "${config.name}" (${config.task}) queued`)
+    this.ctx.log.write('info', 'runs', `run #${runId} "${config.name}" (${config.task}) queued${config.positiveClass ? `; positive class "${config.positiveClass}"` : ''}; best checkpoint by ${config.checkpoint.bestMetric}`)
+    for (const w of warnings) this.ctx.log.write('warn', 'runs', `run #${runId}: ${w}`)
     this.enqueue(runId, params)
-    return { runId, jobId: this.jobOf(runId), queued: this.jobOf(runId) === null }
+    return { runId, jobId: this.jobOf(runId), queued: this.jobOf(runId) === null, warnings }
+  }
+
+  /**
+   * Fills in, so the run records them: a binary classification's positive class (requested, else a
+   * "crater" class by name, else the minority) and the best-checkpoint metric (balanced accuracy by
+   * default). Refuses plain accuracy as that metric on skewed data, where the checkpoint that
+   * predicts the majority class everywhere would win. Returns the warnings to show.
+   */
+  private resolveClasses(config: RunConfig, data: RunData): string[] {
+    Object.assign(config.checkpoint, bestMetricOf(config))
+    if (config.task !== 'classification' || data.kind !== 'folder' || data.layout !== 'imagefolder') return []
+    const found = imageFolderClassCounts(data.path)
+    if (!found) return []
+    const { classes, counts } = found
+    if (classes.length === 2) config.positiveClass = resolvePositiveClass(classes, counts, config.positiveClass).positiveClass
+    else if (config.positiveClass) throw new Error(`positiveClass applies to two-class datasets; ${data.path} has ${classes.length} classes (${classes.join(', ')})`)
+    const warning = imbalanceWarning(classes, counts, 'training set')
+    if (warning && config.checkpoint.bestMetric === 'val/accuracy') {
+      throw new Error(`${warning}. Plain accuracy cannot pick the best checkpoint here: choose val/balanced_accuracy, val/auc or val/f1`)
+    }
+    return warning ? [warning] : []
   }
 
   private enqueue(runId: number, params: TrainParams): void {
@@ -349,7 +374,7 @@ export class RunsController extends EventEmitter {
    * app stopped before it started, or before its first checkpoint) starts from step 0 with its
    * recorded parameters. Steps already in the ledger are not recorded twice.
    */
-  resume(id: number): { runId: number; queued: boolean } {
+  resume(id: number): { runId: number; queued: boolean; warnings: string[] } {
     if (this.closing) throw new Error('the app is closing')
     const run = this.get(id)
     if (run.status === 'running' || run.status === 'queued' || this.owns(id)) throw new Error(`run #${id} is already ${run.status}`)
@@ -362,7 +387,7 @@ export class RunsController extends EventEmitter {
     const reason = ckpt ? `resuming from step ${ckpt.step}` : run.startedAt ? 'no checkpoint: starting again from step 0' : 'starting from step 0'
     updateRun(this.ctx.ledger.db, id, { status: 'queued', statusReason: reason, finished: false })
     this.enqueue(id, ckpt ? { ...params, resumeFrom: ckpt.path } : params)
-    return { runId: id, queued: this.jobOf(id) === null }
+    return { runId: id, queued: this.jobOf(id) === null, warnings: [] }
   }
 
   /**

@@ -2,6 +2,7 @@
 // renderer's slider and the engine's summary use the same code): predicted class, confusion matrix,
 // accuracy and precision / recall / F1 per class, and histograms of one class's probability.
 import type { ClassScores, InferenceMetrics } from '../ipc/schemas/inference'
+import { rocAuc } from '../stats/roc'
 
 /** What these functions need of a prediction. */
 export interface ScoredRow {
@@ -45,8 +46,12 @@ export function classScores(cm: readonly (readonly number[])[], c: number): Clas
   return { precision, recall, f1, support }
 }
 
-/** Metrics of a confusion matrix; binary: the positive class (1), else macro averages. Null when it is empty. */
-export function metricsFromConfusion(cm: number[][]): InferenceMetrics | null {
+/**
+ * Metrics of a confusion matrix; binary: the scores of the positive class `positiveIndex` (a binary
+ * run's class 1, where training puts it), else macro averages; balanced accuracy always (mean recall
+ * over the classes present). Null when it is empty.
+ */
+export function metricsFromConfusion(cm: number[][], positiveIndex = 1): InferenceMetrics | null {
   const k = cm.length
   let total = 0
   let right = 0
@@ -57,13 +62,62 @@ export function metricsFromConfusion(cm: number[][]): InferenceMetrics | null {
   if (!total) return null
   const perClass = Array.from({ length: k }, (_, c) => classScores(cm, c))
   const avg = (key: 'precision' | 'recall' | 'f1') => perClass.reduce((s, x) => s + x[key], 0) / k
-  const headline = k === 2 ? perClass[1]! : { precision: avg('precision'), recall: avg('recall'), f1: avg('f1') }
-  return { labelled: total, accuracy: right / total, confusion: cm, perClass, precision: headline.precision, recall: headline.recall, f1: headline.f1 }
+  const headline = k === 2 ? perClass[positiveIndex]! : { precision: avg('precision'), recall: avg('recall'), f1: avg('f1') }
+  const present = perClass.filter((c) => c.support > 0)
+  const balancedAccuracy = present.reduce((s, c) => s + c.recall, 0) / Math.max(1, present.length)
+  return { labelled: total, accuracy: right / total, balancedAccuracy, confusion: cm, perClass, precision: headline.precision, recall: headline.recall, f1: headline.f1 }
+}
+
+/** ROC AUC of a binary run's positive class (index 1) over the labelled rows; null without both classes. */
+export function aucOf(rows: readonly ScoredRow[]): number | null {
+  const labelled = rows.filter((r) => r.label === 0 || r.label === 1)
+  const auc = rocAuc(
+    labelled.map((r) => r.probabilities[1] ?? NaN),
+    labelled.map((r) => r.label!)
+  )
+  return Number.isFinite(auc) ? auc : null
+}
+
+/**
+ * The threshold on the positive class's probability that maximises balanced accuracy (mean of the
+ * positive and negative recalls) over images with their truth (`positive[i]` 1 or 0). Thresholds
+ * sit midway between neighbouring distinct probabilities; of equally good ones, the one nearest
+ * 0.5. Without both classes: 0.5 and NaN.
+ */
+export function balancedAccuracyThreshold(probabilities: readonly number[], positive: readonly number[]): { value: number; balancedAccuracy: number } {
+  const n = probabilities.length
+  let pos = 0
+  for (let i = 0; i < n; i++) if (positive[i]) pos++
+  const neg = n - pos
+  if (!pos || !neg) return { value: 0.5, balancedAccuracy: NaN }
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probabilities[a]! - probabilities[b]!)
+  // Threshold below everything: all predicted positive (TPR 1, TNR 0).
+  let best = { value: 0, balancedAccuracy: 0.5 }
+  let negBelow = 0
+  let posBelow = 0
+  for (let i = 0; i < n; ) {
+    let j = i
+    while (j < n && probabilities[order[j]!] === probabilities[order[i]!]) {
+      if (positive[order[j]!]) posBelow++
+      else negBelow++
+      j++
+    }
+    const hi = j < n ? probabilities[order[j]!]! : 1
+    const value = j < n ? (probabilities[order[i]!]! + hi) / 2 : Math.min(1, probabilities[order[i]!]! + 1e-6)
+    const ba = ((pos - posBelow) / pos + negBelow / neg) / 2
+    const better = ba > best.balancedAccuracy + 1e-12 || (Math.abs(ba - best.balancedAccuracy) <= 1e-12 && Math.abs(value - 0.5) < Math.abs(best.value - 0.5))
+    if (better) best = { value, balancedAccuracy: ba }
+    i = j
+  }
+  return best
 }
 
 /** Everything the summary shows at one threshold. */
 export function metricsAt(rows: readonly ScoredRow[], numClasses: number, threshold = 0.5): InferenceMetrics | null {
-  return metricsFromConfusion(confusionAt(rows, numClasses, threshold))
+  const m = metricsFromConfusion(confusionAt(rows, numClasses, threshold))
+  if (!m || numClasses !== 2) return m
+  const auc = aucOf(rows)
+  return auc === null ? m : { ...m, auc }
 }
 
 /** Counts of values in `bins` equal bins over [0, 1] (1 falls in the last bin). */

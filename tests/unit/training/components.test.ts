@@ -148,7 +148,7 @@ describe('metrics', () => {
     const cm = new ConfusionMatrix(2)
     cm.addAll([1, 1, 1, 0, 0, 0, 0, 1], [1, 1, 0, 0, 0, 1, 0, 1])
     expect(cm.counts).toEqual([[3, 1], [1, 3]])
-    expect(cm.summary()).toEqual({ accuracy: 0.75, precision: 0.75, recall: 0.75, f1: 0.75 })
+    expect(cm.summary(1)).toEqual({ accuracy: 0.75, precision: 0.75, recall: 0.75, f1: 0.75 })
   })
   it('IoU per class, mIoU over present classes, pixel accuracy', () => {
     const cm = new ConfusionMatrix(3)

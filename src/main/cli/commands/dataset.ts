@@ -185,7 +185,8 @@ export const datasetCommand: Command = {
         print(report, () => [
           `train ${report.counts.train}, valid ${report.counts.valid}, test ${report.counts.test}, unassigned ${report.counts.none} (${report.groups} observation groups)`,
           ...Object.entries(report.byClass).map(([s, c]) => `  ${s}: ${Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ')}`),
-          report.leaks.length ? `LEAKS: ${report.leaks.map((l) => `${printable(l.group)} in ${l.splits.join('+')}`).join('; ')}` : 'no observation spans two splits'
+          report.leaks.length ? `LEAKS: ${report.leaks.map((l) => `${printable(l.group)} in ${l.splits.join('+')}`).join('; ')}` : 'no observation spans two splits',
+          ...report.warnings.map((w) => `warning: ${printable(w)}`)
         ])
         return report.leaks.length ? 1 : 0
       }

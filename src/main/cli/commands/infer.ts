@@ -147,10 +147,18 @@ export const inferCommand: Command = {
     }
     if (metrics) {
       io.out('')
-      io.out(`${metrics.labelled} labelled image(s)${outcome.positiveIndex !== null ? ` at threshold ${threshold}` : ''}: accuracy ${pct(metrics.accuracy)}, precision ${pct(metrics.precision)}, recall ${pct(metrics.recall)}, F1 ${pct(metrics.f1)}`)
+      // Binary: balanced accuracy and AUC first; precision / recall / F1 are the positive class's and say so.
+      const pos = outcome.positiveIndex !== null ? ` (${classes[outcome.positiveIndex]})` : ' (macro)'
+      io.out(
+        `${metrics.labelled} labelled image(s)${outcome.positiveIndex !== null ? ` at threshold ${threshold} on p(${classes[outcome.positiveIndex]})` : ''}: ` +
+          `${metrics.balancedAccuracy !== undefined ? `balanced accuracy ${pct(metrics.balancedAccuracy)}, ` : ''}${metrics.auc !== undefined ? `AUC${pos} ${metrics.auc.toFixed(3)}, ` : ''}` +
+          `accuracy ${pct(metrics.accuracy)}, precision${pos} ${pct(metrics.precision)}, recall${pos} ${pct(metrics.recall)}, F1${pos} ${pct(metrics.f1)}`
+      )
       io.out(`confusion (rows: true, columns: predicted ${classes.join(' | ')}):`)
       metrics.confusion.forEach((row, t) => io.out(`  ${classes[t]!.padEnd(14)} ${row.map((v) => String(v).padStart(6)).join(' ')}`))
     }
+    const v = outcome.validationThreshold
+    if (v) io.out(`the run's validation set (${v.images} images, step ${v.step}) has its best balanced accuracy ${v.balancedAccuracy.toFixed(3)} at threshold ${v.value.toFixed(3)} on p(${v.positiveClass}) (--threshold ${v.value.toFixed(3)})`)
     for (const s of outcome.skipped) io.err(`skipped ${s.path}: ${s.reason}`)
     return 0
   }

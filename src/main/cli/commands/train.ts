@@ -1,4 +1,5 @@
-// `marsfm train --config run.json` / `marsfm train --resume RUN`: a fine-tuning run from a shell,
+// `marsfm train --config run.json` / `marsfm train --preset ID --data FOLDER|version:N` /
+// `marsfm train --resume RUN`: a fine-tuning run from a shell,
 // recorded in the ledger like one started from the Training view. Ctrl-C pauses with a checkpoint
 // (a second Ctrl-C cancels). `marsfm train --delete RUN` deletes a run that is not running or
 // queued (ledger rows and checkpoints), without starting the engine.
@@ -11,6 +12,33 @@ import type { AppContext } from '../../app/types'
 import { jsonSyntaxDetail } from '@shared/datasets/formats/format-error'
 import type { RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
 import { runsController } from '../../services/runs'
+import { RUN_PRESETS } from '@shared/training/presets'
+
+/** A run config from a preset and the few options a shell user sets. */
+export function presetConfig(o: { preset: string; data: string; positive?: string; steps?: string; name?: string; model?: string; cwd?: string }): unknown {
+  const preset = RUN_PRESETS.find((p) => p.id === o.preset)
+  if (!preset) throw new UsageError(`unknown preset "${o.preset}"; presets: ${RUN_PRESETS.map((p) => p.id).join(', ')}`)
+  const version = /^version:(\d+)$/.exec(o.data)
+  const task = preset.config.task
+  const data = version
+    ? { kind: 'dataset-version', id: Number(version[1]) }
+    : { kind: 'folder', path: resolve(o.cwd ?? process.cwd(), o.data), layout: task === 'segmentation' ? 'mmseg' : task === 'pretrain' ? 'images' : 'imagefolder' }
+  let model: unknown = { demo: true }
+  if (o.model && o.model !== 'demo') model = /^\d+$/.test(o.model) ? { id: Number(o.model) } : { path: resolve(o.cwd ?? process.cwd(), o.model) }
+  let steps: number | undefined
+  if (o.steps !== undefined) {
+    steps = Number(o.steps)
+    if (!Number.isInteger(steps) || steps < 1) throw new UsageError('--steps takes a positive whole number')
+  }
+  return {
+    ...preset.config,
+    name: o.name ?? `${preset.title} on ${version ? `dataset version ${version[1]}` : o.data}`,
+    model,
+    data,
+    ...(o.positive ? { positiveClass: o.positive } : {}),
+    ...(steps ? { steps } : {})
+  }
+}
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '?'
@@ -69,13 +97,23 @@ export async function followRun(ctx: AppContext, io: CliIo, runId: number, opts:
 export const trainCommand: Command = {
   name: 'train',
   summary: 'fine-tune (classification / segmentation) from a run config, or resume a run',
-  usage: 'marsfm train --config run.json [--json] [--log-every N]\n       marsfm train --resume RUN_ID [--json]\n       marsfm train --delete RUN_ID [--json]',
+  usage:
+    'marsfm train --config run.json [--positive CLASS] [--json] [--log-every N]\n' +
+    '       marsfm train --preset ID --data FOLDER|version:N [--positive CLASS] [--steps N] [--model demo|MODEL_ID|FILE] [--name NAME] [--json]\n' +
+    `                    presets: ${RUN_PRESETS.map((p) => p.id).join(', ')}\n` +
+    '       marsfm train --resume RUN_ID [--json]\n       marsfm train --delete RUN_ID [--json]',
   needsEngine: (args) => !args.some((a) => a === '--delete' || a.startsWith('--delete=')),
   async run(args, ctx, io) {
     const { values } = parseArgs({
       args,
       options: {
         config: { type: 'string' },
+        preset: { type: 'string' },
+        data: { type: 'string' },
+        positive: { type: 'string' },
+        steps: { type: 'string' },
+        model: { type: 'string' },
+        name: { type: 'string' },
         resume: { type: 'string' },
         delete: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -102,37 +140,50 @@ export const trainCommand: Command = {
     // Options are checked before waiting for the engine: a usage error answers at once.
     if (values.resume !== undefined && values.config) throw new UsageError('--resume goes alone (not with --config)')
     const resumeId = values.resume !== undefined ? runIdOf('resume', values.resume) : undefined
-    if (resumeId === undefined && !values.config) throw new UsageError('--config run.json (or --resume RUN_ID, or --delete RUN_ID) is required')
+    if (resumeId === undefined && !values.config && !values.preset) throw new UsageError('--config run.json or --preset ID --data FOLDER (or --resume RUN_ID, or --delete RUN_ID) is required')
     let runId: number
     if (resumeId !== undefined) {
       await ctx.engine.whenReady()
       runId = resumeId
       runs.resume(runId)
     } else {
-      const path = resolve(values.config!)
-      let text: string
-      try {
-        text = readFileSync(path, 'utf8')
-      } catch (err) {
-        throw new UsageError(`--config: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
-      }
+      if (values.config && values.preset) throw new UsageError('--config and --preset go one at a time')
       let config: unknown
-      try {
-        config = JSON.parse(text)
-      } catch (err) {
-        // Where, not what: the parse error's snippet would print the file's text.
-        throw new UsageError(`--config: ${path} is ${jsonSyntaxDetail(text, err)}`)
+      if (values.preset) {
+        if (!values.data) throw new UsageError('--preset needs --data FOLDER or --data version:N')
+        config = presetConfig({ preset: values.preset, data: values.data, ...(values.positive ? { positive: values.positive } : {}), ...(values.steps ? { steps: values.steps } : {}), ...(values.name ? { name: values.name } : {}), ...(values.model ? { model: values.model } : {}) })
+      } else {
+        if (values.data || values.steps || values.model || values.name) throw new UsageError('--data, --steps, --model and --name go with --preset (edit run.json for --config)')
+        const path = resolve(values.config!)
+        let text: string
+        try {
+          text = readFileSync(path, 'utf8')
+        } catch (err) {
+          throw new UsageError(`--config: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+        }
+        try {
+          config = JSON.parse(text)
+        } catch (err) {
+          // Where, not what: the parse error's snippet would print the file's text.
+          throw new UsageError(`--config: ${path} is ${jsonSyntaxDetail(text, err)}`)
+        }
+        if (values.positive && config && typeof config === 'object') config = { ...config, positiveClass: values.positive }
       }
       await ctx.engine.whenReady()
       try {
-        runId = (await runs.start(config)).runId
+        const started = await runs.start(config)
+        runId = started.runId
+        for (const w of started.warnings) io.err(`warning: ${w}`)
       } catch (err) {
         const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues
         if (issues) throw new UsageError(`invalid run config: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
         throw err
       }
     }
-    if (!values.json) io.out(`run #${runId} started (ledger: ${ctx.ledger.path})`)
+    if (!values.json) {
+      const cfg = runs.get(runId).config as { positiveClass?: string; checkpoint?: { bestMetric?: string } }
+      io.out(`run #${runId} started (ledger: ${ctx.ledger.path})${cfg.positiveClass ? `; positive class "${cfg.positiveClass}"` : ''}${cfg.checkpoint?.bestMetric ? `; best checkpoint by ${cfg.checkpoint.bestMetric}` : ''}`)
+    }
     return followRun(ctx, io, runId, { json: values.json, logEvery })
   }
 }

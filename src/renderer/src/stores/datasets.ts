@@ -10,7 +10,7 @@ import { api } from '../api'
 import { guarded, type TaskState } from '../composables/useTask'
 import { followJob } from '../composables/followJob'
 
-const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [] })
+const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [], warnings: [] })
 
 export type TileFilter = { label: string; split: string; disagree: boolean }
 type JobPurpose = 'import' | 'tile' | 'export' | 'quality'

@@ -22,6 +22,8 @@ export const useRunsStore = defineStore('runs', () => {
   const runs = ref<RunRecord[]>([])
   const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
+  /** Warnings of the last start (e.g. a skewed class balance), shown next to the Start button. */
+  const warnings = ref<string[]>([])
   const selectedId = ref<number | null>(null)
   /** Live data per run id; shallow, re-triggered on every event. */
   const live = shallowRef(new Map<number, RunLive>())
@@ -85,8 +87,10 @@ export const useRunsStore = defineStore('runs', () => {
 
   async function start(config: RunConfigInput) {
     error.value = null
+    warnings.value = []
     try {
-      const { runId } = await api.runs.start(config)
+      const { runId, warnings: w } = await api.runs.start(config)
+      warnings.value = w ?? []
       await refresh()
       await select(runId)
       return runId
@@ -155,6 +159,7 @@ export const useRunsStore = defineStore('runs', () => {
     runs,
     state,
     error,
+    warnings,
     selectedId,
     selected,
     selectedLive,

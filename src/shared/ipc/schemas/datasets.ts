@@ -257,7 +257,9 @@ export const SplitReport = z.object({
   counts: z.object({ train: z.number().int(), valid: z.number().int(), test: z.number().int(), none: z.number().int() }),
   byClass: z.record(z.string(), z.record(z.string(), z.number().int())),
   groups: z.number().int(),
-  leaks: z.array(Leak)
+  leaks: z.array(Leak),
+  /** E.g. a minority class under 30 % of a split's labelled tiles (plain accuracy then misleads). */
+  warnings: z.array(z.string()).default([])
 })
 export type SplitReport = z.infer<typeof SplitReport>
 

@@ -66,6 +66,10 @@ export type ClassScores = z.infer<typeof ClassScores>
 export const InferenceMetrics = z.object({
   labelled: z.number().int(),
   accuracy: z.number(),
+  /** Mean recall over the classes present (optional: jobs recorded before it was stored). */
+  balancedAccuracy: z.number().optional(),
+  /** Binary: ROC AUC of the positive class's probability (threshold-free). */
+  auc: z.number().optional(),
   /** Rows: true class, columns: predicted class. */
   confusion: z.array(z.array(z.number().int())),
   perClass: z.array(ClassScores),
@@ -79,8 +83,13 @@ export type InferenceMetrics = z.infer<typeof InferenceMetrics>
 /** What the engine's `inference-classify` job returns (and the ledger keeps as output_json). */
 export const InferenceOutcome = z.object({
   classes: z.array(z.string()),
-  /** Binary runs: index of the positive class (1); null for more classes. */
+  /** Binary runs: index of the positive class (1: training puts it there); null for more classes. */
   positiveIndex: z.number().int().nullable(),
+  /**
+   * Binary runs: the threshold that maximises balanced accuracy on the run's validation set (the
+   * evaluation of the checkpoint's weights); absent for checkpoints saved without it.
+   */
+  validationThreshold: z.object({ value: z.number(), balancedAccuracy: z.number(), step: z.number().int(), images: z.number().int(), positiveClass: z.string() }).optional(),
   pool: z.enum(['cls', 'mean']),
   backend: z.object({ name: z.enum(['ort', 'tfjs']), ...BackendUsedFields }),
   checkpoint: z.object({ path: z.string(), sha256: z.string(), step: z.number().int(), imgSize: z.number().int() }),

@@ -93,8 +93,12 @@ export const RunConfig = z.object({
       tileNorm: z.enum(['none', 'standardize']).optional()
     })
     .default({ recipe: 'postnorm-dup', truncate: true }),
-  /** Classification: the class folder that is "positive" (index 1) in a binary task; default: the second folder in name order. */
-  positiveClass: z.string().optional(),
+  /**
+   * Binary classification: the class whose precision / recall / F1 / AUC / probabilities are
+   * reported (training puts it at index 1). Default: the class whose name means "crater" (not
+   * "NoCrater" / "no_crater"), else the minority class; the runs service records the resolved name.
+   */
+  positiveClass: z.string().min(1).max(200).optional(),
   /** Model input size (a multiple of the patch size); default: the model's img_size. Position embeddings are recomputed. */
   imgSize: z.number().int().min(16).max(4096).optional(),
   steps: z.number().int().min(1).max(10_000_000),
@@ -130,11 +134,16 @@ export const RunConfig = z.object({
   checkpoint: z
     .object({
       everySteps: z.number().int().min(0).default(0),
-      /** Metric that picks the best checkpoint, e.g. val/f1, val/miou, val/loss. */
-      bestMetric: z.string().default('val/loss'),
-      mode: z.enum(['min', 'max']).default('min')
+      /**
+       * Metric that picks the best checkpoint, e.g. val/balanced_accuracy, val/auc, val/f1 (the
+       * positive class's), val/miou, val/loss. Unset: `defaultBestMetric(task)` (classification:
+       * balanced accuracy, never plain accuracy, which favours the majority class on skewed data).
+       */
+      bestMetric: z.string().min(1).max(100).optional(),
+      /** Unset: 'min' for losses, else 'max'. */
+      mode: z.enum(['min', 'max']).optional()
     })
-    .default({ everySteps: 0, bestMetric: 'val/loss', mode: 'min' }),
+    .default({ everySteps: 0 }),
   segmentation: SegmentationConfig.optional(),
   /** Pre-training: loss on normalised pixels. */
   normPixLoss: z.boolean().optional()
@@ -218,10 +227,30 @@ export type RunMetricsEvent = z.infer<typeof RunMetricsEvent>
 
 export const RunStatusEvent = z.object({ run: RunRecord })
 
+/** What picks a task's best checkpoint when the config leaves it unset. */
+export function defaultBestMetric(task: RunTask): { bestMetric: string; mode: 'min' | 'max' } {
+  if (task === 'classification') return { bestMetric: 'val/balanced_accuracy', mode: 'max' }
+  if (task === 'segmentation') return { bestMetric: 'val/miou', mode: 'max' }
+  return { bestMetric: 'val/loss', mode: 'min' }
+}
+
+/** The best-checkpoint metric and direction of a config (defaults filled in). */
+export function bestMetricOf(config: Pick<RunConfig, 'task' | 'checkpoint'>): { bestMetric: string; mode: 'min' | 'max' } {
+  const d = defaultBestMetric(config.task)
+  const bestMetric = config.checkpoint.bestMetric ?? d.bestMetric
+  return { bestMetric, mode: config.checkpoint.mode ?? (/loss/.test(bestMetric) ? 'min' : 'max') }
+}
+
 // Strict at the top level of the config too: a misspelt key is an error, not silently dropped.
 export const RunStartRequest = z.object({ config: RunConfig.strict() }).strict()
 export const RunIdRequest = z.object({ id: z.number().int().positive() }).strict()
-export const RunStarted = z.object({ runId: z.number().int(), jobId: z.string().nullable(), queued: z.boolean() })
+export const RunStarted = z.object({
+  runId: z.number().int(),
+  jobId: z.string().nullable(),
+  queued: z.boolean(),
+  /** Things the user should know before trusting the run (e.g. a skewed class balance). */
+  warnings: z.array(z.string()).default([])
+})
 
 /** A run's memory estimate on the engine's backend (src/shared/training/memory.ts). */
 export const MemoryCheck = z.object({
