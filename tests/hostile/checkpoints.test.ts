@@ -765,7 +765,10 @@ describe('training configs (run.json) and the CLI', () => {
     expect(rec.stderr.trim().split('\n')).toHaveLength(1)
     expectClearError(rec.stderr, { names: /cli-nan\.pt: refusing to run this model: .*blocks\.0\.attn\.qkv\.weight \(1 NaN\)/ })
     expect(rec.stderr).not.toMatch(/"code"|invalid_type/)
-    expectLedgerUnchanged(before2, ledgerSnapshot(ledger()))
+    // Recorded as the Reconstruction view records it: one failed study with the reason, nothing else.
+    expectLedgerUnchanged(before2, ledgerSnapshot(ledger()), ['reconstruction_studies'])
+    expect(ledgerSnapshot(ledger()).counts.reconstruction_studies).toBe((before2.counts.reconstruction_studies ?? 0) + 1)
+    expect(rec.stderr).toMatch(/study #\d+: /)
     record('cli', 'model import: NaN weights (warned)', 'clear-error')
     record('cli', 'reconstruct: NaN model refused', 'clear-error')
   })

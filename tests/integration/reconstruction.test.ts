@@ -227,7 +227,7 @@ describe('marsfm reconstruct', () => {
     const after = studies()
     expect(after).toHaveLength(before + 1)
     const study = after[after.length - 1]!
-    expect(r.err).toContain(`study #${study.id}`)
+    expect(r.err).toContain(`recorded as study #${study.id}`)
     expect(study).toMatchObject({ status: 'done', source: 'demo', results: 3 * 3 })
     const config = JSON.parse(study.config_json)
     expect(config.methods).toEqual(['means', 'prenorm-dup', 'postnorm-dup'])

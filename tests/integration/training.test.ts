@@ -106,7 +106,7 @@ describe('training runs', () => {
     const ckpts = runCheckpoints(ctx.ledger.db, runId)
     expect(ckpts.map((c) => c.kind)).toEqual(expect.arrayContaining(['best', 'last']))
     for (const c of ckpts) expect(existsSync(c.path)).toBe(true)
-  })
+  }, 480_000) // about 2 minutes on a quiet 2-core machine; the margin is for a busy one
 
   it('a run whose engine is killed mid-way and then resumed logs the same later metrics as an uninterrupted run', async () => {
     const cfg = classification({ name: 'uninterrupted', steps: 40, batchSize: 4, eval: { everySteps: 10, maxImages: 24 } })
@@ -135,7 +135,7 @@ describe('training runs', () => {
     const series = (id: number) => runMetrics(ctx.ledger.db, id).filter((m) => m.name !== 'train/images_per_s' && m.step > 10)
     expect(series(runId).length).toBeGreaterThan(30 * 3)
     expect(series(runId)).toEqual(series(a.runId))
-  })
+  }, 480_000) // about 2 minutes on a quiet 2-core machine; the margin is for a busy one
 
   it('segmentation on inscribed-ellipse crater masks reports per-class IoU with sliding-window evaluation', async () => {
     const previews: unknown[] = []

@@ -192,13 +192,14 @@ export class RunsController extends EventEmitter {
     if (config.task === 'segmentation' && !config.segmentation) config.segmentation = RunConfig.shape.segmentation.unwrap().parse({})
     const model = await this.resolveModel(config.model)
     config.preprocessing.tileNorm ??= pretrainedTileNorm(model.spec.path) ?? 'none'
-    // Refuse a run that cannot fit before it is recorded: nothing to clean up, nothing to resume.
-    const memory = await this.memory(config, model.spec.config)
-    if (!memory.fits && memory.enforced) throw new MemoryLimitError(memory.message)
     const data = await this.resolveData(config)
     // Checked before the run is recorded: a typo in the path is an error now, not a failed run later.
     if (data.data.kind === 'folder') assertPath(data.data.path, 'folder', 'training data folder')
     const warnings = this.resolveClasses(config, data.data)
+    // Refuse a run that cannot fit before it is recorded: nothing to clean up, nothing to resume.
+    // Last of the checks: it needs the engine's backend, so it waits for the engine to be ready.
+    const memory = await this.memory(config, model.spec.config)
+    if (!memory.fits && memory.enforced) throw new MemoryLimitError(memory.message)
     const db = this.ctx.ledger.db
     const runId = createRun(db, { name: config.name, task: config.task, config, datasetVersionId: data.versionId, modelId: model.id, modelHash: model.sha256, seed: config.seed, appVersion: this.ctx.appVersion })
     if (data.hash) updateRun(db, runId, { datasetHash: data.hash })

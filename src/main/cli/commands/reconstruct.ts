@@ -46,8 +46,11 @@ async function ledgerModel(ctx: AppContext, io: CliIo, checkpoint: string, confi
   if (known && !configPath) return known
   const summary = ModelSummary.parse(await runEngineJob(ctx, io, 'model-inspect', `inspect ${checkpoint}`, { path: checkpoint, configPath }))
   const record = upsertModel(ctx.ledger.db, summary)
-  for (const w of summary.warnings) io.err(`warning: ${record.name}: ${w}`)
-  if (!known) io.err(`imported ${checkpoint} as model #${record.id} ${record.name}`)
+  // A model already in the ledger had its warnings shown when it was imported.
+  if (!known) {
+    for (const w of summary.warnings) io.err(`warning: ${printable(record.name)}: ${printable(w)}`)
+    io.err(`imported ${printable(checkpoint)} as model #${record.id} ${printable(record.name)}`)
+  }
   return record
 }
 
@@ -200,8 +203,15 @@ export const reconstructCommand: Command = {
     const model = await ledgerModel(ctx, io, checkpoint, configPath)
     await ctx.engine.whenReady()
     const { jobId, studyId } = await startStudy(ctx, { ...request, modelId: model.id }, noise ? { noise } : {})
-    io.err(`study #${studyId} (model #${model.id} ${printable(model.name)})`)
-    const outcome = StudyOutcome.parse(await followJob(ctx, jobId, 'reconstruct'))
+    let result: unknown
+    try {
+      result = await followJob(ctx, jobId, 'reconstruct')
+    } catch (err) {
+      // One line, with the study it was recorded as (failed, as in the Reconstruction view).
+      throw new Error(`study #${studyId}: ${(err as Error).message}`)
+    }
+    const outcome = StudyOutcome.parse(result)
+    io.err(`recorded as study #${studyId} (model #${model.id} ${printable(model.name)})`)
     if (outcome.backend.fallback) io.err(`--device ${outcome.backend.requested ?? 'auto'} ran on the ${outcome.backend.device}: ${outcome.backend.fallback}`)
     for (const s of outcome.skipped ?? []) io.err(`skipped ${printable(s.path)}: ${printable(s.reason)}`)
     if (values.json) {
