@@ -5,15 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { SHARED_DATA } from '../support/built'
-import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
+import { createDatasetInView, openView, type OpenView } from '../support/web-app'
 
 const LANDMARKS = join(SHARED_DATA, 'hirise-landmarks-v1', 'map-proj')
 const TILE_COUNT = readdirSync(LANDMARKS).filter((f) => f.endsWith('.jpg')).length
 
-let app: WebApp
-let browser: Browser
+let view: OpenView
 let page: Page
 let pageErrors: string[]
 let scratch: string
@@ -23,24 +22,18 @@ beforeAll(async () => {
   writeFileSync(join(scratch, 'corrupt.jpg'), Buffer.from('this is not a JPEG at all'))
   writeFileSync(join(scratch, 'empty.png'), Buffer.alloc(0))
   writeFileSync(join(scratch, 'notes.txt'), 'not an image')
-  app = await startWebApp()
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1500, height: 1000 } })
-  pageErrors = watchPageErrors(page)
-  await page.goto(app.url)
-  await page.getByTestId('nav-datasets').click()
+  view = await openView('nav-datasets', { width: 1500, height: 1000 })
+  page = view.page
+  pageErrors = view.pageErrors
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await app?.stop()
+  await view?.close()
   if (scratch) rmSync(scratch, { recursive: true, force: true })
 })
 
-async function createDataset(name: string) {
-  await page.getByTestId('dataset-new-name').fill(name)
-  await page.getByTestId('dataset-create').click()
-  await expect.poll(() => page.getByTestId('dataset-select').locator('option:checked').textContent()).toBe(name)
+function createDataset(name: string): Promise<void> {
+  return createDatasetInView(page, name)
 }
 
 async function waitForImport(): Promise<void> {

@@ -5,11 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import type { Browser, Page } from 'playwright-core'
-import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
+import type { Page } from 'playwright-core'
+import { createDatasetInView, openView, type OpenView } from '../support/web-app'
 
-let app: WebApp
-let browser: Browser
+let view: OpenView
 let page: Page
 let pageErrors: string[]
 let scratch: string
@@ -17,25 +16,19 @@ let scratch: string
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'marsfm-e2e-fast-'))
   for (let i = 0; i < 2; i++) await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 40 + 100 * i, g: 90, b: 60 } } }).png().toFile(join(scratch, `ESP_00000${i}_0000_tile.png`))
-  app = await startWebApp()
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
-  pageErrors = watchPageErrors(page)
-  await page.goto(app.url)
-  await page.getByTestId('nav-datasets').click()
+  view = await openView('nav-datasets')
+  page = view.page
+  pageErrors = view.pageErrors
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await app?.stop()
+  await view?.close()
   if (scratch) rmSync(scratch, { recursive: true, force: true })
 })
 
 describe('fast jobs in the page', () => {
   it('quality checks on a tiny dataset finish in the panel, every time', async () => {
-    await page.getByTestId('dataset-new-name').fill('fast')
-    await page.getByTestId('dataset-create').click()
-    await expect.poll(() => page.getByTestId('dataset-select').locator('option:checked').textContent()).toBe('fast')
+    await createDatasetInView(page, 'fast')
     await page.getByTestId('tab-import').click()
     await page.getByTestId('import-path').fill(scratch)
     await page.getByTestId('import-run').click()

@@ -4,14 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { SHARED_DATA } from '../support/built'
-import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
+import { createDatasetInView, openView, type OpenView } from '../support/web-app'
 
 const LANDMARKS = join(SHARED_DATA, 'hirise-landmarks-v1', 'map-proj')
 
-let app: WebApp
-let browser: Browser
+let view: OpenView
 let page: Page
 let pageErrors: string[]
 let scratch: string
@@ -21,25 +20,19 @@ beforeAll(async () => {
   mkdirSync(join(scratch, 'two'))
   mkdirSync(join(scratch, 'empty'))
   for (const f of readdirSync(LANDMARKS).sort().slice(0, 2)) copyFileSync(join(LANDMARKS, f), join(scratch, 'two', f))
-  app = await startWebApp()
-  browser = await launchChromium()
-  page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
-  pageErrors = watchPageErrors(page)
-  await page.goto(app.url)
-  await page.getByTestId('nav-datasets').click()
+  view = await openView('nav-datasets')
+  page = view.page
+  pageErrors = view.pageErrors
 })
 
 afterAll(async () => {
-  await browser?.close()
-  await app?.stop()
+  await view?.close()
   if (scratch) rmSync(scratch, { recursive: true, force: true })
 })
 
 describe('import panel', () => {
   it('clears the previous summary when an import is refused, and warns about an empty folder', async () => {
-    await page.getByTestId('dataset-new-name').fill('panel-e2e')
-    await page.getByTestId('dataset-create').click()
-    await expect.poll(() => page.getByTestId('dataset-select').locator('option:checked').textContent()).toBe('panel-e2e')
+    await createDatasetInView(page, 'panel-e2e')
     await page.getByTestId('tab-import').click()
 
     await page.getByTestId('import-path').fill(join(scratch, 'two'))

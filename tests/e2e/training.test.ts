@@ -44,6 +44,8 @@ describe('Training view', () => {
     await page.getByTestId('train-start').click()
     await expect.poll(() => page.getByTestId('train-error').textContent(), { timeout: 30_000 }).toMatch(/^batch 1024 at 1024² needs/)
     expect(await page.getByText('e2e too big').count()).toBe(0)
+    // The form keeps its state across navigation: leave it as a new user finds it.
+    await page.getByTestId('train-data').fill('')
   })
 
   it('starts a classification run on the demo model and shows live charts', async () => {

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { expect } from 'vitest'
 import { WEB_ENTRY, requireBuild } from './built'
 import { tempHome } from './temp-home'
 
@@ -83,4 +84,40 @@ export function watchPageErrors(page: Page): string[] {
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
   return errors
+}
+
+export interface OpenView {
+  app: WebApp
+  browser: Browser
+  page: Page
+  /** Uncaught page errors so far (see watchPageErrors). */
+  pageErrors: string[]
+  close(): Promise<void>
+}
+
+/** Starts web mode, opens it in Chromium and goes to one view (its sidebar test id, e.g. 'nav-datasets'). */
+export async function openView(nav: string, viewport = { width: 1400, height: 900 }): Promise<OpenView> {
+  const app = await startWebApp()
+  const browser = await launchChromium()
+  const page = await browser.newPage({ viewport })
+  const pageErrors = watchPageErrors(page)
+  await page.goto(app.url)
+  await page.getByTestId(nav).click()
+  return {
+    app,
+    browser,
+    page,
+    pageErrors,
+    async close() {
+      await browser.close()
+      await app.stop()
+    }
+  }
+}
+
+/** Creates a dataset in the Datasets view and waits until it is the selected one. */
+export async function createDatasetInView(page: Page, name: string): Promise<void> {
+  await page.getByTestId('dataset-new-name').fill(name)
+  await page.getByTestId('dataset-create').click()
+  await expect.poll(() => page.getByTestId('dataset-select').locator('option:checked').textContent()).toBe(name)
 }
