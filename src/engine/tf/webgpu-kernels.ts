@@ -101,11 +101,12 @@ function rowProgram(key: string, vars: string[], shape: number[], rows: number, 
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// LayerNorm. x is viewed as [rows, cols]; statistics are [rows, 2] = (mean, 1/sqrt(var + eps)),
-// biased variance, two passes (mean first, then the centred squares) as the unfused ops do.
-
-const LN_STATS = `
+/**
+ * A row's sum across the workgroup (tree reduction in workgroup memory). Every invocation calls it
+ * (barriers need uniform control flow); the last barrier lets all read the total before the next
+ * reduction overwrites it.
+ */
+const ROW_SUM = `
   var<workgroup> red : array<f32, ${ROW_WG}>;
   fn reduceSum(v : f32, lid : u32) -> f32 {
     red[lid] = v;
@@ -115,9 +116,16 @@ const LN_STATS = `
       workgroupBarrier();
     }
     let total = red[0];
-    workgroupBarrier(); // everyone has read red[0] before the next reduction overwrites it
+    workgroupBarrier();
     return total;
-  }
+  }`
+
+// ---------------------------------------------------------------------------------------------
+// LayerNorm. x is viewed as [rows, cols]; statistics are [rows, 2] = (mean, 1/sqrt(var + eps)),
+// biased variance, two passes (mean first, then the centred squares) as the unfused ops do.
+
+const LN_STATS = `
+  ${ROW_SUM}
   fn main(index : i32) {
     // No early return for surplus workgroups: barriers need uniform control flow, and WGSL does not
     // treat the (private copy of the) workgroup id as uniform. They redo the last row and write nothing.
@@ -466,18 +474,7 @@ const LN_FORWARD_SHADER = () => `
   @group(0) @binding(3) var<storage, read> W : array<f32>;
   @group(0) @binding(4) var<storage, read> B : array<f32>;
   @group(0) @binding(5) var<uniform> u : U;
-  var<workgroup> red : array<f32, ${ROW_WG}>;
-  fn reduceSum(v : f32, lid : u32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = ${ROW_WG / 2}u; s > 0u; s = s >> 1u) {
-      if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-      workgroupBarrier();
-    }
-    let total = red[0];
-    workgroupBarrier();
-    return total;
-  }
+  ${ROW_SUM}
   @compute @workgroup_size(${ROW_WG})
   fn main(@builtin(local_invocation_index) lid : u32, @builtin(workgroup_id) wid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
     let wg = wid.x + wid.y * nwg.x;
@@ -637,7 +634,7 @@ function headMerge(backend: WebGpuBackendLike, parts: TensorInfo[], heads: numbe
 
 // Softmax backward per row: dx = y * (dy - sum(dy * y)).
 const SOFTMAX_GRAD = `
-  var<workgroup> red : array<f32, ${ROW_WG}>;
+  ${ROW_SUM}
   fn main(index : i32) {
     let valid = ${WORKGROUP_INDEX} < uniforms.rows; // see LN_STATS
     let row = min(${WORKGROUP_INDEX}, uniforms.rows - 1);
@@ -645,13 +642,7 @@ const SOFTMAX_GRAD = `
     let base = row * uniforms.cols;
     var acc = 0.0;
     for (var c = i32(lid); c < uniforms.cols; c = c + ${ROW_WG}) { acc = acc + DY[base + c] * Y[base + c]; }
-    red[lid] = acc;
-    workgroupBarrier();
-    for (var s = ${ROW_WG / 2}u; s > 0u; s = s >> 1u) {
-      if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-      workgroupBarrier();
-    }
-    let dot = red[0];
+    let dot = reduceSum(acc, lid);
     for (var c = i32(lid); c < uniforms.cols; c = c + ${ROW_WG}) {
       if (valid) { result[base + c] = Y[base + c] * (DY[base + c] - dot); }
     }
