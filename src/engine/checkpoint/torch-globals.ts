@@ -1,9 +1,9 @@
-// The allow-list of Python globals a torch state dict may name, and the inert TypeScript
+// The allow-list of Python globals a torch checkpoint may name, and the inert TypeScript
 // stand-ins the unpickler builds for them (tensor and storage references, never data).
 
 import type { DType } from './dtype'
 import { CheckpointError } from './errors'
-import type { PyCallable } from './pickle'
+import { isPyCallable, type PyCallable, type PyStateful } from './pickle'
 
 /** A `torch.*Storage` class; dtype is null for storages we cannot convert (complex, quantised). */
 export interface StorageType {
@@ -127,6 +127,38 @@ function orderedDict(args: readonly unknown[]): Map<unknown, unknown> {
   return m
 }
 
+/**
+ * `argparse.Namespace`: MAE-style checkpoints (`{'model': state_dict, 'args': Namespace}`) keep
+ * their training arguments in one. Read as inert data: its attributes become a Map, and an
+ * attribute holding anything callable is refused, so no Python object the pickle names can act.
+ */
+export class PyNamespace implements PyStateful {
+  readonly attributes = new Map<string, unknown>()
+
+  setState(state: unknown): void {
+    if (!(state instanceof Map)) throw bad('argparse.Namespace state is not a dict')
+    for (const [name, value] of state) {
+      if (typeof name !== 'string') throw bad('argparse.Namespace attribute name is not a string')
+      const callable = findCallable(value, 0)
+      if (callable) {
+        throw new CheckpointError('unsafe-global', `refusing to load: the checkpoint's argparse.Namespace attribute "${name}" holds the Python callable ${callable}; training arguments must be plain data`)
+      }
+      this.attributes.set(name, value)
+    }
+  }
+}
+
+function findCallable(v: unknown, depth: number): string | null {
+  if (isPyCallable(v)) return v.pyName
+  if (depth > 32) throw bad('argparse.Namespace nested too deeply')
+  const children = Array.isArray(v) ? v : v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof PyNamespace ? [...v.attributes.values()] : []
+  for (const c of children) {
+    const found = findCallable(c, depth + 1)
+    if (found) return found
+  }
+  return null
+}
+
 // Markers for tensor subclasses named by _rebuild_from_type_v2; never instantiated.
 const inertType = (pyName: string): PyCallable => fn(pyName, () => {
   throw bad(`${pyName} called directly`)
@@ -145,6 +177,13 @@ export const TORCH_GLOBALS: ReadonlyMap<string, unknown> = new Map<string, unkno
       const [inner, , innerArgs] = a
       if (typeof (inner as PyCallable)?.call !== 'function' || !Array.isArray(innerArgs)) throw bad('_rebuild_from_type_v2 arguments')
       return (inner as PyCallable).call(innerArgs)
+    })
+  ],
+  [
+    'argparse.Namespace',
+    fn('argparse.Namespace', (a) => {
+      if (a.length) throw bad('argparse.Namespace built with positional arguments')
+      return new PyNamespace()
     })
   ],
   ['torch.Tensor', inertType('torch.Tensor')],

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { CheckpointError } from '@engine/checkpoint/errors'
 import { isPyTuple, unpickle } from '@engine/checkpoint/pickle'
-import { storageLoader, TensorRef, TORCH_GLOBALS } from '@engine/checkpoint/torch-globals'
+import { PyNamespace, storageLoader, TensorRef, TORCH_GLOBALS } from '@engine/checkpoint/torch-globals'
 
 type Part = number | number[] | string | Uint8Array
 
@@ -142,5 +142,47 @@ describe('unpickle: refusals', () => {
     expect(() => unpickle(pk(0x80, 2, 0x4b, 1, 0x29, 0x52, 0x2e), opts)).toThrow(/not callable/)
     expect(() => unpickle(pk(0x80, 2, 0x4b, 1, 0x51, 0x2e), opts)).toThrow(/persistent id/)
     expect(() => unpickle(pk(0x80, 6, 0x2e), opts)).toThrow(/protocol 6/)
+  })
+})
+
+describe('unpickle: argparse.Namespace (MAE-style training arguments)', () => {
+  // Written by CPython 3.11: pickle.dumps({'args': argparse.Namespace(model='mae_vit_base_patch16',
+  // input_size=224, mask_ratio=0.75, norm_pix_loss=True, lr=None, blr=1.5e-4, data_path='/data/hirise',
+  // betas=(0.9, 0.95)), 'epoch': 799}, protocol=P) for P = 2 and 4.
+  const written = {
+    2: 'gAJ9cQAoWAQAAABhcmdzcQFjYXJncGFyc2UKTmFtZXNwYWNlCnECKYFxA31xBChYBQAAAG1vZGVscQVYFAAAAG1hZV92aXRfYmFzZV9wYXRjaDE2cQZYCgAAAGlucHV0X3NpemVxB0vgWAoAAABtYXNrX3JhdGlvcQhHP+gAAAAAAABYDQAAAG5vcm1fcGl4X2xvc3NxCYhYAgAAAGxycQpOWAMAAABibHJxC0c/I6kqMFUyYVgJAAAAZGF0YV9wYXRocQxYDAAAAC9kYXRhL2hpcmlzZXENWAUAAABiZXRhc3EORz/szMzMzMzNRz/uZmZmZmZmhnEPdWJYBQAAAGVwb2NocRBNHwN1Lg==',
+    4: 'gASV2QAAAAAAAAB9lCiMBGFyZ3OUjAhhcmdwYXJzZZSMCU5hbWVzcGFjZZSTlCmBlH2UKIwFbW9kZWyUjBRtYWVfdml0X2Jhc2VfcGF0Y2gxNpSMCmlucHV0X3NpemWUS+CMCm1hc2tfcmF0aW+URz/oAAAAAAAAjA1ub3JtX3BpeF9sb3NzlIiMAmxylE6MA2JscpRHPyOpKjBVMmGMCWRhdGFfcGF0aJSMDC9kYXRhL2hpcmlzZZSMBWJldGFzlEc/7MzMzMzMzUc/7mZmZmZmZoaUdWKMBWVwb2NolE0fA3Uu'
+  }
+  for (const [protocol, b64] of Object.entries(written)) {
+    it(`reads its attributes as data (protocol ${protocol})`, () => {
+      const root = unpickle(Uint8Array.from(Buffer.from(b64, 'base64')), { globals: TORCH_GLOBALS }) as Map<string, unknown>
+      expect(root.get('epoch')).toBe(799)
+      const args = root.get('args')
+      expect(args).toBeInstanceOf(PyNamespace)
+      const a = (args as PyNamespace).attributes
+      expect([...a.keys()]).toEqual(['model', 'input_size', 'mask_ratio', 'norm_pix_loss', 'lr', 'blr', 'data_path', 'betas'])
+      expect(a.get('model')).toBe('mae_vit_base_patch16')
+      expect(a.get('input_size')).toBe(224)
+      expect(a.get('mask_ratio')).toBe(0.75)
+      expect(a.get('norm_pix_loss')).toBe(true)
+      expect(a.get('lr')).toBeNull()
+      expect(a.get('betas')).toEqual([0.9, 0.95])
+    })
+  }
+
+  it('refuses a Namespace that holds something callable, naming the attribute', () => {
+    // pickle.dumps({'args': argparse.Namespace(act=collections.OrderedDict)}, protocol=2)
+    const data = Uint8Array.from(Buffer.from('gAJ9cQBYBAAAAGFyZ3NxAWNhcmdwYXJzZQpOYW1lc3BhY2UKcQIpgXEDfXEEWAMAAABhY3RxBWNjb2xsZWN0aW9ucwpPcmRlcmVkRGljdApxBnNicy4=', 'base64'))
+    expect(() => unpickle(data, { globals: TORCH_GLOBALS })).toThrow(
+      expect.objectContaining({ code: 'unsafe-global', message: expect.stringContaining('attribute "act" holds the Python callable collections.OrderedDict') })
+    )
+  })
+
+  it('refuses a Namespace built with arguments, or given a non-dict state', () => {
+    const ns = (...rest: Part[]) => pk(0x80, 2, 0x63, 'argparse\nNamespace\n', ...rest)
+    expect(() => unpickle(ns(0x4b, 1, 0x85, 0x81, 0x2e), { globals: TORCH_GLOBALS })).toThrow(/positional arguments/)
+    expect(() => unpickle(ns(0x29, 0x81, 0x4b, 1, 0x62, 0x2e), { globals: TORCH_GLOBALS })).toThrow(/state is not a dict/)
+    // Anything else from argparse stays refused.
+    expect(() => unpickle(pk(0x80, 2, 0x63, 'argparse\nArgumentParser\n', 0x2e), { globals: TORCH_GLOBALS })).toThrow(/Python global argparse\.ArgumentParser/)
   })
 })
