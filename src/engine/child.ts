@@ -14,6 +14,7 @@ import './models/jobs'
 import './training/job'
 import './reconstruction/job'
 import './inference/job'
+import './embeddings/job'
 
 interface ParentPort {
   postMessage(message: unknown): void

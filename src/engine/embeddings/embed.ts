@@ -1,0 +1,184 @@
+// Frozen embeddings of image rectangles by one backbone, for the backbone comparison: the encoder
+// graph exported once per weights and size, run by ONNX Runtime (CPU or the GPU) in batches, each
+// image preprocessed as the backbone's family expects; CLS and mean-pooled tokens go into the
+// embedding cache. Images already cached are not recomputed; an image that cannot be read is
+// reported and skipped, never the end of the job.
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { z } from 'zod'
+import { PRITHVI_HLS_STATS, type BandStats } from '@shared/bands'
+import { CancelledError } from '@shared/ipc/errors'
+import { canonicalJson } from '@shared/datasets/manifest'
+import { ComputeDevice } from '@shared/ipc/schemas/device'
+import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { assertUsable, loadCheckpoint } from '../checkpoint'
+import type { PrithviConfig } from '../model/config'
+import { randomWeights } from '../model/params'
+import type { WeightMap } from '../model/weights'
+import { exportOnnxFile } from '../onnx/export-file'
+import { createSession, run, sessionNotes } from '../onnx/runtime'
+import { modelInputs, modelRgb } from '../inference/images'
+import type { Preprocessing } from '../training/data'
+import { EmbeddingStore } from './store'
+
+const Region = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() })
+
+export const EmbedBackbone = z.discriminatedUnion('kind', [
+  /** A checkpoint file (its recorded architecture wins over inference). */
+  z.object({ kind: z.literal('checkpoint'), path: z.string().min(1), config: PrithviConfigSchema.optional() }),
+  /** Untrained weights of an architecture: the floor any pre-training must beat. */
+  z.object({ kind: z.literal('random'), config: PrithviConfigSchema, seed: z.number().int().default(0) })
+])
+
+export const EmbedJobParams = z.object({
+  backbone: EmbedBackbone,
+  /** The backbone's band statistics (default: the checkpoint's, else Prithvi's HLS ones). */
+  stats: BandStatsSchema.optional(),
+  preprocessing: z
+    .object({
+      recipe: z.enum(['means', 'prenorm-dup', 'postnorm-dup', 'luminance-dup', 'zero-reflectance']).default('postnorm-dup'),
+      truncate: z.boolean().default(true),
+      tileNorm: z.enum(['none', 'standardize']).default('none')
+    })
+    .default({ recipe: 'postnorm-dup', truncate: true, tileNorm: 'none' }),
+  /** Image rectangles; `key` names one in the cache (image SHA-256 and rectangle). */
+  items: z.array(z.object({ key: z.string().min(1), path: z.string().min(1), region: Region.optional() })).min(1),
+  /** Folder of the embedding caches (one sub-folder per backbone and preprocessing). */
+  storeRoot: z.string().min(1),
+  /** Folder of exported ONNX graphs. */
+  cacheDir: z.string().min(1),
+  device: ComputeDevice.default('auto'),
+  batch: z.number().int().min(1).max(256).default(16),
+  threads: z.number().int().min(1).max(256).optional()
+})
+export type EmbedJobParams = z.input<typeof EmbedJobParams>
+
+export interface EmbedOutcome {
+  /** Sub-folder of storeRoot holding this backbone's vectors. */
+  storeKey: string
+  dim: number
+  /** SHA-256 of the weights file ('random-<seed>' for untrained weights). */
+  weights: string
+  config: PrithviConfig
+  preprocessing: { recipe: string; truncate: boolean; tileNorm: string; stats: BandStats }
+  computed: number
+  reused: number
+  failed: { key: string; path: string; error: string }[]
+  device: string
+  notes: string[]
+  seconds: number
+}
+
+export interface EmbedEnv {
+  signal?: AbortSignal
+  progress?: (done: number, total: number, message: string) => void
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
+}
+
+export async function runEmbedding(raw: EmbedJobParams, env: EmbedEnv = {}): Promise<EmbedOutcome> {
+  const p = EmbedJobParams.parse(raw)
+  const progress = env.progress ?? (() => {})
+  const t0 = performance.now()
+  progress(0, 1, 'loading the backbone')
+  let cfg: PrithviConfig
+  let weights: () => WeightMap
+  let weightsId: string
+  let stats: BandStats
+  if (p.backbone.kind === 'checkpoint') {
+    const loaded = await loadCheckpoint(p.backbone.path, { ...(p.backbone.config ? { config: p.backbone.config } : {}), numFrames: 1, decoder: false })
+    assertUsable(loaded, p.backbone.path)
+    cfg = { ...loaded.config, num_frames: 1 }
+    weights = () => loaded.weights
+    weightsId = loaded.sha256
+    stats = p.stats ?? loaded.stats ?? PRITHVI_HLS_STATS
+  } else {
+    const { config, seed } = p.backbone
+    cfg = { ...config, num_frames: 1 }
+    weights = () => randomWeights(cfg, seed, { decoder: false })
+    weightsId = `random-${seed}`
+    stats = p.stats ?? PRITHVI_HLS_STATS
+  }
+  const pre: Preprocessing = { stats, recipe: p.preprocessing.recipe, truncate: p.preprocessing.truncate, tileNorm: p.preprocessing.tileNorm }
+  const preprocessing = { ...p.preprocessing, stats }
+  // Everything that changes a vector names the cache folder; nothing else does.
+  const storeKey = createHash('sha256')
+    .update(canonicalJson({ weights: weightsId, config: cfg, preprocessing }))
+    .digest('hex')
+    .slice(0, 32)
+  const store = EmbeddingStore.open(join(p.storeRoot, storeKey), cfg.embed_dim)
+
+  const unique = [...new Map(p.items.map((it) => [it.key, it])).values()]
+  const todo = unique.filter((it) => !store.has(it.key))
+  const reused = unique.length - todo.length
+  const failed: EmbedOutcome['failed'] = []
+  const notes: string[] = []
+  let device = 'none (all cached)'
+  if (todo.length) {
+    const S = cfg.img_size
+    const graph = join(p.cacheDir, `encoder-${createHash('sha256').update(canonicalJson({ weights: weightsId, config: cfg })).digest('hex').slice(0, 24)}-${S}px.onnx`)
+    if (!existsSync(graph)) {
+      progress(0, todo.length, 'exporting the encoder graph')
+      exportOnnxFile(cfg, weights(), 'encoder', graph)
+      notes.push(`exported the encoder graph to ${graph}`)
+    } else notes.push(`reused the encoder graph ${graph}`)
+    checkAborted(env.signal)
+    const session = await createSession(graph, { device: p.device, keepWarm: true, ...(p.threads ? { intraOpThreads: p.threads } : {}) })
+    device = session.device
+    notes.push(...sessionNotes(session))
+    try {
+      const D = cfg.embed_dim
+      for (let start = 0; start < todo.length; start += p.batch) {
+        checkAborted(env.signal)
+        const batch = todo.slice(start, start + p.batch)
+        const ok: typeof batch = []
+        const rgbs: Uint8Array[] = []
+        for (const it of batch) {
+          try {
+            rgbs.push(await modelRgb({ path: it.path, name: it.key, label: null, ...(it.region ? { region: it.region } : {}) }, S))
+            ok.push(it)
+          } catch (e) {
+            failed.push({ key: it.key, path: it.path, error: e instanceof Error ? e.message : String(e) })
+          }
+        }
+        if (ok.length) {
+          const out = await run(session, { pixels: { data: modelInputs(rgbs, S, pre), shape: [ok.length, cfg.in_chans, 1, S, S] } }, ['features'])
+          const features = out.features!.data // [n, 1 + L, D]
+          const tokens = features.length / (ok.length * D)
+          const cls = new Float32Array(ok.length * D)
+          const mean = new Float32Array(ok.length * D)
+          for (let i = 0; i < ok.length; i++) {
+            const base = i * tokens * D
+            cls.set(features.subarray(base, base + D), i * D)
+            for (let t = 1; t < tokens; t++) for (let d = 0; d < D; d++) mean[i * D + d]! += features[base + t * D + d]!
+            for (let d = 0; d < D; d++) mean[i * D + d]! /= tokens - 1
+          }
+          store.append(
+            ok.map((it) => it.key),
+            cls,
+            mean
+          )
+        }
+        progress(Math.min(start + p.batch, todo.length), todo.length, `embedded ${Math.min(start + p.batch, todo.length)} of ${todo.length} images (${reused} cached)`)
+      }
+    } finally {
+      await session.release()
+    }
+  }
+  return {
+    storeKey,
+    dim: cfg.embed_dim,
+    weights: weightsId,
+    config: cfg,
+    preprocessing,
+    computed: todo.length - failed.length,
+    reused,
+    failed,
+    device,
+    notes,
+    seconds: (performance.now() - t0) / 1000
+  }
+}

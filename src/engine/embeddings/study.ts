@@ -1,0 +1,233 @@
+// The backbone comparison, one engine job: embed a frozen dataset version's labelled tiles with
+// each backbone (cached), then probe every backbone on the same tiles with the same folds
+// (grouped by observation) on several split seeds: a logistic probe and kNN, on the CLS token and
+// on the mean of the patch tokens; scores with intervals, paired tests against each other, and a
+// 2-D map per backbone. Tiles any backbone failed to read are left out of every probe, so the
+// comparison stays paired.
+import { z } from 'zod'
+import { CancelledError } from '@shared/ipc/errors'
+import {
+  compareProbes,
+  crossValidate,
+  principalMap,
+  probeScores,
+  type EmbeddingMatrix,
+  type ProbeComparison,
+  type ProbeScores
+} from '@shared/probe'
+import { BandStatsSchema } from '@shared/ipc/schemas/models'
+import { ComputeDevice } from '@shared/ipc/schemas/device'
+import { EmbedBackbone, EmbedJobParams, runEmbedding, type EmbedOutcome } from './embed'
+import { EmbeddingStore, type Pooling } from './store'
+import { join } from 'node:path'
+
+const Region = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() })
+
+export const ProbeSettings = z.object({
+  folds: z.number().int().min(2).max(20).default(5),
+  /** Split seeds: each assigns observations to folds differently; results are reported per seed and averaged. */
+  seeds: z.array(z.number().int()).min(1).max(20).default([0, 1, 2]),
+  methods: z.array(z.enum(['logistic', 'knn'])).min(1).default(['logistic', 'knn']),
+  poolings: z.array(z.enum(['cls', 'mean'])).min(1).default(['cls', 'mean']),
+  /** Observation resamples for the intervals and paired tests. */
+  bootstrap: z.number().int().min(10).max(20_000).default(1000),
+  knnK: z.number().int().min(1).max(200).default(10),
+  l2: z.number().min(0).max(100).default(1e-2)
+})
+export type ProbeSettings = z.infer<typeof ProbeSettings>
+
+export const BackboneStudyParams = z.object({
+  backbones: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        backbone: EmbedBackbone,
+        stats: BandStatsSchema.optional(),
+        preprocessing: EmbedJobParams.shape.preprocessing
+      })
+    )
+    .min(1),
+  /** Labelled tiles: class index and observation (the grouping of the folds). */
+  tiles: z.array(z.object({ key: z.string().min(1), path: z.string().min(1), region: Region.optional(), label: z.number().int().min(0), observation: z.string().min(1) })).min(2),
+  classes: z.array(z.string()).min(2),
+  /** Binary: the index of the positive class (its AUC, precision, recall are the ones reported). */
+  positiveIndex: z.number().int().min(0).default(1),
+  storeRoot: z.string().min(1),
+  cacheDir: z.string().min(1),
+  device: ComputeDevice.default('auto'),
+  batch: z.number().int().min(1).max(256).default(16),
+  /** Null: embed only (fill the cache), no probes. */
+  probe: ProbeSettings.nullable().default(ProbeSettings.parse({}))
+})
+export type BackboneStudyParams = z.input<typeof BackboneStudyParams>
+
+export interface ProbeRow {
+  pooling: Pooling
+  method: 'logistic' | 'knn'
+  perSeed: { seed: number; scores: ProbeScores }[]
+  /** Means over the seeds (and their standard deviations): the headline numbers. */
+  mean: { accuracy: number; balancedAccuracy: number; auc: number | null }
+  sd: { accuracy: number; balancedAccuracy: number; auc: number | null }
+}
+
+export interface BackboneResult {
+  name: string
+  embed: EmbedOutcome
+  rows: ProbeRow[]
+  /** First two principal components of the CLS embeddings of `tiles` (n × 2, row-major). */
+  map: { pooling: Pooling; coords: number[]; explained: [number, number] } | null
+}
+
+export interface BackboneStudyOutcome {
+  classes: string[]
+  positiveIndex: number
+  /** The tiles every probe scored, in the row order of the maps. */
+  tiles: { key: string; label: number; observation: string }[]
+  /** Tiles left out because a backbone could not read them. */
+  skipped: { key: string; path: string; error: string }[]
+  observations: number
+  settings: ProbeSettings | null
+  backbones: BackboneResult[]
+  /** Every pair of backbones (a before b in the list), per pooling and method, on the first seed. */
+  comparisons: { a: string; b: string; pooling: Pooling; method: 'logistic' | 'knn'; seed: number; result: ProbeComparison }[]
+  seconds: number
+}
+
+export interface StudyEnv {
+  signal?: AbortSignal
+  progress?: (done: number, total: number, message: string) => void
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
+}
+
+function meanSd(values: number[]): { mean: number; sd: number } {
+  const m = values.reduce((s, v) => s + v, 0) / values.length
+  const v = values.length > 1 ? values.reduce((s, x) => s + (x - m) ** 2, 0) / (values.length - 1) : 0
+  return { mean: m, sd: Math.sqrt(v) }
+}
+
+export async function runBackboneStudy(raw: BackboneStudyParams, env: StudyEnv = {}): Promise<BackboneStudyOutcome> {
+  const p = BackboneStudyParams.parse(raw)
+  const t0 = performance.now()
+  const progress = env.progress ?? (() => {})
+  const K = p.classes.length
+  if (p.positiveIndex >= K) throw new Error(`the positive class index ${p.positiveIndex} is not one of the ${K} classes`)
+  for (const t of p.tiles) if (t.label >= K) throw new Error(`tile ${t.key} has class index ${t.label}, beyond the ${K} classes`)
+  const names = new Set<string>()
+  for (const b of p.backbones) {
+    if (names.has(b.name)) throw new Error(`two backbones are named "${b.name}": give each a distinct name`)
+    names.add(b.name)
+  }
+
+  // Phase 1: embeddings (the slow part; cached per backbone and preprocessing).
+  const embeds: EmbedOutcome[] = []
+  const B = p.backbones.length
+  for (const [i, b] of p.backbones.entries()) {
+    checkAborted(env.signal)
+    const outcome = await runEmbedding(
+      {
+        backbone: b.backbone,
+        ...(b.stats ? { stats: b.stats } : {}),
+        preprocessing: b.preprocessing,
+        items: p.tiles.map((t) => ({ key: t.key, path: t.path, ...(t.region ? { region: t.region } : {}) })),
+        storeRoot: p.storeRoot,
+        cacheDir: p.cacheDir,
+        device: p.device,
+        batch: p.batch
+      },
+      {
+        signal: env.signal,
+        progress: (done, total, message) => progress(i * 1000 + Math.round((1000 * done) / Math.max(1, total)), (B + (p.probe ? 1 : 0)) * 1000, `${b.name}: ${message}`)
+      }
+    )
+    embeds.push(outcome)
+  }
+  const skippedKeys = new Set(embeds.flatMap((e) => e.failed.map((f) => f.key)))
+  const skipped = [...new Map(embeds.flatMap((e) => e.failed).map((f) => [f.key, f])).values()]
+  const tiles = p.tiles.filter((t) => !skippedKeys.has(t.key)).map((t) => ({ key: t.key, label: t.label, observation: t.observation }))
+  const observations = new Set(tiles.map((t) => t.observation)).size
+  const base = { classes: p.classes, positiveIndex: p.positiveIndex, tiles, skipped, observations, settings: p.probe }
+  if (!p.probe) {
+    return { ...base, backbones: p.backbones.map((b, i) => ({ name: b.name, embed: embeds[i]!, rows: [], map: null })), comparisons: [], seconds: (performance.now() - t0) / 1000 }
+  }
+  if (tiles.length < 2) throw new Error(`only ${tiles.length} tile(s) could be embedded by every backbone: nothing to probe`)
+  if (observations < 2) throw new Error(`the tiles come from ${observations} observation(s): grouped cross-validation needs at least 2`)
+
+  // Phase 2: probes, every backbone on the same tiles and folds.
+  const s = p.probe
+  const labels = Int32Array.from(tiles, (t) => t.label)
+  const groups = tiles.map((t) => t.observation)
+  const keys = tiles.map((t) => t.key)
+  const jobs = B * s.poolings.length * s.methods.length * s.seeds.length
+  let done = 0
+  const oof = new Map<string, Float64Array>() // `${backbone}|${pooling}|${method}` → first seed's probabilities
+  const backbones: BackboneResult[] = []
+  for (const [i, b] of p.backbones.entries()) {
+    const store = EmbeddingStore.read(join(p.storeRoot, embeds[i]!.storeKey))
+    const rows: ProbeRow[] = []
+    let map: BackboneResult['map'] = null
+    for (const pooling of s.poolings) {
+      const x: EmbeddingMatrix = { n: keys.length, dim: store.dim, data: store.vectors(keys, pooling) }
+      if (pooling === s.poolings[0]) {
+        const m = principalMap(x)
+        map = { pooling, coords: Array.from(m.coords, (v) => Math.round(v * 1e4) / 1e4), explained: m.explained }
+      }
+      for (const method of s.methods) {
+        const perSeed: ProbeRow['perSeed'] = []
+        for (const seed of s.seeds) {
+          checkAborted(env.signal)
+          const probe = method === 'logistic' ? { kind: 'logistic' as const, l2: s.l2 } : { kind: 'knn' as const, k: s.knnK }
+          const out = crossValidate(x, labels, groups, K, probe, { folds: s.folds, seed })
+          if (seed === s.seeds[0]) oof.set(`${b.name}|${pooling}|${method}`, out.probabilities)
+          perSeed.push({ seed, scores: probeScores(out.probabilities, labels, groups, K, p.positiveIndex, { iterations: s.bootstrap, seed }) })
+          done++
+          progress(B * 1000 + Math.round((1000 * done) / jobs), (B + 1) * 1000, `probing ${b.name} (${pooling}, ${method}, seed ${seed})`)
+        }
+        const stat = (f: (sc: ProbeScores) => number | undefined) => {
+          const v = perSeed.map((r) => f(r.scores)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
+          return v.length ? meanSd(v) : null
+        }
+        const acc = stat((sc) => sc.metrics.accuracy)!
+        const bal = stat((sc) => sc.metrics.balancedAccuracy)!
+        const auc = stat((sc) => sc.metrics.auc)
+        rows.push({
+          pooling,
+          method,
+          perSeed,
+          mean: { accuracy: acc.mean, balancedAccuracy: bal.mean, auc: auc?.mean ?? null },
+          sd: { accuracy: acc.sd, balancedAccuracy: bal.sd, auc: auc?.sd ?? null }
+        })
+      }
+    }
+    backbones.push({ name: b.name, embed: embeds[i]!, rows, map })
+  }
+  const comparisons: BackboneStudyOutcome['comparisons'] = []
+  for (let a = 0; a < B; a++)
+    for (let c = a + 1; c < B; c++)
+      for (const pooling of s.poolings)
+        for (const method of s.methods) {
+          const pa = oof.get(`${p.backbones[a]!.name}|${pooling}|${method}`)!
+          const pb = oof.get(`${p.backbones[c]!.name}|${pooling}|${method}`)!
+          comparisons.push({
+            a: p.backbones[a]!.name,
+            b: p.backbones[c]!.name,
+            pooling,
+            method,
+            seed: s.seeds[0]!,
+            result: compareProbes(pa, pb, labels, groups, K, p.positiveIndex, { iterations: s.bootstrap, seed: s.seeds[0]! })
+          })
+        }
+  return { ...base, backbones, comparisons, seconds: (performance.now() - t0) / 1000 }
+}
+
+export const NeighbourParams = z.object({
+  storeRoot: z.string().min(1),
+  storeKey: z.string().regex(/^[0-9a-f]{32}$/),
+  /** The tiles to search among. */
+  keys: z.array(z.string()).min(1),
+  query: z.string().min(1),
+  k: z.number().int().min(1).max(100).default(12),
+  pooling: z.enum(['cls', 'mean']).default('cls')
+})
