@@ -243,7 +243,28 @@ const deletableRuns: Migration = {
   }
 }
 
+const backboneStudies: Migration = {
+  version: 4,
+  name: 'backbone comparison studies',
+  up(db) {
+    db.exec(`
+      -- A comparison of backbones on frozen embeddings of one dataset version: the request and what
+      -- it resolved to (backbones with their weights' SHA-256, tiles) as input_json; the probes'
+      -- outcome, or why it stopped, as output_json.
+      CREATE TABLE backbone_studies (
+        id INTEGER PRIMARY KEY,
+        dataset_version_id INTEGER NOT NULL REFERENCES dataset_versions(id),
+        input_json TEXT NOT NULL,
+        output_json TEXT,
+        status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'cancelled')),
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      ) STRICT;
+    `)
+  }
+}
+
 /** All migrations in order. Append new ones; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns]
+export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies]
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

@@ -7,6 +7,7 @@ import { registerRunsService } from './runs'
 import { registerReconstructionService } from './reconstruction'
 import { registerDatasetsService } from './datasets'
 import { registerInferenceService } from './inference'
+import { registerBackbonesService } from './backbones'
 
 export function registerAllServices(ctx: AppContext): void {
   registerSystemService(ctx)
@@ -16,4 +17,5 @@ export function registerAllServices(ctx: AppContext): void {
   registerReconstructionService(ctx)
   registerDatasetsService(ctx)
   registerInferenceService(ctx)
+  registerBackbonesService(ctx)
 }

@@ -55,6 +55,14 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       image: (id: number, index: number, maxSide?: number) => invoke('inference:image', { id, index, ...(maxSide ? { maxSide } : {}) }),
       remove: (id: number) => invoke('inference:remove', { id })
     },
+    backbones: {
+      start: (request: RequestOf<'backbones:start'>) => invoke('backbones:start', request),
+      list: () => invoke('backbones:list', {}),
+      get: (id: number) => invoke('backbones:get', { id }),
+      neighbours: (request: RequestOf<'backbones:neighbours'>) => invoke('backbones:neighbours', request),
+      tileImage: (id: number, index: number, maxSide?: number) => invoke('backbones:tile-image', { id, index, ...(maxSide ? { maxSide } : {}) }),
+      remove: (id: number) => invoke('backbones:remove', { id })
+    },
     jobs: {
       list: () => invoke('jobs:list', {}),
       cancel: (jobId: string) => invoke('jobs:cancel', { jobId }),

@@ -17,6 +17,7 @@ import {
   StudyStarted
 } from './schemas/reconstruction'
 import * as I from './schemas/inference'
+import * as B from './schemas/backbones'
 import { MemoryCheck, RunDetail, RunIdRequest, RunMetricsEvent, RunRecord, RunStarted, RunStartRequest, RunStatusEvent } from './schemas/runs'
 
 const Empty = z.object({}).strict()
@@ -91,7 +92,13 @@ export const channels = {
   'inference:list': { request: Empty, response: z.array(I.InferenceListItem) },
   'inference:get': { request: I.InferenceIdRequest, response: I.InferenceDetail },
   'inference:image': { request: I.InferenceImageRequest, response: I.InferenceImage },
-  'inference:remove': { request: I.InferenceIdRequest, response: Ok }
+  'inference:remove': { request: I.InferenceIdRequest, response: Ok },
+  'backbones:start': { request: B.BackboneStudyRequest, response: B.BackboneStudyStarted },
+  'backbones:list': { request: Empty, response: z.array(B.BackboneStudyListItem) },
+  'backbones:get': { request: B.BackboneStudyIdRequest, response: B.BackboneStudyDetail },
+  'backbones:neighbours': { request: B.NeighboursRequest, response: B.Neighbours },
+  'backbones:tile-image': { request: B.BackboneTileImageRequest, response: B.BackboneTileImage },
+  'backbones:remove': { request: B.BackboneStudyIdRequest, response: Ok }
 } as const
 
 /** One-way events from main to every renderer. */

@@ -7,5 +7,6 @@ import { pretrainCommand } from './pretrain'
 import { reconstructCommand } from './reconstruct'
 import { datasetCommand } from './dataset'
 import { inferCommand } from './infer'
+import { embedCommand, probeCommand } from './probe'
 
-export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand, trainCommand, pretrainCommand, inferCommand]
+export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand, trainCommand, pretrainCommand, inferCommand, embedCommand, probeCommand]
