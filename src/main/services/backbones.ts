@@ -36,17 +36,19 @@ export async function startBackboneStudy(ctx: AppContext, raw: StudyRequest): Pr
   const version = getVersion(db, req.versionId)
   const dataset = getDataset(db, version.datasetId)
   const manifest = versionManifest(db, req.versionId)
-  const classes = manifest.dataset.classes
-  if (classes.length < 2) throw new Error(`dataset "${dataset.name}" has ${classes.length} class(es); a probe needs at least 2`)
-  const labelled = manifest.tiles.filter((t) => t.label !== null && classes.includes(t.label)).slice(0, req.maxTiles)
-  if (labelled.length < 2) throw new Error(`dataset version ${version.version} of "${dataset.name}" has ${labelled.length} labelled tile(s); label tiles before comparing backbones`)
+  const declared = manifest.dataset.classes
+  const labelled = manifest.tiles.filter((t) => t.label !== null && declared.includes(t.label)).slice(0, req.maxTiles)
+  // The probe's classes are those with labelled tiles (a dataset may declare classes it never used).
+  const classes = declared.filter((c) => labelled.some((t) => t.label === c))
+  if (!req.embedOnly && classes.length < 2) {
+    throw new Error(`dataset version ${version.version} of "${dataset.name}" has labelled tiles of ${classes.length} class(es)${classes.length ? ` (${classes.join(', ')})` : ''}; a probe needs at least 2`)
+  }
+  if (!labelled.length) throw new Error(`dataset version ${version.version} of "${dataset.name}" has no labelled tiles; label tiles before comparing backbones`)
   const counts = classes.map((c) => labelled.filter((t) => t.label === c).length)
-  const missing = classes.filter((_, i) => counts[i] === 0)
-  if (!req.embedOnly && missing.length) throw new Error(`no labelled tiles of class ${missing.map((c) => `"${c}"`).join(', ')} in version ${version.version}: every class needs tiles for a probe`)
   const observations = new Set(labelled.map((t) => t.observationId ?? `image:${t.image.sha256}`))
   if (!req.embedOnly && observations.size < 2) throw new Error(`the labelled tiles come from ${observations.size} observation; cross-validation grouped by observation needs at least 2`)
   const positive = classes.length === 2 ? resolvePositiveClass(classes, counts, req.positiveClass).positiveClass : null
-  if (classes.length !== 2 && req.positiveClass) throw new Error(`a positive class applies to two-class datasets; "${dataset.name}" has ${classes.length} classes`)
+  if (classes.length !== 2 && req.positiveClass) throw new Error(`a positive class applies to two classes; the labelled tiles of "${dataset.name}" have ${classes.length} (${classes.join(', ')})`)
 
   const names = exportNames(labelled)
   const tiles = labelled.map((t) => {

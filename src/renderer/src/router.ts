@@ -8,7 +8,8 @@ export const navigation = [
   { path: '/experiments', name: 'experiments', title: 'Experiments', key: '4', component: () => import('./views/ExperimentsView.vue') },
   { path: '/inference', name: 'inference', title: 'Inference', key: '5', component: () => import('./views/InferenceView.vue') },
   { path: '/models', name: 'models', title: 'Models', key: '6', component: () => import('./views/ModelsView.vue') },
-  { path: '/system', name: 'system', title: 'System', key: '7', component: () => import('./views/SystemView.vue') }
+  { path: '/system', name: 'system', title: 'System', key: '7', component: () => import('./views/SystemView.vue') },
+  { path: '/backbones', name: 'backbones', title: 'Backbones', key: '8', component: () => import('./views/BackbonesView.vue') }
 ] as const
 
 export const router = createRouter({
