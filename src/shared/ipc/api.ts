@@ -42,7 +42,7 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       pause: (id: number) => invoke('runs:pause', { id }),
       cancel: (id: number) => invoke('runs:cancel', { id }),
       resume: (id: number) => invoke('runs:resume', { id }),
-      remove: (id: number) => invoke('runs:delete', { id }),
+      delete: (id: number) => invoke('runs:delete', { id }),
       onMetrics: (listener: (m: EventPayload<'runs:metrics'>) => void) => subscribe('runs:metrics', listener),
       onStatus: (listener: (s: EventPayload<'runs:status'>) => void) => subscribe('runs:status', listener),
       onDeleted: (listener: (d: EventPayload<'runs:deleted'>) => void) => subscribe('runs:deleted', listener)
@@ -65,7 +65,7 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       list: () => invoke('datasets:list', {}),
       create: (request: RequestOf<'datasets:create'>) => invoke('datasets:create', request),
       update: (request: RequestOf<'datasets:update'>) => invoke('datasets:update', request),
-      remove: (datasetId: number) => invoke('datasets:delete', { datasetId }),
+      delete: (datasetId: number) => invoke('datasets:delete', { datasetId }),
       pickPaths: (kind: 'files' | 'folder') => invoke('datasets:pick-paths', { kind }),
       importPaths: (request: RequestOf<'datasets:import'>) => invoke('datasets:import', request),
       importFormat: (request: RequestOf<'datasets:import-format'>) => invoke('datasets:import-format', request),

@@ -117,10 +117,10 @@ export const useRunsStore = defineStore('runs', () => {
   }
 
   /** Deletes a run that is not running or queued: its ledger rows and checkpoints. */
-  async function remove(id: number) {
+  async function deleteRun(id: number) {
     error.value = null
     try {
-      await api.runs.remove(id)
+      await api.runs.delete(id)
       forget(id)
       return true
     } catch (err) {
@@ -169,7 +169,7 @@ export const useRunsStore = defineStore('runs', () => {
     select,
     start,
     estimate,
-    remove,
+    delete: deleteRun,
     pause: (id: number) => control('pause', id),
     cancel: (id: number) => control('cancel', id),
     resume: (id: number) => control('resume', id)
