@@ -5,8 +5,18 @@ import type { Channel, EventName, EventPayload, RequestOf, ResponseOf } from './
 export type Invoke = <C extends Channel>(channel: C, request: RequestOf<C>) => Promise<ResponseOf<C>>
 export type Subscribe = <E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void) => () => void
 
-export function createApi(invoke: Invoke, subscribe: Subscribe) {
+/** What only the desktop app can do in the page: a dropped file's path (a web page is never told it). */
+export interface DesktopFiles {
+  pathForFile(file: File): string
+}
+
+// `desktop` is the preload's; web mode passes none, so `api.files.pathForFile` is undefined there
+// and the UI asks for a typed path instead.
+export function createApi(invoke: Invoke, subscribe: Subscribe, desktop?: DesktopFiles) {
   return {
+    files: {
+      pathForFile: desktop ? (file: File) => desktop.pathForFile(file) : undefined
+    },
     system: {
       info: () => invoke('system:info', {}),
       onLog: (listener: (line: EventPayload<'logs:line'>) => void) => subscribe('logs:line', listener)

@@ -85,6 +85,16 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  /** A run's recorded metrics, for comparing runs (the live view keeps its own). */
+  async function history(id: number) {
+    try {
+      return await api.runs.get(id)
+    } catch (err) {
+      error.value = (err as Error).message
+      return null
+    }
+  }
+
   async function start(config: RunConfigInput) {
     error.value = null
     warnings.value = []
@@ -167,6 +177,7 @@ export const useRunsStore = defineStore('runs', () => {
     live,
     refresh,
     select,
+    history,
     start,
     estimate,
     delete: deleteRun,
