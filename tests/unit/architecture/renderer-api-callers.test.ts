@@ -46,10 +46,31 @@ function strayCallers(root: string): string[] {
   return out.sort()
 }
 
+const TRACKED_ARROW_BEFORE = /\btrack(<[^>]*>)?\(\s*['"\w]+,\s*(async\s*)?\(\)\s*=>[^\n]*\n?[^\n]*$/
+
+/** `store: call` for every request a store makes to main outside `track(…)` (subscriptions are events, not calls). */
+function untrackedStoreCalls(root: string): string[] {
+  const out: string[] = []
+  for (const file of files(join(root, RENDERER, 'stores'))) {
+    const text = code(readFileSync(file, 'utf8'))
+    for (const m of text.matchAll(/\bapi\.(\w+)(\.\w+|\[\w+\])\(/g)) {
+      if (/^\.on[A-Z]/.test(m[2]!)) continue
+      // The call must be the body of a tracked arrow, `track('name', () => api.x.y(…))`, perhaps on the next line.
+      const before = text.slice(Math.max(0, m.index! - 120), m.index)
+      if (!TRACKED_ARROW_BEFORE.test(before)) out.push(`${relative(join(root, RENDERER), file)}: api.${m[1]}${m[2]}`)
+    }
+  }
+  return out.sort()
+}
+
 describe('renderer: who calls window.api', () => {
   it('only stores, composables and the api module itself', () => {
     expect(files(join(ROOT, RENDERER)).length).toBeGreaterThan(40)
     expect(strayCallers(ROOT)).toEqual([])
+  })
+
+  it('every call a store makes has its own state (it goes through track)', () => {
+    expect(untrackedStoreCalls(ROOT)).toEqual([])
   })
 
   it('the preload exposes one global, api', () => {
@@ -69,6 +90,11 @@ describe('renderer: who calls window.api', () => {
       at('views/RunsView.vue', "<script setup lang=\"ts\">\n// window.api is only named in this comment\nimport { api } from '@renderer/api'\nvoid api\n</script>\n")
       at('components/Drop.vue', '<script setup lang="ts">\nconst p = window.desktop?.pathForFile\nconst q = window["api"]\n</script>\n')
       expect(strayCallers(dir)).toEqual(['components/Drop.vue: window.api', 'components/Drop.vue: window.desktop', 'views/RunsView.vue: imports api/index.ts'])
+      at(
+        'stores/models.ts',
+        "const a = await track('list', () => api.models.list())\nconst b = await track('get', async () =>\n  (x = await api.models.get(1)))\nconst c = await api.models.remove(1)\napi.models.onChange(f)\n"
+      )
+      expect(untrackedStoreCalls(dir)).toEqual(['stores/models.ts: api.models.remove'])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
