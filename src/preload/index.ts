@@ -17,8 +17,5 @@ const subscribe: Subscribe = (event, listener) => {
   return () => ipcRenderer.removeListener(event, wrapped)
 }
 
-contextBridge.exposeInMainWorld('api', createApi(invoke, subscribe))
-
-// Desktop-only helper: the file-system path of a file dropped on the window (web pages cannot
-// know it). Web mode has no `window.desktop`, and the UI asks for a typed path instead.
-contextBridge.exposeInMainWorld('desktop', { pathForFile: (file: unknown) => webUtils.getPathForFile(file) })
+// The one global. `api.files.pathForFile` gives a dropped file's path (web pages cannot know it).
+contextBridge.exposeInMainWorld('api', createApi(invoke, subscribe, { pathForFile: (file) => webUtils.getPathForFile(file) }))

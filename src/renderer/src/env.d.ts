@@ -5,8 +5,6 @@ declare global {
   interface Window {
     /** Set by the Electron preload; in web mode the WebSocket client provides the same object. */
     api?: MarsApi
-    /** Desktop app only: the path of a dropped file. */
-    desktop?: { pathForFile(file: File): string }
   }
 }
 

@@ -5,8 +5,18 @@ import type { Channel, EventName, EventPayload, RequestOf, ResponseOf } from './
 export type Invoke = <C extends Channel>(channel: C, request: RequestOf<C>) => Promise<ResponseOf<C>>
 export type Subscribe = <E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void) => () => void
 
-export function createApi(invoke: Invoke, subscribe: Subscribe) {
+/** What only the desktop app can do in the page: a dropped file's path (a web page is never told it). */
+export interface DesktopFiles {
+  pathForFile(file: File): string
+}
+
+// `desktop` is the preload's; web mode passes none, so `api.files.pathForFile` is undefined there
+// and the UI asks for a typed path instead.
+export function createApi(invoke: Invoke, subscribe: Subscribe, desktop?: DesktopFiles) {
   return {
+    files: {
+      pathForFile: desktop ? (file: File) => desktop.pathForFile(file) : undefined
+    },
     system: {
       info: () => invoke('system:info', {}),
       onLog: (listener: (line: EventPayload<'logs:line'>) => void) => subscribe('logs:line', listener)
@@ -42,7 +52,7 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       pause: (id: number) => invoke('runs:pause', { id }),
       cancel: (id: number) => invoke('runs:cancel', { id }),
       resume: (id: number) => invoke('runs:resume', { id }),
-      remove: (id: number) => invoke('runs:delete', { id }),
+      delete: (id: number) => invoke('runs:delete', { id }),
       onMetrics: (listener: (m: EventPayload<'runs:metrics'>) => void) => subscribe('runs:metrics', listener),
       onStatus: (listener: (s: EventPayload<'runs:status'>) => void) => subscribe('runs:status', listener),
       onDeleted: (listener: (d: EventPayload<'runs:deleted'>) => void) => subscribe('runs:deleted', listener)
@@ -73,7 +83,7 @@ export function createApi(invoke: Invoke, subscribe: Subscribe) {
       list: () => invoke('datasets:list', {}),
       create: (request: RequestOf<'datasets:create'>) => invoke('datasets:create', request),
       update: (request: RequestOf<'datasets:update'>) => invoke('datasets:update', request),
-      remove: (datasetId: number) => invoke('datasets:delete', { datasetId }),
+      delete: (datasetId: number) => invoke('datasets:delete', { datasetId }),
       pickPaths: (kind: 'files' | 'folder') => invoke('datasets:pick-paths', { kind }),
       importPaths: (request: RequestOf<'datasets:import'>) => invoke('datasets:import', request),
       importFormat: (request: RequestOf<'datasets:import-format'>) => invoke('datasets:import-format', request),

@@ -7,19 +7,28 @@ import type { AnnotationView, DatasetSummary, ImageView, ImportSummary, QualityR
 import type { AgreementReport } from '@shared/datasets/agreement'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
-import { guarded, type TaskState } from '../composables/useTask'
+import { trackedCalls } from '../composables/trackedCalls'
 import { followJob } from '../composables/followJob'
 
 const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [], warnings: [] })
 
 export type TileFilter = { label: string; split: string; disagree: boolean }
 type JobPurpose = 'import' | 'tile' | 'export' | 'quality'
+// Every action that calls main, each with its own state.
+const CALLS = [
+  'refreshDatasets', 'create', 'addClass', 'loadTiles', 'loadImages', 'ensureThumbnails', 'importPaths',
+  'importFormat', 'pickPaths', 'gridTiles', 'cutTile', 'label', 'setSplit', 'deleteSelected', 'runSplit',
+  'checkLeaks', 'loadVersions', 'freeze', 'exportVersion', 'runQuality', 'loadStats', 'loadAgreement',
+  'keepAgreed', 'loadSettings', 'saveAnnotator', 'tileImage', 'region', 'annotations', 'saveAnnotations'
+] as const
 
 export const useDatasetsStore = defineStore('datasets', () => {
   const datasets = ref<DatasetSummary[]>([])
   const currentId = ref<number | null>(null)
-  const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
+  const { calls, track } = trackedCalls(CALLS, error)
+  /** The dataset list's state (each action's own is in `calls`). */
+  const state = computed(() => calls.refreshDatasets.state)
 
   const tiles = ref<TileView[]>([])
   const filter = ref<TileFilter>({ label: '', split: '', disagree: false })
@@ -43,16 +52,12 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const current = computed(() => datasets.value.find((d) => d.id === currentId.value) ?? null)
   const focused = computed(() => tiles.value[focusIndex.value] ?? null)
 
-  const guard = <T>(fn: () => Promise<T>) => guarded(error, fn)
-
   async function refreshDatasets() {
-    state.value = 'loading'
-    const list = await guard(() => api.datasets.list())
+    const list = await track('refreshDatasets', () => api.datasets.list())
     if (list) {
       datasets.value = list
       if (currentId.value === null && list.length) currentId.value = list[0]!.id
-      state.value = 'done'
-    } else state.value = 'error'
+    }
   }
 
   async function select(id: number | null) {
@@ -80,7 +85,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
   }
 
   async function create(name: string, task: 'classification' | 'segmentation' = 'classification') {
-    const d = await guard(() => api.datasets.create({ name, task }))
+    const d = await track('create', () => api.datasets.create({ name, task }))
     if (d) await select(d.id)
     return d
   }
@@ -88,14 +93,14 @@ export const useDatasetsStore = defineStore('datasets', () => {
   async function addClass(name: string) {
     const d = current.value
     if (!d) return
-    const updated = await guard(() => api.datasets.update({ datasetId: d.id, classes: [...d.classes, name] }))
+    const updated = await track('addClass', () => api.datasets.update({ datasetId: d.id, classes: [...d.classes, name] }))
     if (updated) await refreshDatasets()
   }
 
   async function loadTiles() {
     if (currentId.value === null) return
     const f = filter.value
-    const res = await guard(() =>
+    const res = await track('loadTiles', () =>
       api.datasets.tiles({ datasetId: currentId.value!, label: f.label || undefined, split: (f.split || undefined) as 'train' | undefined, disagree: f.disagree || undefined })
     )
     if (res) {
@@ -108,7 +113,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   async function loadImages(offset = 0) {
     if (currentId.value === null) return
-    const res = await guard(() => api.datasets.images({ datasetId: currentId.value!, offset, limit: 200 }))
+    const res = await track('loadImages', () => api.datasets.images({ datasetId: currentId.value!, offset, limit: 200 }))
     if (res) {
       images.value = res.images
       imagesTotal.value = res.total
@@ -119,12 +124,12 @@ export const useDatasetsStore = defineStore('datasets', () => {
   async function ensureThumbnails(ids: number[]) {
     const missing = ids.filter((id) => !thumbnails.value.has(id))
     for (let i = 0; i < missing.length; i += 400) {
-      const got = await guard(() => api.datasets.thumbnails(missing.slice(i, i + 400)))
+      const got = await track('ensureThumbnails', () => api.datasets.thumbnails(missing.slice(i, i + 400)))
       if (got) for (const t of got) thumbnails.value.set(t.tileId, t.dataUrl)
     }
   }
 
-  function track(purpose: JobPurpose, jobId: string) {
+  function watchJob(purpose: JobPurpose, jobId: string) {
     jobs.value = { ...jobs.value, [purpose]: { id: jobId, kind: purpose, title: '', state: 'running', done: 0, total: 0, message: 'starting…', createdAt: '', finishedAt: null, error: null } }
     // followJob replays events that arrived before the job id did (a fast job may already be done).
     followJob(
@@ -141,29 +146,29 @@ export const useDatasetsStore = defineStore('datasets', () => {
     if (currentId.value === null) return
     // A refused import (a missing path) must not leave the previous import's summary on screen.
     forgetJobs('import')
-    const started = await guard(() => api.datasets.importPaths({ datasetId: currentId.value!, paths, wholeTiles: opts.wholeTiles }))
-    if (started) track('import', started.jobId)
+    const started = await track('importPaths', () => api.datasets.importPaths({ datasetId: currentId.value!, paths, wholeTiles: opts.wholeTiles }))
+    if (started) watchJob('import', started.jobId)
   }
 
   async function importFormat(req: Omit<RequestOf<'datasets:import-format'>, 'datasetId'>) {
     if (currentId.value === null) return
     forgetJobs('import')
-    const started = await guard(() => api.datasets.importFormat({ ...req, datasetId: currentId.value! }))
-    if (started) track('import', started.jobId)
+    const started = await track('importFormat', () => api.datasets.importFormat({ ...req, datasetId: currentId.value! }))
+    if (started) watchJob('import', started.jobId)
   }
 
   async function pickPaths(kind: 'files' | 'folder') {
-    return guard(() => api.datasets.pickPaths(kind))
+    return track('pickPaths', () => api.datasets.pickPaths(kind))
   }
 
   async function gridTiles(size: number, stride: number | undefined, edge: 'drop' | 'pad', imageIds?: number[]) {
     if (currentId.value === null) return
-    const started = await guard(() => api.datasets.gridTiles({ datasetId: currentId.value!, size, stride, edge, imageIds }))
-    if (started) track('tile', started.jobId)
+    const started = await track('gridTiles', () => api.datasets.gridTiles({ datasetId: currentId.value!, size, stride, edge, imageIds }))
+    if (started) watchJob('tile', started.jobId)
   }
 
   async function cutTile(imageId: number, cx: number, cy: number, size: number) {
-    const t = await guard(() => api.datasets.cutTile({ imageId, cx, cy, size }))
+    const t = await track('cutTile', () => api.datasets.cutTile({ imageId, cx, cy, size }))
     if (t) await reloadCurrent()
     return t
   }
@@ -172,7 +177,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
   async function label(className: string | null, ids?: number[]) {
     const target = ids ?? (selection.value.size ? [...selection.value] : focused.value ? [focused.value.id] : [])
     if (!target.length) return
-    const res = await guard(() => api.datasets.setLabel({ tileIds: target, className }))
+    const res = await track('label', () => api.datasets.setLabel({ tileIds: target, className }))
     if (!res) return
     const who = annotator.value
     const set = new Set(target)
@@ -193,7 +198,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
   async function setSplit(split: 'train' | 'valid' | 'test' | null) {
     const ids = selection.value.size ? [...selection.value] : focused.value ? [focused.value.id] : []
     if (!ids.length) return null
-    const res = await guard(() => api.datasets.setSplit(ids, split))
+    const res = await track('setSplit', () => api.datasets.setSplit(ids, split))
     if (res) {
       await loadTiles()
       splitReport.value = { ...(splitReport.value ?? emptyReport()), leaks: res.leaks }
@@ -204,7 +209,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
   async function deleteSelected() {
     const ids = [...selection.value]
     if (!ids.length) return
-    if (await guard(() => api.datasets.deleteTiles(ids))) {
+    if (await track('deleteSelected', () => api.datasets.deleteTiles(ids))) {
       selection.value = new Set()
       await reloadCurrent()
     }
@@ -212,7 +217,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   async function runSplit(req: Omit<RequestOf<'datasets:split'>, 'datasetId'>) {
     if (currentId.value === null) return
-    const report = await guard(() => api.datasets.split({ ...req, datasetId: currentId.value! }))
+    const report = await track('runSplit', () => api.datasets.split({ ...req, datasetId: currentId.value! }))
     if (report) {
       splitReport.value = report
       await Promise.all([loadTiles(), refreshDatasets()])
@@ -221,69 +226,69 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   async function checkLeaks() {
     if (currentId.value === null) return
-    const leaks = await guard(() => api.datasets.leaks(currentId.value!))
+    const leaks = await track('checkLeaks', () => api.datasets.leaks(currentId.value!))
     if (leaks) splitReport.value = { ...(splitReport.value ?? emptyReport()), leaks }
   }
 
   async function loadVersions() {
     if (currentId.value === null) return
-    const v = await guard(() => api.datasets.versions(currentId.value!))
+    const v = await track('loadVersions', () => api.datasets.versions(currentId.value!))
     if (v) versions.value = v
   }
 
   async function freeze(note: string) {
     if (currentId.value === null) return null
-    const v = await guard(() => api.datasets.freeze(currentId.value!, note))
+    const v = await track('freeze', () => api.datasets.freeze(currentId.value!, note))
     if (v) await Promise.all([loadVersions(), refreshDatasets()])
     return v
   }
 
   async function exportVersion(req: RequestOf<'datasets:export'>) {
-    const started = await guard(() => api.datasets.exportVersion(req))
-    if (started) track('export', started.jobId)
+    const started = await track('exportVersion', () => api.datasets.exportVersion(req))
+    if (started) watchJob('export', started.jobId)
   }
 
   async function runQuality(maxDistance = 4) {
     if (currentId.value === null) return
-    const started = await guard(() => api.datasets.quality({ datasetId: currentId.value!, maxDistance }))
-    if (started) track('quality', started.jobId)
+    const started = await track('runQuality', () => api.datasets.quality({ datasetId: currentId.value!, maxDistance }))
+    if (started) watchJob('quality', started.jobId)
   }
 
   async function loadStats() {
     if (currentId.value === null) return
-    const s = await guard(() => api.datasets.stats(currentId.value!))
+    const s = await track('loadStats', () => api.datasets.stats(currentId.value!))
     if (s) stats.value = s
   }
 
   async function loadAgreement() {
     if (currentId.value === null) return
-    const a = await guard(() => api.datasets.agreement(currentId.value!))
+    const a = await track('loadAgreement', () => api.datasets.agreement(currentId.value!))
     if (a) agreement.value = a
   }
 
   async function keepAgreed() {
     if (currentId.value === null) return
-    const r = await guard(() => api.datasets.keepAgreed(currentId.value!))
+    const r = await track('keepAgreed', () => api.datasets.keepAgreed(currentId.value!))
     if (r) await Promise.all([reloadCurrent(), loadAgreement()])
     return r
   }
 
   async function loadSettings() {
-    const s = await guard(() => api.datasets.settings())
+    const s = await track('loadSettings', () => api.datasets.settings())
     if (s) annotator.value = s.annotator
   }
 
   async function saveAnnotator(name: string) {
-    const s = await guard(() => api.datasets.saveSettings({ annotator: name }))
+    const s = await track('saveAnnotator', () => api.datasets.saveSettings({ annotator: name }))
     if (s) annotator.value = s.annotator
   }
 
-  const tileImage = (tileId: number, maxSide?: number) => guard(() => api.datasets.tileImage(tileId, maxSide))
-  const region = (req: RequestOf<'images:region'>) => guard(() => api.datasets.region(req))
-  const annotations = (tileId: number) => guard(() => api.datasets.annotations(tileId))
+  const tileImage = (tileId: number, maxSide?: number) => track('tileImage', () => api.datasets.tileImage(tileId, maxSide))
+  const region = (req: RequestOf<'images:region'>) => track('region', () => api.datasets.region(req))
+  const annotations = (tileId: number) => track('annotations', () => api.datasets.annotations(tileId))
 
   async function saveAnnotations(tileId: number, shapes: { className: string; geometry: AnnotationView['geometry'] }[]) {
-    const saved = await guard(() => api.datasets.saveAnnotations({ tileId, shapes }))
+    const saved = await track('saveAnnotations', () => api.datasets.saveAnnotations({ tileId, shapes }))
     if (saved) {
       tiles.value = tiles.value.map((t) => (t.id === tileId ? { ...t, annotations: saved.length } : t))
       void refreshDatasets()
@@ -292,7 +297,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
   }
 
   return {
-    datasets, currentId, current, state, error, tiles, filter, selection, focusIndex, focused, thumbnails, images, imagesTotal,
+    datasets, currentId, current, state, calls, error, tiles, filter, selection, focusIndex, focused, thumbnails, images, imagesTotal,
     annotator, versions, splitReport, agreement, stats, jobs, importSummary, quality, exportResult,
     refreshDatasets, select, reloadCurrent, create, addClass, loadTiles, loadImages, ensureThumbnails, importPaths, importFormat,
     pickPaths, gridTiles, cutTile, label, setSplit, deleteSelected, runSplit, checkLeaks, loadVersions, freeze, exportVersion,

@@ -8,15 +8,17 @@ import type { InferenceCandidate, InferenceDetail, InferenceListItem, InferenceS
 import { api } from '../api'
 import { followJob } from '../composables/followJob'
 import { frozenVersionOptions } from '../composables/frozenVersions'
-import { guarded as guardedCall, type TaskState } from '../composables/useTask'
+import { trackedCalls } from '../composables/trackedCalls'
 
 export const useInferenceStore = defineStore('inference', () => {
   const candidates = ref<InferenceCandidate[]>([])
   const jobs = ref<InferenceListItem[]>([])
   const current = ref<InferenceDetail | null>(null)
   const job = ref<JobView | null>(null)
-  const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
+  const { calls, track } = trackedCalls(['loadCandidates', 'refresh', 'open', 'start', 'cancel', 'remove', 'enlarge'], error)
+  /** The open job's state (each action's own is in `calls`). */
+  const state = computed(() => calls.open.state)
   /** Binary runs: the positive class is predicted when its probability is ≥ threshold. */
   const threshold = ref(0.5)
   const enlarged = ref<{ index: number; name: string; dataUrl: string | null } | null>(null)
@@ -24,10 +26,8 @@ export const useInferenceStore = defineStore('inference', () => {
 
   const running = computed(() => job.value?.state === 'running' || job.value?.state === 'queued')
 
-  const guarded = <T>(fn: () => Promise<T>) => guardedCall(error, fn)
-
   async function loadCandidates() {
-    await guarded(async () => (candidates.value = await api.inference.candidates()))
+    await track('loadCandidates', async () => (candidates.value = await api.inference.candidates()))
   }
 
   async function loadDatasetVersions() {
@@ -35,25 +35,20 @@ export const useInferenceStore = defineStore('inference', () => {
   }
 
   async function refresh() {
-    await guarded(async () => (jobs.value = await api.inference.list()))
+    await track('refresh', async () => (jobs.value = await api.inference.list()))
   }
 
   async function open(id: number) {
-    state.value = 'loading'
     enlarged.value = null
-    const detail = await guarded(() => api.inference.get(id))
-    if (!detail) {
-      state.value = 'error'
-      return
-    }
+    const detail = await track('open', () => api.inference.get(id))
+    if (!detail) return
     current.value = detail
     threshold.value = 0.5
-    state.value = 'done'
   }
 
   async function start(request: InferenceStartRequest) {
     job.value = null
-    const started = await guarded(() => api.inference.start(request))
+    const started = await track('start', () => api.inference.start(request))
     if (!started) return
     void refresh()
     followJob(
@@ -70,11 +65,11 @@ export const useInferenceStore = defineStore('inference', () => {
   }
 
   async function cancel() {
-    if (job.value) await guarded(() => api.jobs.cancel(job.value!.id))
+    if (job.value) await track('cancel', () => api.jobs.cancel(job.value!.id))
   }
 
   async function remove(id: number) {
-    await guarded(() => api.inference.remove(id))
+    await track('remove', () => api.inference.remove(id))
     if (current.value?.id === id) current.value = null
     await refresh()
   }
@@ -85,7 +80,7 @@ export const useInferenceStore = defineStore('inference', () => {
     const p = c?.outcome?.predictions[index]
     if (!c || !p) return
     enlarged.value = { index, name: p.name, dataUrl: p.thumbnail ?? null }
-    const img = await guarded(() => api.inference.image(c.id, index, 512))
+    const img = await track('enlarge', () => api.inference.image(c.id, index, 512))
     if (img && enlarged.value?.index === index && current.value?.id === c.id) enlarged.value = { index, name: img.name, dataUrl: img.dataUrl }
   }
 
@@ -99,6 +94,7 @@ export const useInferenceStore = defineStore('inference', () => {
     current,
     job,
     state,
+    calls,
     error,
     threshold,
     enlarged,

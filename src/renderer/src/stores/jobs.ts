@@ -3,10 +3,12 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
+import { trackedCalls } from '../composables/trackedCalls'
 
 export const useJobsStore = defineStore('jobs', () => {
   const byId = ref(new Map<string, JobView>())
   const error = ref<string | null>(null)
+  const { calls, track } = trackedCalls(['refresh', 'startDemo', 'cancel'], error)
 
   const all = computed(() => [...byId.value.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)))
   const active = computed(() => all.value.filter((j) => j.state === 'running' || j.state === 'queued'))
@@ -16,24 +18,21 @@ export const useJobsStore = defineStore('jobs', () => {
   }
 
   async function refresh() {
-    try {
-      for (const job of await api.jobs.list()) upsert(job)
-    } catch (err) {
-      error.value = (err as Error).message
-    }
+    const list = await track('refresh', () => api.jobs.list(), 'report')
+    if (list) for (const job of list) upsert(job)
   }
 
+  /** The demo job's id, or null when it was refused (`calls.startDemo.error` says why). */
   async function startDemo(steps: number, stepMs: number) {
-    const { jobId } = await api.jobs.startDemo({ steps, stepMs })
-    return jobId
+    return (await track('startDemo', () => api.jobs.startDemo({ steps, stepMs }), 'own'))?.jobId ?? null
   }
 
   async function cancel(jobId: string) {
-    return (await api.jobs.cancel(jobId)).cancelled
+    return (await track('cancel', () => api.jobs.cancel(jobId), 'report'))?.cancelled ?? false
   }
 
   api.jobs.onProgress(upsert)
   void refresh()
 
-  return { byId, all, active, error, refresh, startDemo, cancel }
+  return { byId, all, active, calls, error, refresh, startDemo, cancel }
 })

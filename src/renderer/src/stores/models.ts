@@ -1,29 +1,25 @@
 // Imported checkpoints, and the import / export jobs that work on them.
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
+import { computed, ref } from 'vue'
 import type { ModelRecord } from '@shared/ipc/schemas/models'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
 import { followJob } from '../composables/followJob'
-import type { TaskState } from '../composables/useTask'
+import { trackedCalls } from '../composables/trackedCalls'
 
 export const useModelsStore = defineStore('models', () => {
   const models = ref<ModelRecord[]>([])
-  const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
+  const { calls, track } = trackedCalls(['refresh', 'importModel', 'exportOnnx', 'remove'], error)
+  /** The model list's state (each action's own is in `calls`). */
+  const state = computed(() => calls.refresh.state)
   /** The import job in flight and how it ended, so the view can show progress and refusals. */
   const importJob = ref<JobView | null>(null)
   const exportJob = ref<JobView | null>(null)
 
   async function refresh() {
-    state.value = 'loading'
-    try {
-      models.value = await api.models.list()
-      state.value = 'done'
-    } catch (err) {
-      error.value = (err as Error).message
-      state.value = 'error'
-    }
+    const list = await track('refresh', () => api.models.list(), 'report')
+    if (list) models.value = list
   }
 
   function follow(jobId: string, target: typeof importJob) {
@@ -31,31 +27,20 @@ export const useModelsStore = defineStore('models', () => {
   }
 
   async function importModel(path: string, configPath?: string, name?: string) {
-    error.value = null
     importJob.value = null
-    try {
-      const { jobId } = await api.models.import({ path, ...(configPath ? { configPath } : {}), ...(name ? { name } : {}) })
-      follow(jobId, importJob)
-    } catch (err) {
-      error.value = (err as Error).message
-    }
+    const started = await track('importModel', () => api.models.import({ path, ...(configPath ? { configPath } : {}), ...(name ? { name } : {}) }))
+    if (started) follow(started.jobId, importJob)
   }
 
   async function exportOnnx(id: number, graph: 'mae' | 'encoder' | 'classifier', outPath: string) {
-    error.value = null
     exportJob.value = null
-    try {
-      const { jobId } = await api.models.exportOnnx({ id, graph, outPath })
-      follow(jobId, exportJob)
-    } catch (err) {
-      error.value = (err as Error).message
-    }
+    const started = await track('exportOnnx', () => api.models.exportOnnx({ id, graph, outPath }))
+    if (started) follow(started.jobId, exportJob)
   }
 
   async function remove(id: number) {
-    await api.models.remove(id)
-    await refresh()
+    if ((await track('remove', () => api.models.remove(id))) !== null) await refresh()
   }
 
-  return { models, state, error, importJob, exportJob, refresh, importModel, exportOnnx, remove }
+  return { models, state, calls, error, importJob, exportJob, refresh, importModel, exportOnnx, remove }
 })

@@ -12,7 +12,7 @@ import type {
 } from '@shared/ipc/schemas/reconstruction'
 import type { BandRecipe } from '@shared/imputation/recipes'
 import { api } from '../api'
-import { guarded as guardedCall, type TaskState } from '../composables/useTask'
+import { trackedCalls } from '../composables/trackedCalls'
 import { followJob } from '../composables/followJob'
 import { frozenVersionOptions } from '../composables/frozenVersions'
 
@@ -23,19 +23,20 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
   const gallery = ref<GalleryTileImages[]>([])
   const job = ref<JobView | null>(null)
   const runningStudyId = ref<number | null>(null)
-  const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
-  const recipeError = ref<string | null>(null)
+  const { calls, track } = trackedCalls(['loadRecipes', 'refresh', 'open', 'galleryTile', 'start', 'cancel', 'remove', 'saveRecipe', 'deleteRecipe'], error)
+  /** The open study's state (each action's own is in `calls`). */
+  const state = computed(() => calls.open.state)
+  /** Why the recipe editor's last save was refused (shown in the editor, not above the view). */
+  const recipeError = computed(() => calls.saveRecipe.error)
   /** Frozen dataset versions a study can read, labelled for the form. */
   const datasetVersions = ref<{ id: number; label: string }[]>([])
 
   const running = computed(() => job.value?.state === 'running' || job.value?.state === 'queued')
   const allRecipes = computed(() => [...recipes.value.presets, ...recipes.value.custom])
 
-  const guarded = <T>(fn: () => Promise<T>) => guardedCall(error, fn)
-
   async function loadRecipes() {
-    await guarded(async () => (recipes.value = await api.reconstruction.recipes()))
+    await track('loadRecipes', async () => (recipes.value = await api.reconstruction.recipes()))
   }
 
   async function loadDatasetVersions() {
@@ -43,30 +44,25 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
   }
 
   async function refresh() {
-    await guarded(async () => (studies.value = await api.reconstruction.list()))
+    await track('refresh', async () => (studies.value = await api.reconstruction.list()))
   }
 
   async function open(id: number) {
-    state.value = 'loading'
     gallery.value = []
-    const detail = await guarded(() => api.reconstruction.get(id))
-    if (!detail) {
-      state.value = 'error'
-      return
-    }
+    const detail = await track('open', () => api.reconstruction.get(id))
+    if (!detail) return
     current.value = detail
-    state.value = 'done'
     // Gallery rows arrive one by one so the table and chart show at once.
     for (const t of detail.outcome?.gallery?.tiles ?? []) {
       if (current.value?.id !== id) return
-      const images = await guarded(() => api.reconstruction.galleryTile(id, t.index))
+      const images = await track('galleryTile', () => api.reconstruction.galleryTile(id, t.index))
       if (images && current.value?.id === id) gallery.value = [...gallery.value, images]
     }
   }
 
   async function start(request: ReconstructionStartRequest) {
     job.value = null
-    const started = await guarded(() => api.reconstruction.start(request))
+    const started = await track('start', () => api.reconstruction.start(request))
     if (!started) return
     runningStudyId.value = started.studyId
     void refresh()
@@ -85,11 +81,11 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
   }
 
   async function cancel() {
-    if (job.value) await guarded(() => api.jobs.cancel(job.value!.id))
+    if (job.value) await track('cancel', () => api.jobs.cancel(job.value!.id))
   }
 
   async function remove(id: number) {
-    await guarded(() => api.reconstruction.remove(id))
+    await track('remove', () => api.reconstruction.remove(id))
     if (current.value?.id === id) {
       current.value = null
       gallery.value = []
@@ -98,18 +94,13 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
   }
 
   async function saveRecipe(recipe: BandRecipe): Promise<boolean> {
-    recipeError.value = null
-    try {
-      recipes.value = await api.reconstruction.saveRecipe(recipe)
-      return true
-    } catch (err) {
-      recipeError.value = (err as Error).message
-      return false
-    }
+    const saved = await track('saveRecipe', () => api.reconstruction.saveRecipe(recipe), 'own')
+    if (saved) recipes.value = saved
+    return saved !== null
   }
 
   async function deleteRecipe(name: string) {
-    await guarded(async () => (recipes.value = await api.reconstruction.deleteRecipe(name)))
+    await track('deleteRecipe', async () => (recipes.value = await api.reconstruction.deleteRecipe(name)))
   }
 
   return {
@@ -122,6 +113,7 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
     runningStudyId,
     running,
     state,
+    calls,
     error,
     recipeError,
     datasetVersions,

@@ -4,7 +4,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, triggerRef } from 'vue'
 import type { MemoryCheck, RunConfigInput, RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
 import { api } from '../api'
-import type { TaskState } from '../composables/useTask'
+import { trackedCalls } from '../composables/trackedCalls'
 
 export interface RunLive {
   /** name -> step -> value (raw; smoothing happens at display). */
@@ -20,8 +20,10 @@ export interface RunLive {
 
 export const useRunsStore = defineStore('runs', () => {
   const runs = ref<RunRecord[]>([])
-  const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
+  const { calls, track } = trackedCalls(['refresh', 'select', 'history', 'start', 'estimate', 'delete', 'pause', 'cancel', 'resume'], error)
+  /** The list's state (each action's own is in `calls`). */
+  const state = computed(() => calls.refresh.state)
   /** Warnings of the last start (e.g. a skewed class balance), shown next to the Start button. */
   const warnings = ref<string[]>([])
   const selectedId = ref<number | null>(null)
@@ -58,55 +60,42 @@ export const useRunsStore = defineStore('runs', () => {
   }
 
   async function refresh() {
-    state.value = 'loading'
-    try {
-      runs.value = await api.runs.list()
-      state.value = 'done'
-    } catch (err) {
-      error.value = (err as Error).message
-      state.value = 'error'
-    }
+    const list = await track('refresh', () => api.runs.list(), 'report')
+    if (list) runs.value = list
   }
 
   /** Loads the recorded history of a run (live points keep arriving on top). */
   async function select(id: number) {
     selectedId.value = id
-    try {
-      const detail = await api.runs.get(id)
-      upsert(detail.run)
-      const l = liveOf(id)
-      for (const p of detail.metrics) if (!p.name.startsWith('val/confusion/')) record(l, p.step, p.name, p.value)
-      l.step = Math.max(l.step, detail.run.step)
-      const cfg = detail.run.config as { steps?: number }
-      l.totalSteps = l.totalSteps || cfg.steps || 0
-      triggerRef(live)
-    } catch (err) {
-      error.value = (err as Error).message
-    }
+    const detail = await track('select', () => api.runs.get(id), 'report')
+    if (!detail) return
+    upsert(detail.run)
+    const l = liveOf(id)
+    for (const p of detail.metrics) if (!p.name.startsWith('val/confusion/')) record(l, p.step, p.name, p.value)
+    l.step = Math.max(l.step, detail.run.step)
+    const cfg = detail.run.config as { steps?: number }
+    l.totalSteps = l.totalSteps || cfg.steps || 0
+    triggerRef(live)
+  }
+
+  /** A run's recorded metrics, for comparing runs (the live view keeps its own). */
+  async function history(id: number) {
+    return track('history', () => api.runs.get(id), 'report')
   }
 
   async function start(config: RunConfigInput) {
-    error.value = null
     warnings.value = []
-    try {
-      const { runId, warnings: w } = await api.runs.start(config)
-      warnings.value = w ?? []
-      await refresh()
-      await select(runId)
-      return runId
-    } catch (err) {
-      error.value = (err as Error).message
-      return null
-    }
+    const started = await track('start', () => api.runs.start(config))
+    if (!started) return null
+    warnings.value = started.warnings ?? []
+    await refresh()
+    await select(started.runId)
+    return started.runId
   }
 
   /** The engine's memory estimate of a config (null: not known yet, or the engine could not say). */
   async function estimate(config: RunConfigInput): Promise<MemoryCheck | null> {
-    try {
-      return await api.runs.estimate(config)
-    } catch {
-      return null
-    }
+    return track('estimate', () => api.runs.estimate(config), 'own')
   }
 
   /** Forgets a deleted run (here, or in another window, web client or the CLI). */
@@ -117,27 +106,17 @@ export const useRunsStore = defineStore('runs', () => {
   }
 
   /** Deletes a run that is not running or queued: its ledger rows and checkpoints. */
-  async function remove(id: number) {
-    error.value = null
-    try {
-      await api.runs.remove(id)
-      forget(id)
-      return true
-    } catch (err) {
-      error.value = (err as Error).message
+  async function deleteRun(id: number) {
+    if ((await track('delete', () => api.runs.delete(id))) === null) {
       await refresh()
       return false
     }
+    forget(id)
+    return true
   }
 
   async function control(action: 'pause' | 'cancel' | 'resume', id: number) {
-    error.value = null
-    try {
-      await api.runs[action](id)
-      await refresh()
-    } catch (err) {
-      error.value = (err as Error).message
-    }
+    if ((await track<unknown>(action, () => api.runs[action](id))) !== null) await refresh()
   }
 
   api.runs.onMetrics((m) => {
@@ -158,6 +137,7 @@ export const useRunsStore = defineStore('runs', () => {
   return {
     runs,
     state,
+    calls,
     error,
     warnings,
     selectedId,
@@ -167,9 +147,10 @@ export const useRunsStore = defineStore('runs', () => {
     live,
     refresh,
     select,
+    history,
     start,
     estimate,
-    remove,
+    delete: deleteRun,
     pause: (id: number) => control('pause', id),
     cancel: (id: number) => control('cancel', id),
     resume: (id: number) => control('resume', id)

@@ -1,43 +1,41 @@
 // What the workstation runs on, refreshed on demand and whenever the engine changes state.
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
+import { computed, ref } from 'vue'
 import type { EngineSettings, EngineStatus, LogLine, SystemInfo, TfBackendChoice } from '@shared/ipc/schemas/system'
 import { api } from '../api'
-import type { TaskState } from '../composables/useTask'
+import { trackedCalls } from '../composables/trackedCalls'
 
 export const useSystemStore = defineStore('system', () => {
   const info = ref<SystemInfo | null>(null)
   const engine = ref<EngineStatus | null>(null)
-  const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
+  const { calls, track } = trackedCalls(['refresh', 'loadSettings', 'setBackend', 'restartEngine'], error)
+  /** The system information's state (each action's own is in `calls`). */
+  const state = computed(() => calls.refresh.state)
   const logs = ref<LogLine[]>([])
   const settings = ref<EngineSettings | null>(null)
 
   async function refresh() {
-    state.value = 'loading'
-    try {
-      info.value = await api.system.info()
-      engine.value = info.value.engine
-      state.value = 'done'
-    } catch (err) {
-      error.value = (err as Error).message
-      state.value = 'error'
-    }
+    const got = await track('refresh', () => api.system.info(), 'report')
+    if (!got) return
+    info.value = got
+    engine.value = got.engine
   }
 
   async function loadSettings() {
-    settings.value = await api.engine.settings()
+    const got = await track('loadSettings', () => api.engine.settings(), 'own')
+    if (got) settings.value = got
   }
 
   /** Saves the backend choice and restarts the engine on it; a failure shows in the engine status. */
   async function setBackend(choice: TfBackendChoice) {
-    settings.value = await api.engine.setBackend(choice)
+    const got = await track('setBackend', () => api.engine.setBackend(choice), 'own')
+    if (got) settings.value = got
     await refresh()
   }
 
   async function restartEngine() {
-    await api.engine.restart()
-    await refresh()
+    if ((await track('restartEngine', () => api.engine.restart(), 'own')) !== null) await refresh()
   }
 
   api.engine.onStatus((status) => {
@@ -49,5 +47,5 @@ export const useSystemStore = defineStore('system', () => {
     if (logs.value.length > 500) logs.value.splice(0, logs.value.length - 500)
   })
 
-  return { info, engine, state, error, logs, settings, refresh, loadSettings, setBackend, restartEngine }
+  return { info, engine, state, calls, error, logs, settings, refresh, loadSettings, setBackend, restartEngine }
 })
