@@ -8,7 +8,7 @@ import type { BackboneStudyDetail, BackboneStudyListItem, BackboneStudyRequest }
 import { api } from '../api'
 import { followJob } from '../composables/followJob'
 import { frozenVersionOptions, type VersionOption } from '../composables/frozenVersions'
-import { guarded as guardedCall, type TaskState } from '../composables/useTask'
+import { trackedCalls } from '../composables/trackedCalls'
 
 export interface NeighbourTile {
   index: number
@@ -24,44 +24,38 @@ export const useBackbonesStore = defineStore('backbones', () => {
   const studies = ref<BackboneStudyListItem[]>([])
   const current = ref<BackboneStudyDetail | null>(null)
   const job = ref<JobView | null>(null)
-  /** The open study's state (loading it, or why it could not be read). */
-  const state = ref<TaskState>('idle')
   const error = ref<string | null>(null)
+  const { calls, track } = trackedCalls(['load', 'refresh', 'open', 'start', 'cancel', 'remove', 'neighbours', 'picture'], error)
+  /** The open study's state (each action's own is in `calls`). */
+  const state = computed(() => calls.open.state)
   const query = ref<{ backbone: string; index: number; dataUrl: string | null } | null>(null)
   const neighbours = ref<NeighbourTile[]>([])
-  const neighbourState = ref<TaskState>('idle')
+  const neighbourState = computed(() => calls.neighbours.state)
 
   const running = computed(() => job.value?.state === 'running' || job.value?.state === 'queued')
-  const guarded = <T>(fn: () => Promise<T>) => guardedCall(error, fn)
 
   async function load() {
-    await guarded(async () => {
-      models.value = await api.models.list()
-      versions.value = await frozenVersionOptions()
-      studies.value = await api.backbones.list()
-    })
+    await Promise.all([
+      track('load', async () => (models.value = await api.models.list()), 'report'),
+      frozenVersionOptions().then((v) => (versions.value = v)),
+      refresh()
+    ])
   }
 
   async function refresh() {
-    await guarded(async () => (studies.value = await api.backbones.list()))
+    await track('refresh', async () => (studies.value = await api.backbones.list()), 'report')
   }
 
   async function open(id: number) {
-    state.value = 'loading'
     query.value = null
     neighbours.value = []
-    const detail = await guarded(() => api.backbones.get(id))
-    if (!detail) {
-      state.value = 'error'
-      return
-    }
-    current.value = detail
-    state.value = 'done'
+    const detail = await track('open', () => api.backbones.get(id))
+    if (detail) current.value = detail
   }
 
   async function start(request: BackboneStudyRequest) {
     job.value = null
-    const started = await guarded(() => api.backbones.start(request))
+    const started = await track('start', () => api.backbones.start(request))
     if (!started) return
     void refresh()
     followJob(
@@ -78,11 +72,11 @@ export const useBackbonesStore = defineStore('backbones', () => {
   }
 
   async function cancel() {
-    if (job.value) await guarded(() => api.jobs.cancel(job.value!.id))
+    if (job.value) await track('cancel', () => api.jobs.cancel(job.value!.id))
   }
 
   async function remove(id: number) {
-    await guarded(() => api.backbones.remove(id))
+    await track('remove', () => api.backbones.remove(id))
     if (current.value?.id === id) current.value = null
     await refresh()
   }
@@ -91,17 +85,12 @@ export const useBackbonesStore = defineStore('backbones', () => {
   async function findNeighbours(backbone: string, index: number, pooling: 'cls' | 'mean' = 'cls') {
     const study = current.value
     if (!study) return
-    neighbourState.value = 'loading'
     query.value = { backbone, index, dataUrl: null }
     neighbours.value = []
-    const found = await guarded(() => api.backbones.neighbours({ id: study.id, backbone, index, k: 12, pooling }))
-    if (!found || current.value?.id !== study.id) {
-      neighbourState.value = found ? 'idle' : 'error'
-      return
-    }
-    neighbours.value = found.map((n) => ({ ...n, dataUrl: null }))
-    neighbourState.value = 'done'
-    const picture = async (i: number) => (await guarded(() => api.backbones.tileImage(study.id, i, 128)))?.dataUrl ?? null
+    const found = await track('neighbours', () => api.backbones.neighbours({ id: study.id, backbone, index, k: 12, pooling }))
+    if (!found || current.value?.id !== study.id) return
+    neighbours.value = found.map((n: Omit<NeighbourTile, 'dataUrl'>) => ({ ...n, dataUrl: null }))
+    const picture = async (i: number) => (await track('picture', () => api.backbones.tileImage(study.id, i, 128), 'report'))?.dataUrl ?? null
     const q = await picture(index)
     if (query.value?.index === index) query.value = { backbone, index, dataUrl: q }
     for (const n of neighbours.value) n.dataUrl = await picture(n.index)
@@ -114,6 +103,7 @@ export const useBackbonesStore = defineStore('backbones', () => {
     current,
     job,
     state,
+    calls,
     error,
     query,
     neighbours,
