@@ -20,7 +20,9 @@ const OPTIONS = `  --version ID            a frozen dataset version (marsfm data
   --random ID             untrained weights with model ID's architecture: the floor (repeatable)
   --device auto|cpu|webgpu|cuda   where ONNX Runtime computes the embeddings (default auto)
   --max-tiles N           at most N labelled tiles (default 5000)
-  --recipe NAME           band recipe for 6-band backbones (default postnorm-dup)`
+  --recipe NAME           band recipe for 6-band backbones (default postnorm-dup)
+  --tile-norm none|standardize   per-tile contrast before scaling (standardize: each tile's channels
+                          mapped to the model's band mean and std; default none, as in the study)`
 
 const PROBE_USAGE = `marsfm probe --version ID --model ID [--model ID...] [--random ID] [options]
 ${OPTIONS}
@@ -49,6 +51,7 @@ function parse(args: string[], probe: boolean) {
       device: { type: 'string' },
       'max-tiles': { type: 'string' },
       recipe: { type: 'string' },
+      'tile-norm': { type: 'string' },
       ...(probe
         ? {
             positive: { type: 'string' },
@@ -80,7 +83,9 @@ function parse(args: string[], probe: boolean) {
     backbones: [...models, ...randoms],
     device: parseDevice(v.device as string | undefined, false),
     ...(v['max-tiles'] !== undefined ? { maxTiles: intOf('max-tiles') } : {}),
-    ...(v.recipe !== undefined ? { preprocessing: { recipe: v.recipe } } : {}),
+    ...(v.recipe !== undefined || v['tile-norm'] !== undefined
+      ? { preprocessing: { ...(v.recipe !== undefined ? { recipe: v.recipe } : {}), ...(v['tile-norm'] !== undefined ? { tileNorm: v['tile-norm'] } : {}) } }
+      : {}),
     ...(v.positive !== undefined ? { positiveClass: v.positive } : {}),
     ...(v.folds !== undefined ? { folds: intOf('folds') } : {}),
     ...(list('seeds') ? { seeds: list('seeds')!.map(Number) } : {}),
@@ -95,6 +100,8 @@ function parse(args: string[], probe: boolean) {
     backbones: '--model',
     maxTiles: '--max-tiles',
     preprocessing: '--recipe',
+    'preprocessing.recipe': '--recipe',
+    'preprocessing.tileNorm': '--tile-norm',
     positiveClass: '--positive',
     folds: '--folds',
     seeds: '--seeds',
