@@ -1,4 +1,5 @@
-// Small deterministic PRNGs for reproducible statistics (bootstrap, synthetic data).
+// The app's one seeded random-number generator: reproducible statistics (bootstrap, synthetic
+// data), dataset splits, random model weights, masking noise and a run's data order and dropout.
 //
 // Generator: xoshiro128** 1.0 (Blackman & Vigna, 2018): 128-bit state, period 2^128 − 1,
 // passes BigCrush, 32-bit integer output, cheap in JavaScript's 32-bit integer ops.
@@ -56,20 +57,35 @@ export function seededRandom(seed: number): Rng {
 
 /** Normal deviates N(mean, sd²) by the Box–Muller transform over `seededRandom(seed)`. */
 export function seededNormal(seed: number, mean = 0, sd = 1): Rng {
-  const uniform = seededRandom(seed)
+  const standard = normalFrom(seededRandom(seed))
+  return () => mean + sd * standard()
+}
+
+/**
+ * Standard normal deviates by the Box–Muller transform, drawing from `uniform`: a caller that
+ * needs both uniform and normal values (random weights) keeps one stream for both.
+ */
+export function normalFrom(uniform: Rng): Rng {
   let spare: number | null = null
   return () => {
     if (spare !== null) {
       const z = spare
       spare = null
-      return mean + sd * z
+      return z
     }
     // 1 − u lies in (0, 1], so the logarithm is finite.
     const radius = Math.sqrt(-2 * Math.log(1 - uniform()))
     const angle = 2 * Math.PI * uniform()
     spare = radius * Math.sin(angle)
-    return mean + sd * radius * Math.cos(angle)
+    return radius * Math.cos(angle)
   }
+}
+
+/** `n` uniform [0, 1) values from `rng`, e.g. masking noise [N, L]. */
+export function uniformArray(rng: Rng, n: number): Float32Array {
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) out[i] = rng()
+  return out
 }
 
 /** A uniform integer in [0, n) drawn from `rng` (floor of rng()·n). */

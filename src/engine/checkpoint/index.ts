@@ -7,9 +7,9 @@ import type { WeightMap, WeightTensor } from '../model/weights'
 import { isFloatDType, type DType } from './dtype'
 import { CheckpointError, withFileName } from './errors'
 import { inferConfig } from './infer-config'
-import { assertLoadable, buildKeyReport, type KeyReport } from './key-report'
+import { isPrithviDecoderName } from '@shared/models/prithvi-mae'
+import { assertLoadable, buildKeyReport, expectedShapes, FIXED_BUFFERS, type KeyReport } from './key-report'
 import { readPrithviConfig } from './prithvi-config'
-import { expectedShapes, FIXED_BUFFERS, isDecoderName } from './prithvi-names'
 import { sha256File } from './sha256'
 import type { CheckpointFormat } from './sniff'
 import { openTensorSource, type TensorSource } from './source'
@@ -19,14 +19,14 @@ import { validatePrithviConfig } from './validate-config'
 
 export { CheckpointError, isCheckpointError, withFileName, type CheckpointErrorCode } from './errors'
 export { type DType, toFloat32 } from './dtype'
-export { assertLoadable, buildKeyReport, type KeyReport, type WrongShape } from './key-report'
+export { assertLoadable, buildKeyReport, expectedShapes, FIXED_BUFFERS, type KeyReport, type WrongShape } from './key-report'
 export { inferConfig, parsePrithviConfig, readPrithviConfig, validatePrithviConfig, type InferredConfig, type PrithviConfigFile } from './prithvi-config'
-export { expectedShapes, FIXED_BUFFERS, isPrithviName } from './prithvi-names'
+export { isPrithviName } from '@shared/models/prithvi-mae'
 export { openSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors'
 export { sha256File } from './sha256'
 export { sniffFormat, type CheckpointFormat } from './sniff'
 export { openTensorSource, type TensorSource } from './source'
-export { findStateDict, mapStateDictNames, PREFIX_RENAMES, toPrithviName } from './state-dict'
+export { findStateDict, mapStateDictNames, PREFIX_RENAMES, toFamilyName, toPrithviName } from './state-dict'
 export { openTorchCheckpoint, readCheckpointStorages, type TorchZipCheckpoint } from './torch-pt'
 
 export interface LoadOptions {
@@ -160,7 +160,7 @@ export function assertUsable(loaded: Pick<LoadedCheckpoint, 'report' | 'nonFinit
 async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<LoadedCheckpoint, 'sha256'>> {
   const mapping = mapStateDictNames(source.keys)
   const { config, configSource, stats, notes } = await resolveConfig(source, mapping.byOurName, opts)
-  const hasDecoder = opts.decoder ?? [...mapping.byOurName.keys()].some((n) => isDecoderName(n) && !FIXED_BUFFERS.has(n))
+  const hasDecoder = opts.decoder ?? [...mapping.byOurName.keys()].some((n) => isPrithviDecoderName(n) && !FIXED_BUFFERS.has(n))
   const report = buildKeyReport(source.keys, mapping, (k) => source.shapeOf(k), expectedShapes(config, { decoder: hasDecoder }))
 
   const loadedKeys = new Map(report.loaded.map((ours) => [mapping.byOurName.get(ours)!, ours]))

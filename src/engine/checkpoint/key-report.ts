@@ -1,9 +1,18 @@
-// Compares a checkpoint's keys with the weights a PrithviConfig needs: what loads, what is
-// missing, what has the wrong shape, what is extra, and which fixed buffers were skipped.
+// Compares a checkpoint's keys with the tensors its family spec expects for a config: what
+// loads, what is missing, what has the wrong shape, what is extra, and which fixed buffers were skipped.
 
+import { shapesByName } from '@shared/models/family'
+import { prithviMae, type PrithviConfig } from '@shared/models/prithvi-mae'
 import { CheckpointError } from './errors'
-import { FIXED_BUFFERS } from './prithvi-names'
 import type { NameMapping } from './state-dict'
+
+/** Sin-cos position tables: recomputed for the chosen num_frames, never loaded. */
+export const FIXED_BUFFERS: ReadonlySet<string> = prithviMae.fixedBuffers
+
+/** Every tensor name the model needs (fixed buffers included), with its PyTorch shape, in module order. */
+export function expectedShapes(cfg: PrithviConfig, opts: { decoder: boolean }): Map<string, number[]> {
+  return shapesByName(prithviMae.checkpointTensors(cfg, opts))
+}
 
 export interface WrongShape {
   name: string
@@ -27,12 +36,13 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i])
 }
 
-/** `keys` is every checkpoint key in file order; `shapeOf` gives a key's shape. */
+/** `keys` is every checkpoint key in file order; `shapeOf` gives a key's shape; `fixed` the family's fixed buffers. */
 export function buildKeyReport(
   keys: readonly string[],
   mapping: NameMapping,
   shapeOf: (key: string) => readonly number[],
-  expected: ReadonlyMap<string, number[]>
+  expected: ReadonlyMap<string, number[]>,
+  fixed: ReadonlySet<string> = FIXED_BUFFERS
 ): KeyReport {
   const ourNameOf = new Map<string, string>()
   for (const [ours, key] of mapping.byOurName) ourNameOf.set(key, ours)
@@ -40,7 +50,7 @@ export function buildKeyReport(
   for (const key of keys) {
     const ours = ourNameOf.get(key)
     if (ours === undefined) report.unexpected.push(key)
-    else if (FIXED_BUFFERS.has(ours)) report.ignored.push(ours)
+    else if (fixed.has(ours)) report.ignored.push(ours)
     else if (!expected.has(ours)) report.unexpected.push(key)
     else {
       const want = expected.get(ours)!
@@ -51,7 +61,7 @@ export function buildKeyReport(
   }
   const order = [...expected.keys()]
   report.loaded.sort((a, b) => order.indexOf(a) - order.indexOf(b))
-  report.missing = order.filter((n) => !FIXED_BUFFERS.has(n) && !mapping.byOurName.has(n))
+  report.missing = order.filter((n) => !fixed.has(n) && !mapping.byOurName.has(n))
   return report
 }
 

@@ -3,7 +3,8 @@
 
 import { readFile } from 'node:fs/promises'
 import { parse } from 'yaml'
-import type { BandStats, PrithviConfig } from '../model/config'
+import { PRITHVI_SIZE_FIELDS, type PrithviConfig } from '@shared/models/prithvi-mae'
+import type { BandStats } from '../model/config'
 import { CheckpointError } from './errors'
 import { validatePrithviConfig } from './validate-config'
 
@@ -14,20 +15,6 @@ export interface PrithviConfigFile {
   config: PrithviConfig
   stats?: BandStats
 }
-
-const INT_FIELDS = [
-  'img_size',
-  'patch_size',
-  'num_frames',
-  'tubelet_size',
-  'in_chans',
-  'embed_dim',
-  'depth',
-  'num_heads',
-  'decoder_embed_dim',
-  'decoder_depth',
-  'decoder_num_heads'
-] as const
 
 function bad(source: string, msg: string): CheckpointError {
   return new CheckpointError('bad-config', `${source}: ${msg}`)
@@ -76,8 +63,8 @@ export function parsePrithviConfig(text: string, source = 'Prithvi config'): Pri
   if (!isRecord(doc)) throw bad(source, 'expected a mapping with model_args')
   const args = doc.model_args
   if (!isRecord(args)) throw bad(source, 'model_args is missing')
-  const ints = {} as Record<(typeof INT_FIELDS)[number], number>
-  for (const f of INT_FIELDS) {
+  const ints = {} as Record<(typeof PRITHVI_SIZE_FIELDS)[number], number>
+  for (const f of PRITHVI_SIZE_FIELDS) {
     if (args[f] === undefined || args[f] === null) throw bad(source, `model_args.${f} is missing`)
     ints[f] = positiveInt(args[f], f, source)
   }

@@ -1,39 +1,33 @@
 // Finds the state dict inside a checkpoint (top level, or under state_dict / model / module)
-// and maps its keys onto the official Prithvi MAE names by stripping known wrapper prefixes.
+// and maps its keys onto a model family's names (the official Prithvi MAE's by default) by
+// stripping the wrapper prefixes the family spec lists.
 
+import type { ModelFamily, PrefixRename } from '@shared/models/family'
+import { prithviMae } from '@shared/models/prithvi-mae'
 import { CheckpointError } from './errors'
-import { isDecoderName, isPrithviName } from './prithvi-names'
 
-export interface RenameRule {
-  prefix: string
-  why: string
-  /** Strip only when the remainder passes (guards generic prefixes like `decoder.`). */
-  onlyIf?: (rest: string) => boolean
-}
+export type RenameRule = PrefixRename
 
-/** Wrapper prefixes seen around Prithvi weights. Applied only when the result is a Prithvi name. */
-export const PREFIX_RENAMES: readonly RenameRule[] = [
-  { prefix: 'model.encoder_model.', why: "the study's Lightning fine-tuning checkpoints" },
-  { prefix: 'backbone.', why: 'MMSegmentation (hls-foundation-os) segmentors' },
-  { prefix: 'encoder.', why: 'encoder-wrapping modules (TerraTorch and others)' },
-  // A segmentation decoder may have its own `blocks.*`: only MAE decoder names pass.
-  { prefix: 'decoder.', why: 'TerraTorch PrithviMAE decoder module', onlyIf: isDecoderName },
-  { prefix: 'module.', why: 'DataParallel / DistributedDataParallel' },
-  { prefix: 'model.', why: 'Lightning modules holding the MAE as `model`' }
-]
+/** Wrapper prefixes seen around Prithvi weights (the family spec's list). */
+export const PREFIX_RENAMES: readonly RenameRule[] = prithviMae.prefixRenames
+
+type Names = Pick<ModelFamily, 'isWeightName' | 'prefixRenames'>
+
+/** A key's Prithvi MAE name, as `toFamilyName` finds it. */
+export const toPrithviName = (key: string): ReturnType<typeof toFamilyName> => toFamilyName(key, prithviMae)
 
 // Where wrappers keep the state dict, in the order we look.
 const CONTAINER_KEYS = ['state_dict', 'model', 'module', 'model_state_dict']
 const MAX_NESTING = 4
 
-/** The Prithvi name a checkpoint key stands for, and how many prefixes were stripped to get it. */
-export function toPrithviName(key: string): { name: string; stripped: number } | undefined {
+/** The family's name a checkpoint key stands for, and how many prefixes were stripped to get it. */
+export function toFamilyName(key: string, family: Names = prithviMae): { name: string; stripped: number } | undefined {
   let frontier = [key]
-  for (let stripped = 0; stripped <= PREFIX_RENAMES.length && frontier.length; stripped++) {
-    for (const k of frontier) if (isPrithviName(k)) return { name: k, stripped }
+  for (let stripped = 0; stripped <= family.prefixRenames.length && frontier.length; stripped++) {
+    for (const k of frontier) if (family.isWeightName(k)) return { name: k, stripped }
     const next: string[] = []
     for (const k of frontier) {
-      for (const rule of PREFIX_RENAMES) {
+      for (const rule of family.prefixRenames) {
         if (!k.startsWith(rule.prefix)) continue
         const rest = k.slice(rule.prefix.length)
         if (!rule.onlyIf || rule.onlyIf(rest)) next.push(rest)
@@ -51,11 +45,11 @@ export interface NameMapping {
   unmapped: string[]
 }
 
-/** Maps checkpoint keys to Prithvi names; on a clash the key needing fewer strips wins. */
-export function mapStateDictNames(keys: Iterable<string>): NameMapping {
+/** Maps checkpoint keys to the family's names; on a clash the key needing fewer strips wins. */
+export function mapStateDictNames(keys: Iterable<string>, family: Names = prithviMae): NameMapping {
   const all = [...keys]
   const candidates = all
-    .map((key, order) => ({ key, order, hit: toPrithviName(key) }))
+    .map((key, order) => ({ key, order, hit: toFamilyName(key, family) }))
     .filter((c) => c.hit)
     .sort((a, b) => a.hit!.stripped - b.hit!.stripped || a.order - b.order)
   const byOurName = new Map<string, string>()

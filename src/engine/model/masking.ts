@@ -2,7 +2,7 @@
 // int(L*(1-ratio)) are kept), the binary mask (0 keep, 1 remove) and ids_restore, plus the one-hot
 // permutation matrices that apply keep/restore with matMul (no gather, so every backend has gradients).
 
-import { Rng } from './rng'
+import { uniformArray, type Rng } from '@shared/random'
 
 export interface MaskPlan {
   n: number
@@ -45,7 +45,7 @@ export function planMasking(n: number, numPatches: number, maskRatio: number, no
   const identity = !noise && lenKeep === L
   let source = noise
   if (!source && !identity) {
-    source = rng ? rng.uniformArray(n * L) : Float32Array.from({ length: n * L }, () => Math.random())
+    source = rng ? uniformArray(rng, n * L) : Float32Array.from({ length: n * L }, () => Math.random())
   }
   for (let s = 0; s < n; s++) {
     const order = source ? argsortRow(source, s * L, L) : Array.from({ length: L }, (_, i) => i)

@@ -14,7 +14,7 @@ import { fusedWebGpu } from '../tf/webgpu-kernels'
 import { type ParamSpec, paramSpecs, patchDim, posEmbedWeights, toTfLayout, tokenGrid, toTorchLayout, validateWeights } from './params'
 import { patchify, unpatchify, type PatchGeometry } from './patchify'
 import { sincos3dPosEmbed } from './posEmbed'
-import { Rng } from './rng'
+import { seededRandom, type Rng } from '@shared/random'
 import type { WeightMap } from './weights'
 
 /** nn.LayerNorm's default: Prithvi builds its blocks and norms with norm_layer=nn.LayerNorm. */
@@ -75,7 +75,7 @@ export class PrithviMAE {
     validateWeights(this.specs, weights)
     this.numPatches = numPatches(cfg)
     this.grid = tokenGrid(cfg)
-    this.rng = new Rng(opts.seed ?? Math.floor(Math.random() * 2 ** 32))
+    this.rng = seededRandom(opts.seed ?? Math.floor(Math.random() * 2 ** 32))
     const prefix = `prithvi${modelCounter++}`
     for (const spec of this.specs) {
       const w = weights.get(spec.name)!

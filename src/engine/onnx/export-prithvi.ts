@@ -2,7 +2,8 @@
 // with its loss ('mae'), the encoder alone ('encoder'), or encoder + linear head on the CLS token
 // ('classifier'). Position embeddings are the fixed 3-D sin-cos tables, recomputed for the grid.
 
-import type { PrithviConfig } from '../model/config'
+import { checkWeights } from '@shared/models/family'
+import { prithviMae, type PrithviConfig } from '@shared/models/prithvi-mae'
 import { keepCount } from '../model/masking'
 import { sincos3dPosEmbed } from '../model/posEmbed'
 import { getWeight, type WeightMap } from '../model/weights'
@@ -58,14 +59,13 @@ interface Geometry {
   Dd: number
 }
 
-function geometry(cfg: PrithviConfig): Geometry {
+/** The graph's sizes, once the family spec accepts the config and every weight's shape. */
+function geometry(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph): Geometry {
+  const why = prithviMae.modelProblem(cfg)
+  if (why) throw new Error(`cannot export this Prithvi config: ${why}`)
+  // Only the MAE graph runs the decoder; the weights' names and shapes are the spec's.
+  checkWeights(prithviMae.weightSpecs(cfg, { decoder: graph === 'mae' }), weights)
   const { img_size: img, patch_size: p, num_frames: T, tubelet_size: tub, in_chans: C } = cfg
-  const fail = (why: string): never => {
-    throw new Error(`cannot export this Prithvi config: ${why}`)
-  }
-  if (img % p !== 0) fail(`img_size ${img} is not a multiple of patch_size ${p}`)
-  if (T % tub !== 0) fail(`num_frames ${T} is not a multiple of tubelet_size ${tub}`)
-  if (cfg.embed_dim % 16 !== 0 || cfg.decoder_embed_dim % 16 !== 0) fail('embedding sizes must be multiples of 16')
   const gt = T / tub
   const gh = img / p
   return { C, T, tub, p, gt, gh, gw: gh, L: gt * gh * gh, patchDim: tub * p * p * C, D: cfg.embed_dim, Dd: cfg.decoder_embed_dim }
@@ -86,8 +86,8 @@ function patchify(b: GraphBuilder, g: Geometry, pixels: string): string {
  */
 function patchEmbed(b: GraphBuilder, weights: WeightMap, g: Geometry, patches: string): string {
   const { C, tub, p, D } = g
-  const w = getWeight(weights, 'patch_embed.proj.weight', [D, C, tub, p, p]).data
-  const bias = getWeight(weights, 'patch_embed.proj.bias', [D]).data
+  const w = getWeight(weights, 'patch_embed.proj.weight').data
+  const bias = getWeight(weights, 'patch_embed.proj.bias').data
   const kernel = new Float32Array(g.patchDim * D)
   for (let d = 0; d < D; d++) {
     for (let c = 0; c < C; c++) {
@@ -121,7 +121,7 @@ function embedPatches(b: GraphBuilder, weights: WeightMap, g: Geometry, patches:
 
 /** Prepends cls_token (+ its zero position embedding) to [N, S, D] tokens. */
 function prependCls(b: GraphBuilder, weights: WeightMap, g: Geometry, tokens: string, batchRef: string): string {
-  const cls = b.initializer('cls_token', [1, 1, g.D], getWeight(weights, 'cls_token', [1, 1, g.D]).data)
+  const cls = b.initializer('cls_token', [1, 1, g.D], getWeight(weights, 'cls_token').data)
   return b.scope('cls', () => {
     const clsN = b.op('Expand', [cls, batchShape(b, batchRef, [1, g.D])])
     return b.op('Concat', [clsN, tokens], { axis: 1 })
@@ -168,7 +168,7 @@ function randomMasking(b: GraphBuilder, g: Geometry, x: string, noise: string, m
 function decoder(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, g: Geometry, latent: string, m: Masking, batchRef: string): string {
   const Dd = g.Dd
   const x = linear(b, weights, 'decoder_embed', latent, g.D, Dd)
-  const maskToken = b.initializer('mask_token', [1, 1, Dd], getWeight(weights, 'mask_token', [1, 1, Dd]).data)
+  const maskToken = b.initializer('mask_token', [1, 1, Dd], getWeight(weights, 'mask_token').data)
   const pos = b.initializer('decoder_pos_embed', [1, 1 + g.L, Dd], sincos3dPosEmbed(Dd, [g.gt, g.gh, g.gw], true))
   let h = b.scope('unshuffle', () => {
     const cls = b.op('Slice', [x, b.int64([0]), b.int64([1]), b.int64([1])])
@@ -224,7 +224,7 @@ function classifierHead(b: GraphBuilder, weights: WeightMap, g: Geometry, featur
 
 /** Builds the model in memory (weights referenced, not serialised). */
 export function buildPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph, opts: ExportPrithviOptions = {}): PrithviOnnxModel {
-  const g = geometry(cfg)
+  const g = geometry(cfg, weights, graph)
   const fp16 = opts.precision === 'fp16'
   if (fp16 && graph === 'mae') throw new Error("fp16 export is for the encoder and classifier graphs; the MAE graph's masking and loss stay fp32")
   if (opts.precision !== undefined && opts.precision !== 'fp32' && !fp16) throw new Error(`unknown precision "${String(opts.precision)}" (fp32 or fp16)`)

@@ -3,6 +3,8 @@
 // pure functions of the seed, so a run resumed at any step draws exactly what it would have drawn.
 import { seededRandom, type Rng } from '@shared/random'
 
+export { uniformArray } from '@shared/random'
+
 /** FNV-1a over the parts' text, then mixed: a 32-bit seed per (seed, stream, indices). */
 export function deriveSeed(seed: number, stream: string, ...indices: number[]): number {
   let h = 0x811c9dc5 ^ (seed >>> 0)
@@ -31,13 +33,6 @@ export function permutation(n: number, rng: Rng): Int32Array {
     out[i] = out[j]!
     out[j] = t
   }
-  return out
-}
-
-/** Uniform [0, 1) values, e.g. masking noise [N, L]. */
-export function uniformArray(rng: Rng, n: number): Float32Array {
-  const out = new Float32Array(n)
-  for (let i = 0; i < n; i++) out[i] = rng()
   return out
 }
 

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest'
 import { inferConfig, parsePrithviConfig, readPrithviConfig } from '@engine/checkpoint/prithvi-config'
-import { expectedShapes } from '@engine/checkpoint/prithvi-names'
+import { expectedShapes } from '@engine/checkpoint/key-report'
 import { prithvi100m, prithviTiny } from '@engine/model/config'
 import { fixture } from './fixtures'
 

@@ -1,8 +1,7 @@
 // Locating the state dict, stripping wrapper prefixes, expected shapes and the key report.
 
 import { describe, expect, it } from 'vitest'
-import { assertLoadable, buildKeyReport } from '@engine/checkpoint/key-report'
-import { expectedShapes } from '@engine/checkpoint/prithvi-names'
+import { assertLoadable, buildKeyReport, expectedShapes } from '@engine/checkpoint/key-report'
 import { findStateDict, mapStateDictNames, toPrithviName } from '@engine/checkpoint/state-dict'
 import { prithvi100m, prithviTiny } from '@engine/model/config'
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
-const roots = ['src/shared/imputation', 'src/shared/stats', 'src/shared/random.ts', 'src/shared/bands.ts']
+const roots = ['src/shared/imputation', 'src/shared/stats', 'src/shared/models', 'src/shared/random.ts', 'src/shared/bands.ts']
 const forbidden = [/from ['"]node:/, /from ['"](fs|path|os|crypto|electron)['"]/, /\bBuffer\b/, /\bprocess\./, /\b(window|document|navigator)\./, /\brequire\(/, /from ['"][^'"]*engine\//]
 
 function files(path: string): string[] {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { prithviTiny } from '@engine/model/config'
 import { bmm, gelu, layerNorm, linear } from '@engine/model/ops'
 import { PrithviMAE } from '@engine/model/prithvi'
-import { Rng } from '@engine/model/rng'
+import { seededNormal } from '@shared/random'
 import { loadTf, type Tf } from '@engine/tf/backend'
 import { f32, loadFixture, maxAbsDiff, studyWeights } from './fixture'
 
@@ -113,12 +113,12 @@ describe.each(['cpu', 'wasm'] as const)('gradients on %s', (backend) => {
   it('matches the finite difference along a direction in all parameters at once', () => {
     const { value, grads } = gradients()
     const vars = model.trainableVariables()
-    const rng = new Rng(11)
+    const normal = seededNormal(11)
     // direction = gradient + equally large random noise per variable (so a wrong gradient anywhere shows)
     const dirs = vars.map((v) => {
       const g = grads[v.name]!.dataSync() as Float32Array
       const rms = Math.sqrt(g.reduce((a, e) => a + e * e, 0) / g.length)
-      return Float32Array.from(g, (e) => e + rms * rng.normal())
+      return Float32Array.from(g, (e) => e + rms * normal())
     })
     let analytic = 0
     let norm2 = 0
@@ -147,8 +147,8 @@ describe.each(['cpu', 'wasm'] as const)('gradients on %s', (backend) => {
   it('customGrad ops agree with autodiff of the plain formulas', () => {
     const before = tf.memory().numTensors
     tf.tidy(() => {
-      const rng = new Rng(5)
-      const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape)
+      const normal = seededNormal(5)
+      const rand = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => normal()), shape)
       const x = rand([2, 5, 8]) as Tensor3D
       const w = rand([8, 6]) as Tensor2D
       const b = rand([6]) as Tensor1D

@@ -3,7 +3,7 @@
 
 import type { Tensor } from '@tensorflow/tfjs-core'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { Rng } from '@engine/model/rng'
+import { normalFrom, seededRandom } from '@shared/random'
 import { loadTf, type Tf } from '@engine/tf/backend'
 
 type Op = (tf: Tf, ...x: Tensor[]) => Tensor
@@ -58,13 +58,14 @@ describe.each(['cpu', 'wasm'] as const)('registered kernel gradients on %s', (ba
 
   it.each(cases)('%s matches finite differences', (_name, op, shapes, opts) => {
     const before = tf.memory().numTensors
-    const rng = new Rng(3)
+    const uniform = seededRandom(3)
+    const normal = normalFrom(uniform)
     const values = shapes.map((s) =>
-      Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (opts?.positive ? 0.5 + rng.uniform() : rng.normal()))
+      Float32Array.from({ length: s.reduce((a, b) => a * b, 1) }, () => (opts?.positive ? 0.5 + uniform() : normal()))
     )
     tf.tidy(() => {
       const outShape = op(tf, ...values.map((v, i) => tf.tensor(v, shapes[i]!))).shape
-      const weight = tf.tensor(Float32Array.from({ length: outShape.reduce((a, b) => a * b, 1) }, () => rng.normal()), outShape)
+      const weight = tf.tensor(Float32Array.from({ length: outShape.reduce((a, b) => a * b, 1) }, () => normal()), outShape)
       const f = (...x: Tensor[]) => tf.sum(tf.mul(op(tf, ...x), weight))
       const analytic = tf.grads(f)(values.map((v, i) => tf.tensor(v, shapes[i]!))).map((g) => g.dataSync())
       const eps = 1e-2

@@ -1,22 +1,10 @@
 // Schemas for imported foundation-model checkpoints (Prithvi-100M and fine-tuned descendants).
 import { z } from 'zod'
+import { PrithviConfigSchema } from '../../models/prithvi-mae'
 import { displayName } from './text'
 
-export const PrithviConfigSchema = z.object({
-  img_size: z.number().int(),
-  patch_size: z.number().int(),
-  num_frames: z.number().int(),
-  tubelet_size: z.number().int(),
-  in_chans: z.number().int(),
-  embed_dim: z.number().int(),
-  depth: z.number().int(),
-  num_heads: z.number().int(),
-  decoder_embed_dim: z.number().int(),
-  decoder_depth: z.number().int(),
-  decoder_num_heads: z.number().int(),
-  mlp_ratio: z.number(),
-  norm_pix_loss: z.boolean()
-})
+// The architecture's schema is the family spec's (src/shared/models/prithvi-mae.ts).
+export { PrithviConfigSchema }
 
 export const BandStatsSchema = z.object({ bands: z.array(z.string()), mean: z.array(z.number()), std: z.array(z.number()) })
 
