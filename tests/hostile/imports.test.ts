@@ -16,7 +16,10 @@ import { importExitCode } from '@main/cli/commands/dataset'
 import { freeze } from '@main/datasets/versions'
 import { exportVersion } from '@main/datasets/exporter'
 import { storedPath } from '@main/datasets/store'
-import * as repo from '@main/datasets/repo'
+import { replaceAnnotations } from '@main/datasets/repository/annotations'
+import { createDataset, getDataset } from '@main/datasets/repository/datasets'
+import { listImages, type ImageRow } from '@main/datasets/repository/images'
+import { setSplits, tileRows } from '@main/datasets/repository/tiles'
 import { openLedger } from '@main/ledger/ledger'
 import { ImportFormatRequest, ImportRequest, type ImportSummary } from '@shared/ipc/schemas/datasets'
 import type { Geometry } from '@shared/datasets/geometry'
@@ -67,7 +70,7 @@ function tree(files: Record<string, string | Buffer> = {}): string {
 }
 
 function newDataset(): number {
-  return repo.createDataset(ctx.ledger.db, { name: `ds-${++caseNo}`, description: '', task: 'segmentation', classes: ['crater', 'no-crater'] })
+  return createDataset(ctx.ledger.db, { name: `ds-${++caseNo}`, description: '', task: 'segmentation', classes: ['crater', 'no-crater'] })
 }
 
 const images = (datasetId: number, paths: string[]) => importPaths(deps(), ImportRequest.parse({ datasetId, paths }))
@@ -119,7 +122,7 @@ function rejectsImage(name: string, fileName: string, content: () => Buffer | Pr
 }
 
 /** An odd but valid image that must come in as one image and one tile. */
-function acceptsImage(name: string, fileName: string, content: () => Buffer | Promise<Buffer>, check?: (im: repo.ImageRow) => void): void {
+function acceptsImage(name: string, fileName: string, content: () => Buffer | Promise<Buffer>, check?: (im: ImageRow) => void): void {
   hostile('images', name, async () => {
     const dir = tree({ [fileName]: await content() })
     const id = newDataset()
@@ -128,7 +131,7 @@ function acceptsImage(name: string, fileName: string, content: () => Buffer | Pr
     expect(summary.failed).toEqual([])
     expect(summary.imported).toBe(1)
     expect(added(before)).toMatchObject({ images: 1, tiles: 1 })
-    const [im] = repo.listImages(ctx.ledger.db, id, 0, 10, false).rows
+    const [im] = listImages(ctx.ledger.db, id, 0, 10, false).rows
     check?.(im!)
     return 'handled'
   })
@@ -559,7 +562,7 @@ describe('COCO', () => {
     await format(id, { format: 'coco', path: cocoFolder({ 'a.jpg': real(34), 'b.jpg': real(35) }, doc) })
     const shapes = ctx.ledger.db.prepare('SELECT DISTINCT a.class_name AS c FROM annotations a JOIN tiles t ON t.id = a.tile_id WHERE t.dataset_id = ?').all(id) as { c: string }[]
     expect(shapes.map((s) => s.c)).toEqual(['crater'])
-    expect(repo.getDataset(ctx.ledger.db, id).classes).toEqual(['crater', 'no-crater'])
+    expect(getDataset(ctx.ledger.db, id).classes).toEqual(['crater', 'no-crater'])
     return 'clear-error'
   })
 
@@ -574,7 +577,7 @@ describe('COCO', () => {
     const summary = await format(id, { format: 'coco', path: dir })
     failure(summary, '_annotations.coco.json', /image id 2 skipped with its annotations: its "file_name" points outside/)
     expect(added(before)).toMatchObject({ images: 1, annotations: 1 })
-    expect(repo.listImages(ctx.ledger.db, id, 0, 10, false).rows.map((r) => r.fileName)).toEqual(['a.jpg'])
+    expect(listImages(ctx.ledger.db, id, 0, 10, false).rows.map((r) => r.fileName)).toEqual(['a.jpg'])
     return 'clear-error'
   })
   hostile('coco', 'an absolute file_name imports nothing', async () => {
@@ -888,7 +891,7 @@ describe('ImageFolder', () => {
       const summary = await format(id, { format: 'imagefolder', path: dir })
       failure(summary, 'train/', /class folder skipped: its class name is not usable/)
       expect(added(before)).toMatchObject({ images: 1, labels: 1 })
-      expect(repo.getDataset(ctx.ledger.db, id).classes).toEqual(['crater', 'no-crater'])
+      expect(getDataset(ctx.ledger.db, id).classes).toEqual(['crater', 'no-crater'])
       return 'clear-error'
     })
   }
@@ -900,7 +903,7 @@ describe('ImageFolder', () => {
     const id = newDataset()
     const summary = await format(id, { format: 'imagefolder', path: tree({ 'No\nCrater/a.jpg': real(74) }) })
     expect([summary.imported, summary.labelsSet, summary.failed.length]).toEqual([1, 1, 0])
-    expect(repo.getDataset(ctx.ledger.db, id).classes).toEqual(['crater', 'no-crater'])
+    expect(getDataset(ctx.ledger.db, id).classes).toEqual(['crater', 'no-crater'])
     return 'handled'
   })
   hostile('imagefolder', 'a hidden class folder (..x) is not walked', async () => {
@@ -944,9 +947,9 @@ describe('exports', () => {
   async function versionWith(shapes: { className: string; geometry: Geometry }[]): Promise<number> {
     const id = newDataset()
     await images(id, [tree({ 'a.jpg': real(0), 'b.jpg': real(1) })])
-    const tiles = repo.tileRows(ctx.ledger.db, id)
-    repo.replaceAnnotations(ctx.ledger.db, tiles[0]!.id, 'old', shapes)
-    repo.setSplits(ctx.ledger.db, new Map(tiles.map((t, i) => [t.id, i ? 'valid' : 'train'])), true)
+    const tiles = tileRows(ctx.ledger.db, id)
+    replaceAnnotations(ctx.ledger.db, tiles[0]!.id, 'old', shapes)
+    setSplits(ctx.ledger.db, new Map(tiles.map((t, i) => [t.id, i ? 'valid' : 'train'])), true)
     return freeze(ctx.ledger.db, id, '').version.id
   }
 
@@ -1050,7 +1053,7 @@ describe('full disk and interrupted copies', () => {
     if (!tryMountTmpfs(ledgerDir, '1m')) throw new Error('mount -t tmpfs failed')
     const ledger = openLedger(ledgerDir)
     try {
-      const id = repo.createDataset(ledger.db, { name: 'full', description: '', task: 'classification', classes: ['crater', 'no-crater'] })
+      const id = createDataset(ledger.db, { name: 'full', description: '', task: 'classification', classes: ['crater', 'no-crater'] })
       ledger.db.pragma('wal_checkpoint(TRUNCATE)')
       // Leave the ledger a few KiB: the first inserts may fit, then SQLite reports SQLITE_FULL.
       const { bavail, bsize } = statfsSync(ledgerDir)

@@ -7,6 +7,7 @@ import { prithvi100m, PRESETS, type PresetName } from '../model/config'
 import { randomWeights } from '../model/params'
 import { RunConfig } from '@shared/ipc/schemas/runs'
 import { Trainer } from './trainer'
+import { ClassificationTask } from './tasks/classification'
 import type { Batch } from './data'
 import { dropoutMask, streamRandom, uniformArray } from './rng'
 import type { Tf } from '../tf/backend'
@@ -39,7 +40,7 @@ interface WebGpuBackendLike {
  * counts), the CPU time spent enqueuing per dispatched kernel, kernels per training step, and the
  * peak bytes the buffer manager held. Instruments the backend instance for the duration only.
  */
-async function profileWebGpu(tf: Tf, trainer: Trainer, cfg: RunConfig, batch: Batch, step: number, repeats: number) {
+async function profileWebGpu(tf: Tf, trainer: Trainer, task: ClassificationTask, cfg: RunConfig, batch: Batch, step: number, repeats: number) {
   const backend = tf.backend() as unknown as WebGpuBackendLike
   const run = backend.runWebGPUProgram
   const acquire = backend.bufferManager.acquireBuffer
@@ -60,7 +61,7 @@ async function profileWebGpu(tf: Tf, trainer: Trainer, cfg: RunConfig, batch: Ba
     const rng = streamRandom(cfg.seed, 'step', step)
     const noise = uniformArray(rng, batch.n * L)
     const drop = dropoutMask(rng, batch.n * d, cfg.dropout)
-    const lossFn = () => trainer.classificationLoss(batch, cfg.maskRatio, noise, drop).loss
+    const lossFn = () => task.loss(batch, cfg.maskRatio, noise, drop).loss
     const vars = [...trainer.model.trainableVariables(), ...(trainer.head?.trainable().map((p) => p.variable) ?? [])]
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
     const forward: number[] = []
@@ -141,7 +142,7 @@ registerJob('train-bench', async (raw, ctx) => {
       ctx.progress(step + 1, p.warmup + p.steps, `step ${step + 1}: ${dt.toFixed(2)} s`)
     }
     const seconds = times.reduce((a, b) => a + b, 0)
-    const profile = ctx.tf.backend === 'webgpu' && p.task === 'classification' ? await profileWebGpu(tf, trainer, config, batch, p.warmup + p.steps, Math.max(1, Math.min(3, p.steps))) : undefined
+    const profile = ctx.tf.backend === 'webgpu' && trainer.task instanceof ClassificationTask ? await profileWebGpu(tf, trainer, trainer.task, config, batch, p.warmup + p.steps, Math.max(1, Math.min(3, p.steps))) : undefined
     // WebAssembly.Memory only grows, so its size now is the step's peak heap (wasm backend only).
     const wasmHeap = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm?.HEAPU8?.buffer.byteLength
     return {

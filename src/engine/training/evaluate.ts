@@ -1,9 +1,9 @@
 // Validation passes: classification (loss, accuracy, balanced accuracy, AUC, precision, recall, F1, confusion matrix),
 // segmentation by sliding-window inference over the resized validation images (logits of
 // overlapping windows averaged, as MMSegmentation's 'slide' mode) with per-class IoU, mIoU and
-// pixel accuracy, and the masked-autoencoder loss for pre-training.
-import type { Trainer } from './trainer'
-import { validationBatches, writeModelInput, type ImageCache, type LoaderOptions, type Sample } from './data'
+// pixel accuracy, and the masked-autoencoder loss for pre-training. Each task (tasks/) calls its
+// pass with itself as the model that scores a batch.
+import { validationBatches, writeModelInput, type Batch, type ImageCache, type LoaderOptions, type Sample } from './data'
 import { ConfusionMatrix, rocAuc } from './metrics'
 import { streamRandom, uniformArray } from './rng'
 
@@ -20,7 +20,7 @@ export interface EvalResult {
  * head's one logit scores class 1; a positive class at index 0 gets the negated logit.
  */
 export async function evaluateClassification(
-  trainer: Trainer,
+  classifier: { classifyBatch(batch: Batch): Promise<{ preds: Int32Array; scores: Float32Array | null; lossSum: number }> },
   samples: Sample[],
   opts: LoaderOptions,
   cache: ImageCache,
@@ -35,7 +35,7 @@ export async function evaluateClassification(
   const labels: number[] = []
   for await (const batch of validationBatches(samples, opts, cache, Math.max(8, opts.batchSize * 2))) {
     if (signal.aborted) throw signal.reason
-    const { preds, scores: s, lossSum: l } = await trainer.classifyBatch(batch)
+    const { preds, scores: s, lossSum: l } = await classifier.classifyBatch(batch)
     cm.addAll(batch.labels!, preds)
     if (s) {
       scores.push(...s)
@@ -79,7 +79,7 @@ function previewOf(src: Uint8Array, size: number, channels: number, out: number)
 }
 
 export async function evaluateSegmentation(
-  trainer: Trainer,
+  segmenter: { imgSize: number; segmentLogits(x: Float32Array, n: number): Promise<Float32Array> },
   samples: Sample[],
   opts: LoaderOptions,
   cache: ImageCache,
@@ -87,7 +87,7 @@ export async function evaluateSegmentation(
   signal: AbortSignal
 ): Promise<EvalResult> {
   const k = seg.numClasses
-  const s = trainer.imgSize
+  const s = segmenter.imgSize
   const stride = seg.stride ?? Math.max(1, Math.floor(s / 2))
   const cm = new ConfusionMatrix(k)
   const previews: NonNullable<EvalResult['previews']> = []
@@ -114,7 +114,7 @@ export async function evaluateSegmentation(
         for (let r = 0; r < s; r++) crop.set(d.rgb.subarray(((y + r) * size + xx) * 3, ((y + r) * size + xx + s) * 3), r * s * 3)
         writeModelInput(crop, s, opts.pre, x, j * plane)
       })
-      const logits = await trainer.segmentLogits(x, part.length)
+      const logits = await segmenter.segmentLogits(x, part.length)
       part.forEach(([y, xx], j) => {
         for (let r = 0; r < s; r++)
           for (let c = 0; c < s; c++) {
@@ -161,14 +161,16 @@ export async function evaluateSegmentation(
   return { metrics, confusion: cm.counts.map((r) => r.slice()), previews }
 }
 
-export async function evaluatePretrain(trainer: Trainer, samples: Sample[], opts: LoaderOptions, cache: ImageCache, seed: number, signal: AbortSignal): Promise<EvalResult> {
+export async function evaluatePretrain(
+  mae: { numPatches: number; maeLoss(batch: Batch, noise: Float32Array): Promise<number> },
+  samples: Sample[], opts: LoaderOptions, cache: ImageCache, seed: number, signal: AbortSignal): Promise<EvalResult> {
   let sum = 0
   let count = 0
   let index = 0
   for await (const batch of validationBatches(samples, opts, cache, Math.max(8, opts.batchSize * 2))) {
     if (signal.aborted) throw signal.reason
-    const noise = uniformArray(streamRandom(seed, 'eval-mask', index++), batch.n * trainer.model.numPatches)
-    sum += (await trainer.maeLoss(batch, noise)) * batch.n
+    const noise = uniformArray(streamRandom(seed, 'eval-mask', index++), batch.n * mae.numPatches)
+    sum += (await mae.maeLoss(batch, noise)) * batch.n
     count += batch.n
   }
   return { metrics: { 'val/loss': sum / Math.max(1, count) } }

@@ -12,7 +12,7 @@ import { randomWeights } from '../model/params'
 import type { WeightMap } from '../model/weights'
 import { assertUsable, loadCheckpoint } from '../checkpoint'
 import { datasetHash, listDataset, screenSamples, TrainLoader, type LoaderOptions, type Sample } from './data'
-import { evaluateClassification, evaluatePretrain, evaluateSegmentation, segClassNames, type EvalResult } from './evaluate'
+import { segClassNames, type EvalResult } from './evaluate'
 import { encodeValidation, loadTrainingCheckpoint, metaPath, saveCheckpoint, type CheckpointMeta } from './state'
 import { imbalanceWarning } from '@shared/training/positive-class'
 import { Trainer } from './trainer'
@@ -123,7 +123,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
 
   const classWeights = cfg.task === 'classification' ? resolveClassWeights(cfg.classWeights, listing.train, numClasses) : undefined
   if (classWeights) hooks.log('info', `class weights ${classWeights.map((w, c) => `${classNames[c]} ${w.toFixed(3)}`).join(', ')}`)
-  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(classWeights ? { classWeights } : {}) })
+  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(classWeights ? { classWeights } : {}), ...(positiveIndex !== undefined ? { positiveIndex } : {}) })
   try {
     let startStep = 0
     let best: TrainOutcome['best'] = null
@@ -165,11 +165,7 @@ export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Prom
       hooks.emit('checkpoint', { step, kind, path, metricName: metric?.name ?? null, metricValue: metric?.value ?? null })
     }
 
-    const evaluate = async (): Promise<EvalResult> => {
-      if (cfg.task === 'classification') return evaluateClassification(trainer, validSamples, loaderOpts, loader.cache, numClasses, hooks.signal, positiveIndex)
-      if (cfg.task === 'segmentation') return evaluateSegmentation(trainer, validSamples, loaderOpts, loader.cache, { numClasses, previewTiles: seg!.previewTiles, ...(seg!.stride ? { stride: seg!.stride } : {}), ...(seg!.classWeights ? { classWeights: seg!.classWeights } : {}) }, hooks.signal)
-      return evaluatePretrain(trainer, validSamples, loaderOpts, loader.cache, cfg.seed, hooks.signal)
-    }
+    const evaluate = (): Promise<EvalResult> => trainer.evaluate(validSamples, loaderOpts, loader.cache, hooks.signal)
 
     const bestBy = bestMetricOf(cfg)
     let emaSecondsPerStep = 0

@@ -18,7 +18,11 @@ import { parseVoc } from '@shared/datasets/formats/voc'
 import { parseYolo, yoloToPixels } from '@shared/datasets/formats/yolo'
 import type { SplitName } from '@shared/datasets/split'
 import { emptySummary, forEachConcurrent, importImageFile, record, type DatasetDeps, type FileOutcome } from './importer'
-import { getDataset, getImage, insertTile, replaceAnnotations, setLabels, setSplits, updateDataset } from './repo'
+import { replaceAnnotations } from './repository/annotations'
+import { getDataset, updateDataset } from './repository/datasets'
+import { getImage } from './repository/images'
+import { setLabels } from './repository/labels'
+import { insertTile, setSplits } from './repository/tiles'
 import { collectImageFiles, isImageFile } from './store'
 
 type Progress = (done: number, total: number, message?: string) => void

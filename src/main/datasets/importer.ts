@@ -10,7 +10,8 @@ import { CancelledError } from '@shared/ipc/errors'
 import { describeIoError, ioErrorCode, ioReason, isIoError } from '@shared/io-errors'
 import type { Db } from '../ledger/ledger'
 import { previewImage, readFacts, UnreadableImageError } from './image-io'
-import { findImageBySha, getImage, insertImage, insertTile } from './repo'
+import { findImageBySha, getImage, insertImage } from './repository/images'
+import { insertTile } from './repository/tiles'
 import { sha256Of, storeCopy, storedNameFor } from './store'
 
 export interface DatasetDeps {

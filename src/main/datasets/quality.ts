@@ -6,7 +6,8 @@ import { isExcludedColour, type ColourClass } from '@shared/datasets/colour'
 import { CancelledError } from '@shared/ipc/errors'
 import { cropRgb, tilePreview } from './image-io'
 import type { DatasetDeps } from './importer'
-import { getImage, setTileStats, tileRows } from './repo'
+import { getImage } from './repository/images'
+import { setTileStats, tileRows } from './repository/tiles'
 import { pixelSource } from './store'
 
 export async function qualityReport(

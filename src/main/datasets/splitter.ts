@@ -6,7 +6,9 @@ import { splitGroupKey } from '@shared/datasets/observation'
 import { findLeaks, groupedStratifiedSplit, type Leak, type SplitName, type SplitRatios } from '@shared/datasets/split'
 import type { Db } from '../ledger/ledger'
 import { imbalanceWarning } from '@shared/training/positive-class'
-import { setSplits, tileViews, touch } from './repo'
+import { touch } from './repository/datasets'
+import { tileViews } from './repository/tile-views'
+import { setSplits } from './repository/tiles'
 
 export interface SplitOptions {
   seed: number

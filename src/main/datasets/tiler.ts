@@ -7,7 +7,10 @@ import { gridRects, rectAround, type Rect } from '@shared/datasets/tiling'
 import { CancelledError } from '@shared/ipc/errors'
 import { cropRgb, cutFromBand, readBand, tilePreview, type ImageFacts } from './image-io'
 import type { DatasetDeps } from './importer'
-import { addAnnotation, annotationsOf, findTileByRect, getImage, imageIdsOf, insertTile, tileView, type ImageRow } from './repo'
+import { addAnnotation, annotationsOf } from './repository/annotations'
+import { getImage, imageIdsOf, type ImageRow } from './repository/images'
+import { tileView } from './repository/tile-views'
+import { findTileByRect, insertTile } from './repository/tiles'
 import { pixelSource } from './store'
 
 export interface TilingResult {

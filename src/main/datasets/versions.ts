@@ -7,7 +7,11 @@ import type { VersionView } from '@shared/ipc/schemas/datasets'
 import { consensusLabel } from '@shared/datasets/agreement'
 import { hashableContent, type DatasetManifest, type ManifestTile } from '@shared/datasets/manifest'
 import type { Db } from '../ledger/ledger'
-import { annotationsByTile, getDataset, labelsByTile, NotFoundError, tileRows } from './repo'
+import { annotationsByTile } from './repository/annotations'
+import { getDataset } from './repository/datasets'
+import { labelsByTile } from './repository/labels'
+import { NotFoundError } from './repository/not-found'
+import { tileRows } from './repository/tiles'
 import { storedNameFor } from './store'
 
 export function buildManifest(db: Db, datasetId: number): DatasetManifest {

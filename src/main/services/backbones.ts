@@ -13,7 +13,7 @@ import { exportNames } from '@shared/datasets/manifest'
 import { resolvePositiveClass } from '@shared/training/positive-class'
 import { getModel } from '../models/repository'
 import { getVersion, versionManifest } from '../datasets/versions'
-import { getDataset } from '../datasets/repo'
+import { getDataset } from '../datasets/repository/datasets'
 import { storedPath } from '../datasets/store'
 import {
   createBackboneStudy,

@@ -19,7 +19,12 @@ import { qualityReport } from '../datasets/quality'
 import { pathPickerOf } from '../datasets/path-picker'
 import { dataUrl, readRegion } from '../datasets/image-io'
 import { collectImageFiles, pixelSource } from '../datasets/store'
-import * as repo from '../datasets/repo'
+import { annotationsOf, replaceAnnotations } from '../datasets/repository/annotations'
+import { createDataset, deleteDataset, getDataset, listDatasets, summarise, updateDataset } from '../datasets/repository/datasets'
+import { getImage, listImages } from '../datasets/repository/images'
+import { setLabels } from '../datasets/repository/labels'
+import { tileViews } from '../datasets/repository/tile-views'
+import { datasetsOfTiles, deleteTiles, getTile, setSplits, tileRows, tileThumbnails } from '../datasets/repository/tiles'
 
 const ANNOTATOR_KEY = 'datasets.annotator'
 
@@ -46,7 +51,7 @@ function requireExisting(paths: readonly string[]): void {
 
 /** Imports files and folders: the work behind `datasets:import` and `marsfm dataset import`. */
 export async function importPaths(d: DatasetDeps, req: ImportRequest, opts: { signal?: AbortSignal; progress?: (done: number, total: number, message?: string) => void } = {}) {
-  repo.getDataset(d.db, req.datasetId)
+  getDataset(d.db, req.datasetId)
   const summary = emptySummary()
   const { images, skipped } = await collectImageFiles(req.paths, req.recursive, { reportOthers: true })
   for (const s of skipped) {
@@ -68,17 +73,17 @@ export function registerDatasetsService(ctx: AppContext): void {
   const db = ctx.ledger.db
   const r = ctx.router
 
-  r.handle('datasets:list', () => repo.listDatasets(db))
+  r.handle('datasets:list', () => listDatasets(db))
   r.handle('datasets:create', (req) => {
-    const id = repo.createDataset(db, { ...req, classes: req.classes.map(normaliseClassName) })
-    return repo.summarise(db, repo.getDataset(db, id))
+    const id = createDataset(db, { ...req, classes: req.classes.map(normaliseClassName) })
+    return summarise(db, getDataset(db, id))
   })
   r.handle('datasets:update', ({ datasetId, ...patch }) => {
-    repo.updateDataset(db, datasetId, patch)
-    return repo.summarise(db, repo.getDataset(db, datasetId))
+    updateDataset(db, datasetId, patch)
+    return summarise(db, getDataset(db, datasetId))
   })
   r.handle('datasets:delete', ({ datasetId }) => {
-    repo.deleteDataset(db, datasetId)
+    deleteDataset(db, datasetId)
     return { ok: true as const }
   })
   r.handle('datasets:pick-paths', async ({ kind }) => {
@@ -87,28 +92,28 @@ export function registerDatasetsService(ctx: AppContext): void {
   })
 
   r.handle('datasets:import', (req) => {
-    repo.getDataset(db, req.datasetId)
+    getDataset(db, req.datasetId)
     requireExisting(req.paths)
     const title = `Import ${req.paths.length === 1 ? req.paths[0] : `${req.paths.length} paths`}`
     const jobId = ctx.jobs.startLocalJob('datasets:import', title, (j) => importPaths(deps(ctx), req, { signal: j.signal, progress: j.progress }))
     return { jobId }
   })
   r.handle('datasets:import-format', (req) => {
-    repo.getDataset(db, req.datasetId)
+    getDataset(db, req.datasetId)
     requireExisting([req.path, ...(req.imagesDir ? [req.imagesDir] : [])])
     const jobId = ctx.jobs.startLocalJob('datasets:import', `Import ${req.format}: ${req.path}`, (j) => importFormat(deps(ctx), req, { signal: j.signal, progress: j.progress }))
     return { jobId }
   })
 
   r.handle('images:list', ({ datasetId, offset, limit, withThumbnails }) => {
-    const { total, rows } = repo.listImages(db, datasetId, offset, limit, withThumbnails)
+    const { total, rows } = listImages(db, datasetId, offset, limit, withThumbnails)
     return {
       total,
       images: rows.map(({ thumbnail, storedName: _s, ...im }) => ({ ...im, thumbnail: thumbnail ? dataUrl(thumbnail, 'image/jpeg') : null }))
     }
   })
   r.handle('images:region', async (req) => {
-    const im = repo.getImage(db, req.imageId)
+    const im = getImage(db, req.imageId)
     const rect = intersectImage({ x: req.x, y: req.y, width: req.width, height: req.height }, im.width, im.height)
     if (!rect) throw new Error(`the region lies outside the ${im.width}×${im.height} image`)
     const out = await readRegion(pixelSource(ctx.dataDir, im), { ...im, hasAlpha: false }, rect, req.maxSide, 'jpeg')
@@ -116,7 +121,7 @@ export function registerDatasetsService(ctx: AppContext): void {
   })
 
   r.handle('tiles:list', (req) => {
-    let tiles = repo.tileViews(db, req.datasetId)
+    let tiles = tileViews(db, req.datasetId)
     if (req.imageId !== undefined) tiles = tiles.filter((t) => t.imageId === req.imageId)
     if (req.label === 'unlabelled') tiles = tiles.filter((t) => !t.labels.length)
     else if (req.label) tiles = tiles.filter((t) => t.label === req.label)
@@ -125,49 +130,49 @@ export function registerDatasetsService(ctx: AppContext): void {
     return { total: tiles.length, tiles: tiles.slice(req.offset, req.offset + req.limit) }
   })
   r.handle('tiles:thumbnails', ({ tileIds }) =>
-    repo.tileThumbnails(db, tileIds).flatMap((t) => (t.thumbnail ? [{ tileId: t.tileId, dataUrl: dataUrl(t.thumbnail, 'image/jpeg') }] : []))
+    tileThumbnails(db, tileIds).flatMap((t) => (t.thumbnail ? [{ tileId: t.tileId, dataUrl: dataUrl(t.thumbnail, 'image/jpeg') }] : []))
   )
   r.handle('tiles:image', async ({ tileId, maxSide }) => {
-    const t = repo.getTile(db, tileId)
-    const im = repo.getImage(db, t.imageId)
+    const t = getTile(db, tileId)
+    const im = getImage(db, t.imageId)
     // PNG: the annotation view shows the exact pixels the masks will be drawn on.
     const out = await readRegion(pixelSource(ctx.dataDir, im), { ...im, hasAlpha: false }, t, maxSide, 'png')
     return { dataUrl: dataUrl(out.bytes, 'image/png'), width: t.width, height: t.height, outWidth: out.outWidth, outHeight: out.outHeight }
   })
   r.handle('tiles:grid', (req) => {
-    repo.getDataset(db, req.datasetId)
+    getDataset(db, req.datasetId)
     const jobId = ctx.jobs.startLocalJob('datasets:tile', `Tile at ${req.size} px (stride ${req.stride ?? req.size}, ${req.edge} edges)`, (j) =>
       gridTile(deps(ctx), req, { signal: j.signal, progress: j.progress })
     )
     return { jobId }
   })
   r.handle('tiles:cut', ({ imageId, cx, cy, size }) => cutTileAt(deps(ctx), imageId, cx, cy, size))
-  r.handle('tiles:delete', ({ tileIds }) => ({ deleted: repo.deleteTiles(db, tileIds) }))
+  r.handle('tiles:delete', ({ tileIds }) => ({ deleted: deleteTiles(db, tileIds) }))
   r.handle('tiles:set-split', ({ tileIds, split }) => {
-    const updated = repo.setSplits(db, new Map(tileIds.map((id) => [id, split])), true)
-    const datasetIds = repo.datasetsOfTiles(db, tileIds)
+    const updated = setSplits(db, new Map(tileIds.map((id) => [id, split])), true)
+    const datasetIds = datasetsOfTiles(db, tileIds)
     return { updated, leaks: datasetIds.flatMap((d) => leaksOf(db, d)) }
   })
 
   r.handle('labels:set', ({ tileIds, className, annotator }) => {
     if (className !== null) {
-      for (const d of repo.datasetsOfTiles(db, tileIds)) {
-        const ds = repo.getDataset(db, d)
+      for (const d of datasetsOfTiles(db, tileIds)) {
+        const ds = getDataset(db, d)
         if (!ds.classes.includes(className)) throw new Error(`"${className}" is not a class of dataset "${ds.name}" (${ds.classes.join(', ')})`)
       }
     }
-    return { updated: repo.setLabels(db, tileIds, className, annotator ?? annotatorName(ctx)) }
+    return { updated: setLabels(db, tileIds, className, annotator ?? annotatorName(ctx)) }
   })
-  r.handle('labels:agreement', ({ datasetId }) => agreementReport(repo.tileViews(db, datasetId).map((t) => t.labels)))
+  r.handle('labels:agreement', ({ datasetId }) => agreementReport(tileViews(db, datasetId).map((t) => t.labels)))
   r.handle('labels:keep-agreed', ({ datasetId }) => {
-    const disagreeing = repo.tileViews(db, datasetId).filter((t) => t.labels.length > 1 && !annotatorsAgree(t.labels)).map((t) => t.id)
-    return { removed: disagreeing.length ? repo.deleteTiles(db, disagreeing) : 0 }
+    const disagreeing = tileViews(db, datasetId).filter((t) => t.labels.length > 1 && !annotatorsAgree(t.labels)).map((t) => t.id)
+    return { removed: disagreeing.length ? deleteTiles(db, disagreeing) : 0 }
   })
 
-  r.handle('annotations:list', ({ tileId }) => repo.annotationsOf(db, tileId))
+  r.handle('annotations:list', ({ tileId }) => annotationsOf(db, tileId))
   r.handle('annotations:save', ({ tileId, annotator, shapes }) => {
-    repo.replaceAnnotations(db, tileId, annotator ?? annotatorName(ctx), shapes)
-    return repo.annotationsOf(db, tileId)
+    replaceAnnotations(db, tileId, annotator ?? annotatorName(ctx), shapes)
+    return annotationsOf(db, tileId)
   })
 
   r.handle('datasets:split', ({ datasetId, seed, ratios, excludeFlaggedColour, labelledOnly }) => {
@@ -186,17 +191,17 @@ export function registerDatasetsService(ctx: AppContext): void {
     return { jobId }
   })
   r.handle('datasets:quality', ({ datasetId, maxDistance }) => {
-    repo.getDataset(db, datasetId)
+    getDataset(db, datasetId)
     const jobId = ctx.jobs.startLocalJob('datasets:quality', 'Quality check: near-duplicates and colour', (j) =>
       qualityReport(deps(ctx), datasetId, maxDistance, { signal: j.signal, progress: j.progress })
     )
     return { jobId }
   })
   r.handle('datasets:stats', ({ datasetId }) => {
-    const d = repo.getDataset(db, datasetId)
+    const d = getDataset(db, datasetId)
     const report = splitReport(db, datasetId)
     const colour: Record<string, number> = {}
-    for (const t of repo.tileRows(db, datasetId)) colour[t.colour ?? 'unknown'] = (colour[t.colour ?? 'unknown'] ?? 0) + 1
+    for (const t of tileRows(db, datasetId)) colour[t.colour ?? 'unknown'] = (colour[t.colour ?? 'unknown'] ?? 0) + 1
     return { classes: d.classes, bySplit: report.byClass, colour }
   })
   r.handle('datasets:settings-get', () => ({ annotator: annotatorName(ctx) }))

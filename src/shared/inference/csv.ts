@@ -1,13 +1,9 @@
-// The inference table as CSV (RFC 4180 quoting), for the view's export and `marsfm infer --csv`:
+// The inference table as CSV (see ../csv/write.ts), for the view's export and `marsfm infer --csv`:
 // one line per image with every class probability, the class predicted at the threshold and the
 // true class where known.
 import type { Prediction } from '../ipc/schemas/inference'
+import { toCsv } from '../csv/write'
 import { predictAt } from './threshold'
-
-function cell(v: unknown): string {
-  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v ?? '')
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
-}
 
 export function predictionsCsv(rows: readonly Prediction[], classes: readonly string[], threshold = 0.5): string {
   const header = ['name', 'path', ...classes.map((c) => `p_${c}`), 'predicted', 'true', 'correct']
@@ -16,5 +12,5 @@ export function predictionsCsv(rows: readonly Prediction[], classes: readonly st
     const truth = r.label === null ? '' : (classes[r.label] ?? String(r.label))
     return [r.name, r.path, ...r.probabilities, classes[predicted] ?? predicted, truth, r.label === null ? '' : predicted === r.label ? 1 : 0]
   })
-  return [header, ...lines].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n'
+  return toCsv([header, ...lines])
 }

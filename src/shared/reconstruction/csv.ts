@@ -1,13 +1,9 @@
-// The study's tables as CSV (RFC 4180 quoting), for the view's export and the CLI.
+// The study's tables as CSV (see ../csv/write.ts), for the view's export and the CLI.
 import { METRICS, type ResultRow, type StudySummary } from '../ipc/schemas/reconstruction'
+import { toCsv, type CsvCell } from '../csv/write'
 
-function cell(v: unknown): string {
-  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v ?? '')
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
-}
-
-function table(header: string[], rows: unknown[][]): string {
-  return [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n'
+function table(header: string[], rows: CsvCell[][]): string {
+  return toCsv([header, ...rows])
 }
 
 const SNAKE: Record<(typeof METRICS)[number], string> = {
@@ -28,7 +24,7 @@ export function resultsCsv(rows: readonly ResultRow[]): string {
 
 /** One line per method × metric: mean, SD and the bootstrap interval. */
 export function aggregatesCsv(summary: StudySummary): string {
-  const rows: unknown[][] = []
+  const rows: CsvCell[][] = []
   for (const m of summary.methods) {
     for (const metric of METRICS) {
       const a = m.metrics[metric]

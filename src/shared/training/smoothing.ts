@@ -30,13 +30,3 @@ export function smoothSeries(points: readonly SeriesPoint[], mode: SmoothingMode
     return { x: p.x, y: sum / Math.min(i + 1, window) }
   })
 }
-
-/** Rows of a CSV file (RFC 4180 quoting where needed). */
-export function toCsv(rows: readonly (readonly (string | number | null | undefined)[])[]): string {
-  const cell = (v: string | number | null | undefined): string => {
-    if (v === null || v === undefined) return ''
-    const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : v
-    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
-  }
-  return rows.map((r) => r.map(cell).join(',')).join('\n') + '\n'
-}

@@ -10,7 +10,8 @@ import { ConfusionMatrix } from '@engine/training/metrics'
 import { deriveSeed, permutation, streamRandom } from '@engine/training/rng'
 import { windowStarts } from '@engine/training/evaluate'
 import { AdamOptimizer, clipGlobalNorm, globalNorm } from '@engine/training/optimizer'
-import { smoothSeries, toCsv } from '@shared/training/smoothing'
+import { smoothSeries } from '@shared/training/smoothing'
+import { toCsv } from '@shared/csv/write'
 import { RunConfig } from '@shared/ipc/schemas/runs'
 import { RUN_PRESETS } from '@shared/training/presets'
 
@@ -183,7 +184,8 @@ describe('run plumbing', () => {
     expect(ema[0]).toBe(1)
     expect(ema[1]).toBeCloseTo((0.25 + 1.5) / 0.75)
     expect(raw).toEqual(copy)
-    expect(toCsv([['a', 'b,c'], [1, null]])).toBe('a,"b,c"\n1,\n')
+    // One CSV writer for every export: RFC 4180's CRLF (the experiments export was LF before).
+    expect(toCsv([['a', 'b,c'], [1, null]])).toBe('a,"b,c"\r\n1,\r\n')
   })
   it('run configs and presets validate; bad ones are refused with the field named', () => {
     for (const p of RUN_PRESETS) expect(() => RunConfig.parse({ ...p.config, name: 'x', model: { demo: true }, data: { kind: 'folder', path: '/tmp', layout: 'imagefolder' } })).not.toThrow()

@@ -11,6 +11,9 @@ import { loadTf, type Tf } from '@engine/tf/backend'
 import { prithvi100m } from '@engine/model/config'
 import { randomWeights } from '@engine/model/params'
 import { Trainer, NonFiniteLossError } from '@engine/training/trainer'
+import { ClassificationTask } from '@engine/training/tasks/classification'
+import { PretrainTask } from '@engine/training/tasks/pretrain'
+import { SegmentationTask } from '@engine/training/tasks/segmentation'
 import { runTraining, type RunHooks } from '@engine/training/runner'
 import type { Batch } from '@engine/training/data'
 import { RunConfig, type RunConfigInput } from '@shared/ipc/schemas/runs'
@@ -121,7 +124,9 @@ describe.each(withWebGpu(['wasm'] as const))('trainer on %s', (backend) => {
     const chunked = make({ microBatch: 2 }) // chunks of 2, 2, 1
     const b = batch(5, 32, task === 'classification' ? task : 'pretrain')
     const noise = Float32Array.from({ length: 5 * whole.model.numPatches }, (_, i) => Math.sin(i * 7.1))
-    const evaluate = (t: Trainer) => (task === 'classification' ? t.classifyBatch(b) : task === 'segmentation' ? t.segmentLogits(b.x, b.n) : t.maeLoss(b, noise))
+    // The evaluation of each task lives on its task object (tasks/).
+    const evaluate = (t: Trainer) =>
+      t.task instanceof ClassificationTask ? t.task.classifyBatch(b) : t.task instanceof SegmentationTask ? t.task.segmentLogits(b.x, b.n) : (t.task as PretrainTask).maeLoss(b, noise)
     const expected = await evaluate(whole)
     const before = tf.memory().numTensors
     // wasm and cpu give the same bits; a GPU's matrix tiling depends on the batch size, so the

@@ -13,7 +13,7 @@ import { gridTile } from '../../datasets/tiler'
 import { splitDataset } from '../../datasets/splitter'
 import { freeze, listVersions } from '../../datasets/versions'
 import { exportVersion } from '../../datasets/exporter'
-import * as repo from '../../datasets/repo'
+import { createDataset, deleteDataset, findDatasetByName, getDataset, listDatasets, summarise, type DatasetRow } from '../../datasets/repository/datasets'
 import { printable } from '../text'
 
 const USAGE = `marsfm dataset <action> …
@@ -37,9 +37,9 @@ function progressTo(io: CliIo) {
   }
 }
 
-function datasetByName(ctx: AppContext, name: string | undefined): repo.DatasetRow {
+function datasetByName(ctx: AppContext, name: string | undefined): DatasetRow {
   if (!name) throw new UsageError('name the dataset')
-  const d = repo.findDatasetByName(ctx.ledger.db, name)
+  const d = findDatasetByName(ctx.ledger.db, name)
   if (!d) throw new Error(`no dataset named "${name}" (marsfm dataset list shows them)`)
   return d
 }
@@ -107,7 +107,7 @@ export const datasetCommand: Command = {
           const versions = listVersions(db, d.id)
           print(versions, () => (versions.length ? versions.map((x) => `v${x.version}  ${x.contentHash.slice(0, 16)}  ${x.tiles} tiles  ${x.frozenAt}  ${printable(x.note)}`) : [`"${printable(d.name)}" has no frozen versions`]))
         } else {
-          const list = repo.listDatasets(db)
+          const list = listDatasets(db)
           print(list, () => (list.length ? list.map((d) => `${printable(d.name)}  ${d.images} images  ${d.tiles} tiles  ${d.labelled} labelled  ${d.latestVersion ? `v${d.latestVersion}` : 'never frozen'}${d.draft ? ' (draft)' : ''}`) : ['no datasets yet']))
         }
         return 0
@@ -127,14 +127,14 @@ export const datasetCommand: Command = {
           ? parseOptions(D.ImportFormatRequest.omit({ datasetId: true }), { format: v.format, path: abs[0], imagesDir: v['images-dir'] && resolve(v['images-dir']), boxesAsEllipses: v.ellipses, annotator: v.annotator }, flags)
           : null
         const pathsReq = formatReq ? null : parseOptions(D.ImportRequest.omit({ datasetId: true }), { paths: abs, wholeTiles: !v['no-whole-tiles'] }, flags)
-        let d = repo.findDatasetByName(db, name)
+        let d = findDatasetByName(db, name)
         const created = !d
-        if (!d) d = repo.getDataset(db, repo.createDataset(db, { name, description: '', task: 'classification', classes: ['crater', 'no-crater'] }))
+        if (!d) d = getDataset(db, createDataset(db, { name, description: '', task: 'classification', classes: ['crater', 'no-crater'] }))
         const dataset = d
         // A dataset created for this import is removed again when nothing came in (no empty dataset left behind).
         const dropIfEmpty = () => {
-          if (created && !repo.summarise(db, repo.getDataset(db, dataset.id)).images) {
-            repo.deleteDataset(db, dataset.id)
+          if (created && !summarise(db, getDataset(db, dataset.id)).images) {
+            deleteDataset(db, dataset.id)
             return true
           }
           return false

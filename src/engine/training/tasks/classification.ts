@@ -1,0 +1,140 @@
+// Classification: CLS (or mean) token -> dropout -> linear -> BCE (one logit, binary) or CE, with
+// token masking while training and optional per-class loss weights. A batch carries labels [N].
+import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-core'
+import type { Tf } from '../../tf/backend'
+import type { PrithviMAE } from '../../model/prithvi'
+import { withTransientWeights } from '../../model/ops'
+import type { RunConfig } from '@shared/ipc/schemas/runs'
+import { classifierForward, classifierSpecs, HeadParams } from '../heads'
+import { bceWithLogits, crossEntropy } from '../losses'
+import { dropoutMask, streamRandom, uniformArray } from '../rng'
+import type { Batch, ImageCache, LoaderOptions, Sample } from '../data'
+import { evaluateClassification, type EvalResult } from '../evaluate'
+import { evalChunk, lossOnlyPlan, modelInput, oneHot, sliceImages, type StepPlan, type TaskContext, type TrainingTask, type TrainingTaskKind } from './task'
+
+export class ClassificationTask implements TrainingTask {
+  readonly head: HeadParams
+  private readonly tf: Tf
+  private readonly cfg: RunConfig
+  private readonly model: PrithviMAE
+  private readonly numClasses: number
+  private readonly classWeights: number[] | undefined
+  private readonly positiveIndex: number | undefined
+
+  constructor(ctx: TaskContext) {
+    if (ctx.classWeights && ctx.classWeights.length !== ctx.numClasses) throw new Error(`${ctx.classWeights.length} class weights for ${ctx.numClasses} classes`)
+    this.tf = ctx.tf
+    this.cfg = ctx.config
+    this.model = ctx.model
+    this.numClasses = ctx.numClasses
+    this.classWeights = ctx.classWeights
+    this.positiveIndex = ctx.positiveIndex
+    this.head = new HeadParams(ctx.tf, classifierSpecs(ctx.model.cfg.embed_dim, ctx.numClasses), streamRandom(ctx.config.seed, 'head-init'))
+  }
+
+  /** Number of classifier outputs (1 for a binary task). */
+  private get outputs(): number {
+    return this.head.get<Tensor2D>('head.weight').shape[1]
+  }
+
+  /**
+   * Per-image loss weights of a whole batch: the class weight of each label, normalised to mean 1
+   * over the batch, so that the mean of weighted terms is torch's weighted mean sum(w l) / sum(w)
+   * and a batch split into micro-batches sums to the same loss. Undefined when unweighted.
+   */
+  sampleWeights(labels: ArrayLike<number>): Float32Array | undefined {
+    const cw = this.classWeights
+    if (!cw) return undefined
+    const w = Float32Array.from(labels, (l) => cw[l]!)
+    const total = w.reduce((a, b) => a + b, 0)
+    if (!(total > 0)) return undefined
+    for (let i = 0; i < w.length; i++) w[i] = (w[i]! * w.length) / total
+    return w
+  }
+
+  planStep(batch: Batch, rng: () => number): StepPlan {
+    const cfg = this.cfg
+    const L = this.model.numPatches
+    const d = this.model.cfg.embed_dim
+    // Drawn in this order (noise, then dropout) from the step's stream: resumed runs repeat it.
+    const noise = cfg.maskRatio > 0 ? uniformArray(rng, batch.n * L) : undefined
+    const drop = cfg.dropout > 0 ? dropoutMask(rng, batch.n * d, cfg.dropout) : undefined
+    const weights = this.sampleWeights(batch.labels!)
+    return lossOnlyPlan((part, start) => {
+      const end = start + part.n
+      return this.loss(part, cfg.maskRatio, noise?.subarray(start * L, end * L), drop?.subarray(start * d, end * d), weights?.subarray(start, end)).loss
+    })
+  }
+
+  /**
+   * Loss for a batch, with the given masking noise and dropout mask (none at evaluation) and
+   * per-image weights (training with class weights; see sampleWeights). No tidy: callers wrap.
+   */
+  loss(batch: Batch, maskRatio: number, noise?: Float32Array, dropMask?: Float32Array, weights?: Float32Array): { loss: Scalar; logits: Tensor2D } {
+    const logits = this.logits(batch, maskRatio, noise, dropMask)
+    return { loss: this.lossOfLogits(logits, batch.labels!, weights), logits }
+  }
+
+  /** Classifier logits [n, outputs] of a batch (no tidy: callers wrap). */
+  private logits(batch: Batch, maskRatio: number, noise?: Float32Array, dropMask?: Float32Array): Tensor2D {
+    const tf = this.tf
+    const { latent } = this.model.forwardEncoder(modelInput(tf, batch, this.model.cfg.img_size), maskRatio, noise)
+    const d = this.model.cfg.embed_dim
+    return classifierForward(tf, this.head, latent, dropMask ? tf.tensor2d(dropMask, [batch.n, d]) : undefined, this.cfg.pool)
+  }
+
+  /** BCE / CE of logits [n, outputs] against labels [n], optionally weighted per image (no tidy: callers wrap). */
+  private lossOfLogits(logits: Tensor2D, labels: ArrayLike<number>, weights?: Float32Array): Scalar {
+    const tf = this.tf
+    const n = logits.shape[0]
+    const w = weights ? tf.tensor2d(weights, [n, 1]) : undefined
+    return this.outputs === 1
+      ? bceWithLogits(tf, logits, tf.tensor2d(Float32Array.from(labels), [n, 1]), w)
+      : crossEntropy(tf, logits, w ? tf.mul(oneHot(tf, labels, this.outputs, [n]), w) : oneHot(tf, labels, this.outputs, [n]))
+  }
+
+  slice(batch: Batch, start: number, n: number): Batch {
+    return { ...sliceImages(batch, start, n, this.model.cfg.img_size), labels: batch.labels!.subarray(start, start + n) }
+  }
+
+  /**
+   * Evaluation logits of a batch (no masking, no dropout) and its summed loss. The encoder runs per
+   * evaluation chunk; the loss is taken over the whole batch's logits, as before.
+   */
+  async classifyBatch(batch: Batch): Promise<{ preds: Int32Array; scores: Float32Array | null; lossSum: number }> {
+    const tf = this.tf
+    const chunk = Math.min(evalChunk(this.cfg), batch.n)
+    const parts: Tensor2D[] = []
+    let kept: Tensor[] = []
+    try {
+      for (let start = 0; start < batch.n; start += chunk) {
+        const part = sliceImages(batch, start, Math.min(chunk, batch.n - start), this.model.cfg.img_size)
+        parts.push(withTransientWeights(() => tf.tidy(() => this.logits(part, 0))))
+      }
+      kept = tf.tidy(() => {
+        const logits = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as Tensor2D)
+        const loss = this.lossOfLogits(logits, batch.labels!)
+        const preds = this.outputs === 1 ? tf.cast(tf.greater(logits, 0), 'int32') : tf.argMax(logits, 1)
+        return [logits, preds, loss]
+      })
+      const [logits, preds, loss] = await Promise.all(kept.map((t) => t.data()))
+      return { preds: Int32Array.from(preds!), scores: this.outputs === 1 ? Float32Array.from(logits!) : null, lossSum: loss![0]! * batch.n }
+    } finally {
+      tf.dispose(parts)
+      tf.dispose(kept)
+    }
+  }
+
+  evaluate(samples: Sample[], opts: LoaderOptions, cache: ImageCache, signal: AbortSignal): Promise<EvalResult> {
+    return evaluateClassification(this, samples, opts, cache, this.numClasses, signal, this.positiveIndex)
+  }
+
+  dispose(): void {
+    this.head.dispose()
+  }
+}
+
+export const classification: TrainingTaskKind = {
+  backbone: (_config, arch) => ({ arch: { ...arch, num_frames: 1 }, decoder: false }),
+  create: (ctx) => new ClassificationTask(ctx)
+}
