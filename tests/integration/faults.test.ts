@@ -104,7 +104,7 @@ describe('memory estimate before a run starts', () => {
       'train',
       'too big',
       { runId: 999, runDir: join(home.dir, 'scratch'), config: RunConfig.parse({ ...huge(), data: { kind: 'folder', path: data, layout: 'imagefolder' } }), model: { config: { ...TINY, patch_size: 8 }, stats: PRITHVI_HLS_STATS } },
-      { onEvent: (event) => events.push(event) }
+      { onEvent: ({ event }) => events.push(event) }
     )
     const job = await ctx.jobs.waitFor(jobId)
     expect(job.state).toBe('failed')

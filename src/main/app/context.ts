@@ -56,7 +56,7 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     startupTimeoutMs: opts.startupTimeoutMs ?? 90_000,
     startOnDemand: opts.startEngine === 'on-demand'
   })
-  const jobs = new JobManager(engine)
+  const jobs = new JobManager(engine, (message) => log.write('warn', 'jobs', message))
   const router = new Router()
   const bus = new EventBus()
 

@@ -42,15 +42,9 @@ import { checkTrainingMemory, memoryLimit, MemoryLimitError, memoryRunOf } from 
 import type { MemoryCheck } from '@shared/ipc/schemas/runs'
 import { PrithviConfigSchema } from '@shared/ipc/schemas/models'
 import { totalmem } from 'node:os'
+import type { EngineJobEvent, EngineJobParams, TrainOutcome } from '@shared/engine/jobs'
 
-/** What the engine's `train` job receives (also saved as <runDir>/params.json for resumes). */
-interface TrainParams {
-  runId: number
-  runDir: string
-  config: RunConfig
-  model: { path?: string; config: unknown; stats: unknown }
-  resumeFrom?: string
-}
+type TrainParams = EngineJobParams<'train'>
 
 interface Active {
   runId: number
@@ -250,8 +244,8 @@ export class RunsController extends EventEmitter {
       const floor = maxMetricStep(db, next.runId)
       const title = `${next.params.resumeFrom ? 'Resume' : 'Train'} run #${next.runId}: ${next.params.config.name}`
       const jobId = await this.ctx.jobs.startEngineJob('train', title, next.params, {
-        onEvent: (event, payload) => this.onEvent(next.runId, event, payload),
-        onFinish: (job) => this.onFinish(next.runId, job)
+        onEvent: (e) => this.onEvent(next.runId, e),
+        onFinish: (job, outcome) => this.onFinish(next.runId, job, outcome)
       })
       this.active = { runId: next.runId, jobId, floor, buffer: [] }
       updateRun(db, next.runId, { status: 'running', statusReason: null, started: true, finished: false })
@@ -282,22 +276,20 @@ export class RunsController extends EventEmitter {
     if (waiting.length) this.ctx.log.write('warn', 'runs', `the app is closing: ${waiting.length} queued run(s) will not start (resume them later)`)
   }
 
-  private onEvent(runId: number, event: string, payload: unknown): void {
+  private onEvent(runId: number, e: EngineJobEvent<'train'>): void {
     const db = this.ctx.ledger.db
     const a = this.active
-    if (event === 'started') {
-      const p = payload as { datasetHash?: string; backend?: string; device?: string }
+    if (e.event === 'started') {
+      const p = e.payload
       const run = getRun(db, runId)
       updateRun(db, runId, { ...(run?.datasetHash ? {} : p.datasetHash ? { datasetHash: p.datasetHash } : {}), ...(p.backend ? { backend: p.backend } : {}), ...(p.device ? { device: p.device } : {}) })
       this.announce(runId)
-    } else if (event === 'checkpoint') {
-      const c = payload as { step: number; kind: 'best' | 'last' | 'periodic'; path: string; metricName: string | null; metricValue: number | null }
+    } else if (e.event === 'checkpoint') {
+      const c = e.payload
       this.flush()
       addCheckpoint(db, { runId, step: c.step, kind: c.kind, path: c.path, metricName: c.metricName, metricValue: c.metricValue })
-    } else if (event === 'metrics') {
-      const parsed = RunMetricsEvent.safeParse({ ...(payload as object), runId })
-      if (!parsed.success) return
-      const m = parsed.data
+    } else if (e.event === 'metrics') {
+      const m: RunMetricsEvent = { ...e.payload, runId }
       this.record(a, runId, m)
       // Announced after it is recorded: whoever sees step N can rely on it being in the ledger.
       this.ctx.bus.emit('runs:metrics', m)
@@ -322,7 +314,7 @@ export class RunsController extends EventEmitter {
     appendMetrics(this.ctx.ledger.db, a.runId, points)
   }
 
-  private onFinish(runId: number, job: JobView): void {
+  private onFinish(runId: number, job: JobView, outcome?: TrainOutcome): void {
     this.flush()
     const db = this.ctx.ledger.db
     this.active = null
@@ -330,8 +322,7 @@ export class RunsController extends EventEmitter {
       // Stopped by the app closing (the engine cancels or loses its jobs), not by the user.
       updateRun(db, runId, { status: 'failed', statusReason: interruptedReason(db, runId, 'running'), finished: true })
     } else if (job.state === 'done') {
-      const result = job.result as { status?: string; step?: number } | undefined
-      if (result?.status === 'paused') updateRun(db, runId, { status: 'paused', statusReason: `paused at step ${result.step}`, finished: false })
+      if (outcome?.status === 'paused') updateRun(db, runId, { status: 'paused', statusReason: `paused at step ${outcome.step}`, finished: false })
       else updateRun(db, runId, { status: 'done', statusReason: null, finished: true })
     } else if (job.state === 'cancelled') {
       updateRun(db, runId, { status: 'cancelled', statusReason: 'cancelled by the user', finished: true })
@@ -352,7 +343,7 @@ export class RunsController extends EventEmitter {
   async pause(id: number): Promise<void> {
     const a = this.active
     if (!a || a.runId !== id) throw new Error(`run #${id} is not running`)
-    await this.ctx.engine.call('training-pause', { jobId: a.jobId }, 15_000)
+    if (!this.ctx.jobs.pause(a.jobId)) throw new Error(`run #${id} is not running`)
     updateRun(this.ctx.ledger.db, id, { statusReason: 'pausing after the current step…' })
     this.announce(id)
   }
