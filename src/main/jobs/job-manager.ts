@@ -33,8 +33,7 @@ export type PrepareEngineJob<K extends EngineJobKind> = (ctx: LocalJobContext) =
 
 interface Tracked {
   view: JobView
-  where: 'engine' | 'local'
-  /** The engine job's kind (engine jobs only). */
+  /** The engine job's kind (engine jobs only; a local job has none). */
   engineKind?: EngineJobKind
   /** Whether the engine has been told to start it (a prepared job runs in main first). */
   inEngine: boolean
@@ -72,7 +71,7 @@ export class JobManager extends EventEmitter {
   /** Starts a job in the engine once it is ready; returns its id. */
   async startEngineJob<K extends EngineJobKind>(kind: K, title: string, params: EngineJobParams<K>, hooks: EngineJobHooks<K> = {}): Promise<string> {
     await this.engine.whenReady()
-    const view = this.track(kind, title, 'engine', hooks as Pick<Tracked, 'onEvent' | 'onFinish'>, kind)
+    const view = this.track(kind, title, hooks as Pick<Tracked, 'onEvent' | 'onFinish'>, kind)
     try {
       this.send(view.id, kind, params)
     } catch (err) {
@@ -88,7 +87,7 @@ export class JobManager extends EventEmitter {
    * runs the job under the same id. A failure in `prepare` fails the job with its message.
    */
   startPreparedEngineJob<K extends EngineJobKind>(kind: K, title: string, prepare: PrepareEngineJob<K>, hooks: EngineJobHooks<K> = {}): string {
-    const view = this.track(kind, title, 'engine', hooks as Pick<Tracked, 'onEvent' | 'onFinish'>, kind)
+    const view = this.track(kind, title, hooks as Pick<Tracked, 'onEvent' | 'onFinish'>, kind)
     const controller = new AbortController()
     this.jobs.get(view.id)!.controller = controller
     const ctx = this.localContext(view.id, controller)
@@ -105,7 +104,7 @@ export class JobManager extends EventEmitter {
 
   /** Runs `work` in main (async I/O only); returns the job id at once. */
   startLocalJob(kind: string, title: string, work: (ctx: LocalJobContext) => Promise<unknown>, hooks: LocalJobHooks = {}): string {
-    const view = this.track(kind, title, 'local', hooks)
+    const view = this.track(kind, title, hooks)
     const controller = new AbortController()
     this.jobs.get(view.id)!.controller = controller
     void work(this.localContext(view.id, controller)).then(
@@ -170,7 +169,7 @@ export class JobManager extends EventEmitter {
     job.inEngine = true
   }
 
-  private track(kind: string, title: string, where: 'engine' | 'local', hooks: Pick<Tracked, 'onEvent' | 'onFinish'>, engineKind?: EngineJobKind): JobView {
+  private track(kind: string, title: string, hooks: Pick<Tracked, 'onEvent' | 'onFinish'>, engineKind?: EngineJobKind): JobView {
     const view: JobView = {
       id: randomUUID(),
       kind,
@@ -183,7 +182,7 @@ export class JobManager extends EventEmitter {
       finishedAt: null,
       error: null
     }
-    this.jobs.set(view.id, { view, where, inEngine: false, ...(engineKind ? { engineKind } : {}), ...hooks })
+    this.jobs.set(view.id, { view, inEngine: false, ...(engineKind ? { engineKind } : {}), ...hooks })
     this.emit('update', view)
     return view
   }
