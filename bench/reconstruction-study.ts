@@ -10,6 +10,7 @@ import { writeSafetensors } from '@engine/checkpoint'
 import { cutTiles, decodeImage, listImages } from '@engine/reconstruction/images'
 import { tileNoise } from '@engine/reconstruction/noise'
 import { runStudy } from '@engine/reconstruction/study'
+import { parseEngineJobParams } from '@shared/engine/parse'
 import { loadTf } from '@engine/tf/backend'
 
 const { values } = parseArgs({
@@ -72,8 +73,8 @@ const params = {
 }
 const tf = values.backend === 'tfjs' ? await loadTf() : undefined
 // Warm-up: exports (or loads) the ONNX graph and opens the session; not timed.
-const warm = await runStudy({ ...params, maxTiles: 1 }, tf ? { tf } : {})
-const result = await runStudy(params, tf ? { tf } : {})
+const warm = await runStudy(parseEngineJobParams('reconstruction-study', { ...params, maxTiles: 1 }), tf ? { tf } : {})
+const result = await runStudy(parseEngineJobParams('reconstruction-study', params), tf ? { tf } : {})
 writeFileSync(
   join(out, 'node.json'),
   JSON.stringify({

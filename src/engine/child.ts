@@ -2,11 +2,13 @@
 // on the best backend present, says "ready", then serves calls and runs jobs until told to stop
 // (or killed). Heavy numerical work lives here so the UI never blocks.
 import { toWireError, CancelledError } from '@shared/ipc/errors'
-import type { FromEngine, ToEngine } from './protocol'
+import type { FromEngine, ToEngine } from '@shared/engine/protocol'
+import { parseEngineJobParams } from '@shared/engine/parse'
 import { loadTf } from './tf/backend'
 import { probeWebGpu } from './gpu/adapter'
 import type { TfHandle } from './tf/handle'
 import { jobHandler } from './jobs/registry'
+import type { EngineJobKind } from '@shared/engine/jobs'
 import { engineMethod, registerMethod } from './methods'
 import { currentFault, EngineFaultError, faultOf, installFaultWatch, onFault, provokeFault, type Fault } from './faults'
 import './jobs/demo'
@@ -34,7 +36,13 @@ function onMessage(listener: (message: ToEngine) => void): void {
   else process.on('message', (message) => listener(message as ToEngine))
 }
 
-const running = new Map<string, AbortController>()
+/** A running job: its cancel, and whether main asked it to pause. */
+interface RunningJob {
+  controller: AbortController
+  pause: boolean
+}
+
+const running = new Map<string, RunningJob>()
 
 let faultTimer: NodeJS.Timeout | null = null
 let exiting = false
@@ -64,25 +72,39 @@ function reportFault(fault: Fault, graceMs: number): void {
   setTimeout(() => process.exit(70), 200)
 }
 
-async function runJob(tf: TfHandle, jobId: string, kind: string, params: unknown): Promise<void> {
-  const handler = jobHandler(kind)
+/**
+ * Starts a job from a start-job message, which is untrusted data until parsed: an unknown kind or
+ * params that fail the kind's schema fail the job with a typed error (UnknownEngineJobError,
+ * EngineJobParamsError) before any handler runs. Handlers get the parsed params.
+ */
+async function runJob(tf: TfHandle, jobId: string, kind: string, raw: unknown): Promise<void> {
   const broken = currentFault()
   if (broken) {
     // Sent before main learnt of the fault: this backend cannot run it.
     send({ type: 'job-failed', jobId, error: toWireError(new EngineFaultError(`${broken.detail}; the engine is restarting: start it again`, broken)) })
     return
   }
+  let params: ReturnType<typeof parseEngineJobParams>
+  try {
+    params = parseEngineJobParams(kind, raw)
+  } catch (err) {
+    send({ type: 'job-failed', jobId, error: toWireError(err) })
+    return
+  }
+  const handler = jobHandler(kind as EngineJobKind)
   if (!handler) {
-    send({ type: 'job-failed', jobId, error: { name: 'Error', message: `the engine has no job kind "${kind}"` } })
+    send({ type: 'job-failed', jobId, error: { name: 'Error', message: `the engine has no handler for job kind "${kind}"` } })
     return
   }
   const controller = new AbortController()
-  running.set(jobId, controller)
+  const job: RunningJob = { controller, pause: false }
+  running.set(jobId, job)
   try {
     const result = await handler(params, {
       jobId,
       signal: controller.signal,
       tf,
+      pauseRequested: () => job.pause,
       progress: (done, total, message = '') => send({ type: 'job-progress', jobId, done, total, message }),
       emit: (event, payload) => send({ type: 'job-event', jobId, event, payload }),
       log: (level, message) => send({ type: 'log', level, message: `[${kind} ${jobId}] ${message}` })
@@ -134,13 +156,20 @@ async function main(): Promise<void> {
           )
         break
       case 'start-job':
-        void runJob(tf, message.jobId, message.kind, message.params)
+        if (typeof message.jobId !== 'string' || !message.jobId) send({ type: 'log', level: 'error', message: 'a start-job message without a job id was ignored' })
+        else void runJob(tf, message.jobId, String(message.kind), message.params)
         break
       case 'cancel-job':
-        running.get(message.jobId)?.abort(new CancelledError())
+        running.get(message.jobId)?.controller.abort(new CancelledError())
         break
+      case 'pause-job':
+      case 'resume-job': {
+        const job = running.get(message.jobId)
+        if (job) job.pause = message.type === 'pause-job'
+        break
+      }
       case 'shutdown':
-        for (const c of running.values()) c.abort(new CancelledError('engine shutting down'))
+        for (const j of running.values()) j.controller.abort(new CancelledError('engine shutting down'))
         setTimeout(() => process.exit(0), 50)
         break
     }

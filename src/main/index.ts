@@ -7,7 +7,6 @@ import { createAppContext, type AppContext } from './app/context'
 import { registerElectronIpc } from './electron/ipc'
 import { utilityLauncher } from './electron/launcher'
 import { electronPathPicker } from './electron/path-picker'
-import { setPathPicker } from './datasets/path-picker'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const rendererIndex = join(here, '..', 'renderer', 'index.html')
@@ -52,9 +51,8 @@ function createWindow(): BrowserWindow {
 let ctx: AppContext | null = null
 
 app.whenReady().then(async () => {
-  ctx = await createAppContext({ mode: 'desktop', launcher: utilityLauncher, engineEntry: join(here, 'engine.js') })
+  ctx = await createAppContext({ mode: 'desktop', launcher: utilityLauncher, engineEntry: join(here, 'engine.js'), pathPicker: electronPathPicker })
   registerElectronIpc(ctx, isTrustedUrl)
-  setPathPicker(ctx, electronPathPicker)
   createWindow()
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createWindow()

@@ -13,7 +13,7 @@ import sharp from 'sharp'
 import { assertUsable, loadCheckpoint, parsePrithviConfig, readPrithviConfig, readRawStateDict } from '@engine/checkpoint'
 import type { WeightTensor } from '@engine/model/weights'
 import { createAppContext, type AppContext } from '@main/app/context'
-import { runsController } from '@main/services/runs'
+import { startRun } from '@main/runs/start'
 import { buildZip } from '../unit/checkpoint/zip-builder'
 import { CLI_ENTRY, ENGINE_ENTRY, ROOT, requireBuild } from '../support/built'
 import { tempHome } from '../support/temp-home'
@@ -645,8 +645,7 @@ describe('training configs (run.json) and the CLI', () => {
     const before = ledgerSnapshot(ledger())
     let outcome: Outcome = 'crash'
     try {
-      const err = await runsController(ctx)
-        .start(config())
+      const err = await startRun(ctx, config())
         .then(
           () => null,
           (e: unknown) => e as Error

@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppContext, type AppContext } from '@main/app/context'
-import { runsController, type RunsController } from '@main/services/runs'
+import type { RunsController } from '@main/runs/controller'
+import { estimateRun, startRun } from '@main/runs/start'
 import { openLedger } from '@main/ledger/ledger'
 import { prithvi100m } from '@engine/model/config'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
@@ -67,7 +68,7 @@ beforeAll(async () => {
   }
   ctx = await createAppContext({ mode: 'cli', dataDir: home.dir, engineEntry: ENGINE_ENTRY, echoLog: false, engineEnv: { MARSFM_TF_BACKEND: 'wasm', MARSFM_TEST_FAULTS: '1' } })
   await ctx.engine.whenReady()
-  runs = runsController(ctx)
+  runs = ctx.runs
 })
 
 afterAll(async () => {
@@ -81,18 +82,18 @@ describe('memory estimate before a run starts', () => {
 
   it('refuses the run with the numbers and the batch that fits; no run row, no run folder', async () => {
     const before = runCount()
-    const estimate = await runs.estimate(huge())
+    const estimate = await estimateRun(ctx, huge())
     expect(estimate?.fits).toBe(false)
     expect(estimate?.limit.backend).toBe('wasm')
-    await expect(runs.start(huge())).rejects.toThrow(/^batch 1024 at 512² needs about \d+(\.\d)? GB; the WebAssembly backend allows a 4 GiB heap; the largest batch that fits is about \d+ \(or set a micro-batch to accumulate gradients\)$/)
+    await expect(startRun(ctx, huge())).rejects.toThrow(/^batch 1024 at 512² needs about \d+(\.\d)? GB; the WebAssembly backend allows a 4 GiB heap; the largest batch that fits is about \d+ \(or set a micro-batch to accumulate gradients\)$/)
     expect(runCount()).toBe(before)
     expect(runs.list()).toHaveLength(before)
     expect(existsSync(join(home.dir, 'runs', String(before + 1)))).toBe(false)
     // The batch the message names really fits, by the same estimate.
     const n = estimate!.maxBatch!
     expect(n).toBeGreaterThan(0)
-    expect((await runs.estimate({ ...huge(), batchSize: n }))?.fits).toBe(true)
-    expect((await runs.estimate({ ...huge(), batchSize: n + 1 }))?.fits).toBe(false)
+    expect((await estimateRun(ctx, { ...huge(), batchSize: n }))?.fits).toBe(true)
+    expect((await estimateRun(ctx, { ...huge(), batchSize: n + 1 }))?.fits).toBe(false)
     // The engine's own method gives the same verdict on its backend.
     const engineView = await ctx.engine.call('training-memory', { config: RunConfig.parse(huge()), model: { ...TINY, patch_size: 8 } })
     expect(engineView).toEqual(estimate)
@@ -104,7 +105,7 @@ describe('memory estimate before a run starts', () => {
       'train',
       'too big',
       { runId: 999, runDir: join(home.dir, 'scratch'), config: RunConfig.parse({ ...huge(), data: { kind: 'folder', path: data, layout: 'imagefolder' } }), model: { config: { ...TINY, patch_size: 8 }, stats: PRITHVI_HLS_STATS } },
-      { onEvent: (event) => events.push(event) }
+      { onEvent: ({ event }) => events.push(event) }
     )
     const job = await ctx.jobs.waitFor(jobId)
     expect(job.state).toBe('failed')
@@ -121,7 +122,7 @@ describe('a wasm fault during a run', () => {
     const onStatus = (s: EngineStatus) => states.push(s)
     ctx.engine.on('status', onStatus)
 
-    const { runId } = await runs.start(tiny('faulted'))
+    const { runId } = await startRun(ctx, tiny('faulted'))
     // Once the first checkpoint is recorded, take the whole heap: the next tensor does not fit.
     while ((runs.get(runId).lastCheckpointStep ?? 0) < 10) await new Promise((resolve) => setTimeout(resolve, 20))
     const filled = await ctx.engine.call<{ heapBytes: number }>('test-fault', { kind: 'wasm-fill' })

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'n
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppContext, type AppContext } from '@main/app/context'
-import { runsController } from '@main/services/runs'
+import { startRun } from '@main/runs/start'
 import type { InferenceCandidate, InferenceDetail, InferenceListItem } from '@shared/ipc/schemas/inference'
 import type { RunConfigInput } from '@shared/ipc/schemas/runs'
 import { CLI_ENTRY, ENGINE_ENTRY, SHARED_DATA, requireBuild } from '../support/built'
@@ -61,8 +61,8 @@ function tinyRun(name: string, over: Partial<RunConfigInput> = {}): RunConfigInp
 }
 
 async function train(config: RunConfigInput): Promise<number> {
-  const runs = runsController(ctx)
-  const { runId } = await runs.start(config)
+  const runs = ctx.runs
+  const { runId } = await startRun(ctx, config)
   const run = await runs.waitFor(runId)
   expect(run.status, run.statusReason ?? '').toBe('done')
   return runId
@@ -219,8 +219,8 @@ describe('classifier inference', () => {
 
     // The same version trains a run (the Training view's "frozen dataset version" source): it is
     // exported once as an ImageFolder, and the run records the version's content hash.
-    const runs = runsController(ctx)
-    const started = await runs.start(tinyRun('from a version', { data: { kind: 'dataset-version', id: version.id }, steps: 2, batchSize: 2, eval: { everySteps: 2, maxImages: 0 } }))
+    const runs = ctx.runs
+    const started = await startRun(ctx, tinyRun('from a version', { data: { kind: 'dataset-version', id: version.id }, steps: 2, batchSize: 2, eval: { everySteps: 2, maxImages: 0 } }))
     const run = await runs.waitFor(started.runId)
     expect(run.status, run.statusReason ?? '').toBe('done')
     const frozen = await call<{ id: number; contentHash: string }[]>('datasets:versions', { datasetId: dataset.id })

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppContext, type AppContext } from '@main/app/context'
-import { runsController } from '@main/services/runs'
+import { startRun } from '@main/runs/start'
 import { probeWebGpu } from '@engine/gpu/adapter'
 import type { InferenceDetail } from '@shared/ipc/schemas/inference'
 import type { StudyDetail } from '@shared/ipc/schemas/reconstruction'
@@ -219,8 +219,8 @@ describe.skipIf(!probe.available)('services on the WebGPU device', () => {
 
   it.runIf(sharedDataAvailable())('inference on webgpu records the device and gives the CPU provider\'s probabilities within 1e-4', async () => {
     landmarkImageFolder(join(home.dir, 'landmarks'), { trainPerClass: 8, validPerClass: 6 })
-    const runs = runsController(ctx)
-    ;({ runId } = await runs.start({
+    const runs = ctx.runs
+    ;({ runId } = await startRun(ctx, {
       name: 'tiny cls', task: 'classification', model: { demo: true }, data: { kind: 'folder', path: join(home.dir, 'landmarks'), layout: 'imagefolder' },
       imgSize: 64, steps: 4, batchSize: 4, seed: 3, optimizer: { name: 'adamw', lr: 3e-4 }, eval: { everySteps: 4, maxImages: 4 },
       checkpoint: { everySteps: 0, bestMetric: 'val/accuracy', mode: 'max' }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'n
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppContext } from '@main/app/context'
-import { runsController } from '@main/services/runs'
+import { startRun } from '@main/runs/start'
 import { CLI_ENTRY, ENGINE_ENTRY, requireBuild, SHARED_DATA } from '../support/built'
 import { tempHome } from '../support/temp-home'
 
@@ -48,11 +48,11 @@ describe('marsfm pretrain', () => {
     const ctx = await createAppContext({ mode: 'cli', dataDir: home.dir, engineEntry: ENGINE_ENTRY, echoLog: false })
     try {
       await ctx.engine.whenReady()
-      const runs = runsController(ctx)
+      const runs = ctx.runs
       const pre = runs.list().find((r) => r.name === 'tiny mars mae')!
       expect(pre).toMatchObject({ task: 'pretrain', status: 'done' })
       expect((pre.config as { preprocessing: { tileNorm: string } }).preprocessing.tileNorm).toBe('standardize')
-      const { runId } = await runs.start({
+      const { runId } = await startRun(ctx, {
         name: 'continued',
         task: 'pretrain',
         model: { path: out },

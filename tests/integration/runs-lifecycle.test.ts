@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppContext, type AppContext } from '@main/app/context'
 import { openLedger } from '@main/ledger/ledger'
 import { migrations } from '@main/ledger/migrations'
-import { runsController, type RunsController } from '@main/services/runs'
+import type { RunsController } from '@main/runs/controller'
+import { startRun } from '@main/runs/start'
 import { addCheckpoint, appendMetrics, createRun, deleteRun, getRun, runCheckpoints, runMetrics } from '@main/runs/repository'
 import { prithvi100m } from '@engine/model/config'
 import { seededRandom } from '@shared/random'
@@ -55,7 +56,7 @@ function tiny(name: string, over: Partial<RunConfigInput> = {}): RunConfigInput 
 async function open(): Promise<{ ctx: AppContext; runs: RunsController }> {
   ctx = await createAppContext({ mode: 'cli', dataDir: home.dir, engineEntry: ENGINE_ENTRY, echoLog: false })
   await ctx.engine.whenReady()
-  return { ctx, runs: runsController(ctx) }
+  return { ctx, runs: ctx.runs }
 }
 
 async function close(): Promise<void> {
@@ -110,9 +111,9 @@ let foreign: number // queued by another live process
 
 describe('runs across an app restart', () => {
   it('closing the app marks the running run and the queued one as interrupted, with how to continue each', async () => {
-    const { runs } = await open()
-    long = (await runs.start(tiny('long', { steps: 400 }))).runId
-    never = (await runs.start(tiny('never started'))).runId
+    const { ctx, runs } = await open()
+    long = (await startRun(ctx, tiny('long', { steps: 400 }))).runId
+    never = (await startRun(ctx, tiny('never started'))).runId
     expect(runs.get(never).status).toBe('queued')
     await metricsOf(runs, long, (m) => m.step >= 6)
     await close()
@@ -161,7 +162,7 @@ describe('runs across an app restart', () => {
   })
 
   it('a run that never started resumes from step 0 with its recorded config and runs to the end', async () => {
-    const runs = runsController(ctx!)
+    const runs = ctx!.runs
     const first = metricsOf(runs, never, () => true)
     expect(runs.resume(never).runId).toBe(never)
     expect(runs.get(never).statusReason).toBe('starting from step 0')
@@ -176,7 +177,7 @@ describe('runs across an app restart', () => {
   })
 
   it('a run stopped with the app resumes from its newest checkpoint', async () => {
-    const runs = runsController(ctx!)
+    const runs = ctx!.runs
     const from = runs.get(long).lastCheckpointStep!
     const first = metricsOf(runs, long, () => true)
     runs.resume(long)
@@ -219,9 +220,9 @@ describe('deleting runs', () => {
   const message = (reply: Awaited<ReturnType<typeof call>>) => (reply.ok ? '(ok)' : reply.error.message)
 
   it('refuses a running or queued run: cancel it first', async () => {
-    const runs = runsController(ctx!)
-    const busy = (await runs.start(tiny('busy', { steps: 400 }))).runId
-    const behind = (await runs.start(tiny('behind it'))).runId
+    const runs = ctx!.runs
+    const busy = (await startRun(ctx!, tiny('busy', { steps: 400 }))).runId
+    const behind = (await startRun(ctx!, tiny('behind it'))).runId
     await metricsOf(runs, busy, () => true)
     expect(message(await call('runs:delete', { id: busy }))).toBe(`run #${busy} is running: cancel it first, then delete it`)
     expect(message(await call('runs:delete', { id: behind }))).toBe(`run #${behind} is queued: cancel it first, then delete it`)
@@ -236,7 +237,7 @@ describe('deleting runs', () => {
   })
 
   it('removes the run, its metrics and checkpoints (rows and files) in one go and tells the renderer', async () => {
-    const runs = runsController(ctx!)
+    const runs = ctx!.runs
     const db = ctx!.ledger.db
     const deleted: number[] = []
     const unsubscribe = ctx!.bus.subscribe((event, payload) => event === 'runs:deleted' && deleted.push((payload as { id: number }).id))
@@ -280,7 +281,7 @@ describe('deleting runs', () => {
   })
 
   it('refuses a run whose checkpoint a registered model was imported from', async () => {
-    const runs = runsController(ctx!)
+    const runs = ctx!.runs
     const db = ctx!.ledger.db
     const run = runs.list().find((r) => r.name === 'busy')!
     const path = join(runs.runDir(run.id), 'checkpoints', 'last.safetensors')

@@ -9,7 +9,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppContext, type AppContext } from '@main/app/context'
-import { runsController, type RunsController } from '@main/services/runs'
+import type { RunsController } from '@main/runs/controller'
+import { estimateRun, startRun } from '@main/runs/start'
 import { listRuns, runCheckpoints, runMetrics } from '@main/runs/repository'
 import { openLedger } from '@main/ledger/ledger'
 import { RUN_PRESETS } from '@shared/training/presets'
@@ -36,7 +37,7 @@ beforeAll(async () => {
   await craterSegmentationFolder(craters, { maxPerSplit: 16 })
   ctx = await createAppContext({ mode: 'cli', dataDir: home.dir, engineEntry: ENGINE_ENTRY, echoLog: false })
   await ctx.engine.whenReady()
-  runs = runsController(ctx)
+  runs = ctx.runs
 })
 afterAll(async () => {
   await ctx?.close()
@@ -65,7 +66,7 @@ function classification(over: Partial<RunConfigInput> = {}): RunConfigInput {
 }
 
 async function runToEnd(config: RunConfigInput) {
-  const { runId } = await runs.start(config)
+  const { runId } = await startRun(ctx, config)
   const run = await runs.waitFor(runId)
   return { runId, run }
 }
@@ -113,7 +114,7 @@ describe('training runs', () => {
     const a = await runToEnd(cfg)
     expect(a.run.status).toBe('done')
 
-    const { runId } = await runs.start({ ...cfg, name: 'killed and resumed' })
+    const { runId } = await startRun(ctx, { ...cfg, name: 'killed and resumed' })
     await new Promise<void>((resolve) => {
       const onMetrics = (m: RunMetricsEvent) => {
         if (m.runId !== runId || m.step < 15) return

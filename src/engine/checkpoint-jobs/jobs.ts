@@ -1,23 +1,11 @@
 // Engine jobs over checkpoints: inspect one (architecture, key report, hash) and export the
 // model's graphs to ONNX. Both read the file here, in the engine, never in main.
 import { statSync } from 'node:fs'
-import { z } from 'zod'
 import { basename } from 'node:path'
 import { assertLoadable, assertUsable, loadCheckpoint, type LoadedCheckpoint } from '../checkpoint'
 import { exportOnnxFile } from '../onnx/export-file'
 import { registerJob } from '../jobs/registry'
-import { PrithviConfigSchema, type ModelSummary } from '@shared/ipc/schemas/models'
-
-const InspectParams = z.object({ path: z.string(), configPath: z.string().optional() })
-const ExportParams = z.object({
-  path: z.string(),
-  configPath: z.string().optional(),
-  /** The architecture recorded at import (wins over the yaml and over inference). */
-  config: PrithviConfigSchema.optional(),
-  graph: z.enum(['mae', 'encoder', 'classifier']),
-  outPath: z.string(),
-  maskRatio: z.number().min(0).max(0.99).default(0.5)
-})
+import type { ModelSummary } from '@shared/ipc/schemas/models'
 
 export function summarise(path: string, loaded: LoadedCheckpoint): ModelSummary {
   return {
@@ -38,8 +26,7 @@ export function summarise(path: string, loaded: LoadedCheckpoint): ModelSummary 
   }
 }
 
-registerJob('model-inspect', async (raw, ctx) => {
-  const p = InspectParams.parse(raw)
+registerJob('model-inspect', async (p, ctx) => {
   ctx.progress(0, 2, 'reading checkpoint')
   const loaded = await loadCheckpoint(p.path, p.configPath ? { configPath: p.configPath } : {})
   ctx.progress(1, 2, 'checking weights')
@@ -51,8 +38,7 @@ registerJob('model-inspect', async (raw, ctx) => {
   return summarise(p.path, loaded)
 })
 
-registerJob('model-export-onnx', async (raw, ctx) => {
-  const p = ExportParams.parse(raw)
+registerJob('model-export-onnx', async (p, ctx) => {
   ctx.progress(0, 3, 'reading checkpoint')
   // Only the classifier graph needs the tensors that are not backbone weights (its head).
   const extra = p.graph === 'classifier'

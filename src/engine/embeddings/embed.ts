@@ -6,12 +6,11 @@
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { z } from 'zod'
 import { PRITHVI_HLS_STATS, type BandStats } from '@shared/bands'
 import { CancelledError } from '@shared/ipc/errors'
 import { canonicalJson } from '@shared/datasets/manifest'
-import { ComputeDevice } from '@shared/ipc/schemas/device'
-import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { EmbedBackbone, EmbedJobParams } from '@shared/engine/backbones'
+import type { EngineJobInput } from '@shared/engine/jobs'
 import { assertUsable, loadCheckpoint } from '../checkpoint'
 import type { PrithviConfig } from '../model/config'
 import { randomWeights } from '../model/params'
@@ -22,37 +21,8 @@ import { modelInputs, modelRgb } from '../inference/images'
 import type { Preprocessing } from '../training/data'
 import { EmbeddingStore } from './store'
 
-const Region = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() })
-
-export const EmbedBackbone = z.discriminatedUnion('kind', [
-  /** A checkpoint file (its recorded architecture wins over inference). */
-  z.object({ kind: z.literal('checkpoint'), path: z.string().min(1), config: PrithviConfigSchema.optional() }),
-  /** Untrained weights of an architecture: the floor any pre-training must beat. */
-  z.object({ kind: z.literal('random'), config: PrithviConfigSchema, seed: z.number().int().default(0) })
-])
-
-export const EmbedJobParams = z.object({
-  backbone: EmbedBackbone,
-  /** The backbone's band statistics (default: the checkpoint's, else Prithvi's HLS ones). */
-  stats: BandStatsSchema.optional(),
-  preprocessing: z
-    .object({
-      recipe: z.enum(['means', 'prenorm-dup', 'postnorm-dup', 'luminance-dup', 'zero-reflectance']).default('postnorm-dup'),
-      truncate: z.boolean().default(true),
-      tileNorm: z.enum(['none', 'standardize']).default('none')
-    })
-    .default({ recipe: 'postnorm-dup', truncate: true, tileNorm: 'none' }),
-  /** Image rectangles; `key` names one in the cache (image SHA-256 and rectangle). */
-  items: z.array(z.object({ key: z.string().min(1), path: z.string().min(1), region: Region.optional() })).min(1),
-  /** Folder of the embedding caches (one sub-folder per backbone and preprocessing). */
-  storeRoot: z.string().min(1),
-  /** Folder of exported ONNX graphs. */
-  cacheDir: z.string().min(1),
-  device: ComputeDevice.default('auto'),
-  batch: z.number().int().min(1).max(256).default(16),
-  threads: z.number().int().min(1).max(256).optional()
-})
-export type EmbedJobParams = z.input<typeof EmbedJobParams>
+export { EmbedBackbone, EmbedJobParams }
+export type EmbedParams = EngineJobInput<'embed'>
 
 export interface EmbedOutcome {
   /** Sub-folder of storeRoot holding this backbone's vectors. */
@@ -79,8 +49,8 @@ function checkAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
 }
 
-export async function runEmbedding(raw: EmbedJobParams, env: EmbedEnv = {}): Promise<EmbedOutcome> {
-  const p = EmbedJobParams.parse(raw)
+/** Embeds `p.items` (params already parsed: the job's boundary, or EmbedJobParams.parse). */
+export async function runEmbedding(p: EmbedParams, env: EmbedEnv = {}): Promise<EmbedOutcome> {
   const progress = env.progress ?? (() => {})
   const t0 = performance.now()
   progress(0, 1, 'loading the backbone')

@@ -4,19 +4,19 @@ import { nearest, unitRows } from '@shared/probe'
 import { registerJob } from '../jobs/registry'
 import { registerMethod } from '../methods'
 import { join } from 'node:path'
-import { runEmbedding, type EmbedJobParams } from './embed'
-import { NeighbourParams, runBackboneStudy, type BackboneStudyParams } from './study'
+import { runEmbedding } from './embed'
+import { NeighbourParams, runBackboneStudy } from './study'
 import { EmbeddingStore } from './store'
 
-registerJob('embed', (raw, ctx) =>
-  runEmbedding(raw as EmbedJobParams, {
+registerJob('embed', (params, ctx) =>
+  runEmbedding(params, {
     signal: ctx.signal,
     progress: (done, total, message) => ctx.progress(done, total, message)
   })
 )
 
-registerJob('backbone-study', (raw, ctx) =>
-  runBackboneStudy(raw as BackboneStudyParams, {
+registerJob('backbone-study', (params, ctx) =>
+  runBackboneStudy(params, {
     signal: ctx.signal,
     progress: (done, total, message) => ctx.progress(done, total, message)
   })

@@ -15,51 +15,14 @@ import {
   type ProbeComparison,
   type ProbeScores
 } from '@shared/probe'
-import { BandStatsSchema } from '@shared/ipc/schemas/models'
-import { ComputeDevice } from '@shared/ipc/schemas/device'
-import { EmbedBackbone, EmbedJobParams, runEmbedding, type EmbedOutcome } from './embed'
+import { BackboneStudyParams, EmbedJobParams, ProbeSettings } from '@shared/engine/backbones'
+import type { EngineJobInput } from '@shared/engine/jobs'
+import { runEmbedding, type EmbedOutcome } from './embed'
 import { EmbeddingStore, type Pooling } from './store'
 import { join } from 'node:path'
 
-const Region = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() })
-
-export const ProbeSettings = z.object({
-  folds: z.number().int().min(2).max(20).default(5),
-  /** Split seeds: each assigns observations to folds differently; results are reported per seed and averaged. */
-  seeds: z.array(z.number().int()).min(1).max(20).default([0, 1, 2]),
-  methods: z.array(z.enum(['logistic', 'knn'])).min(1).default(['logistic', 'knn']),
-  poolings: z.array(z.enum(['cls', 'mean'])).min(1).default(['cls', 'mean']),
-  /** Observation resamples for the intervals and paired tests. */
-  bootstrap: z.number().int().min(10).max(20_000).default(1000),
-  knnK: z.number().int().min(1).max(200).default(10),
-  l2: z.number().min(0).max(100).default(1e-2)
-})
-export type ProbeSettings = z.infer<typeof ProbeSettings>
-
-export const BackboneStudyParams = z.object({
-  backbones: z
-    .array(
-      z.object({
-        name: z.string().min(1),
-        backbone: EmbedBackbone,
-        stats: BandStatsSchema.optional(),
-        preprocessing: EmbedJobParams.shape.preprocessing
-      })
-    )
-    .min(1),
-  /** Labelled tiles: class index and observation (the grouping of the folds). */
-  tiles: z.array(z.object({ key: z.string().min(1), path: z.string().min(1), region: Region.optional(), label: z.number().int().min(0), observation: z.string().min(1) })).min(2),
-  classes: z.array(z.string()).min(2),
-  /** Binary: the index of the positive class (its AUC, precision, recall are the ones reported). */
-  positiveIndex: z.number().int().min(0).default(1),
-  storeRoot: z.string().min(1),
-  cacheDir: z.string().min(1),
-  device: ComputeDevice.default('auto'),
-  batch: z.number().int().min(1).max(256).default(16),
-  /** Null: embed only (fill the cache), no probes. */
-  probe: ProbeSettings.nullable().default(ProbeSettings.parse({}))
-})
-export type BackboneStudyParams = z.input<typeof BackboneStudyParams>
+export { BackboneStudyParams, ProbeSettings }
+export type StudyParams = EngineJobInput<'backbone-study'>
 
 export interface ProbeRow {
   pooling: Pooling
@@ -86,7 +49,7 @@ export interface BackboneStudyOutcome {
   /** Tiles left out because a backbone could not read them. */
   skipped: { key: string; path: string; error: string }[]
   observations: number
-  settings: ProbeSettings | null
+  settings: z.infer<typeof ProbeSettings> | null
   backbones: BackboneResult[]
   /** Every pair of backbones (a before b in the list), per pooling and method, on the first seed. */
   comparisons: { a: string; b: string; pooling: Pooling; method: 'logistic' | 'knn'; seed: number; result: ProbeComparison }[]
@@ -108,8 +71,8 @@ function meanSd(values: number[]): { mean: number; sd: number } {
   return { mean: m, sd: Math.sqrt(v) }
 }
 
-export async function runBackboneStudy(raw: BackboneStudyParams, env: StudyEnv = {}): Promise<BackboneStudyOutcome> {
-  const p = BackboneStudyParams.parse(raw)
+/** The study (params already parsed: the job's boundary, or BackboneStudyParams.parse). */
+export async function runBackboneStudy(p: StudyParams, env: StudyEnv = {}): Promise<BackboneStudyOutcome> {
   const t0 = performance.now()
   const progress = env.progress ?? (() => {})
   const K = p.classes.length
@@ -127,7 +90,7 @@ export async function runBackboneStudy(raw: BackboneStudyParams, env: StudyEnv =
   for (const [i, b] of p.backbones.entries()) {
     checkAborted(env.signal)
     const outcome = await runEmbedding(
-      {
+      EmbedJobParams.parse({
         backbone: b.backbone,
         ...(b.stats ? { stats: b.stats } : {}),
         preprocessing: b.preprocessing,
@@ -136,7 +99,7 @@ export async function runBackboneStudy(raw: BackboneStudyParams, env: StudyEnv =
         cacheDir: p.cacheDir,
         device: p.device,
         batch: p.batch
-      },
+      }),
       {
         signal: env.signal,
         progress: (done, total, message) => progress(i * 1000 + Math.round((1000 * done) / Math.max(1, total)), (B + (p.probe ? 1 : 0)) * 1000, `${b.name}: ${message}`)

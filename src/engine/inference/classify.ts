@@ -2,10 +2,10 @@
 // preprocess them exactly as the run was trained, run the classifier in batches (ONNX Runtime or
 // TensorFlow.js) with progress and cancel, and return per-image probabilities, the predicted and
 // (where the source has labels) the true class, plus the summary at threshold 0.5 / argmax.
-import { z } from 'zod'
+import type { EngineJobInput } from '@shared/engine/jobs'
 import type { BandStats } from '@shared/bands'
 import { CancelledError } from '@shared/ipc/errors'
-import { InferenceSettings, type InferenceOutcome, type Prediction } from '@shared/ipc/schemas/inference'
+import { type InferenceOutcome, type Prediction } from '@shared/ipc/schemas/inference'
 import type { RunConfig } from '@shared/ipc/schemas/runs'
 import { metricsAt, predictAt } from '@shared/inference/threshold'
 import { sha256File } from '../checkpoint'
@@ -15,19 +15,8 @@ import type { Preprocessing } from '../training/data'
 import { classIndex, listFiles, listFolder, modelInputs, modelRgb, thumbnail, type InferenceItem } from './images'
 import { classifierWeights, createOrtClassifier, createTfjsClassifier, probabilitiesFromLogits, type ClassifierRunner } from './runners'
 
-const Region = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() })
-
-export const ClassifyJobParams = InferenceSettings.extend({
-  /** A training checkpoint (`*.safetensors` with its JSON beside it). */
-  checkpoint: z.string().min(1),
-  folder: z.string().optional(),
-  files: z.array(z.string()).optional(),
-  /** Resolved images (a dataset version's tiles), used instead of folder / files. */
-  items: z.array(z.object({ path: z.string(), name: z.string(), label: z.string().nullable(), region: Region.optional() })).optional(),
-  cacheDir: z.string(),
-  threads: z.number().int().min(1).max(256).optional()
-})
-export type ClassifyJobParams = z.input<typeof ClassifyJobParams>
+/** The job's params, parsed (the engine parses them once, at the job boundary). */
+export type ClassifyJobParams = EngineJobInput<'inference-classify'>
 
 export interface ClassifyEnv {
   tf?: TfHandle
@@ -47,8 +36,7 @@ interface Decoded {
   thumbnail?: string
 }
 
-export async function runClassification(raw: ClassifyJobParams, env: ClassifyEnv = {}): Promise<InferenceOutcome> {
-  const p = ClassifyJobParams.parse(raw)
+export async function runClassification(p: ClassifyJobParams, env: ClassifyEnv = {}): Promise<InferenceOutcome> {
   const progress = env.progress ?? (() => {})
   const t0 = performance.now()
   progress(0, 1, 'loading the checkpoint')

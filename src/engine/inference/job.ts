@@ -1,9 +1,9 @@
 // The engine job behind the Inference view and `marsfm infer`.
 import { registerJob } from '../jobs/registry'
-import { runClassification, type ClassifyJobParams } from './classify'
+import { runClassification } from './classify'
 
-registerJob('inference-classify', (raw, ctx) =>
-  runClassification(raw as ClassifyJobParams, {
+registerJob('inference-classify', (params, ctx) =>
+  runClassification(params, {
     tf: ctx.tf,
     signal: ctx.signal,
     progress: (done, total, message) => ctx.progress(done, total, message),

@@ -1,11 +1,9 @@
 // A demonstration job: a fixed number of steps, each a real matrix product on the loaded
 // backend. It lets users (and tests) see progress, cancel and crash handling end to end.
 import { CancelledError } from '@shared/ipc/errors'
-import { DemoJobRequest } from '@shared/ipc/schemas/jobs'
 import { registerJob, sleep } from './registry'
 
-registerJob('demo', async (raw, ctx) => {
-  const params = DemoJobRequest.parse(raw)
+registerJob('demo', async (params, ctx) => {
   const { tf } = ctx.tf
   let checksum = 0
   for (let step = 1; step <= params.steps; step++) {

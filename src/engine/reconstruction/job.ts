@@ -1,9 +1,9 @@
 // The engine job behind the Reconstruction view and `marsfm reconstruct`.
 import { registerJob } from '../jobs/registry'
-import { runStudy, type StudyJobParams } from './study'
+import { runStudy } from './study'
 
-registerJob('reconstruction-study', (raw, ctx) =>
-  runStudy(raw as StudyJobParams, {
+registerJob('reconstruction-study', (params, ctx) =>
+  runStudy(params, {
     tf: ctx.tf,
     signal: ctx.signal,
     progress: (done, total, message) => ctx.progress(done, total, message),

@@ -7,8 +7,8 @@ import { PRITHVI_HLS_STATS, type BandStats } from '@shared/bands'
 import { modelInputToRgb, patchErrorMap, toBytes } from '@shared/imputation/display'
 import { toReflectance } from '@shared/imputation/preprocess'
 import { assertRecipe, buildModelInput, PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
-import { BandRecipeSchema, StudySettings, type GalleryManifest, type ResultRow, type StudyOutcome } from '@shared/ipc/schemas/reconstruction'
-import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { type GalleryManifest, type ResultRow, type StudyOutcome } from '@shared/ipc/schemas/reconstruction'
+import type { EngineJobInput } from '@shared/engine/jobs'
 import { mse, psnr, ssim } from '@shared/stats'
 import { summariseStudy } from '@shared/reconstruction/summary'
 import { CancelledError } from '@shared/ipc/errors'
@@ -22,28 +22,8 @@ import { sampleLosses, unpatchifySample } from './patches'
 import { createOrtRunner, createTfjsRunner, layoutOf, type MaeRunner } from './runners'
 import { writeGalleryTile, type GalleryMethod } from './gallery'
 
-export const StudyJobParams = StudySettings.extend({
-  checkpoint: z.string().min(1),
-  configPath: z.string().optional(),
-  /** The architecture recorded at import (wins over a yaml). */
-  config: PrithviConfigSchema.optional(),
-  stats: BandStatsSchema.nullable().optional(),
-  sha256: z.string().optional(),
-  images: z.array(z.string()).optional(),
-  folder: z.string().optional(),
-  /** Rectangles of images (a dataset version's tiles), used instead of images / folder. */
-  regions: z.array(z.object({ path: z.string(), ref: z.string(), x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int() })).optional(),
-  /** Preset names, or full recipes (the user's own). */
-  methods: z.array(z.union([z.string(), BandRecipeSchema])).min(1),
-  /** One array of L values per image, in image order; replaces the seeded masks. */
-  noise: z.array(z.array(z.number())).optional(),
-  cacheDir: z.string(),
-  galleryDir: z.string().optional(),
-  bootstrapIterations: z.number().int().min(100).max(1_000_000).default(10_000),
-  /** ONNX Runtime intra-op threads (default: ORT's choice). */
-  threads: z.number().int().min(1).max(256).optional()
-})
-export type StudyJobParams = z.input<typeof StudyJobParams>
+/** The study's params, parsed (the engine parses them once, at the job boundary). */
+export type StudyJobParams = EngineJobInput<'reconstruction-study'>
 
 export interface StudyEnv {
   tf?: TfHandle
@@ -69,7 +49,7 @@ interface ResolvedModel {
   weights: () => Promise<WeightMap>
 }
 
-async function resolveModel(p: z.output<typeof StudyJobParams>): Promise<ResolvedModel> {
+async function resolveModel(p: StudyJobParams): Promise<ResolvedModel> {
   let cfg: PrithviConfig | undefined = p.config ? { ...p.config } : undefined
   let stats: BandStats | undefined = p.stats ?? undefined
   let loaded: LoadedCheckpoint | undefined
@@ -121,8 +101,7 @@ function composite(original: Uint8Array, reconRgb: Float32Array, mask: ArrayLike
   return out
 }
 
-export async function runStudy(raw: StudyJobParams, env: StudyEnv = {}): Promise<StudyOutcome> {
-  const p = StudyJobParams.parse(raw)
+export async function runStudy(p: StudyJobParams, env: StudyEnv = {}): Promise<StudyOutcome> {
   const progress = env.progress ?? (() => {})
   const t0 = performance.now()
   progress(0, 1, 'loading the model')

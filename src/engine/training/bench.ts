@@ -1,7 +1,6 @@
 // `train-bench` engine job: training-step throughput of a classification step (encoder + CLS head,
 // BCE, Adam) on synthetic data, for bench/train-step.mjs. Runs in a fresh engine per backend so
 // the process's peak RSS belongs to this measurement alone.
-import { z } from 'zod'
 import { registerJob } from '../jobs/registry'
 import { prithvi100m, PRESETS, type PresetName } from '../model/config'
 import { randomWeights } from '../model/params'
@@ -11,24 +10,6 @@ import { ClassificationTask } from './tasks/classification'
 import type { Batch } from './data'
 import { dropoutMask, streamRandom, uniformArray } from './rng'
 import type { Tf } from '../tf/backend'
-
-const Params = z.object({
-  preset: z.enum(['prithvi-100m', 'prithvi-tiny']).default('prithvi-100m'),
-  batchSize: z.number().int().positive().default(4),
-  imgSize: z.number().int().positive().default(224),
-  maskRatio: z.number().min(0).max(0.95).default(0.375),
-  steps: z.number().int().positive().default(3),
-  warmup: z.number().int().min(0).default(1),
-  /** Gradient accumulation chunk; default: the whole batch (batch 4 of Prithvi-100M fits wasm's 4 GB heap). */
-  microBatch: z.number().int().positive().optional(),
-  /** Run on a software WebGPU adapter (llvmpipe, SwiftShader): correct but slow, so refused unless asked. */
-  allowSoftware: z.boolean().default(false),
-  /** Architecture overrides of the preset (memory calibration of src/shared/training/memory.ts). */
-  model: z.record(z.string(), z.number()).optional(),
-  task: z.enum(['classification', 'pretrain', 'segmentation']).default('classification'),
-  /** Segmentation head (neck width, FCN channels), as in RunConfig.segmentation. */
-  segmentation: z.object({ neckDim: z.number().int().positive().optional(), headChannels: z.number().int().positive().default(256), auxHead: z.boolean().default(false) }).optional()
-})
 
 interface WebGpuBackendLike {
   runWebGPUProgram: (...args: unknown[]) => unknown
@@ -104,8 +85,7 @@ async function profileWebGpu(tf: Tf, trainer: Trainer, task: ClassificationTask,
   }
 }
 
-registerJob('train-bench', async (raw, ctx) => {
-  const p = Params.parse(raw)
+registerJob('train-bench', async (p, ctx) => {
   const tf = ctx.tf.tf
   if (ctx.tf.gpu?.software && !p.allowSoftware) {
     throw new Error(`${ctx.tf.device} is a software adapter: benchmarking it says nothing about GPUs (pass --allow-software to run it anyway)`)

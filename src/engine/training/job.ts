@@ -1,8 +1,10 @@
-// The engine's `train` job (classification, segmentation, pre-training) and the `training-pause`
-// method main calls to stop a run after its current step with a checkpoint.
+// The engine's `train` job (classification, segmentation, pre-training), the `training-export`
+// job and the `training-memory` method. A run pauses on the protocol's `pause-job` message, which
+// the loop reads from its own JobContext after each step.
 import { z } from 'zod'
 import { RunConfig } from '@shared/ipc/schemas/runs'
-import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import type { TrainJobParams } from '@shared/engine/jobs'
 import { registerJob } from '../jobs/registry'
 import { registerMethod } from '../methods'
 import { runTraining } from './runner'
@@ -11,22 +13,6 @@ import { checkTrainingMemory, formatBytes, memoryLimit, memoryRunOf, type Memory
 import type { TfHandle } from '../tf/handle'
 import { totalmem } from 'node:os'
 import './bench'
-
-const TrainJobParams = z.object({
-  runId: z.number().int(),
-  runDir: z.string(),
-  config: RunConfig,
-  model: z.object({ path: z.string().optional(), config: PrithviConfigSchema, stats: BandStatsSchema }),
-  resumeFrom: z.string().optional()
-})
-
-const pauseRequested = new Set<string>()
-
-registerMethod('training-pause', (_tf, raw) => {
-  const { jobId } = z.object({ jobId: z.string() }).parse(raw)
-  pauseRequested.add(jobId)
-  return { ok: true }
-})
 
 /** What this engine's backend allows a training step. */
 export function engineMemoryLimit(tf: TfHandle): MemoryLimit {
@@ -40,7 +26,7 @@ function memoryCheckEnforced(): boolean {
 
 const MemoryParams = z.object({ config: RunConfig, model: PrithviConfigSchema, numClasses: z.number().int().min(0).optional() })
 
-/** The memory estimate of a run config on this engine's backend (main calls it before recording a run). */
+/** The memory estimate of a run config on this engine's backend: the verdict main computes from the engine's status, from inside. */
 registerMethod('training-memory', (tf, raw) => {
   const p = MemoryParams.parse(raw)
   const arch: MemoryArch = { ...p.model, ...(p.config.imgSize ? { img_size: p.config.imgSize } : {}) }
@@ -48,7 +34,7 @@ registerMethod('training-memory', (tf, raw) => {
 })
 
 /** The plain reason a run stopped on a fault: what ran out, at which batch, and what fits. */
-function faultReason(fault: Fault, params: z.infer<typeof TrainJobParams>, tf: TfHandle): string {
+function faultReason(fault: Fault, params: TrainJobParams, tf: TfHandle): string {
   const cfg = params.config
   const img = cfg.imgSize ?? params.model.config.img_size
   const at = `at batch ${cfg.batchSize}${cfg.microBatch && cfg.microBatch < cfg.batchSize ? ` (micro-batches of ${cfg.microBatch})` : ''}, ${img}² images`
@@ -70,13 +56,12 @@ function faultReason(fault: Fault, params: z.infer<typeof TrainJobParams>, tf: T
   }
 }
 
-registerJob('train', async (raw, ctx) => {
-  const params = TrainJobParams.parse(raw)
+registerJob('train', async (params, ctx) => {
   try {
     return await runTraining(ctx.tf.tf, params, {
       memoryLimit: memoryCheckEnforced() ? engineMemoryLimit(ctx.tf) : null,
       signal: ctx.signal,
-      shouldPause: () => pauseRequested.has(ctx.jobId),
+      shouldPause: () => ctx.pauseRequested(),
       emit: (event, payload) => ctx.emit(event, payload),
       progress: (done, total, message) => ctx.progress(done, total, message),
       log: (level, message) => ctx.log(level, message),
@@ -87,16 +72,11 @@ registerJob('train', async (raw, ctx) => {
     const fault = faultOf(err)
     if (fault) throw new EngineFaultError(faultReason(fault, params, ctx.tf), fault)
     throw err
-  } finally {
-    pauseRequested.delete(ctx.jobId)
   }
 })
 
-const ExportParams = z.object({ checkpoint: z.string(), outPath: z.string().endsWith('.safetensors'), note: z.string().default('') })
-
 /** Writes a training checkpoint's backbone (decoder included) as a plain model: safetensors + JSON config. */
-registerJob('training-export', async (raw, ctx) => {
-  const p = ExportParams.parse(raw)
+registerJob('training-export', async (p, ctx) => {
   const { loadTrainingCheckpoint } = await import('./state')
   const { writeSafetensors } = await import('../checkpoint')
   const { writeFile } = await import('node:fs/promises')

@@ -3,8 +3,8 @@
 // Independent of the engine's job plumbing so tests and the benchmark call it directly.
 import { mkdirSync, readFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
-import type { BandStats } from '@shared/bands'
 import { bestMetricOf, type RunConfig } from '@shared/ipc/schemas/runs'
+import type { EngineJobEventName, EngineJobEventPayload, TrainJobParams, TrainOutcome } from '@shared/engine/jobs'
 import { CancelledError } from '@shared/ipc/errors'
 import type { Tf } from '../tf/backend'
 import type { PrithviConfig } from '../model/config'
@@ -19,40 +19,17 @@ import { Trainer } from './trainer'
 import { throwIfFaulted } from '../faults'
 import { checkTrainingMemory, MemoryLimitError, memoryRunOf, type MemoryLimit } from '@shared/training/memory'
 
-export interface RunModelSpec {
-  /** Checkpoint to start the backbone from; absent: random weights of `config`. */
-  path?: string
-  config: PrithviConfig
-  stats: BandStats
-}
-
-export interface TrainParams {
-  runId: number
-  runDir: string
-  config: RunConfig
-  model: RunModelSpec
-  /** Training checkpoint to resume from. */
-  resumeFrom?: string
-}
-
 export interface RunHooks {
   signal: AbortSignal
   /** Polled after every step: true stops the run with a checkpoint (status 'paused'). */
   shouldPause(): boolean
-  emit(event: 'started' | 'metrics' | 'checkpoint', payload: unknown): void
+  emit<E extends EngineJobEventName<'train'>>(event: E, payload: EngineJobEventPayload<'train', E>): void
   progress(done: number, total: number, message: string): void
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void
   backend: string
   device: string
   /** Refuse a run whose memory estimate exceeds this before step 1 (null: do not check). */
   memoryLimit?: MemoryLimit | null
-}
-
-export interface TrainOutcome {
-  status: 'done' | 'paused'
-  step: number
-  best: { metric: string; value: number; step: number } | null
-  lastCheckpoint: string | null
 }
 
 /** Class weights of a classification run: as given, or 'balanced' n / (k * count_c) from the training labels. */
@@ -69,7 +46,7 @@ export function resolveClassWeights(spec: RunConfig['classWeights'], train: read
   return counts.map((c) => train.length / (numClasses * c))
 }
 
-export async function runTraining(tf: Tf, p: TrainParams, hooks: RunHooks): Promise<TrainOutcome> {
+export async function runTraining(tf: Tf, p: TrainJobParams, hooks: RunHooks): Promise<TrainOutcome> {
   // A resumed binary run keeps the positive class its checkpoint was trained with (runs from before
   // the positive class was recorded had the second folder at index 1).
   const resumedMeta = p.resumeFrom ? (JSON.parse(readFileSync(metaPath(p.resumeFrom), 'utf8')) as CheckpointMeta) : undefined

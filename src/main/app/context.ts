@@ -18,6 +18,8 @@ import { TF_BACKEND_SETTING } from '../settings/keys'
 import type { AppContext, AppMode } from './types'
 import { ensureDemoModel } from '../models/demo'
 import { sweepTempCopies } from '../datasets/store'
+import { RunsController } from '../runs/controller'
+import type { PathPicker } from '../datasets/path-picker'
 
 export type { AppContext, AppMode }
 
@@ -31,6 +33,8 @@ export interface AppOptions {
   startEngine?: boolean | 'on-demand'
   echoLog?: boolean
   startupTimeoutMs?: number
+  /** The desktop app's native file dialog. */
+  pathPicker?: PathPicker
 }
 
 /** The built engine entry sits next to main's bundles in out/main. */
@@ -56,7 +60,7 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     startupTimeoutMs: opts.startupTimeoutMs ?? 90_000,
     startOnDemand: opts.startEngine === 'on-demand'
   })
-  const jobs = new JobManager(engine)
+  const jobs = new JobManager(engine, (message) => log.write('warn', 'jobs', message))
   const router = new Router()
   const bus = new EventBus()
 
@@ -69,6 +73,10 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
   log.onLine((line) => bus.emit('logs:line', line))
 
   const closeHooks: (() => void)[] = []
+  const onClose = (hook: () => void) => {
+    closeHooks.push(hook)
+  }
+  const runs = new RunsController({ dataDir, ledger, engine, jobs, bus, log, onClose })
   const ctx: AppContext = {
     mode: opts.mode,
     appVersion: APP_VERSION,
@@ -79,9 +87,9 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     router,
     bus,
     log,
-    onClose(hook) {
-      closeHooks.push(hook)
-    },
+    runs,
+    pathPicker: opts.pathPicker ?? null,
+    onClose,
     async close() {
       for (const hook of closeHooks.splice(0)) {
         try {

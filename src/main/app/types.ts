@@ -6,6 +6,8 @@ import type { JobManager } from '../jobs/job-manager'
 import type { Router } from '../ipc/router'
 import type { EventBus } from '../ipc/events'
 import type { AppLog } from './log'
+import type { RunsController } from '../runs/controller'
+import type { PathPicker } from '../datasets/path-picker'
 
 export type AppMode = 'desktop' | 'web' | 'cli'
 
@@ -19,6 +21,10 @@ export interface AppContext {
   router: Router
   bus: EventBus
   log: AppLog
+  /** The runs queue: one run trains at a time. */
+  runs: RunsController
+  /** The native file dialog (desktop only; web mode and the CLI take typed paths). */
+  pathPicker: PathPicker | null
   /** Runs `hook` when the app closes, before the engine stops (services record what they leave unfinished). */
   onClose(hook: () => void): void
   close(): Promise<void>

@@ -2,11 +2,13 @@
 // the job's failure becomes the command's error.
 import type { AppContext } from '../app/types'
 import type { CliIo } from './command'
+import type { EngineJobKind, EngineJobParams, EngineJobResult } from '@shared/engine/jobs'
 
-export async function runEngineJob(ctx: AppContext, _io: CliIo, kind: string, title: string, params: unknown): Promise<unknown> {
+/** Runs an engine job to its end; its result (which the job manager checked against the kind's schema). */
+export async function runEngineJob<K extends EngineJobKind>(ctx: AppContext, _io: CliIo, kind: K, title: string, params: EngineJobParams<K>): Promise<EngineJobResult<K>> {
   await ctx.engine.whenReady()
   const jobId = await ctx.jobs.startEngineJob(kind, title, params)
-  return followJob(ctx, jobId, title)
+  return (await followJob(ctx, jobId, title)) as EngineJobResult<K>
 }
 
 /** Shows a running job's progress until it ends; returns its result or throws its failure. */

@@ -1,6 +1,6 @@
 // Starts the engine with Electron's utilityProcess (a Node child managed by Electron itself).
 import { utilityProcess } from 'electron'
-import type { FromEngine } from '@engine/protocol'
+import type { FromEngine } from '@shared/engine/protocol'
 import type { EngineLauncher } from '../engine/transport'
 
 export const utilityLauncher: EngineLauncher = (entry, env) => {

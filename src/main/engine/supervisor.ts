@@ -5,7 +5,8 @@ import { EventEmitter } from 'node:events'
 import { createInterface } from 'node:readline'
 import type { EngineStatus } from '@shared/ipc/schemas/system'
 import { RemoteError } from '@shared/ipc/errors'
-import type { EngineInfo, FromEngine, ToEngine } from '@engine/protocol'
+import type { EngineInfo, FromEngine, StartJobMessage, ToEngine } from '@shared/engine/protocol'
+import type { EngineJobKind, EngineJobParams } from '@shared/engine/jobs'
 import type { EngineLauncher, EngineProcess } from './transport'
 
 export interface SupervisorOptions {
@@ -145,12 +146,22 @@ export class EngineSupervisor extends EventEmitter {
     })
   }
 
-  startJob(jobId: string, kind: string, params: unknown): void {
-    this.post({ type: 'start-job', jobId, kind, params })
+  startJob<K extends EngineJobKind>(jobId: string, kind: K, params: EngineJobParams<K>): void {
+    this.post({ type: 'start-job', jobId, kind, params } as StartJobMessage)
   }
 
   cancelJob(jobId: string): void {
     this.post({ type: 'cancel-job', jobId })
+  }
+
+  /** Asks a job to stop after its current step (a `train` job saves a checkpoint first). */
+  pauseJob(jobId: string): void {
+    this.post({ type: 'pause-job', jobId })
+  }
+
+  /** Withdraws a pause the job has not acted on yet. */
+  resumeJob(jobId: string): void {
+    this.post({ type: 'resume-job', jobId })
   }
 
   private post(message: ToEngine): void {

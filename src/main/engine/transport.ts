@@ -2,7 +2,7 @@
 // child_process in web mode, the CLI and tests. Both look the same to the supervisor.
 import { fork } from 'node:child_process'
 import type { Readable } from 'node:stream'
-import type { FromEngine, ToEngine } from '@engine/protocol'
+import type { FromEngine, ToEngine } from '@shared/engine/protocol'
 
 export interface EngineProcess {
   pid: number | undefined

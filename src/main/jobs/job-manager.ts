@@ -1,10 +1,14 @@
 // Every long piece of work is a job with an id, progress and a cancel. Engine jobs run in the
 // engine child; local jobs (file imports, exports) run in main on async I/O. Either way the
 // renderer sees the same `jobs:progress` events, and an engine crash fails its jobs with the reason.
+// Engine jobs are typed by the catalogue (src/shared/engine/jobs.ts): params per kind, events
+// parsed into a union per kind, the result parsed with the kind's schema.
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { CancelledError, RemoteError } from '@shared/ipc/errors'
+import type { EngineJobEvent, EngineJobKind, EngineJobParams, EngineJobResult } from '@shared/engine/jobs'
+import { parseEngineJobEvent, parseEngineJobResult } from '@shared/engine/parse'
 import type { EngineSupervisor, JobMessage } from '../engine/supervisor'
 
 export interface LocalJobContext {
@@ -13,16 +17,29 @@ export interface LocalJobContext {
   progress(done: number, total: number, message?: string): void
 }
 
-interface JobHooks {
-  onEvent?: (event: string, payload: unknown) => void
+export interface LocalJobHooks {
   onFinish?: (job: JobView) => void
 }
 
+export interface EngineJobHooks<K extends EngineJobKind> {
+  /** Each event the job streams, parsed with its kind's schema (one that does not fit is logged and dropped). */
+  onEvent?: (event: EngineJobEvent<K>) => void
+  /** The job's final view; for a job that is done, also its result parsed with its kind's schema. */
+  onFinish?: (job: JobView, result?: EngineJobResult<K>) => void
+}
+
+/** Work in main before an engine job starts (resolve its inputs); returns the job's params. */
+export type PrepareEngineJob<K extends EngineJobKind> = (ctx: LocalJobContext) => Promise<EngineJobParams<K>>
+
 interface Tracked {
   view: JobView
-  where: 'engine' | 'local'
+  /** The engine job's kind (engine jobs only; a local job has none). */
+  engineKind?: EngineJobKind
+  /** Whether the engine has been told to start it (a prepared job runs in main first). */
+  inEngine: boolean
   controller?: AbortController
-  hooks: JobHooks
+  onEvent?: (event: { event: string; payload: unknown }) => void
+  onFinish?: (job: JobView, result?: unknown) => void
 }
 
 export declare interface JobManager {
@@ -34,7 +51,10 @@ export class JobManager extends EventEmitter {
   /** Last progress broadcast per job: progress is throttled so a fast job cannot flood the UI. */
   private lastEmit = new Map<string, number>()
 
-  constructor(private readonly engine: EngineSupervisor) {
+  constructor(
+    private readonly engine: EngineSupervisor,
+    private readonly warn: (message: string) => void = () => {}
+  ) {
     super()
     engine.on('job', (m) => this.onEngineMessage(m))
     engine.on('exit', (reason) => this.failEngineJobs(reason))
@@ -48,26 +68,46 @@ export class JobManager extends EventEmitter {
     return this.jobs.get(jobId)?.view
   }
 
-  /** Starts a job in the engine; returns its id at once. */
-  async startEngineJob(kind: string, title: string, params: unknown, hooks: JobHooks = {}): Promise<string> {
+  /** Starts a job in the engine once it is ready; returns its id. */
+  async startEngineJob<K extends EngineJobKind>(kind: K, title: string, params: EngineJobParams<K>, hooks: EngineJobHooks<K> = {}): Promise<string> {
     await this.engine.whenReady()
-    const view = this.track(kind, title, 'engine', hooks)
-    this.engine.startJob(view.id, kind, params)
+    const view = this.track(kind, title, hooks as Pick<Tracked, 'onEvent' | 'onFinish'>, kind)
+    try {
+      this.send(view.id, kind, params)
+    } catch (err) {
+      this.finish(view.id, 'failed', { error: { name: (err as Error).name, message: (err as Error).message } })
+      throw err
+    }
+    return view.id
+  }
+
+  /**
+   * An engine job whose params take slow work in main first (importing a model, exporting data):
+   * the job exists at once, `prepare` reports its progress and sees its cancel, then the engine
+   * runs the job under the same id. A failure in `prepare` fails the job with its message.
+   */
+  startPreparedEngineJob<K extends EngineJobKind>(kind: K, title: string, prepare: PrepareEngineJob<K>, hooks: EngineJobHooks<K> = {}): string {
+    const view = this.track(kind, title, hooks as Pick<Tracked, 'onEvent' | 'onFinish'>, kind)
+    const controller = new AbortController()
+    this.jobs.get(view.id)!.controller = controller
+    const ctx = this.localContext(view.id, controller)
+    void (async () => {
+      const params = await prepare(ctx)
+      await this.engine.whenReady()
+      if (controller.signal.aborted) throw new CancelledError()
+      this.send(view.id, kind, params)
+    })().catch((err: Error) =>
+      controller.signal.aborted || err instanceof CancelledError ? this.finish(view.id, 'cancelled') : this.finish(view.id, 'failed', { error: { name: err.name, message: err.message } })
+    )
     return view.id
   }
 
   /** Runs `work` in main (async I/O only); returns the job id at once. */
-  startLocalJob(kind: string, title: string, work: (ctx: LocalJobContext) => Promise<unknown>, hooks: JobHooks = {}): string {
-    const view = this.track(kind, title, 'local', hooks)
-    const tracked = this.jobs.get(view.id)!
+  startLocalJob(kind: string, title: string, work: (ctx: LocalJobContext) => Promise<unknown>, hooks: LocalJobHooks = {}): string {
+    const view = this.track(kind, title, hooks)
     const controller = new AbortController()
-    tracked.controller = controller
-    const ctx: LocalJobContext = {
-      jobId: view.id,
-      signal: controller.signal,
-      progress: (done, total, message = '') => this.update(view.id, { done, total, message })
-    }
-    void work(ctx).then(
+    this.jobs.get(view.id)!.controller = controller
+    void work(this.localContext(view.id, controller)).then(
       (result) => (controller.signal.aborted ? this.finish(view.id, 'cancelled') : this.finish(view.id, 'done', { result })),
       (err: Error) =>
         controller.signal.aborted || err instanceof CancelledError
@@ -80,9 +120,26 @@ export class JobManager extends EventEmitter {
   cancel(jobId: string): boolean {
     const job = this.jobs.get(jobId)
     if (!job || (job.view.state !== 'running' && job.view.state !== 'queued')) return false
-    if (job.where === 'engine') this.engine.cancelJob(jobId)
+    if (job.inEngine) this.engine.cancelJob(jobId)
     else job.controller?.abort(new CancelledError())
     this.update(jobId, { message: 'cancelling…' })
+    return true
+  }
+
+  /** Asks a running engine job to stop after its current step (`pause-job`); false if it is not in the engine. */
+  pause(jobId: string, message = 'pausing after the current step…'): boolean {
+    const job = this.jobs.get(jobId)
+    if (!job || !job.inEngine || isFinal(job.view.state)) return false
+    this.engine.pauseJob(jobId)
+    this.update(jobId, { message }, true)
+    return true
+  }
+
+  /** Withdraws a pause the engine job has not acted on yet (`resume-job`). */
+  resume(jobId: string): boolean {
+    const job = this.jobs.get(jobId)
+    if (!job || !job.inEngine || isFinal(job.view.state)) return false
+    this.engine.resumeJob(jobId)
     return true
   }
 
@@ -101,7 +158,18 @@ export class JobManager extends EventEmitter {
     })
   }
 
-  private track(kind: string, title: string, where: 'engine' | 'local', hooks: JobHooks): JobView {
+  private localContext(jobId: string, controller: AbortController): LocalJobContext {
+    return { jobId, signal: controller.signal, progress: (done, total, message = '') => this.update(jobId, { done, total, message }) }
+  }
+
+  private send<K extends EngineJobKind>(jobId: string, kind: K, params: EngineJobParams<K>): void {
+    const job = this.jobs.get(jobId)
+    if (!job || isFinal(job.view.state)) return
+    this.engine.startJob(jobId, kind, params)
+    job.inEngine = true
+  }
+
+  private track(kind: string, title: string, hooks: Pick<Tracked, 'onEvent' | 'onFinish'>, engineKind?: EngineJobKind): JobView {
     const view: JobView = {
       id: randomUUID(),
       kind,
@@ -114,7 +182,7 @@ export class JobManager extends EventEmitter {
       finishedAt: null,
       error: null
     }
-    this.jobs.set(view.id, { view, where, hooks })
+    this.jobs.set(view.id, { view, inEngine: false, ...(engineKind ? { engineKind } : {}), ...hooks })
     this.emit('update', view)
     return view
   }
@@ -130,29 +198,44 @@ export class JobManager extends EventEmitter {
     }
   }
 
-  private finish(jobId: string, state: 'done' | 'failed' | 'cancelled', patch: Partial<JobView> = {}): void {
+  private finish(jobId: string, state: 'done' | 'failed' | 'cancelled', patch: Partial<JobView> = {}, result?: unknown): void {
     const job = this.jobs.get(jobId)
     if (!job || isFinal(job.view.state)) return
     const message = state === 'done' ? 'done' : state === 'cancelled' ? 'cancelled' : (patch.error?.message ?? 'failed')
     job.view = { ...job.view, ...patch, state, message, finishedAt: new Date().toISOString() }
     this.lastEmit.delete(jobId)
     this.emit('update', job.view)
-    job.hooks.onFinish?.(job.view)
+    job.onFinish?.(job.view, result)
   }
 
   private onEngineMessage(m: JobMessage): void {
     const job = this.jobs.get(m.jobId)
-    if (!job) return
+    if (!job || !job.engineKind) return
+    const kind = job.engineKind
     switch (m.type) {
       case 'job-progress':
         this.update(m.jobId, { done: m.done, total: m.total, message: m.message })
         break
       case 'job-event':
-        job.hooks.onEvent?.(m.event, m.payload)
+        if (!job.onEvent) break
+        try {
+          job.onEvent(parseEngineJobEvent(kind, m.event, m.payload))
+        } catch (err) {
+          this.warn(`job ${m.jobId}: ${(err as Error).message}`)
+        }
         break
-      case 'job-done':
-        this.finish(m.jobId, 'done', { result: m.result })
+      case 'job-done': {
+        // The view keeps what the engine sent; the hook gets it parsed with the kind's schema.
+        let result: unknown
+        try {
+          result = parseEngineJobResult(kind, m.result)
+        } catch (err) {
+          this.finish(m.jobId, 'failed', { error: { name: (err as Error).name, message: (err as Error).message } })
+          break
+        }
+        this.finish(m.jobId, 'done', { result: m.result }, result)
         break
+      }
       case 'job-failed': {
         const err = new RemoteError(m.error)
         this.finish(m.jobId, 'failed', { error: { name: err.name, message: err.message } })
@@ -164,9 +247,10 @@ export class JobManager extends EventEmitter {
     }
   }
 
+  /** Jobs the engine was running fail with the reason; a prepared job not yet sent waits for the next engine. */
   private failEngineJobs(reason: string): void {
     for (const job of this.jobs.values()) {
-      if (job.where === 'engine' && !isFinal(job.view.state)) {
+      if (job.inEngine && !isFinal(job.view.state)) {
         this.finish(job.view.id, 'failed', { error: { name: 'EngineCrash', message: `${reason} while this job was running` } })
       }
     }

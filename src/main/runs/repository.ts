@@ -75,6 +75,11 @@ export function updateRun(db: Db, id: number, p: RunPatch): void {
   db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`).run(...args, id)
 }
 
+/** Records what a run's job resolved before training: the config as completed, the imported model. */
+export function setRunInputs(db: Db, id: number, r: { config: unknown; modelId: number | null; modelHash: string | null }): void {
+  db.prepare('UPDATE runs SET config_json = ?, model_id = ?, model_hash = ? WHERE id = ?').run(JSON.stringify(r.config), r.modelId, r.modelHash, id)
+}
+
 /** Appends metric points in one transaction (the table is append-only). */
 export function appendMetrics(db: Db, runId: number, points: readonly MetricPoint[]): void {
   if (!points.length) return

@@ -92,7 +92,7 @@ export async function startBackboneStudy(ctx: AppContext, raw: StudyRequest): Pr
   const params = {
     backbones: backbones.map((b) => ({
       name: b.name,
-      backbone: b.kind === 'model' ? { kind: 'checkpoint', path: b.model.path, config: b.model.config } : { kind: 'random', config: b.model.config, seed: b.seed ?? 0 },
+      backbone: b.kind === 'model' ? { kind: 'checkpoint' as const, path: b.model.path, config: b.model.config } : { kind: 'random' as const, config: b.model.config, seed: b.seed ?? 0 },
       ...(b.model.stats ? { stats: b.model.stats } : {}),
       preprocessing: req.preprocessing
     })),

@@ -16,7 +16,6 @@ import { splitDataset, leaksOf, splitReport } from '../datasets/splitter'
 import { freeze, getVersion, listVersions } from '../datasets/versions'
 import { exportVersion } from '../datasets/exporter'
 import { qualityReport } from '../datasets/quality'
-import { pathPickerOf } from '../datasets/path-picker'
 import { dataUrl, readRegion } from '../datasets/image-io'
 import { collectImageFiles, pixelSource } from '../datasets/store'
 import { annotationsOf, replaceAnnotations } from '../datasets/repository/annotations'
@@ -87,7 +86,7 @@ export function registerDatasetsService(ctx: AppContext): void {
     return { ok: true as const }
   })
   r.handle('datasets:pick-paths', async ({ kind }) => {
-    const picker = pathPickerOf(ctx)
+    const picker = ctx.pathPicker
     return picker ? { supported: true, paths: await picker.pick(kind) } : { supported: false, paths: [] }
   })
 

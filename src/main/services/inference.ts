@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import sharp from 'sharp'
 import type { AppContext } from '../app/types'
 import { requirePath } from '../app/require-path'
-import { InferenceOutcome, type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
+import { type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
 import type { CheckpointRecord } from '@shared/ipc/schemas/runs'
 import type { ComputeDevice, OrtPrecision } from '@shared/ipc/schemas/device'
 import { exportNames } from '@shared/datasets/manifest'
@@ -130,10 +130,10 @@ export async function startInference(ctx: AppContext, req: InferenceStart): Prom
   const id = createInferenceJob(db, input, run.modelId)
   try {
     const jobId = await ctx.jobs.startEngineJob('inference-classify', `Inference #${id}: ${name}`, { ...settings, checkpoint: ckpt.path, ...source, cacheDir: onnxCacheDir(ctx.dataDir) }, {
-      onFinish: (job) => {
+      onFinish: (job, outcome) => {
         try {
-          if (job.state === 'done') {
-            finishInferenceJob(db, id, 'done', { outcome: InferenceOutcome.parse(job.result) })
+          if (job.state === 'done' && outcome) {
+            finishInferenceJob(db, id, 'done', { outcome })
             ctx.log.write('info', 'inference', `inference #${id} done`)
           } else finishInferenceJob(db, id, job.state === 'cancelled' ? 'cancelled' : 'failed', { reason: job.error?.message ?? job.state })
         } catch (err) {

@@ -1,7 +1,6 @@
 // Models service: import a checkpoint (the engine inspects it; the ledger records it with its
 // SHA-256), list and remove models, and export their graphs to ONNX. Long work runs as jobs.
 import type { AppContext } from '../app/types'
-import { ModelSummary } from '@shared/ipc/schemas/models'
 import { requirePath } from '../app/require-path'
 import { getModel, listModels, removeModel, upsertModel } from '../models/repository'
 import { makeDirsSync } from '../app/make-dirs'
@@ -18,9 +17,8 @@ export function registerModelsService(ctx: AppContext): void {
     assertFile(path, 'checkpoint')
     if (configPath) assertFile(configPath, 'config file')
     const jobId = await ctx.jobs.startEngineJob('model-inspect', `Import model ${path.split(/[\\/]/).pop()}`, { path, configPath }, {
-      onFinish: (job) => {
-        if (job.state !== 'done') return
-        const summary = ModelSummary.parse(job.result)
+      onFinish: (job, summary) => {
+        if (job.state !== 'done' || !summary) return
         const record = upsertModel(ctx.ledger.db, summary, { name })
         ctx.log.write('info', 'models', `imported model #${record.id} ${record.name} (${record.sha256.slice(0, 12)})`)
         for (const w of summary.warnings) ctx.log.write('warn', 'models', `model #${record.id} ${record.name}: ${w}`)

@@ -7,7 +7,7 @@ import type { AppContext } from '../app/types'
 import { requirePath } from '../app/require-path'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
-import { StudyOutcome, type RecipeList, type StudyConfig, type ReconstructionStart } from '@shared/ipc/schemas/reconstruction'
+import { type RecipeList, type StudyConfig, type ReconstructionStart } from '@shared/ipc/schemas/reconstruction'
 import { getModel } from '../models/repository'
 import { exportNames } from '@shared/datasets/manifest'
 import { versionManifest } from '../datasets/versions'
@@ -93,10 +93,10 @@ export async function startStudy(ctx: AppContext, req: ReconstructionStart, extr
   }
   try {
     const jobId = await ctx.jobs.startEngineJob('reconstruction-study', `Reconstruction study #${id}: ${methods.join(', ')}`, params, {
-      onFinish: (job) => {
+      onFinish: (job, outcome) => {
         try {
-          if (job.state === 'done') {
-            finishStudy(ctx.ledger.db, id, 'done', null, StudyOutcome.parse(job.result))
+          if (job.state === 'done' && outcome) {
+            finishStudy(ctx.ledger.db, id, 'done', null, outcome)
             ctx.log.write('info', 'reconstruction', `study #${id} done`)
           } else {
             finishStudy(ctx.ledger.db, id, job.state === 'cancelled' ? 'cancelled' : 'failed', job.error?.message ?? job.state)

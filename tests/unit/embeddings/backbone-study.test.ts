@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { runBackboneStudy, type BackboneStudyParams } from '@engine/embeddings/study'
+import { runBackboneStudy, type StudyEnv } from '@engine/embeddings/study'
 import { runEmbedding } from '@engine/embeddings/embed'
+import { BackboneStudyParams, EmbedJobParams } from '@shared/engine/backbones'
+import type { z } from 'zod'
 import { EmbeddingStore } from '@engine/embeddings/store'
 import { loadCheckpoint } from '@engine/checkpoint'
 import { PrithviMAE } from '@engine/model/prithvi'
@@ -21,7 +23,10 @@ const LANDMARKS = join(SHARED_DATA, 'hirise-landmarks-v1')
 
 let dir: string
 let tf: Tf
-const tiles: BackboneStudyParams['tiles'] = []
+const tiles: z.input<typeof BackboneStudyParams>['tiles'] = []
+// The engine parses a job's params at its boundary; the tests do the same.
+const embed = (p: z.input<typeof EmbedJobParams>) => runEmbedding(EmbedJobParams.parse(p))
+const study = (p: z.input<typeof BackboneStudyParams>, env: StudyEnv = {}) => runBackboneStudy(BackboneStudyParams.parse(p), env)
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'marsfm-backbones-'))
@@ -46,7 +51,7 @@ describe('embeddings', () => {
   it('match the tfjs encoder (CLS and patch-token mean) within 1e-4, and are reused from the cache', async () => {
     const items = tiles.slice(0, 5).map((t) => ({ key: t.key, path: t.path }))
     const params = { backbone: demo, stats: demoMeta.stats, items, storeRoot: join(dir, 'store'), cacheDir: join(dir, 'onnx'), device: 'cpu' as const, batch: 2 }
-    const first = await runEmbedding(params)
+    const first = await embed(params)
     expect(first).toMatchObject({ computed: 5, reused: 0, failed: [], dim: 128, device: 'cpu' })
     const store = EmbeddingStore.read(join(dir, 'store', first.storeKey))
     const keys = items.map((i) => i.key)
@@ -74,9 +79,9 @@ describe('embeddings', () => {
       }
     expect(worst).toBeLessThan(1e-4)
 
-    const again = await runEmbedding({ ...params, items: tiles.slice(0, 7).map((t) => ({ key: t.key, path: t.path })) })
+    const again = await embed({ ...params, items: tiles.slice(0, 7).map((t) => ({ key: t.key, path: t.path })) })
     expect(again).toMatchObject({ storeKey: first.storeKey, computed: 2, reused: 5 })
-    const other = await runEmbedding({ ...params, preprocessing: { recipe: 'means', truncate: true, tileNorm: 'none' } })
+    const other = await embed({ ...params, preprocessing: { recipe: 'means', truncate: true, tileNorm: 'none' } })
     expect(other.storeKey).not.toBe(first.storeKey) // another preprocessing, another cache
   })
 
@@ -93,7 +98,7 @@ describe('embeddings', () => {
 describe('backbone study', () => {
   it('probes every backbone on the same tiles and folds, skipping the unreadable tile everywhere', async () => {
     const steps: string[] = []
-    const out = await runBackboneStudy(
+    const out = await study(
       {
         backbones: [
           { name: 'demo', backbone: demo, stats: demoMeta.stats, preprocessing: { recipe: 'postnorm-dup', truncate: true, tileNorm: 'none' } },
@@ -139,7 +144,7 @@ describe('backbone study', () => {
     const one = tiles.slice(0, 4).map((t) => ({ ...t, observation: 'ESP_1' }))
     const base = { classes: ['other', 'crater'], storeRoot: join(dir, 'store'), cacheDir: join(dir, 'onnx'), device: 'cpu' as const }
     const b = { name: 'demo', backbone: demo, stats: demoMeta.stats, preprocessing: { recipe: 'postnorm-dup' as const, truncate: true, tileNorm: 'none' as const } }
-    await expect(runBackboneStudy({ ...base, backbones: [b], tiles: one })).rejects.toThrow(/1 observation\(s\): grouped cross-validation needs at least 2/)
-    await expect(runBackboneStudy({ ...base, backbones: [b, b], tiles })).rejects.toThrow(/two backbones are named "demo"/)
+    await expect(study({ ...base, backbones: [b], tiles: one })).rejects.toThrow(/1 observation\(s\): grouped cross-validation needs at least 2/)
+    await expect(study({ ...base, backbones: [b, b], tiles })).rejects.toThrow(/two backbones are named "demo"/)
   })
 })

@@ -9,6 +9,7 @@ import sharp from 'sharp'
 import { loadTf } from '@engine/tf/backend'
 import type { TfHandle } from '@engine/tf/handle'
 import { runStudy } from '@engine/reconstruction/study'
+import { parseEngineJobParams } from '@shared/engine/parse'
 import { cutTiles, decodeImage } from '@engine/reconstruction/images'
 import { tileNoise } from '@engine/reconstruction/noise'
 import type { StudyOutcome } from '@shared/ipc/schemas/reconstruction'
@@ -46,7 +47,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 function study(backend: 'ort' | 'tfjs', extra: Record<string, unknown> = {}) {
   return runStudy(
-    {
+    parseEngineJobParams('reconstruction-study', {
       checkpoint: CHECKPOINT,
       configPath: CONFIG,
       images,
@@ -58,7 +59,7 @@ function study(backend: 'ort' | 'tfjs', extra: Record<string, unknown> = {}) {
       cacheDir: join(dir, 'cache'),
       bootstrapIterations: 500,
       ...extra
-    },
+    }),
     { tf }
   )
 }

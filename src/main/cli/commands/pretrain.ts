@@ -9,7 +9,7 @@ import { UsageError } from '../command'
 import { prithvi100m } from '@engine/model/config'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import type { RunConfigInput } from '@shared/ipc/schemas/runs'
-import { runsController } from '../../services/runs'
+import { startRun } from '../../runs/start'
 import { latestCheckpoint } from '../../runs/repository'
 import { runEngineJob } from '../run-job'
 import { followRun } from './train'
@@ -61,7 +61,7 @@ export const pretrainCommand: Command = {
       const runId = Number(values['export-run'])
       if (!Number.isInteger(runId) || runId <= 0) throw new UsageError('--export-run takes a run id')
       await ctx.engine.whenReady()
-      const run = runsController(ctx).get(runId)
+      const run = ctx.runs.get(runId)
       if (run.task !== 'pretrain' || run.status !== 'done') throw new Error(`run #${runId} is not a finished pre-training run (${run.task}, ${run.status})`)
       return exportRun(ctx, io, runId, resolve(values.out))
     }
@@ -112,10 +112,10 @@ export const pretrainCommand: Command = {
       checkpoint: { everySteps: 0, bestMetric: 'val/loss', mode: 'min' }
     }
     await ctx.engine.whenReady()
-    const runs = runsController(ctx)
+    const runs = ctx.runs
     let runId: number
     try {
-      runId = (await runs.start(config)).runId
+      runId = (await startRun(ctx, config)).runId
     } catch (err) {
       const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues
       if (issues) throw new UsageError(`invalid settings: ${issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)

@@ -11,7 +11,8 @@ import { UsageError } from '../command'
 import type { AppContext } from '../../app/types'
 import { jsonSyntaxDetail } from '@shared/datasets/formats/format-error'
 import type { RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
-import { runsController } from '../../services/runs'
+import { startRun } from '../../runs/start'
+import { removeRun } from '../../runs/deletion'
 import { RUN_PRESETS } from '@shared/training/presets'
 
 /** A run config from a preset and the few options a shell user sets. */
@@ -52,7 +53,7 @@ function fmt(v: number): string {
 
 /** Follows a run to its end, printing progress; returns the exit code. */
 export async function followRun(ctx: AppContext, io: CliIo, runId: number, opts: { json: boolean; logEvery: number }): Promise<number> {
-  const runs = runsController(ctx)
+  const runs = ctx.runs
   const onMetrics = (m: RunMetricsEvent) => {
     if (m.runId !== runId) return
     if (opts.json) {
@@ -75,7 +76,11 @@ export async function followRun(ctx: AppContext, io: CliIo, runId: number, opts:
     interrupts++
     if (interrupts === 1) {
       io.err('pausing after the current step (Ctrl-C again cancels)…')
-      runs.pause(runId).catch((e: Error) => io.err(e.message))
+      try {
+        runs.pause(runId)
+      } catch (e) {
+        io.err((e as Error).message)
+      }
     } else runs.cancel(runId)
   }
   process.on('SIGINT', onSigint)
@@ -126,12 +131,12 @@ export const trainCommand: Command = {
       if (!Number.isInteger(id) || id <= 0) throw new UsageError(`--${option} takes a run id`)
       return id
     }
-    const runs = runsController(ctx)
+    const runs = ctx.runs
     if (values.delete !== undefined) {
       if (values.config || values.resume) throw new UsageError('--delete goes alone (not with --config or --resume)')
       const id = runIdOf('delete', values.delete)
       const dir = runs.runDir(id)
-      runs.delete(id)
+      removeRun(ctx, id)
       io.out(values.json ? JSON.stringify({ deleted: id }) : `run #${id} deleted (its ledger rows and ${dir})`)
       return 0
     }
@@ -171,7 +176,7 @@ export const trainCommand: Command = {
       }
       await ctx.engine.whenReady()
       try {
-        const started = await runs.start(config)
+        const started = await startRun(ctx, config)
         runId = started.runId
         for (const w of started.warnings) io.err(`warning: ${w}`)
       } catch (err) {

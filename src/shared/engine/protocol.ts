@@ -1,7 +1,11 @@
 // Messages between main (the supervisor) and the engine child process. Calls carry a sequence
 // number; jobs carry the job id main assigned; errors travel as WireError and are rebuilt.
-import type { WireError } from '@shared/ipc/errors'
-import type { GpuAdapterInfo } from '@shared/ipc/schemas/system'
+// A job's params, events and result are typed per kind by the catalogue (`jobs.ts`); on the wire
+// they are plain data, which the receiving side parses (the engine parses params before a handler
+// runs, main parses events and results).
+import type { WireError } from '../ipc/errors'
+import type { GpuAdapterInfo } from '../ipc/schemas/system'
+import type { EngineJobKind, EngineJobParams } from './jobs'
 
 export interface EngineInfo {
   pid: number
@@ -13,10 +17,17 @@ export interface EngineInfo {
   gpu: GpuAdapterInfo | null
 }
 
+/** A start-job message as main sends it: the params match the kind. */
+export type StartJobMessage = { [K in EngineJobKind]: { type: 'start-job'; jobId: string; kind: K; params: EngineJobParams<K> } }[EngineJobKind]
+
 export type ToEngine =
   | { type: 'call'; seq: number; method: string; params: unknown }
-  | { type: 'start-job'; jobId: string; kind: string; params: unknown }
+  | StartJobMessage
   | { type: 'cancel-job'; jobId: string }
+  /** Stop after the current step with a checkpoint (jobs that can pause: `train`). */
+  | { type: 'pause-job'; jobId: string }
+  /** Withdraws a pause the job has not acted on yet. */
+  | { type: 'resume-job'; jobId: string }
   | { type: 'shutdown' }
 
 export type FromEngine =
