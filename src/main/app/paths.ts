@@ -11,3 +11,18 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform = 
   if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', APP_FOLDER)
   return join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), APP_FOLDER)
 }
+
+/** A reconstruction study's gallery PNGs. */
+export function studyDir(dataDir: string, id: number): string {
+  return join(dataDir, 'studies', String(id))
+}
+
+/** Exported ONNX graphs, named by the weights' hash (reconstruction, inference, embeddings). */
+export function onnxCacheDir(dataDir: string): string {
+  return join(dataDir, 'onnx-cache')
+}
+
+/** Embedding caches, one sub-folder per backbone weights, architecture and preprocessing. */
+export function embeddingStoreRoot(dataDir: string): string {
+  return join(dataDir, 'embeddings')
+}

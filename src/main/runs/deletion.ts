@@ -7,7 +7,7 @@ import { join, resolve, sep } from 'node:path'
 import { classifierGraphPrefix } from '@shared/inference/graph-cache'
 import type { AppContext } from '../app/types'
 import { listModels } from '../models/repository'
-import { onnxCacheDir } from '../services/reconstruction'
+import { onnxCacheDir } from '../app/paths'
 import { deleteRun } from './repository'
 
 export type RemoveRunDeps = Pick<AppContext, 'dataDir' | 'ledger' | 'bus' | 'log' | 'runs'>

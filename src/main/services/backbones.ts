@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import type { AppContext } from '../app/types'
-import { onnxCacheDir } from './reconstruction'
+import { embeddingStoreRoot, onnxCacheDir } from '../app/paths'
 import { BackboneStudyOutcome, BackboneStudyRequest, type BackboneStudyInput, type BackboneStudyRequest as StudyRequest } from '@shared/ipc/schemas/backbones'
 import { exportNames } from '@shared/datasets/manifest'
 import { resolvePositiveClass } from '@shared/training/positive-class'
@@ -24,10 +24,6 @@ import {
   removeBackboneStudy
 } from '../backbones/repository'
 
-/** Where the embedding caches live (one sub-folder per backbone weights and preprocessing). */
-export function embeddingStoreRoot(dataDir: string): string {
-  return join(dataDir, 'embeddings')
-}
 
 /** Starts a backbone study; answers with the job and study ids at once. */
 export async function startBackboneStudy(ctx: AppContext, raw: StudyRequest): Promise<{ jobId: string; studyId: number }> {

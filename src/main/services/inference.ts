@@ -12,7 +12,7 @@ import { exportNames } from '@shared/datasets/manifest'
 import { getRun, runCheckpoints } from '../runs/repository'
 import { versionManifest } from '../datasets/versions'
 import { storedPath } from '../datasets/store'
-import { onnxCacheDir } from './reconstruction'
+import { onnxCacheDir } from '../app/paths'
 import {
   createInferenceJob,
   failInterruptedInference,

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AppContext } from '../app/types'
+import { onnxCacheDir, studyDir } from '../app/paths'
 import { requirePath } from '../app/require-path'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
@@ -23,13 +24,7 @@ import {
   setCustomRecipes
 } from '../reconstruction/repository'
 
-export function studyDir(dataDir: string, id: number): string {
-  return join(dataDir, 'studies', String(id))
-}
 
-export function onnxCacheDir(dataDir: string): string {
-  return join(dataDir, 'onnx-cache')
-}
 
 function recipeList(ctx: AppContext): RecipeList {
   return { presets: PRESET_NAMES.map((n) => presetRecipe(n)), custom: getCustomRecipes(ctx.ledger.db) }
