@@ -6,6 +6,7 @@ import { statSync } from 'node:fs'
 import { describeIoError, ioErrorCode } from '@shared/io-errors'
 import type { AppContext } from '../app/types'
 import type { ImportRequest } from '@shared/ipc/schemas/datasets'
+import type { Channel, ParsedRequestOf } from '@shared/ipc/contract'
 import { agreementReport, annotatorsAgree } from '@shared/datasets/agreement'
 import { normaliseClassName } from '@shared/datasets/classes'
 import { intersectImage } from '@shared/datasets/tiling'
@@ -68,144 +69,193 @@ export async function importPaths(d: DatasetDeps, req: ImportRequest, opts: { si
   return summary
 }
 
+type Req<C extends Channel> = ParsedRequestOf<C>
+
+// The use cases behind the datasets channels (the CLI's `marsfm dataset` calls the same functions
+// or the repositories and curation modules they wrap).
+
+export function newDataset(ctx: AppContext, req: Req<'datasets:create'>) {
+  const id = createDataset(ctx.ledger.db, { ...req, classes: req.classes.map(normaliseClassName) })
+  return summarise(ctx.ledger.db, getDataset(ctx.ledger.db, id))
+}
+
+export function editDataset(ctx: AppContext, { datasetId, ...patch }: Req<'datasets:update'>) {
+  updateDataset(ctx.ledger.db, datasetId, patch)
+  return summarise(ctx.ledger.db, getDataset(ctx.ledger.db, datasetId))
+}
+
+export function removeDataset(ctx: AppContext, datasetId: number): { ok: true } {
+  deleteDataset(ctx.ledger.db, datasetId)
+  return { ok: true }
+}
+
+/** The desktop app's file dialog; web mode has none (the page asks for a typed path). */
+export async function pickPaths(ctx: AppContext, kind: Req<'datasets:pick-paths'>['kind']) {
+  const picker = ctx.pathPicker
+  return picker ? { supported: true, paths: await picker.pick(kind) } : { supported: false, paths: [] }
+}
+
+/** Starts an import of files and folders as a local job. */
+export function startImport(ctx: AppContext, req: ImportRequest): { jobId: string } {
+  getDataset(ctx.ledger.db, req.datasetId)
+  requireExisting(req.paths)
+  const title = `Import ${req.paths.length === 1 ? req.paths[0] : `${req.paths.length} paths`}`
+  return { jobId: ctx.jobs.startLocalJob('datasets:import', title, (j) => importPaths(deps(ctx), req, { signal: j.signal, progress: j.progress })) }
+}
+
+/** Starts an import of an annotation format (COCO, ImageFolder, YOLO, VOC, landmark lists) as a local job. */
+export function startFormatImport(ctx: AppContext, req: Req<'datasets:import-format'>): { jobId: string } {
+  getDataset(ctx.ledger.db, req.datasetId)
+  requireExisting([req.path, ...(req.imagesDir ? [req.imagesDir] : [])])
+  return { jobId: ctx.jobs.startLocalJob('datasets:import', `Import ${req.format}: ${req.path}`, (j) => importFormat(deps(ctx), req, { signal: j.signal, progress: j.progress })) }
+}
+
+export function imagePage(ctx: AppContext, { datasetId, offset, limit, withThumbnails }: Req<'images:list'>) {
+  const { total, rows } = listImages(ctx.ledger.db, datasetId, offset, limit, withThumbnails)
+  return {
+    total,
+    images: rows.map(({ thumbnail, storedName: _s, ...im }) => ({ ...im, thumbnail: thumbnail ? dataUrl(thumbnail, 'image/jpeg') : null }))
+  }
+}
+
+/** A JPEG of one rectangle of a stored image, scaled to at most maxSide. */
+export async function imageRegion(ctx: AppContext, req: Req<'images:region'>) {
+  const im = getImage(ctx.ledger.db, req.imageId)
+  const rect = intersectImage({ x: req.x, y: req.y, width: req.width, height: req.height }, im.width, im.height)
+  if (!rect) throw new Error(`the region lies outside the ${im.width}×${im.height} image`)
+  const out = await readRegion(pixelSource(ctx.dataDir, im), { ...im, hasAlpha: false }, rect, req.maxSide, 'jpeg')
+  return { dataUrl: dataUrl(out.bytes, 'image/jpeg'), ...rect, outWidth: out.outWidth, outHeight: out.outHeight }
+}
+
+export function tilePage(ctx: AppContext, req: Req<'tiles:list'>) {
+  let tiles = tileViews(ctx.ledger.db, req.datasetId)
+  if (req.imageId !== undefined) tiles = tiles.filter((t) => t.imageId === req.imageId)
+  if (req.label === 'unlabelled') tiles = tiles.filter((t) => !t.labels.length)
+  else if (req.label) tiles = tiles.filter((t) => t.label === req.label)
+  if (req.split) tiles = tiles.filter((t) => (t.split ?? 'none') === req.split)
+  if (req.disagree) tiles = tiles.filter((t) => t.labels.length > 1 && !t.agree)
+  return { total: tiles.length, tiles: tiles.slice(req.offset, req.offset + req.limit) }
+}
+
+export function thumbnailsOf(ctx: AppContext, tileIds: number[]) {
+  return tileThumbnails(ctx.ledger.db, tileIds).flatMap((t) => (t.thumbnail ? [{ tileId: t.tileId, dataUrl: dataUrl(t.thumbnail, 'image/jpeg') }] : []))
+}
+
+/** A tile's pixels as PNG: the annotation view shows the exact pixels the masks will be drawn on. */
+export async function tileImage(ctx: AppContext, tileId: number, maxSide: number) {
+  const t = getTile(ctx.ledger.db, tileId)
+  const im = getImage(ctx.ledger.db, t.imageId)
+  const out = await readRegion(pixelSource(ctx.dataDir, im), { ...im, hasAlpha: false }, t, maxSide, 'png')
+  return { dataUrl: dataUrl(out.bytes, 'image/png'), width: t.width, height: t.height, outWidth: out.outWidth, outHeight: out.outHeight }
+}
+
+export function startGridTiling(ctx: AppContext, req: Req<'tiles:grid'>): { jobId: string } {
+  getDataset(ctx.ledger.db, req.datasetId)
+  return {
+    jobId: ctx.jobs.startLocalJob('datasets:tile', `Tile at ${req.size} px (stride ${req.stride ?? req.size}, ${req.edge} edges)`, (j) =>
+      gridTile(deps(ctx), req, { signal: j.signal, progress: j.progress })
+    )
+  }
+}
+
+/** Sets tiles' splits by hand and answers the observation leaks that creates. */
+export function setTileSplits(ctx: AppContext, { tileIds, split }: Req<'tiles:set-split'>) {
+  const db = ctx.ledger.db
+  const updated = setSplits(db, new Map(tileIds.map((id) => [id, split])), true)
+  return { updated, leaks: datasetsOfTiles(db, tileIds).flatMap((d) => leaksOf(db, d)) }
+}
+
+/** Labels tiles (null clears); a class the tile's dataset does not have is refused. */
+export function labelTiles(ctx: AppContext, { tileIds, className, annotator }: Req<'labels:set'>) {
+  const db = ctx.ledger.db
+  if (className !== null) {
+    for (const d of datasetsOfTiles(db, tileIds)) {
+      const ds = getDataset(db, d)
+      if (!ds.classes.includes(className)) throw new Error(`"${className}" is not a class of dataset "${ds.name}" (${ds.classes.join(', ')})`)
+    }
+  }
+  return { updated: setLabels(db, tileIds, className, annotator ?? annotatorName(ctx)) }
+}
+
+/** Removes the tiles whose annotators disagree. */
+export function keepAgreedTiles(ctx: AppContext, datasetId: number) {
+  const disagreeing = tileViews(ctx.ledger.db, datasetId).filter((t) => t.labels.length > 1 && !annotatorsAgree(t.labels)).map((t) => t.id)
+  return { removed: disagreeing.length ? deleteTiles(ctx.ledger.db, disagreeing) : 0 }
+}
+
+export function saveAnnotations(ctx: AppContext, { tileId, annotator, shapes }: Req<'annotations:save'>) {
+  replaceAnnotations(ctx.ledger.db, tileId, annotator ?? annotatorName(ctx), shapes)
+  return annotationsOf(ctx.ledger.db, tileId)
+}
+
+/** Splits a dataset by observation; its warnings (e.g. a skewed class) also go to the log. */
+export function splitByObservation(ctx: AppContext, { datasetId, seed, ratios, excludeFlaggedColour, labelledOnly }: Req<'datasets:split'>) {
+  const report = splitDataset(ctx.ledger.db, datasetId, { seed, ratios, excludeFlaggedColour, labelledOnly })
+  for (const w of report.warnings) ctx.log.write('warn', 'datasets', `dataset #${datasetId}: ${w}`)
+  return report
+}
+
+export function startExport(ctx: AppContext, req: Req<'datasets:export'>): { jobId: string } {
+  const v = getVersion(ctx.ledger.db, req.versionId)
+  return {
+    jobId: ctx.jobs.startLocalJob('datasets:export', `Export v${v.version} as ${req.format} to ${req.outDir}`, (j) => exportVersion(deps(ctx), req, { signal: j.signal, progress: j.progress }))
+  }
+}
+
+export function startQualityCheck(ctx: AppContext, { datasetId, maxDistance }: Req<'datasets:quality'>): { jobId: string } {
+  getDataset(ctx.ledger.db, datasetId)
+  return {
+    jobId: ctx.jobs.startLocalJob('datasets:quality', 'Quality check: near-duplicates and colour', (j) =>
+      qualityReport(deps(ctx), datasetId, maxDistance, { signal: j.signal, progress: j.progress })
+    )
+  }
+}
+
+export function datasetStats(ctx: AppContext, datasetId: number) {
+  const db = ctx.ledger.db
+  const d = getDataset(db, datasetId)
+  const report = splitReport(db, datasetId)
+  const colour: Record<string, number> = {}
+  for (const t of tileRows(db, datasetId)) colour[t.colour ?? 'unknown'] = (colour[t.colour ?? 'unknown'] ?? 0) + 1
+  return { classes: d.classes, bySplit: report.byClass, colour }
+}
+
+export function setAnnotator(ctx: AppContext, annotator: string) {
+  setSetting(ctx.ledger.db, ANNOTATOR_KEY, annotator)
+  return { annotator }
+}
+
 export function registerDatasetsService(ctx: AppContext): void {
   const db = ctx.ledger.db
   const r = ctx.router
-
   r.handle('datasets:list', () => listDatasets(db))
-  r.handle('datasets:create', (req) => {
-    const id = createDataset(db, { ...req, classes: req.classes.map(normaliseClassName) })
-    return summarise(db, getDataset(db, id))
-  })
-  r.handle('datasets:update', ({ datasetId, ...patch }) => {
-    updateDataset(db, datasetId, patch)
-    return summarise(db, getDataset(db, datasetId))
-  })
-  r.handle('datasets:delete', ({ datasetId }) => {
-    deleteDataset(db, datasetId)
-    return { ok: true as const }
-  })
-  r.handle('datasets:pick-paths', async ({ kind }) => {
-    const picker = ctx.pathPicker
-    return picker ? { supported: true, paths: await picker.pick(kind) } : { supported: false, paths: [] }
-  })
-
-  r.handle('datasets:import', (req) => {
-    getDataset(db, req.datasetId)
-    requireExisting(req.paths)
-    const title = `Import ${req.paths.length === 1 ? req.paths[0] : `${req.paths.length} paths`}`
-    const jobId = ctx.jobs.startLocalJob('datasets:import', title, (j) => importPaths(deps(ctx), req, { signal: j.signal, progress: j.progress }))
-    return { jobId }
-  })
-  r.handle('datasets:import-format', (req) => {
-    getDataset(db, req.datasetId)
-    requireExisting([req.path, ...(req.imagesDir ? [req.imagesDir] : [])])
-    const jobId = ctx.jobs.startLocalJob('datasets:import', `Import ${req.format}: ${req.path}`, (j) => importFormat(deps(ctx), req, { signal: j.signal, progress: j.progress }))
-    return { jobId }
-  })
-
-  r.handle('images:list', ({ datasetId, offset, limit, withThumbnails }) => {
-    const { total, rows } = listImages(db, datasetId, offset, limit, withThumbnails)
-    return {
-      total,
-      images: rows.map(({ thumbnail, storedName: _s, ...im }) => ({ ...im, thumbnail: thumbnail ? dataUrl(thumbnail, 'image/jpeg') : null }))
-    }
-  })
-  r.handle('images:region', async (req) => {
-    const im = getImage(db, req.imageId)
-    const rect = intersectImage({ x: req.x, y: req.y, width: req.width, height: req.height }, im.width, im.height)
-    if (!rect) throw new Error(`the region lies outside the ${im.width}×${im.height} image`)
-    const out = await readRegion(pixelSource(ctx.dataDir, im), { ...im, hasAlpha: false }, rect, req.maxSide, 'jpeg')
-    return { dataUrl: dataUrl(out.bytes, 'image/jpeg'), ...rect, outWidth: out.outWidth, outHeight: out.outHeight }
-  })
-
-  r.handle('tiles:list', (req) => {
-    let tiles = tileViews(db, req.datasetId)
-    if (req.imageId !== undefined) tiles = tiles.filter((t) => t.imageId === req.imageId)
-    if (req.label === 'unlabelled') tiles = tiles.filter((t) => !t.labels.length)
-    else if (req.label) tiles = tiles.filter((t) => t.label === req.label)
-    if (req.split) tiles = tiles.filter((t) => (t.split ?? 'none') === req.split)
-    if (req.disagree) tiles = tiles.filter((t) => t.labels.length > 1 && !t.agree)
-    return { total: tiles.length, tiles: tiles.slice(req.offset, req.offset + req.limit) }
-  })
-  r.handle('tiles:thumbnails', ({ tileIds }) =>
-    tileThumbnails(db, tileIds).flatMap((t) => (t.thumbnail ? [{ tileId: t.tileId, dataUrl: dataUrl(t.thumbnail, 'image/jpeg') }] : []))
-  )
-  r.handle('tiles:image', async ({ tileId, maxSide }) => {
-    const t = getTile(db, tileId)
-    const im = getImage(db, t.imageId)
-    // PNG: the annotation view shows the exact pixels the masks will be drawn on.
-    const out = await readRegion(pixelSource(ctx.dataDir, im), { ...im, hasAlpha: false }, t, maxSide, 'png')
-    return { dataUrl: dataUrl(out.bytes, 'image/png'), width: t.width, height: t.height, outWidth: out.outWidth, outHeight: out.outHeight }
-  })
-  r.handle('tiles:grid', (req) => {
-    getDataset(db, req.datasetId)
-    const jobId = ctx.jobs.startLocalJob('datasets:tile', `Tile at ${req.size} px (stride ${req.stride ?? req.size}, ${req.edge} edges)`, (j) =>
-      gridTile(deps(ctx), req, { signal: j.signal, progress: j.progress })
-    )
-    return { jobId }
-  })
+  r.handle('datasets:create', (req) => newDataset(ctx, req))
+  r.handle('datasets:update', (req) => editDataset(ctx, req))
+  r.handle('datasets:delete', ({ datasetId }) => removeDataset(ctx, datasetId))
+  r.handle('datasets:pick-paths', ({ kind }) => pickPaths(ctx, kind))
+  r.handle('datasets:import', (req) => startImport(ctx, req))
+  r.handle('datasets:import-format', (req) => startFormatImport(ctx, req))
+  r.handle('images:list', (req) => imagePage(ctx, req))
+  r.handle('images:region', (req) => imageRegion(ctx, req))
+  r.handle('tiles:list', (req) => tilePage(ctx, req))
+  r.handle('tiles:thumbnails', ({ tileIds }) => thumbnailsOf(ctx, tileIds))
+  r.handle('tiles:image', ({ tileId, maxSide }) => tileImage(ctx, tileId, maxSide))
+  r.handle('tiles:grid', (req) => startGridTiling(ctx, req))
   r.handle('tiles:cut', ({ imageId, cx, cy, size }) => cutTileAt(deps(ctx), imageId, cx, cy, size))
   r.handle('tiles:delete', ({ tileIds }) => ({ deleted: deleteTiles(db, tileIds) }))
-  r.handle('tiles:set-split', ({ tileIds, split }) => {
-    const updated = setSplits(db, new Map(tileIds.map((id) => [id, split])), true)
-    const datasetIds = datasetsOfTiles(db, tileIds)
-    return { updated, leaks: datasetIds.flatMap((d) => leaksOf(db, d)) }
-  })
-
-  r.handle('labels:set', ({ tileIds, className, annotator }) => {
-    if (className !== null) {
-      for (const d of datasetsOfTiles(db, tileIds)) {
-        const ds = getDataset(db, d)
-        if (!ds.classes.includes(className)) throw new Error(`"${className}" is not a class of dataset "${ds.name}" (${ds.classes.join(', ')})`)
-      }
-    }
-    return { updated: setLabels(db, tileIds, className, annotator ?? annotatorName(ctx)) }
-  })
+  r.handle('tiles:set-split', (req) => setTileSplits(ctx, req))
+  r.handle('labels:set', (req) => labelTiles(ctx, req))
   r.handle('labels:agreement', ({ datasetId }) => agreementReport(tileViews(db, datasetId).map((t) => t.labels)))
-  r.handle('labels:keep-agreed', ({ datasetId }) => {
-    const disagreeing = tileViews(db, datasetId).filter((t) => t.labels.length > 1 && !annotatorsAgree(t.labels)).map((t) => t.id)
-    return { removed: disagreeing.length ? deleteTiles(db, disagreeing) : 0 }
-  })
-
+  r.handle('labels:keep-agreed', ({ datasetId }) => keepAgreedTiles(ctx, datasetId))
   r.handle('annotations:list', ({ tileId }) => annotationsOf(db, tileId))
-  r.handle('annotations:save', ({ tileId, annotator, shapes }) => {
-    replaceAnnotations(db, tileId, annotator ?? annotatorName(ctx), shapes)
-    return annotationsOf(db, tileId)
-  })
-
-  r.handle('datasets:split', ({ datasetId, seed, ratios, excludeFlaggedColour, labelledOnly }) => {
-    const report = splitDataset(db, datasetId, { seed, ratios, excludeFlaggedColour, labelledOnly })
-    for (const w of report.warnings) ctx.log.write('warn', 'datasets', `dataset #${datasetId}: ${w}`)
-    return report
-  })
+  r.handle('annotations:save', (req) => saveAnnotations(ctx, req))
+  r.handle('datasets:split', (req) => splitByObservation(ctx, req))
   r.handle('datasets:leaks', ({ datasetId }) => leaksOf(db, datasetId))
   r.handle('datasets:freeze', ({ datasetId, note }) => freeze(db, datasetId, note).version)
   r.handle('datasets:versions', ({ datasetId }) => listVersions(db, datasetId))
-  r.handle('datasets:export', (req) => {
-    const v = getVersion(db, req.versionId)
-    const jobId = ctx.jobs.startLocalJob('datasets:export', `Export v${v.version} as ${req.format} to ${req.outDir}`, (j) =>
-      exportVersion(deps(ctx), req, { signal: j.signal, progress: j.progress })
-    )
-    return { jobId }
-  })
-  r.handle('datasets:quality', ({ datasetId, maxDistance }) => {
-    getDataset(db, datasetId)
-    const jobId = ctx.jobs.startLocalJob('datasets:quality', 'Quality check: near-duplicates and colour', (j) =>
-      qualityReport(deps(ctx), datasetId, maxDistance, { signal: j.signal, progress: j.progress })
-    )
-    return { jobId }
-  })
-  r.handle('datasets:stats', ({ datasetId }) => {
-    const d = getDataset(db, datasetId)
-    const report = splitReport(db, datasetId)
-    const colour: Record<string, number> = {}
-    for (const t of tileRows(db, datasetId)) colour[t.colour ?? 'unknown'] = (colour[t.colour ?? 'unknown'] ?? 0) + 1
-    return { classes: d.classes, bySplit: report.byClass, colour }
-  })
+  r.handle('datasets:export', (req) => startExport(ctx, req))
+  r.handle('datasets:quality', (req) => startQualityCheck(ctx, req))
+  r.handle('datasets:stats', ({ datasetId }) => datasetStats(ctx, datasetId))
   r.handle('datasets:settings-get', () => ({ annotator: annotatorName(ctx) }))
-  r.handle('datasets:settings-set', ({ annotator }) => {
-    setSetting(db, ANNOTATOR_KEY, annotator)
-    return { annotator }
-  })
+  r.handle('datasets:settings-set', ({ annotator }) => setAnnotator(ctx, annotator))
 }

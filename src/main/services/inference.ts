@@ -148,6 +148,30 @@ export async function startInference(ctx: AppContext, req: InferenceStart): Prom
   }
 }
 
+export function inferenceOrThrow(ctx: AppContext, id: number) {
+  const job = getInferenceJob(ctx.ledger.db, id)
+  if (!job) throw new Error(`no inference job #${id}`)
+  return job
+}
+
+/** A larger preview of a classified image: only an image the recorded outcome names, so no path from the page is ever opened. */
+export async function inferenceImage(ctx: AppContext, id: number, index: number, maxSide: number) {
+  const p = getInferenceJob(ctx.ledger.db, id)?.outcome?.predictions[index]
+  if (!p) throw new Error(`inference job #${id} has no image ${index}`)
+  if (!existsSync(p.path)) throw new Error(`the image is gone: ${p.path}`)
+  let img = sharp(p.path, { limitInputPixels: 2 ** 28 })
+  if (p.region) img = img.extract({ left: p.region.x, top: p.region.y, width: p.region.width, height: p.region.height })
+  const png = await img.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).removeAlpha().png().toBuffer()
+  return { index, name: p.name, dataUrl: `data:image/png;base64,${png.toString('base64')}` }
+}
+
+export function deleteInference(ctx: AppContext, id: number): { ok: true } {
+  const job = inferenceOrThrow(ctx, id)
+  if (job.status === 'running') throw new Error(`inference job #${id} is still running: cancel it first`)
+  removeInferenceJob(ctx.ledger.db, id)
+  return { ok: true }
+}
+
 export function registerInferenceService(ctx: AppContext): void {
   // A CLI command may run beside the app on the same data folder: only the app marks leftovers.
   const interrupted = ctx.mode === 'cli' ? 0 : failInterruptedInference(ctx.ledger.db)
@@ -156,29 +180,7 @@ export function registerInferenceService(ctx: AppContext): void {
   ctx.router.handle('inference:candidates', () => inferenceCandidates(ctx))
   ctx.router.handle('inference:start', (req) => startInference(ctx, req))
   ctx.router.handle('inference:list', () => listInferenceJobs(ctx.ledger.db))
-
-  ctx.router.handle('inference:get', ({ id }) => {
-    const job = getInferenceJob(ctx.ledger.db, id)
-    if (!job) throw new Error(`no inference job #${id}`)
-    return job
-  })
-
-  ctx.router.handle('inference:image', async ({ id, index, maxSide }) => {
-    // Only an image the recorded outcome names, so no path from the page is ever opened.
-    const p = getInferenceJob(ctx.ledger.db, id)?.outcome?.predictions[index]
-    if (!p) throw new Error(`inference job #${id} has no image ${index}`)
-    if (!existsSync(p.path)) throw new Error(`the image is gone: ${p.path}`)
-    let img = sharp(p.path, { limitInputPixels: 2 ** 28 })
-    if (p.region) img = img.extract({ left: p.region.x, top: p.region.y, width: p.region.width, height: p.region.height })
-    const png = await img.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).removeAlpha().png().toBuffer()
-    return { index, name: p.name, dataUrl: `data:image/png;base64,${png.toString('base64')}` }
-  })
-
-  ctx.router.handle('inference:remove', ({ id }) => {
-    const job = getInferenceJob(ctx.ledger.db, id)
-    if (!job) throw new Error(`no inference job #${id}`)
-    if (job.status === 'running') throw new Error(`inference job #${id} is still running: cancel it first`)
-    removeInferenceJob(ctx.ledger.db, id)
-    return { ok: true as const }
-  })
+  ctx.router.handle('inference:get', ({ id }) => inferenceOrThrow(ctx, id))
+  ctx.router.handle('inference:image', ({ id, index, maxSide }) => inferenceImage(ctx, id, index, maxSide))
+  ctx.router.handle('inference:remove', ({ id }) => deleteInference(ctx, id))
 }

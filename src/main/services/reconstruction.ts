@@ -108,59 +108,64 @@ export async function startStudy(ctx: AppContext, req: ReconstructionStart, extr
   }
 }
 
+/** Saves a user recipe (a preset's name is refused); answers the updated list. */
+export function saveRecipe(ctx: AppContext, recipe: BandRecipe): RecipeList {
+  if (isPreset(recipe.name)) throw new Error(`"${recipe.name}" is a preset; give your recipe another name`)
+  const others = getCustomRecipes(ctx.ledger.db).filter((r) => r.name !== recipe.name)
+  setCustomRecipes(ctx.ledger.db, [...others, recipe].sort((a, b) => a.name.localeCompare(b.name)))
+  return recipeList(ctx)
+}
+
+export function deleteRecipe(ctx: AppContext, name: string): RecipeList {
+  setCustomRecipes(ctx.ledger.db, getCustomRecipes(ctx.ledger.db).filter((r) => r.name !== name))
+  return recipeList(ctx)
+}
+
+export function studyOrThrow(ctx: AppContext, id: number) {
+  const study = getStudy(ctx.ledger.db, id)
+  if (!study) throw new Error(`no study #${id}`)
+  return study
+}
+
+/** One gallery tile's PNG panels (only files the study's stored manifest names). */
+export function galleryTile(ctx: AppContext, studyId: number, index: number) {
+  const study = getStudy(ctx.ledger.db, studyId)
+  const tile = study?.outcome?.gallery?.tiles.find((t) => t.index === index)
+  if (!tile) throw new Error(`study #${studyId} has no gallery tile ${index}`)
+  const dir = studyDir(ctx.dataDir, studyId)
+  return {
+    index: tile.index,
+    tile: tile.tile,
+    errorMax: tile.errorMax,
+    // File names come from the stored manifest and match /^[\w.-]+\.png$/: no path can escape dir.
+    panels: tile.panels.map((p) => ({
+      kind: p.kind,
+      ...(p.method ? { method: p.method } : {}),
+      dataUrl: `data:image/png;base64,${readFileSync(join(dir, p.file)).toString('base64')}`
+    }))
+  }
+}
+
+/** Removes a finished study, its rows and its gallery files. */
+export function deleteStudy(ctx: AppContext, id: number): { ok: true } {
+  const study = studyOrThrow(ctx, id)
+  if (study.status === 'running') throw new Error(`study #${id} is still running: cancel it first`)
+  removeStudy(ctx.ledger.db, id)
+  rmSync(studyDir(ctx.dataDir, id), { recursive: true, force: true })
+  return { ok: true }
+}
+
 export function registerReconstructionService(ctx: AppContext): void {
   // A CLI command may run beside the app on the same data folder: only the app marks leftovers.
   const interrupted = ctx.mode === 'cli' ? 0 : failInterruptedStudies(ctx.ledger.db)
   if (interrupted) ctx.log.write('warn', 'reconstruction', `${interrupted} study(ies) were interrupted by the last shutdown`)
 
   ctx.router.handle('reconstruction:recipes', () => recipeList(ctx))
-
-  ctx.router.handle('reconstruction:save-recipe', ({ recipe }) => {
-    if (isPreset(recipe.name)) throw new Error(`"${recipe.name}" is a preset; give your recipe another name`)
-    const others = getCustomRecipes(ctx.ledger.db).filter((r) => r.name !== recipe.name)
-    setCustomRecipes(ctx.ledger.db, [...others, recipe].sort((a, b) => a.name.localeCompare(b.name)))
-    return recipeList(ctx)
-  })
-
-  ctx.router.handle('reconstruction:delete-recipe', ({ name }) => {
-    setCustomRecipes(ctx.ledger.db, getCustomRecipes(ctx.ledger.db).filter((r) => r.name !== name))
-    return recipeList(ctx)
-  })
-
+  ctx.router.handle('reconstruction:save-recipe', ({ recipe }) => saveRecipe(ctx, recipe))
+  ctx.router.handle('reconstruction:delete-recipe', ({ name }) => deleteRecipe(ctx, name))
   ctx.router.handle('reconstruction:start', (req) => startStudy(ctx, req))
-
   ctx.router.handle('reconstruction:list', () => listStudies(ctx.ledger.db))
-
-  ctx.router.handle('reconstruction:get', ({ id }) => {
-    const study = getStudy(ctx.ledger.db, id)
-    if (!study) throw new Error(`no study #${id}`)
-    return study
-  })
-
-  ctx.router.handle('reconstruction:gallery-tile', ({ studyId, index }) => {
-    const study = getStudy(ctx.ledger.db, studyId)
-    const tile = study?.outcome?.gallery?.tiles.find((t) => t.index === index)
-    if (!tile) throw new Error(`study #${studyId} has no gallery tile ${index}`)
-    const dir = studyDir(ctx.dataDir, studyId)
-    return {
-      index: tile.index,
-      tile: tile.tile,
-      errorMax: tile.errorMax,
-      // File names come from the stored manifest and match /^[\w.-]+\.png$/: no path can escape dir.
-      panels: tile.panels.map((p) => ({
-        kind: p.kind,
-        ...(p.method ? { method: p.method } : {}),
-        dataUrl: `data:image/png;base64,${readFileSync(join(dir, p.file)).toString('base64')}`
-      }))
-    }
-  })
-
-  ctx.router.handle('reconstruction:remove', ({ id }) => {
-    const study = getStudy(ctx.ledger.db, id)
-    if (!study) throw new Error(`no study #${id}`)
-    if (study.status === 'running') throw new Error(`study #${id} is still running: cancel it first`)
-    removeStudy(ctx.ledger.db, id)
-    rmSync(studyDir(ctx.dataDir, id), { recursive: true, force: true })
-    return { ok: true as const }
-  })
+  ctx.router.handle('reconstruction:get', ({ id }) => studyOrThrow(ctx, id))
+  ctx.router.handle('reconstruction:gallery-tile', ({ studyId, index }) => galleryTile(ctx, studyId, index))
+  ctx.router.handle('reconstruction:remove', ({ id }) => deleteStudy(ctx, id))
 }

@@ -7,8 +7,9 @@ import type { Command, CliIo } from '../command'
 import { UsageError, parseOptions } from '../command'
 import type { AppContext } from '../../app/types'
 import { ModelName, ModelSummary, type ModelRecord } from '@shared/ipc/schemas/models'
-import { listModels, upsertModel } from '../../models/repository'
-import { runEngineJob } from '../run-job'
+import { listModels } from '../../models/repository'
+import { importModel } from '../../services/models'
+import { followJob, runEngineJob } from '../run-job'
 import { printable } from '../text'
 
 const USAGE = `marsfm model inspect <checkpoint> [--config yaml] [--json]
@@ -81,8 +82,13 @@ export const modelCommand: Command = {
       case 'import': {
         // The name is checked before the (slow) inspection, with the contract's rule.
         const name = values.name === undefined ? undefined : parseOptions(ModelName, values.name, { '': '--name' })
-        const summary = await inspect(ctx, io, checkpoint(), configPath)
-        const record = upsertModel(ctx.ledger.db, summary, name ? { name } : {})
+        const path = checkpoint()
+        // The Models view's use case: the same inspection, the same ledger row.
+        const { jobId, recorded } = await importModel(ctx, { path, ...(configPath ? { configPath } : {}), ...(name ? { name } : {}) })
+        await followJob(ctx, jobId, `inspect ${path}`)
+        const done = await recorded
+        if (!done) throw new Error(`the import of ${path} did not finish`)
+        const { record, summary } = done
         // Imported all the same (the user may want to inspect or repair it), but never silently.
         for (const w of summary.warnings) io.err(`warning: ${printable(record.name)}: ${printable(w)}`)
         io.out(values.json ? JSON.stringify(record, null, 2) : `imported model #${record.id} ${printable(record.name)} (${record.sha256.slice(0, 12)})`)
