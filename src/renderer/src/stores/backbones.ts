@@ -6,7 +6,7 @@ import type { JobView } from '@shared/ipc/schemas/jobs'
 import type { ModelRecord } from '@shared/ipc/schemas/models'
 import type { BackboneStudyDetail, BackboneStudyListItem, BackboneStudyRequest } from '@shared/ipc/schemas/backbones'
 import { api } from '../api'
-import { followJob } from '../composables/followJob'
+import { followRecordedJob } from '../composables/followJob'
 import { frozenVersionOptions, type VersionOption } from '../composables/frozenVersions'
 import { trackedCalls } from '../composables/trackedCalls'
 
@@ -58,17 +58,10 @@ export const useBackbonesStore = defineStore('backbones', () => {
     const started = await track('start', () => api.backbones.start(request))
     if (!started) return
     void refresh()
-    followJob(
-      started.jobId,
-      (j) => (job.value = j),
-      (j) => {
-        // Main records the outcome when the job ends; give it the event turn to finish.
-        setTimeout(() => {
-          void refresh()
-          if (j.state === 'done') void open(started.studyId)
-        }, 50)
-      }
-    )
+    followRecordedJob(started.jobId, job, (j) => {
+      void refresh()
+      if (j.state === 'done') void open(started.studyId)
+    })
   }
 
   async function cancel() {

@@ -6,7 +6,7 @@ import { computed, ref } from 'vue'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import type { InferenceCandidate, InferenceDetail, InferenceListItem, InferenceStartRequest } from '@shared/ipc/schemas/inference'
 import { api } from '../api'
-import { followJob } from '../composables/followJob'
+import { followRecordedJob } from '../composables/followJob'
 import { frozenVersionOptions } from '../composables/frozenVersions'
 import { trackedCalls } from '../composables/trackedCalls'
 
@@ -51,17 +51,10 @@ export const useInferenceStore = defineStore('inference', () => {
     const started = await track('start', () => api.inference.start(request))
     if (!started) return
     void refresh()
-    followJob(
-      started.jobId,
-      (j) => (job.value = j),
-      (j) => {
-        // Main records the outcome when the job ends; give it the event turn to finish.
-        setTimeout(() => {
-          void refresh()
-          if (j.state === 'done') void open(started.inferenceId)
-        }, 50)
-      }
-    )
+    followRecordedJob(started.jobId, job, (j) => {
+      void refresh()
+      if (j.state === 'done') void open(started.inferenceId)
+    })
   }
 
   async function cancel() {

@@ -13,7 +13,7 @@ import type {
 import type { BandRecipe } from '@shared/imputation/recipes'
 import { api } from '../api'
 import { trackedCalls } from '../composables/trackedCalls'
-import { followJob } from '../composables/followJob'
+import { followRecordedJob } from '../composables/followJob'
 import { frozenVersionOptions } from '../composables/frozenVersions'
 
 export const useReconstructionStore = defineStore('reconstruction', () => {
@@ -66,17 +66,14 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
     if (!started) return
     runningStudyId.value = started.studyId
     void refresh()
-    followJob(
+    followRecordedJob(
       started.jobId,
-      (j) => (job.value = j),
+      job,
       (j) => {
-        runningStudyId.value = null
-        // Main records the results when the job ends; give it the event turn to finish.
-        setTimeout(() => {
-          void refresh()
-          if (j.state === 'done') void open(started.studyId)
-        }, 50)
-      }
+        void refresh()
+        if (j.state === 'done') void open(started.studyId)
+      },
+      () => (runningStudyId.value = null)
     )
   }
 
