@@ -4,6 +4,7 @@
 // like one, reopen the study after a reload.
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
@@ -58,6 +59,14 @@ describe('Backbones view', () => {
     expect(await rows.first().textContent()).toMatch(/MarsFM demo.*cls.*linear\s*\d+\.\d ± 0\.0 \[\d+\.\d, \d+\.\d\]/)
     expect(await page.getByTestId('probe-comparisons').locator('tbody tr').count()).toBe(4)
     expect((await page.getByTestId('backbone-results').textContent())!.replace(/\s+/g, ' ')).toMatch(/36 tiles from \d+ observations · classes 0-other, 1-crater · positive class 1-crater/)
+    // The CSV: one record per backbone × pooling × probe × seed, RFC 4180 (the names hold commas and parentheses).
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('backbone-export-csv').click()])
+    const text = await readFile((await csv.path())!, 'utf8')
+    const records = text.split('\r\n').filter(Boolean)
+    expect(records[0]).toBe('backbone,pooling,probe,seed,balanced_accuracy,balanced_accuracy_lower,balanced_accuracy_upper,auc,accuracy,observations,tiles')
+    expect(records).toHaveLength(9)
+    expect(records[1]).toMatch(/^"MarsFM demo \(tiny, Mars pre-trained\)",cls,logistic,0,0\.\d+,/)
+    expect(records[5]).toMatch(/^"random init \(MarsFM demo \(tiny, Mars pre-trained\) architecture\)",cls,logistic,0,/)
     await page.getByTestId('map-colour').selectOption('observation')
     expect(await page.getByTestId('embedding-map').locator('canvas').isVisible()).toBe(true)
   })

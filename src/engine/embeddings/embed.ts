@@ -9,8 +9,7 @@ import { join } from 'node:path'
 import { PRITHVI_HLS_STATS, type BandStats } from '@shared/bands'
 import { CancelledError } from '@shared/ipc/errors'
 import { canonicalJson } from '@shared/datasets/manifest'
-import { EmbedBackbone, EmbedJobParams } from '@shared/engine/backbones'
-import type { EngineJobInput } from '@shared/engine/jobs'
+import type { EngineJobInput, EngineJobReturn } from '@shared/engine/jobs'
 import { assertUsable, loadCheckpoint } from '../checkpoint'
 import type { PrithviConfig } from '../model/config'
 import { randomWeights } from '../model/params'
@@ -21,24 +20,10 @@ import { modelInputs, modelRgb } from '../inference/images'
 import type { Preprocessing } from '../training/data'
 import { EmbeddingStore } from './store'
 
-export { EmbedBackbone, EmbedJobParams }
 export type EmbedParams = EngineJobInput<'embed'>
 
-export interface EmbedOutcome {
-  /** Sub-folder of storeRoot holding this backbone's vectors. */
-  storeKey: string
-  dim: number
-  /** SHA-256 of the weights file ('random-<seed>' for untrained weights). */
-  weights: string
-  config: PrithviConfig
-  preprocessing: { recipe: string; truncate: boolean; tileNorm: string; stats: BandStats }
-  computed: number
-  reused: number
-  failed: { key: string; path: string; error: string }[]
-  device: string
-  notes: string[]
-  seconds: number
-}
+/** What the job returns (the ledger's schema: ipc/schemas/backbones.ts). */
+export type EmbedOutcome = EngineJobReturn<'embed'>
 
 export interface EmbedEnv {
   signal?: AbortSignal
@@ -69,7 +54,9 @@ export async function runEmbedding(p: EmbedParams, env: EmbedEnv = {}): Promise<
     const { config, seed } = p.backbone
     cfg = { ...config, num_frames: 1 }
     weights = () => randomWeights(cfg, seed, { decoder: false })
-    weightsId = `random-${seed}`
+    // Names the initialiser too: untrained weights of another generator are other weights, and
+    // must not reuse this cache (bump when randomWeights changes).
+    weightsId = `random-xoshiro128ss-${seed}`
     stats = p.stats ?? PRITHVI_HLS_STATS
   }
   const pre: Preprocessing = { stats, recipe: p.preprocessing.recipe, truncate: p.preprocessing.truncate, tileNorm: p.preprocessing.tileNorm }

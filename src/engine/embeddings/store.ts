@@ -7,7 +7,7 @@
 //
 // Appends write the vectors first and the index last (atomically, by rename), so an interrupted job
 // leaves a valid store: rows beyond the index are ignored and overwritten next time.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
 
@@ -93,14 +93,23 @@ export class EmbeddingStore {
   /** The vectors of `keys` (n × dim, in that order) for one pooling; a missing key is an error. */
   vectors(keys: readonly string[], pooling: Pooling): Float32Array {
     const d = this.dim
-    const all = new Float32Array(new Uint8Array(readFileSync(join(this.dir, 'vectors.f32'))).buffer) // a copy: aligned, not pooled
-    const out = new Float32Array(keys.length * d)
-    keys.forEach((k, i) => {
+    const rows = keys.map((k) => {
       const r = this.rowOf.get(k)
       if (r === undefined) throw new Error(`the embedding cache ${this.dir} has no vector for ${k}`)
-      const start = r * 2 * d + (pooling === 'mean' ? d : 0)
-      out.set(all.subarray(start, start + d), i * d)
+      return r
     })
+    const out = new Float32Array(keys.length * d)
+    const bytes = new Uint8Array(out.buffer)
+    // Only the rows asked for: the cache is shared by every version, and may be much larger.
+    const fd = openSync(join(this.dir, 'vectors.f32'), 'r')
+    try {
+      rows.forEach((r, i) => {
+        const at = (r * 2 * d + (pooling === 'mean' ? d : 0)) * 4
+        readSync(fd, bytes, i * d * 4, d * 4, at)
+      })
+    } finally {
+      closeSync(fd)
+    }
     return out
   }
 }

@@ -12,49 +12,20 @@ import {
   principalMap,
   probeScores,
   type EmbeddingMatrix,
-  type ProbeComparison,
   type ProbeScores
 } from '@shared/probe'
-import { BackboneStudyParams, EmbedJobParams, ProbeSettings } from '@shared/engine/backbones'
-import type { EngineJobInput } from '@shared/engine/jobs'
+import { EmbedJobParams } from '@shared/engine/backbones'
+import type { EngineJobInput, EngineJobReturn } from '@shared/engine/jobs'
 import { runEmbedding, type EmbedOutcome } from './embed'
-import { EmbeddingStore, type Pooling } from './store'
+import { EmbeddingStore } from './store'
 import { join } from 'node:path'
 
-export { BackboneStudyParams, ProbeSettings }
 export type StudyParams = EngineJobInput<'backbone-study'>
 
-export interface ProbeRow {
-  pooling: Pooling
-  method: 'logistic' | 'knn'
-  perSeed: { seed: number; scores: ProbeScores }[]
-  /** Means over the seeds (and their standard deviations): the headline numbers. */
-  mean: { accuracy: number; balancedAccuracy: number; auc: number | null }
-  sd: { accuracy: number; balancedAccuracy: number; auc: number | null }
-}
-
-export interface BackboneResult {
-  name: string
-  embed: EmbedOutcome
-  rows: ProbeRow[]
-  /** First two principal components of the CLS embeddings of `tiles` (n × 2, row-major). */
-  map: { pooling: Pooling; coords: number[]; explained: [number, number] } | null
-}
-
-export interface BackboneStudyOutcome {
-  classes: string[]
-  positiveIndex: number
-  /** The tiles every probe scored, in the row order of the maps. */
-  tiles: { key: string; label: number; observation: string }[]
-  /** Tiles left out because a backbone could not read them. */
-  skipped: { key: string; path: string; error: string }[]
-  observations: number
-  settings: z.infer<typeof ProbeSettings> | null
-  backbones: BackboneResult[]
-  /** Every pair of backbones (a before b in the list), per pooling and method, on the first seed. */
-  comparisons: { a: string; b: string; pooling: Pooling; method: 'logistic' | 'knn'; seed: number; result: ProbeComparison }[]
-  seconds: number
-}
+// The outcome's types are the ledger's schemas (ipc/schemas/backbones.ts): one declaration.
+export type BackboneStudyOutcome = EngineJobReturn<'backbone-study'>
+type ProbeRow = BackboneStudyOutcome['backbones'][number]['rows'][number]
+type BackboneResult = BackboneStudyOutcome['backbones'][number]
 
 export interface StudyEnv {
   signal?: AbortSignal
@@ -76,7 +47,8 @@ export async function runBackboneStudy(p: StudyParams, env: StudyEnv = {}): Prom
   const t0 = performance.now()
   const progress = env.progress ?? (() => {})
   const K = p.classes.length
-  if (p.positiveIndex >= K) throw new Error(`the positive class index ${p.positiveIndex} is not one of the ${K} classes`)
+  if (p.probe && K < 2) throw new Error(`a probe needs tiles of at least 2 classes; these have ${K} (${p.classes.join(', ')})`)
+  if (p.probe && p.positiveIndex >= K) throw new Error(`the positive class index ${p.positiveIndex} is not one of the ${K} classes`)
   for (const t of p.tiles) if (t.label >= K) throw new Error(`tile ${t.key} has class index ${t.label}, beyond the ${K} classes`)
   const names = new Set<string>()
   for (const b of p.backbones) {
@@ -87,6 +59,11 @@ export async function runBackboneStudy(p: StudyParams, env: StudyEnv = {}): Prom
   // Phase 1: embeddings (the slow part; cached per backbone and preprocessing).
   const embeds: EmbedOutcome[] = []
   const B = p.backbones.length
+  // Progress counts tile embeddings (per backbone) and then probe fits, so the bar reads in units
+  // a user recognises.
+  const N = p.tiles.length
+  const fits = p.probe ? B * p.probe.poolings.length * p.probe.methods.length * p.probe.seeds.length : 0
+  const grand = B * N + fits
   for (const [i, b] of p.backbones.entries()) {
     checkAborted(env.signal)
     const outcome = await runEmbedding(
@@ -102,7 +79,7 @@ export async function runBackboneStudy(p: StudyParams, env: StudyEnv = {}): Prom
       }),
       {
         signal: env.signal,
-        progress: (done, total, message) => progress(i * 1000 + Math.round((1000 * done) / Math.max(1, total)), (B + (p.probe ? 1 : 0)) * 1000, `${b.name}: ${message}`)
+        progress: (done, total, message) => progress(i * N + Math.round((N * done) / Math.max(1, total)), grand, `${b.name}: ${message}`)
       }
     )
     embeds.push(outcome)
@@ -123,7 +100,6 @@ export async function runBackboneStudy(p: StudyParams, env: StudyEnv = {}): Prom
   const labels = Int32Array.from(tiles, (t) => t.label)
   const groups = tiles.map((t) => t.observation)
   const keys = tiles.map((t) => t.key)
-  const jobs = B * s.poolings.length * s.methods.length * s.seeds.length
   let done = 0
   const oof = new Map<string, Float64Array>() // `${backbone}|${pooling}|${method}` → first seed's probabilities
   const backbones: BackboneResult[] = []
@@ -146,7 +122,7 @@ export async function runBackboneStudy(p: StudyParams, env: StudyEnv = {}): Prom
           if (seed === s.seeds[0]) oof.set(`${b.name}|${pooling}|${method}`, out.probabilities)
           perSeed.push({ seed, scores: probeScores(out.probabilities, labels, groups, K, p.positiveIndex, { iterations: s.bootstrap, seed }) })
           done++
-          progress(B * 1000 + Math.round((1000 * done) / jobs), (B + 1) * 1000, `probing ${b.name} (${pooling}, ${method}, seed ${seed})`)
+          progress(B * N + done, grand, `probe fit ${done} of ${fits}: ${b.name} (${pooling}, ${method}, seed ${seed})`)
         }
         const stat = (f: (sc: ProbeScores) => number | undefined) => {
           const v = perSeed.map((r) => f(r.scores)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x))

@@ -225,3 +225,14 @@ export function encodeMaskPng(mask: Uint8Array, width: number, height: number): 
 export function dataUrl(bytes: Buffer, mime: 'image/jpeg' | 'image/png'): string {
   return `data:${mime};base64,${bytes.toString('base64')}`
 }
+
+/**
+ * A PNG data URL of an image file, or of one rectangle of it, scaled to fit maxSide (never
+ * enlarged): the enlarged views of classified images and of a backbone study's tiles.
+ */
+export async function previewPng(path: string, region: Rect | undefined, maxSide: number): Promise<string> {
+  let img = sharp(path, { limitInputPixels: 2 ** 28 })
+  if (region) img = img.extract({ left: region.x, top: region.y, width: region.width, height: region.height })
+  const png = await img.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).removeAlpha().png().toBuffer()
+  return dataUrl(png, 'image/png')
+}

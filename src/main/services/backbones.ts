@@ -5,11 +5,11 @@
 // folds); the view and `marsfm probe` / `marsfm embed` share it.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import sharp from 'sharp'
+import { previewPng } from '../datasets/image-io'
 import type { AppContext } from '../app/types'
 import { embeddingStoreRoot, onnxCacheDir } from '../app/paths'
 import { BackboneStudyOutcome, BackboneStudyRequest, type BackboneStudyInput, type BackboneStudyRequest as StudyRequest } from '@shared/ipc/schemas/backbones'
-import { exportNames } from '@shared/datasets/manifest'
+import { exportNames, type ManifestTile } from '@shared/datasets/manifest'
 import { resolvePositiveClass } from '@shared/training/positive-class'
 import { getModel } from '../models/repository'
 import { getVersion, versionManifest } from '../datasets/versions'
@@ -24,6 +24,11 @@ import {
   removeBackboneStudy
 } from '../backbones/repository'
 
+
+/** A tile's fold group: its HiRISE observation, else its source image (never split across folds). */
+function observationOf(t: ManifestTile): string {
+  return t.observationId ?? `image:${t.image.sha256.slice(0, 12)}`
+}
 
 /** Starts a backbone study; answers with the job and study ids at once. */
 export async function startBackboneStudy(ctx: AppContext, raw: StudyRequest): Promise<{ jobId: string; studyId: number }> {
@@ -41,7 +46,7 @@ export async function startBackboneStudy(ctx: AppContext, raw: StudyRequest): Pr
   }
   if (!labelled.length) throw new Error(`dataset version ${version.version} of "${dataset.name}" has no labelled tiles; label tiles before comparing backbones`)
   const counts = classes.map((c) => labelled.filter((t) => t.label === c).length)
-  const observations = new Set(labelled.map((t) => t.observationId ?? `image:${t.image.sha256}`))
+  const observations = new Set(labelled.map(observationOf))
   if (!req.embedOnly && observations.size < 2) throw new Error(`the labelled tiles come from ${observations.size} observation; cross-validation grouped by observation needs at least 2`)
   const positive = classes.length === 2 ? resolvePositiveClass(classes, counts, req.positiveClass).positiveClass : null
   if (classes.length !== 2 && req.positiveClass) throw new Error(`a positive class applies to two classes; the labelled tiles of "${dataset.name}" have ${classes.length} (${classes.join(', ')})`)
@@ -57,8 +62,7 @@ export async function startBackboneStudy(ctx: AppContext, raw: StudyRequest): Pr
       path,
       region: { x: t.x, y: t.y, width: t.width, height: t.height },
       label: classes.indexOf(t.label!),
-      // Tiles without an observation id are grouped by their source image: never split across folds.
-      observation: t.observationId ?? `image:${t.image.sha256.slice(0, 12)}`
+      observation: observationOf(t)
     }
   })
 
@@ -94,7 +98,8 @@ export async function startBackboneStudy(ctx: AppContext, raw: StudyRequest): Pr
     })),
     tiles: tiles.map((t) => ({ key: t.key, path: t.path, region: t.region, label: t.label, observation: t.observation })),
     classes,
-    positiveIndex: positive === null ? 1 : classes.indexOf(positive),
+    // Only a two-class probe has a positive class; otherwise the index only breaks argmax ties.
+    positiveIndex: positive === null ? 0 : classes.indexOf(positive),
     storeRoot: embeddingStoreRoot(ctx.dataDir),
     cacheDir: onnxCacheDir(ctx.dataDir),
     device: req.device,
@@ -154,13 +159,7 @@ export async function backboneTileImage(ctx: AppContext, req: { id: number; inde
   const tile = key ? study.input.tiles.find((t) => t.key === key) : undefined
   if (!tile) throw new Error(`backbone study #${req.id} has no tile ${req.index}`)
   if (!existsSync(tile.path)) throw new Error(`the image is gone: ${tile.path}`)
-  const png = await sharp(tile.path, { limitInputPixels: 2 ** 28 })
-    .extract({ left: tile.region.x, top: tile.region.y, width: tile.region.width, height: tile.region.height })
-    .resize(req.maxSide, req.maxSide, { fit: 'inside', withoutEnlargement: true })
-    .removeAlpha()
-    .png()
-    .toBuffer()
-  return { index: req.index, name: tile.name, dataUrl: `data:image/png;base64,${png.toString('base64')}` }
+  return { index: req.index, name: tile.name, dataUrl: await previewPng(tile.path, tile.region, req.maxSide) }
 }
 
 export function removeStudy(ctx: AppContext, id: number) {

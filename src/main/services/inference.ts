@@ -2,7 +2,7 @@
 // (engine `inference-classify`) recorded in the ledger's `inference_jobs`, reopened and removed,
 // and a larger preview of a classified image (only for images a recorded job names).
 import { existsSync, readFileSync } from 'node:fs'
-import sharp from 'sharp'
+import { previewPng } from '../datasets/image-io'
 import type { AppContext } from '../app/types'
 import { requirePath } from '../app/require-path'
 import { type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
@@ -159,10 +159,7 @@ export async function inferenceImage(ctx: AppContext, id: number, index: number,
   const p = getInferenceJob(ctx.ledger.db, id)?.outcome?.predictions[index]
   if (!p) throw new Error(`inference job #${id} has no image ${index}`)
   if (!existsSync(p.path)) throw new Error(`the image is gone: ${p.path}`)
-  let img = sharp(p.path, { limitInputPixels: 2 ** 28 })
-  if (p.region) img = img.extract({ left: p.region.x, top: p.region.y, width: p.region.width, height: p.region.height })
-  const png = await img.resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).removeAlpha().png().toBuffer()
-  return { index, name: p.name, dataUrl: `data:image/png;base64,${png.toString('base64')}` }
+  return { index, name: p.name, dataUrl: await previewPng(p.path, p.region, maxSide) }
 }
 
 export function deleteInference(ctx: AppContext, id: number): { ok: true } {

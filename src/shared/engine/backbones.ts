@@ -50,8 +50,9 @@ export const BackboneStudyParams = z.object({
     .array(z.object({ name: z.string().min(1), backbone: EmbedBackbone, stats: BandStatsSchema.optional(), preprocessing: BandPreprocessing.default(DEFAULT_PREPROCESSING) }))
     .min(1),
   /** Labelled tiles: class index and observation (the grouping of the folds). */
-  tiles: z.array(z.object({ key: z.string().min(1), path: z.string().min(1), region: Region.optional(), label: z.number().int().min(0), observation: z.string().min(1) })).min(2),
-  classes: z.array(z.string()).min(2),
+  tiles: z.array(z.object({ key: z.string().min(1), path: z.string().min(1), region: Region.optional(), label: z.number().int().min(0), observation: z.string().min(1) })).min(1),
+  /** At least two when probing; an embed-only study may have one. */
+  classes: z.array(z.string()).min(1),
   /** Binary: the index of the positive class (its AUC, precision, recall are the ones reported). */
   positiveIndex: z.number().int().min(0).default(1),
   storeRoot: z.string().min(1),

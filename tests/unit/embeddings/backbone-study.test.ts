@@ -91,13 +91,17 @@ describe('embeddings', () => {
     expect(Array.from(EmbeddingStore.read(join(dir, 'damaged')).vectors(['b'], 'mean'))).toEqual([2, 2, 2, 2])
     writeFileSync(join(dir, 'damaged', 'vectors.f32'), new Uint8Array(20))
     expect(() => EmbeddingStore.read(join(dir, 'damaged'))).toThrow(/damaged .*delete the folder/)
-    expect(() => EmbeddingStore.open(join(dir, 'store', 'x'), 4).vectors(['zzz'], 'cls')).toThrow()
+    expect(() => EmbeddingStore.read(join(dir, 'damaged-not')).size).toThrow(/no embeddings in/)
+    const fresh = EmbeddingStore.open(join(dir, 'store2'), 4)
+    fresh.append(['a'], new Float32Array(4), new Float32Array(4))
+    expect(() => fresh.vectors(['a', 'zzz'], 'cls')).toThrow(/has no vector for zzz/)
   })
 })
 
 describe('backbone study', () => {
   it('probes every backbone on the same tiles and folds, skipping the unreadable tile everywhere', async () => {
     const steps: string[] = []
+    const counts: [number, number][] = []
     const out = await study(
       {
         backbones: [
@@ -112,7 +116,7 @@ describe('backbone study', () => {
         device: 'cpu',
         probe: { folds: 4, seeds: [0, 1], methods: ['logistic', 'knn'], poolings: ['cls', 'mean'], bootstrap: 100, knnK: 5, l2: 0.01 }
       },
-      { progress: (_d, _t, m) => steps.push(m) }
+      { progress: (d, t, m) => (steps.push(m), counts.push([d, t])) }
     )
     expect(out.skipped.map((s) => s.key)).toEqual(['broken'])
     expect(out.skipped[0]!.error).toMatch(/broken\.jpg|unsupported|decode|image/i)
@@ -137,7 +141,11 @@ describe('backbone study', () => {
     expect(out.comparisons).toHaveLength(4)
     expect(out.comparisons[0]).toMatchObject({ a: 'demo', b: 'random', seed: 0 })
     expect(steps.some((s) => s.startsWith('demo: '))).toBe(true)
-    expect(steps.some((s) => s.startsWith('probing random'))).toBe(true)
+    // One bar in tiles embedded (49 per backbone) then probe fits (16): it never goes back, and ends full.
+    expect(counts.every(([, t]) => t === 2 * 49 + 16)).toBe(true)
+    expect(counts.every(([d], i) => i === 0 || d >= counts[i - 1]![0])).toBe(true)
+    expect(counts.at(-1)).toEqual([114, 114])
+    expect(steps.some((s) => /^probe fit \d+ of 16: random \(cls, logistic, seed 0\)$/.test(s))).toBe(true)
   })
 
   it('refuses tiles from a single observation and duplicate backbone names', async () => {
@@ -146,5 +154,11 @@ describe('backbone study', () => {
     const b = { name: 'demo', backbone: demo, stats: demoMeta.stats, preprocessing: { recipe: 'postnorm-dup' as const, truncate: true, tileNorm: 'none' as const } }
     await expect(study({ ...base, backbones: [b], tiles: one })).rejects.toThrow(/1 observation\(s\): grouped cross-validation needs at least 2/)
     await expect(study({ ...base, backbones: [b, b], tiles })).rejects.toThrow(/two backbones are named "demo"/)
+    // One class: embedding only (filling the cache) works; a probe is refused with the reason.
+    const craters = tiles.filter((t) => t.label === 1).slice(0, 3).map((t) => ({ ...t, label: 0 }))
+    const only = await study({ ...base, classes: ['crater'], backbones: [b], tiles: craters, probe: null })
+    expect(only.backbones[0]!.embed.computed + only.backbones[0]!.embed.reused).toBe(3)
+    expect(only.backbones[0]!.rows).toEqual([])
+    await expect(study({ ...base, classes: ['crater'], backbones: [b], tiles: craters })).rejects.toThrow(/a probe needs tiles of at least 2 classes; these have 1 \(crater\)/)
   })
 })

@@ -174,7 +174,7 @@ export const probeCommand: Command = {
 
 export const embedCommand: Command = {
   name: 'embed',
-  summary: 'compute and cache frozen embeddings (CLS and mean-pooled) of a dataset version for backbones',
+  summary: 'compute and cache frozen embeddings (CLS and mean-pooled) of a dataset version\'s labelled tiles for backbones',
   usage: EMBED_USAGE,
   needsEngine: true,
   async run(args, ctx, io) {
