@@ -90,7 +90,7 @@ async function resolveConfig(source: TensorSource, byOurName: Map<string, string
   if (opts.config) resolved = { config: { ...opts.config }, configSource: 'given', notes: [] }
   else if (opts.configPath) {
     const file = await readPrithviConfig(opts.configPath)
-    resolved = { config: file.config, configSource: 'yaml', stats: file.stats, notes: [] }
+    resolved = { config: file.config, configSource: 'yaml', stats: file.stats, notes: [...(file.notes ?? [])] }
   } else {
     const shapes = new Map([...byOurName].map(([ours, key]) => [ours, { shape: source.shapeOf(key) }]))
     const { config, notes } = inferConfig(shapes)
