@@ -2,17 +2,21 @@
 // checkpoint and its Hugging Face config.json gives the losses of our re-implementation of
 // TerraTorch's PrithviMAE (tests/fixtures/prithvi-eo2/make_fixtures.py) on real HiRISE crops, with
 // the model's own mean / std; `marsfm model import` records its architecture and statistics; the
-// Backbones use case embeds a frozen landmark version with it.
+// Backbones use case embeds a frozen landmark version with it, and a classification run fine-tunes it
+// at an input size other than its pre-training size.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createAppContext, type AppContext } from '@main/app/context'
+import { listRuns, runMetrics } from '@main/runs/repository'
+import { startRun } from '@main/runs/start'
 import type { BackboneStudyDetail } from '@shared/ipc/schemas/backbones'
 import type { ModelRecord } from '@shared/ipc/schemas/models'
 import { CLI_ENTRY, ENGINE_ENTRY, ROOT, SHARED_DATA, requireBuild } from '../support/built'
 import { tempHome } from '../support/temp-home'
+import { landmarkImageFolder } from '../support/training-data'
 
 const FIX = resolve(ROOT, 'tests/fixtures/prithvi-eo2')
 const PT = join(FIX, 'Prithvi_EO_V2_tiny_TL.pt')
@@ -73,7 +77,7 @@ describe('marsfm with Prithvi_EO_V2_tiny_TL.pt and its config.json', () => {
   })
 })
 
-describe('the Backbones use case with an EO-2.0 backbone', () => {
+describe('the app’s use cases with an EO-2.0 backbone', () => {
   let ctx: AppContext
   const call = async <T>(channel: string, payload: unknown): Promise<T> => {
     const reply = await ctx.router.dispatch(channel, payload)
@@ -129,5 +133,30 @@ describe('the Backbones use case with an EO-2.0 backbone', () => {
     expect(b.embed.dim).toBe(32)
     expect(b.rows.map((r) => `${r.pooling}/${r.method}`)).toEqual(['cls/logistic', 'cls/knn', 'mean/logistic', 'mean/knn'])
     for (const row of b.rows) expect(row.mean.accuracy).toBeGreaterThanOrEqual(0)
+  })
+
+  it('fine-tunes it for classification at 42 px (position tables resized from its 28 px grid)', async () => {
+    const model = (await call<ModelRecord[]>('models:list', {})).find((m) => m.name === 'eo2')!
+    const folder = join(home.dir, 'landmarks')
+    landmarkImageFolder(folder, { trainPerClass: 8, validPerClass: 4 })
+    const { runId } = await startRun(ctx, {
+      name: 'eo2 fine-tune',
+      task: 'classification',
+      model: { id: model.id },
+      data: { kind: 'folder', path: folder, layout: 'imagefolder' },
+      imgSize: 42,
+      steps: 4,
+      batchSize: 4,
+      seed: 1,
+      optimizer: { name: 'adamw', lr: 1e-4, weightDecay: 0.05 },
+      eval: { everySteps: 4 },
+      checkpoint: { everySteps: 0, bestMetric: 'val/loss', mode: 'min' }
+    })
+    const run = await ctx.runs.waitFor(runId)
+    expect(run.status, run.statusReason ?? '').toBe('done')
+    expect(listRuns(ctx.ledger.db).find((r) => r.id === runId)!.status).toBe('done')
+    const losses = runMetrics(ctx.ledger.db, runId).filter((m) => m.name === 'train/loss')
+    expect(losses).toHaveLength(4)
+    for (const m of losses) expect(Number.isFinite(m.value)).toBe(true)
   })
 })
