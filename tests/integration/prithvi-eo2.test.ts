@@ -74,6 +74,18 @@ describe('marsfm with Prithvi_EO_V2_tiny_TL.pt and its config.json', () => {
     expect(record.stats).toMatchObject({ mean: hf.pretrained_cfg.mean, std: hf.pretrained_cfg.std })
     expect(record.report.unexpected).toEqual([])
     expect(record.report.ignored).toContain('temporal_embed_enc.scale')
+    expect(record.card).toMatchObject({ family: 'Prithvi-EO-2.0 (TL)', config: 'file', stats: 'file' })
+  })
+
+  it('model show prints the card recorded at import', () => {
+    const r = marsfm(['model', 'show', 'eo2-tiny'])
+    expect(r.code, r.err).toBe(0)
+    expect(r.out).toMatch(/^family {8}Prithvi-EO-2.0 \(TL\)$/m)
+    expect(r.out).toMatch(/^statistics {4}from its config file: BLUE GREEN RED/m)
+    expect(r.out).toMatch(/^architecture .*position tables from the 28² pre-training grid/m)
+    const missing = marsfm(['model', 'show', 'nope'])
+    expect(missing.code).toBe(1)
+    expect(missing.err).toMatch(/no model nope in the ledger/)
   })
 })
 
