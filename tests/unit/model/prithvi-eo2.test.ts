@@ -96,6 +96,23 @@ describe('Prithvi_EO_V2_*.pt with its config.json', () => {
     bad.pretrained_cfg.mean = [1, 2, 3]
     expect(() => parsePrithviConfig(JSON.stringify(bad), 'config.json')).toThrow('config.json: pretrained_cfg.mean has 3 entries but in_chans is 6')
     expect(() => parsePrithviConfig('{"architecture": "x"}', 'config.json')).toThrow(/model_args is missing .*pretrained_cfg/)
+    const good = () => JSON.parse(readFileSync(CONFIG, 'utf8'))
+    const refused: [(c: { pretrained_cfg: Record<string, unknown> }) => unknown, string | RegExp][] = [
+      [(c) => (c.pretrained_cfg = [1, 2] as never), 'config.json: pretrained_cfg must be a mapping'],
+      [(c) => (c.pretrained_cfg.depth = 1e9), 'config.json: depth 1000000000 is absurdly large (at most 256)'],
+      [(c) => (c.pretrained_cfg.embed_dim = -32), 'config.json: pretrained_cfg.embed_dim must be a positive integer, got -32'],
+      [(c) => (c.pretrained_cfg.img_size = [28, 30]), /img_size \[28,30\] is not square/],
+      [(c) => (c.pretrained_cfg.img_size = 30), 'config.json: img_size 30 is not a multiple of patch_size 7'],
+      [(c) => (c.pretrained_cfg.coords_encoding = ['time', 'rm -rf']), /coords_encoding must be a list of "time" and "location"/],
+      [(c) => (c.pretrained_cfg.std = [1, 1, 1, 1, 1, 0]), 'config.json: pretrained_cfg.std must be positive'],
+      [(c) => (c.pretrained_cfg.coords_scale_learn = 'yes'), 'config.json: pretrained_cfg.coords_scale_learn must be true or false'],
+      [(c) => (c.pretrained_cfg.mask_ratio = 1.5), 'config.json: pretrained_cfg.mask_ratio must be a number in [0, 1)']
+    ]
+    for (const [spoil, message] of refused) {
+      const c = good()
+      spoil(c)
+      expect(() => parsePrithviConfig(JSON.stringify(c), 'config.json'), String(message)).toThrow(message)
+    }
   })
 })
 
