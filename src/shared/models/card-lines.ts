@@ -29,7 +29,7 @@ export function modelCardLines(m: CardSubject): [string, string][] {
   })()
   const lines: [string, string][] = [
     ['family', m.card?.family ?? prithviGeneration(c)],
-    ['parameters', `${m.parameterCount.toLocaleString('en-US')} (${(m.parameterCount / 1e6).toFixed(1)} M)`],
+    ['parameters', `${m.parameterCount.toLocaleString('en-US')} (${m.parameterCount >= 1e6 ? `${(m.parameterCount / 1e6).toFixed(1)} M` : `${(m.parameterCount / 1e3).toFixed(1)} k`})`],
     [
       'architecture',
       `ViT ${c.embed_dim}d × ${c.depth} blocks, ${c.num_heads} heads; patch ${c.patch_size}, ${c.in_chans} bands, ${c.img_size}² input, ${c.num_frames} frame(s)` +
@@ -39,10 +39,10 @@ export function modelCardLines(m: CardSubject): [string, string][] {
   ]
   if (m.card) lines.push(['config', CONFIG_FROM[m.card.config]])
   if (published) {
-    lines.push(['published model', `${published.title} (same architecture)`])
+    lines.push(['published', `${published.title} (same architecture)`])
     lines.push(['source', `https://huggingface.co/${published.hfId} (${published.file}); download it yourself, nothing is fetched at run time`])
     lines.push(['pre-training', `${published.preTraining}; ${published.pretrainFrames} frame(s)`])
-  } else lines.push(['published model', 'none with this architecture (a tiny, re-trained or resized model)'])
+  } else lines.push(['published', 'no published model has this architecture (a tiny, re-trained or resized one)'])
   const statsFrom = m.card ? STATS_FROM[m.card.stats] : m.stats ? 'recorded' : STATS_FROM.default
   lines.push(['statistics', m.stats ? `${statsFrom}: ${m.stats.bands.join(' ')}; mean ${m.stats.mean.map((v) => v.toFixed(1)).join(' ')}; std ${m.stats.std.map((v) => v.toFixed(1)).join(' ')}` : statsFrom])
   for (const i of m.card?.inferred ?? []) lines.push(['inferred', i])

@@ -32,7 +32,7 @@ function formatSummary(s: ModelSummary): string {
     `              encoder ${c.embed_dim}d × ${c.depth} blocks, ${c.num_heads} heads; decoder ${s.hasDecoder ? `${c.decoder_embed_dim}d × ${c.decoder_depth} blocks, ${c.decoder_num_heads} heads` : 'absent'}`,
     `config        ${s.configSource}`,
     `parameters    ${s.parameterCount.toLocaleString('en-US')} (${s.dtype})`,
-    `weights       ${s.report.loaded.length} loaded, ${s.report.missing.length} missing, ${s.report.wrongShape.length} wrong shape, ${s.report.unexpected.length} unexpected, ${s.report.ignored.length} recomputed (${s.report.ignored.join(', ') || 'none'})`
+    `weights       ${s.report.loaded.length} loaded, ${s.report.missing.length} missing, ${s.report.wrongShape.length} wrong shape, ${s.report.unexpected.length} unexpected, ${s.report.ignored.length} not loaded (position tables are recomputed, TL scales unused: ${s.report.ignored.join(', ') || 'none'})`
   ]
   if (s.stats) {
     lines.push(`bands         ${s.stats.bands.join(' ')}`)
@@ -41,7 +41,9 @@ function formatSummary(s: ModelSummary): string {
   }
   if (s.card) lines.push('', ...formatCard({ ...s, card: s.card }), '')
   for (const u of s.report.unexpected.slice(0, 20)) lines.push(`unexpected    ${u}`)
-  for (const n of s.notes) lines.push(`note          ${n}`)
+  // The card already lists what was inferred and assumed.
+  const onCard = new Set([...(s.card?.inferred ?? []), ...(s.card?.assumed ?? [])])
+  for (const n of s.notes) if (!onCard.has(n)) lines.push(`note          ${n}`)
   for (const w of s.warnings) lines.push(`WARNING       ${w}`)
   return lines.join('\n')
 }
