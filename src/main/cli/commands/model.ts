@@ -57,7 +57,8 @@ export const modelCommand: Command = {
   name: 'model',
   summary: 'inspect, import, list and export Prithvi checkpoints (.pt, .ckpt, .pth, .safetensors)',
   usage: USAGE,
-  needsEngine: true,
+  // list and show read the ledger only.
+  needsEngine: (args) => args[0] !== 'list' && args[0] !== 'show',
   async run(args, ctx, io) {
     const [verb, ...rest] = args
     const { values, positionals } = parseArgs({
