@@ -22,7 +22,8 @@ export function summarise(path: string, loaded: LoadedCheckpoint): ModelSummary 
     stateDictPath: loaded.stateDictPath,
     report: loaded.report,
     notes: loaded.notes,
-    warnings: loaded.warnings
+    warnings: loaded.warnings,
+    card: loaded.card
   }
 }
 

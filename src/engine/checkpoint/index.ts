@@ -8,6 +8,8 @@ import { isFloatDType, type DType } from './dtype'
 import { CheckpointError, withFileName } from './errors'
 import { inferConfig } from './infer-config'
 import { isPrithviDecoderName } from '@shared/models/prithvi-mae'
+import { matchPublished, prithviGeneration } from '@shared/models/prithvi-catalogue'
+import type { ModelCard } from '@shared/ipc/schemas/models'
 import { assertLoadable, buildKeyReport, expectedShapes, FIXED_BUFFERS, type KeyReport } from './key-report'
 import { readPrithviConfig } from './prithvi-config'
 import { sha256File } from './sha256'
@@ -76,6 +78,8 @@ export interface LoadedCheckpoint {
   warnings: string[]
   /** Model weights holding NaN or infinite values (a model with any cannot run: assertUsable). */
   nonFinite: NonFiniteTensor[]
+  /** Family, published source, and what was inferred or assumed (the Models view's card). */
+  card: ModelCard
 }
 
 interface ResolvedConfig {
@@ -83,18 +87,34 @@ interface ResolvedConfig {
   configSource: LoadedCheckpoint['configSource']
   stats?: BandStats
   notes: string[]
+  inferred: string[]
+  assumed: string[]
+  /** The stats came from the published model's card, not the file. */
+  presetStats?: true
 }
+
+// TerraTorch's PrithviMAE keeps the encoder under `encoder.` (its checkpoints: Prithvi-EO-2.0).
+const isTerraTorchLayout = (byOurName: Map<string, string>): boolean => /(^|\.)encoder\.pos_embed$/.test(byOurName.get('pos_embed') ?? '')
 
 async function resolveConfig(source: TensorSource, byOurName: Map<string, string>, opts: LoadOptions): Promise<ResolvedConfig> {
   let resolved: ResolvedConfig
-  if (opts.config) resolved = { config: { ...opts.config }, configSource: 'given', notes: [] }
+  if (opts.config) resolved = { config: { ...opts.config }, configSource: 'given', notes: [], inferred: [], assumed: [] }
   else if (opts.configPath) {
     const file = await readPrithviConfig(opts.configPath)
-    resolved = { config: file.config, configSource: 'yaml', stats: file.stats, notes: [] }
+    resolved = { config: file.config, configSource: 'yaml', stats: file.stats, notes: [...(file.notes ?? [])], inferred: [], assumed: [] }
   } else {
     const shapes = new Map([...byOurName].map(([ours, key]) => [ours, { shape: source.shapeOf(key) }]))
-    const { config, notes } = inferConfig(shapes)
-    resolved = { config, configSource: 'inferred', notes }
+    const { config, notes, inferred, assumed } = inferConfig(shapes, { terratorch: isTerraTorchLayout(byOurName) })
+    resolved = { config, configSource: 'inferred', notes, inferred, assumed }
+  }
+  // A file without statistics: those of the published model with this architecture, said so.
+  const published = matchPublished(resolved.config)
+  if (!resolved.stats && published && resolved.configSource !== 'given') {
+    resolved.stats = published.stats
+    resolved.presetStats = true
+    const line = `band statistics taken from ${published.title} (the file has none)`
+    resolved.assumed.push(line)
+    resolved.notes.push(line)
   }
   // The study ran Prithvi on single frames; pos_embed is rebuilt for whatever is chosen here.
   const frames = opts.numFrames ?? (resolved.configSource === 'given' ? resolved.config.num_frames : 1)
@@ -157,9 +177,24 @@ export function assertUsable(loaded: Pick<LoadedCheckpoint, 'report' | 'nonFinit
   }
 }
 
+function cardOf(r: ResolvedConfig): ModelCard {
+  const published = matchPublished(r.config)
+  return {
+    family: prithviGeneration(r.config),
+    published: published
+      ? { id: published.id, title: published.title, hfId: published.hfId, file: published.file, preTraining: published.preTraining, pretrainFrames: published.pretrainFrames }
+      : null,
+    config: r.configSource === 'yaml' ? 'file' : r.configSource,
+    stats: r.stats ? (r.presetStats ? 'preset' : 'file') : 'default',
+    inferred: r.inferred,
+    assumed: r.assumed
+  }
+}
+
 async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<LoadedCheckpoint, 'sha256'>> {
   const mapping = mapStateDictNames(source.keys)
-  const { config, configSource, stats, notes } = await resolveConfig(source, mapping.byOurName, opts)
+  const resolved = await resolveConfig(source, mapping.byOurName, opts)
+  const { config, configSource, stats, notes } = resolved
   const hasDecoder = opts.decoder ?? [...mapping.byOurName.keys()].some((n) => isPrithviDecoderName(n) && !FIXED_BUFFERS.has(n))
   const report = buildKeyReport(source.keys, mapping, (k) => source.shapeOf(k), expectedShapes(config, { decoder: hasDecoder }))
 
@@ -200,7 +235,8 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
     stateDictPath: [...source.stateDictPath],
     notes,
     warnings,
-    nonFinite
+    nonFinite,
+    card: cardOf(resolved)
   }
 }
 

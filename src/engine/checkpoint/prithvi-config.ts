@@ -1,5 +1,6 @@
-// Reads Prithvi_100M_config.yaml (`model_args` + `train_params`) into a PrithviConfig and the
-// band statistics, naming the exact field when the file is malformed.
+// Reads a Prithvi config file into a PrithviConfig and the band statistics, naming the exact field
+// when the file is malformed: Prithvi_100M_config.yaml (`model_args` + `train_params`) or
+// Prithvi-EO-2.0's Hugging Face config.json (`pretrained_cfg`, see eo2-config.ts).
 
 import { readFile } from 'node:fs/promises'
 import { parse } from 'yaml'
@@ -7,6 +8,7 @@ import { PRITHVI_SIZE_FIELDS, type PrithviConfig } from '@shared/models/prithvi-
 import type { BandStats } from '../model/config'
 import { CheckpointError } from './errors'
 import { validatePrithviConfig } from './validate-config'
+import { parseEo2Config } from './eo2-config'
 
 export { inferConfig, type InferredConfig } from './infer-config'
 export { validatePrithviConfig } from './validate-config'
@@ -14,6 +16,8 @@ export { validatePrithviConfig } from './validate-config'
 export interface PrithviConfigFile {
   config: PrithviConfig
   stats?: BandStats
+  /** What the file told beyond the sizes (pre-training grid, TL, its architecture name), for the user. */
+  notes?: string[]
 }
 
 function bad(source: string, msg: string): CheckpointError {
@@ -60,9 +64,10 @@ export function parsePrithviConfig(text: string, source = 'Prithvi config'): Pri
   } catch (e) {
     throw bad(source, `not valid YAML (${(e as Error).message.split('\n')[0]})`)
   }
-  if (!isRecord(doc)) throw bad(source, 'expected a mapping with model_args')
+  if (!isRecord(doc)) throw bad(source, 'expected a mapping with model_args (Prithvi-100M yaml) or pretrained_cfg (Prithvi-EO-2.0 config.json)')
+  if (doc.pretrained_cfg !== undefined) return parseEo2Config(doc, source)
   const args = doc.model_args
-  if (!isRecord(args)) throw bad(source, 'model_args is missing')
+  if (!isRecord(args)) throw bad(source, 'model_args is missing (a Prithvi-100M yaml has model_args, a Prithvi-EO-2.0 config.json has pretrained_cfg)')
   const ints = {} as Record<(typeof PRITHVI_SIZE_FIELDS)[number], number>
   for (const f of PRITHVI_SIZE_FIELDS) {
     if (args[f] === undefined || args[f] === null) throw bad(source, `model_args.${f} is missing`)

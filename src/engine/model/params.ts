@@ -6,7 +6,7 @@ import { checkWeights, type WeightSpec } from '@shared/models/family'
 import { mlpHidden, patchDim, prithviMae, prithviModelProblem, tokenGrid } from '@shared/models/prithvi-mae'
 import { normalFrom, seededRandom } from '@shared/random'
 import type { PrithviConfig } from './config'
-import { sincos3dPosEmbed } from './posEmbed'
+import { positionTable } from './posEmbed'
 import type { WeightMap } from './weights'
 import { numel } from './weights'
 
@@ -63,11 +63,10 @@ export function toTorchLayout(spec: ParamSpec, data: Float32Array): Float32Array
 
 /** The fixed position embeddings as checkpoint entries ([1, 1+L, D] and [1, 1+L, Dd]). */
 export function posEmbedWeights(cfg: PrithviConfig, decoder = true): WeightMap {
-  const grid = tokenGrid(cfg)
   const out: WeightMap = new Map()
   // The spec's fixed tables, [1, 1+L, width] each; the sin-cos values follow from the width and grid.
-  for (const spec of prithviMae.checkpointTensors(cfg, { decoder }).filter((s) => s.fixed)) {
-    out.set(spec.name, { shape: spec.torchShape.slice(), data: sincos3dPosEmbed(spec.torchShape[2]!, grid, true) })
+  for (const spec of prithviMae.checkpointTensors(cfg, { decoder }).filter((s) => s.fixed && s.init === 'sincos')) {
+    out.set(spec.name, { shape: spec.torchShape.slice(), data: positionTable(cfg, spec.torchShape[2]!) })
   }
   return out
 }

@@ -13,7 +13,7 @@ import { bmm, gatherRows, layerNorm, linear } from './ops'
 import { fusedWebGpu } from '../tf/webgpu-kernels'
 import { type ParamSpec, paramSpecs, patchDim, posEmbedWeights, toTfLayout, tokenGrid, toTorchLayout, validateWeights } from './params'
 import { patchify, unpatchify, type PatchGeometry } from './patchify'
-import { sincos3dPosEmbed } from './posEmbed'
+import { positionTable } from './posEmbed'
 import { seededRandom, type Rng } from '@shared/random'
 import type { WeightMap } from './weights'
 
@@ -86,12 +86,12 @@ export class PrithviMAE {
     // Fixed sin-cos embeddings for this config's token grid (checkpoint copies are ignored).
     const L = this.numPatches
     const D = cfg.embed_dim
-    const pos = sincos3dPosEmbed(D, this.grid, true) // [1+L, D]
+    const pos = positionTable(cfg, D) // [1+L, D]
     this.posCls = this.keepFixed(tf.tensor3d(pos.subarray(0, D), [1, 1, D]))
     this.posPatches = this.keepFixed(tf.tensor3d(pos.subarray(D), [1, L, D]))
     if (this.hasDecoder) {
       const Dd = cfg.decoder_embed_dim
-      this.decoderPos = this.keepFixed(tf.tensor3d(sincos3dPosEmbed(Dd, this.grid, true), [1, L + 1, Dd]))
+      this.decoderPos = this.keepFixed(tf.tensor3d(positionTable(cfg, Dd), [1, L + 1, Dd]))
     }
   }
 

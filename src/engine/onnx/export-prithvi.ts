@@ -5,7 +5,7 @@
 import { checkWeights } from '@shared/models/family'
 import { prithviMae, type PrithviConfig } from '@shared/models/prithvi-mae'
 import { keepCount } from '../model/masking'
-import { sincos3dPosEmbed } from '../model/posEmbed'
+import { positionTable } from '../model/posEmbed'
 import { getWeight, type WeightMap } from '../model/weights'
 import { GraphBuilder } from './graph-builder'
 import { DEFAULT_OPSET, IR_VERSION, encodeModel, type Dim, type ModelProto } from './onnx-proto'
@@ -57,6 +57,8 @@ interface Geometry {
   patchDim: number
   D: number
   Dd: number
+  /** The config, for its position tables (Prithvi-100M's or EO-2.0's convention). */
+  cfg: PrithviConfig
 }
 
 /** The graph's sizes, once the family spec accepts the config and every weight's shape. */
@@ -68,7 +70,7 @@ function geometry(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph): 
   const { img_size: img, patch_size: p, num_frames: T, tubelet_size: tub, in_chans: C } = cfg
   const gt = T / tub
   const gh = img / p
-  return { C, T, tub, p, gt, gh, gw: gh, L: gt * gh * gh, patchDim: tub * p * p * C, D: cfg.embed_dim, Dd: cfg.decoder_embed_dim }
+  return { C, T, tub, p, gt, gh, gw: gh, L: gt * gh * gh, patchDim: tub * p * p * C, D: cfg.embed_dim, Dd: cfg.decoder_embed_dim, cfg }
 }
 
 /** [N, C, T, H, W] → [N, L, tub*p*p*C], einops `b c (t tub) (h p) (w q) -> b (t h w) (tub p q c)`. */
@@ -114,7 +116,7 @@ function batchShape(b: GraphBuilder, ref: string, rest: readonly number[]): stri
 
 /** Patch tokens + fixed position embedding (the CLS row of pos_embed is zero, so it is omitted). */
 function embedPatches(b: GraphBuilder, weights: WeightMap, g: Geometry, patches: string): string {
-  const pos = b.initializer('pos_embed', [1, g.L, g.D], sincos3dPosEmbed(g.D, [g.gt, g.gh, g.gw], false))
+  const pos = b.initializer('pos_embed', [1, g.L, g.D], positionTable(g.cfg, g.D, false))
   const tokens = patchEmbed(b, weights, g, patches)
   return b.scope('patch_embed', () => b.op('Add', [tokens, pos]))
 }
@@ -169,7 +171,7 @@ function decoder(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, g: Geo
   const Dd = g.Dd
   const x = linear(b, weights, 'decoder_embed', latent, g.D, Dd)
   const maskToken = b.initializer('mask_token', [1, 1, Dd], getWeight(weights, 'mask_token').data)
-  const pos = b.initializer('decoder_pos_embed', [1, 1 + g.L, Dd], sincos3dPosEmbed(Dd, [g.gt, g.gh, g.gw], true))
+  const pos = b.initializer('decoder_pos_embed', [1, 1 + g.L, Dd], positionTable(g.cfg, Dd, true))
   let h = b.scope('unshuffle', () => {
     const cls = b.op('Slice', [x, b.int64([0]), b.int64([1]), b.int64([1])])
     let visible = b.op('Slice', [x, b.int64([1]), b.int64([1 + m.keep]), b.int64([1])])

@@ -264,7 +264,18 @@ const backboneStudies: Migration = {
   }
 }
 
+const modelCards: Migration = {
+  version: 5,
+  name: 'model cards',
+  up(db) {
+    db.exec(`
+      -- The card made at import (family, published source, what was inferred and what assumed), as JSON.
+      ALTER TABLE models ADD COLUMN card_json TEXT;
+    `)
+  }
+}
+
 /** All migrations in order. Append new ones; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies]
+export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies, modelCards]
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

@@ -16,6 +16,7 @@ interface Row {
   report_json: string
   source: string
   created_at: string
+  card_json: string | null
 }
 
 function toRecord(r: Row): ModelRecord {
@@ -31,7 +32,8 @@ function toRecord(r: Row): ModelRecord {
     dtype: r.dtype,
     report: JSON.parse(r.report_json),
     source: r.source,
-    createdAt: r.created_at
+    createdAt: r.created_at,
+    card: r.card_json ? JSON.parse(r.card_json) : null
   }
 }
 
@@ -53,10 +55,11 @@ export function findModelBySha(db: Db, sha256: string): ModelRecord | null {
 export function upsertModel(db: Db, summary: ModelSummary, opts: { name?: string; source?: string } = {}): ModelRecord {
   const name = opts.name ?? basename(summary.path)
   db.prepare(
-    `INSERT INTO models (name, path, sha256, format, config_json, stats_json, param_count, dtype, report_json, source, created_at)
-     VALUES (@name, @path, @sha256, @format, @config, @stats, @params, @dtype, @report, @source, @now)
+    `INSERT INTO models (name, path, sha256, format, config_json, stats_json, param_count, dtype, report_json, source, created_at, card_json)
+     VALUES (@name, @path, @sha256, @format, @config, @stats, @params, @dtype, @report, @source, @now, @card)
      ON CONFLICT (sha256) DO UPDATE SET name = excluded.name, path = excluded.path, config_json = excluded.config_json,
-       stats_json = COALESCE(excluded.stats_json, models.stats_json), report_json = excluded.report_json`
+       stats_json = COALESCE(excluded.stats_json, models.stats_json), report_json = excluded.report_json,
+       card_json = COALESCE(excluded.card_json, models.card_json)`
   ).run({
     name,
     path: summary.path,
@@ -68,7 +71,8 @@ export function upsertModel(db: Db, summary: ModelSummary, opts: { name?: string
     dtype: summary.dtype,
     report: JSON.stringify(summary.report),
     source: opts.source ?? 'imported',
-    now: new Date().toISOString()
+    now: new Date().toISOString(),
+    card: summary.card ? JSON.stringify(summary.card) : null
   })
   return findModelBySha(db, summary.sha256)!
 }

@@ -23,7 +23,10 @@ export interface WeightSpec {
   layout: WeightLayout
   init: WeightInit
   part: 'encoder' | 'decoder'
-  /** A buffer recomputed from the config (position tables): never trained, never loaded. */
+  /**
+   * Never trained, never loaded: a buffer recomputed from the config (position tables), or a tensor
+   * the model keeps no use for (EO-2.0's TL scales, without time / location inputs).
+   */
   fixed?: true
 }
 

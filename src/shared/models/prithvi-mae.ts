@@ -1,6 +1,10 @@
-// The Prithvi masked autoencoder family (Prithvi-100M and its fine-tuned descendants): config
-// schema and validation, the weight table, and the wrappers around its names in foreign
-// checkpoints. Field names follow `model_args` in Prithvi_100M_config.yaml one to one.
+// The Prithvi masked autoencoder family (Prithvi-100M, Prithvi-EO-2.0 and their fine-tuned
+// descendants): config schema and validation, the weight table, and the wrappers around its names
+// in foreign checkpoints. Field names follow `model_args` in Prithvi_100M_config.yaml and
+// `pretrained_cfg` in EO-2.0's config.json. EO-2.0 is the same architecture; what differs is kept
+// in three optional fields: `pretrain_img_size` (its position tables follow TerraTorch: float64
+// sin-cos for the pre-training grid, resized bicubically to another input size) and
+// `coords_encoding` / `coords_scale_learn` (the TL variants' time / location scale tensors).
 import { z } from 'zod'
 import { stateDictOrder, type ModelFamily, type PrefixRename, type WeightSpec } from './family'
 
@@ -17,7 +21,17 @@ export const PrithviConfigSchema = z.object({
   decoder_depth: z.number().int(),
   decoder_num_heads: z.number().int(),
   mlp_ratio: z.number(),
-  norm_pix_loss: z.boolean()
+  norm_pix_loss: z.boolean(),
+  /**
+   * EO-2.0 (TerraTorch) position tables: the image size of the pre-training grid. The tables are
+   * 3-D sin-cos for that grid at the run's frame count, resized bicubically (align_corners) to the
+   * run's grid. Absent: Prithvi-100M's tables, computed for the run's grid directly.
+   */
+  pretrain_img_size: z.number().int().optional(),
+  /** EO-2.0 TL: time / location encodings. Mars tiles have neither; only their scale tensors are kept. */
+  coords_encoding: z.array(z.enum(['time', 'location'])).optional(),
+  /** The TL scales are learnt parameters (else buffers of ones); either way the state dict holds them. */
+  coords_scale_learn: z.boolean().optional()
 })
 
 export type PrithviConfig = z.infer<typeof PrithviConfigSchema>
@@ -125,6 +139,12 @@ export function prithviConfigProblem(cfg: PrithviConfig): string | undefined {
   if (cfg.num_frames % cfg.tubelet_size !== 0) return `num_frames ${cfg.num_frames} is not a multiple of tubelet_size ${cfg.tubelet_size}`
   if (cfg.embed_dim % cfg.num_heads !== 0) return `embed_dim ${cfg.embed_dim} does not split into ${cfg.num_heads} heads`
   if (cfg.decoder_embed_dim % cfg.decoder_num_heads !== 0) return `decoder_embed_dim ${cfg.decoder_embed_dim} does not split into ${cfg.decoder_num_heads} heads`
+  const pre = cfg.pretrain_img_size
+  if (pre !== undefined) {
+    if (!(Number.isInteger(pre) && pre > 0)) return `pretrain_img_size must be a positive integer, got ${JSON.stringify(pre)}`
+    if (pre > MAX_SIZES.img_size!) return `pretrain_img_size ${pre} is absurdly large (at most ${MAX_SIZES.img_size})`
+    if (pre % cfg.patch_size !== 0) return `pretrain_img_size ${pre} is not a multiple of patch_size ${cfg.patch_size}`
+  }
   return undefined
 }
 
@@ -150,6 +170,18 @@ const layerNorm = (name: string, dim: number, part: Part): WeightSpec[] => [
 ]
 
 const token = (name: string, dim: number, part: Part): WeightSpec => ({ name, torchShape: [1, 1, dim], tfShape: [1, 1, dim], layout: 'plain', init: 'token', part })
+
+// A TL scale ([1]): read and reported as known, never trained or used (no time / location inputs).
+const coordScale = (name: string, part: Part): WeightSpec => ({ name, torchShape: [1], tfShape: [1], layout: 'plain', init: 'ones', part, fixed: true })
+
+/** The TL scale tensors a config's state dict holds (TerraTorch: `temporal_embed_enc.scale`…). */
+function coordScales(cfg: PrithviConfig, part: Part): WeightSpec[] {
+  const suffix = part === 'encoder' ? 'enc' : 'dec'
+  const out: WeightSpec[] = []
+  if (cfg.coords_encoding?.includes('time')) out.push(coordScale(`temporal_embed_${suffix}.scale`, part))
+  if (cfg.coords_encoding?.includes('location')) out.push(coordScale(`location_embed_${suffix}.scale`, part))
+  return out
+}
 
 const posTable = (name: string, tokens: number, dim: number, part: Part): WeightSpec => ({
   name,
@@ -184,20 +216,22 @@ export function prithviTensors(cfg: PrithviConfig, opts: { decoder: boolean }): 
     posTable('pos_embed', L + 1, D, 'encoder'),
     { name: 'patch_embed.proj.weight', torchShape: [D, cfg.in_chans, cfg.tubelet_size, p, p], tfShape: [P, D], layout: 'patch', init: 'xavier', part: 'encoder' },
     // PyTorch's default Conv3d bias init, U(±1/sqrt(fan_in)): the official init leaves it alone.
-    { name: 'patch_embed.proj.bias', torchShape: [D], tfShape: [D], layout: 'plain', init: 'convBias', part: 'encoder' }
+    { name: 'patch_embed.proj.bias', torchShape: [D], tfShape: [D], layout: 'plain', init: 'convBias', part: 'encoder' },
+    ...coordScales(cfg, 'encoder')
   ]
   for (let i = 0; i < cfg.depth; i++) out.push(...block(`blocks.${i}`, D, mlpHidden(cfg, D), 'encoder'))
   out.push(...layerNorm('norm', D, 'encoder'))
   if (!opts.decoder) return out
   const Dd = cfg.decoder_embed_dim
-  out.push(token('mask_token', Dd, 'decoder'), ...linear('decoder_embed', Dd, D, 'decoder'), posTable('decoder_pos_embed', L + 1, Dd, 'decoder'))
+  out.push(token('mask_token', Dd, 'decoder'), ...linear('decoder_embed', Dd, D, 'decoder'), posTable('decoder_pos_embed', L + 1, Dd, 'decoder'), ...coordScales(cfg, 'decoder'))
   for (let i = 0; i < cfg.decoder_depth; i++) out.push(...block(`decoder_blocks.${i}`, Dd, mlpHidden(cfg, Dd), 'decoder'))
   out.push(...layerNorm('decoder_norm', Dd, 'decoder'), ...linear('decoder_pred', P, Dd, 'decoder'))
   return out
 }
 
-// Every name of a one-block model, with block indices written as 0: the form of every Prithvi name.
-const NAME_FORMS = prithviTensors(prithvi100m({ depth: 1, decoder_depth: 1 }), { decoder: true })
+// Every name of a one-block model, with block indices written as 0: the form of every Prithvi name
+// (the TL scales included).
+const NAME_FORMS = prithviTensors(prithvi100m({ depth: 1, decoder_depth: 1, coords_encoding: ['time', 'location'] }), { decoder: true })
 const ENCODER_FORMS = new Set(NAME_FORMS.filter((s) => s.part === 'encoder').map((s) => s.name))
 const DECODER_FORMS = new Set(NAME_FORMS.filter((s) => s.part === 'decoder').map((s) => s.name))
 const nameForm = (name: string): string => name.replace(/^(blocks|decoder_blocks)\.\d+\./, '$1.0.')
@@ -218,7 +252,7 @@ export const PRITHVI_PREFIX_RENAMES: readonly PrefixRename[] = [
 
 export const prithviMae: ModelFamily<PrithviConfig> = {
   id: 'prithvi-mae',
-  title: 'Prithvi masked autoencoder (Prithvi-100M)',
+  title: 'Prithvi masked autoencoder (Prithvi-100M, Prithvi-EO-2.0)',
   configSchema: PrithviConfigSchema,
   presets: PRESETS,
   configProblem: prithviConfigProblem,

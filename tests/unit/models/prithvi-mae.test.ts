@@ -57,7 +57,8 @@ describe('the Prithvi spec against the PyTorch fixtures', () => {
     expect(prithviMae.isDecoderName('decoder_blocks.7.attn.qkv.weight')).toBe(true)
     expect(prithviMae.isDecoderName('blocks.7.attn.qkv.weight')).toBe(false)
     for (const name of ['head.weight', 'blocks.0.attn.qkv', 'blocks.x.norm1.weight', 'decoder_blocks.0.conv.weight', 'norm.running_mean']) expect(isPrithviName(name), name).toBe(false)
-    expect([...prithviMae.fixedBuffers]).toEqual(['pos_embed', 'decoder_pos_embed'])
+    // Position tables, and EO-2.0's TL scales (kept, never used: Mars tiles have no time or location).
+    expect([...prithviMae.fixedBuffers]).toEqual(['pos_embed', 'temporal_embed_enc.scale', 'location_embed_enc.scale', 'decoder_pos_embed', 'temporal_embed_dec.scale', 'location_embed_dec.scale'])
   })
 
   it('refuses configs with the messages callers show', () => {

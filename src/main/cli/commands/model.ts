@@ -11,10 +11,16 @@ import { listModels } from '../../models/repository'
 import { importModel } from '../../services/models'
 import { followJob, runEngineJob } from '../run-job'
 import { printable } from '../text'
+import { modelCardLines } from '@shared/models/card-lines'
 
-const USAGE = `marsfm model inspect <checkpoint> [--config yaml] [--json]
-       marsfm model import <checkpoint> [--config yaml] [--name NAME]
+function formatCard(m: Parameters<typeof modelCardLines>[0]): string[] {
+  return modelCardLines(m).map(([label, text]) => `${label.padEnd(14)}${printable(text)}`)
+}
+
+const USAGE = `marsfm model inspect <checkpoint> [--config yaml|config.json] [--json]
+       marsfm model import <checkpoint> [--config yaml|config.json] [--name NAME]
        marsfm model list [--json]
+       marsfm model show <id or name> [--json]      the model's card: family, source, statistics, what was assumed
        marsfm model export-onnx <checkpoint> --out file.onnx [--graph mae|encoder|classifier] [--config yaml] [--mask-ratio 0.5]`
 
 function formatSummary(s: ModelSummary): string {
@@ -26,15 +32,18 @@ function formatSummary(s: ModelSummary): string {
     `              encoder ${c.embed_dim}d × ${c.depth} blocks, ${c.num_heads} heads; decoder ${s.hasDecoder ? `${c.decoder_embed_dim}d × ${c.decoder_depth} blocks, ${c.decoder_num_heads} heads` : 'absent'}`,
     `config        ${s.configSource}`,
     `parameters    ${s.parameterCount.toLocaleString('en-US')} (${s.dtype})`,
-    `weights       ${s.report.loaded.length} loaded, ${s.report.missing.length} missing, ${s.report.wrongShape.length} wrong shape, ${s.report.unexpected.length} unexpected, ${s.report.ignored.length} recomputed (${s.report.ignored.join(', ') || 'none'})`
+    `weights       ${s.report.loaded.length} loaded, ${s.report.missing.length} missing, ${s.report.wrongShape.length} wrong shape, ${s.report.unexpected.length} unexpected, ${s.report.ignored.length} not loaded (position tables are recomputed, TL scales unused: ${s.report.ignored.join(', ') || 'none'})`
   ]
   if (s.stats) {
     lines.push(`bands         ${s.stats.bands.join(' ')}`)
     lines.push(`means         ${s.stats.mean.map((v) => v.toFixed(1)).join(' ')}`)
     lines.push(`stds          ${s.stats.std.map((v) => v.toFixed(1)).join(' ')}`)
   }
+  if (s.card) lines.push('', ...formatCard({ ...s, card: s.card }), '')
   for (const u of s.report.unexpected.slice(0, 20)) lines.push(`unexpected    ${u}`)
-  for (const n of s.notes) lines.push(`note          ${n}`)
+  // The card already lists what was inferred and assumed.
+  const onCard = new Set([...(s.card?.inferred ?? []), ...(s.card?.assumed ?? [])])
+  for (const n of s.notes) if (!onCard.has(n)) lines.push(`note          ${n}`)
   for (const w of s.warnings) lines.push(`WARNING       ${w}`)
   return lines.join('\n')
 }
@@ -48,7 +57,8 @@ export const modelCommand: Command = {
   name: 'model',
   summary: 'inspect, import, list and export Prithvi checkpoints (.pt, .ckpt, .pth, .safetensors)',
   usage: USAGE,
-  needsEngine: true,
+  // list and show read the ledger only.
+  needsEngine: (args) => args[0] !== 'list' && args[0] !== 'show',
   async run(args, ctx, io) {
     const [verb, ...rest] = args
     const { values, positionals } = parseArgs({
@@ -99,6 +109,16 @@ export const modelCommand: Command = {
         if (values.json) io.out(JSON.stringify(models, null, 2))
         else if (!models.length) io.out('no models yet: marsfm model import <checkpoint>')
         else for (const m of models) io.out(`#${m.id}  ${printable(m.name)}  ${m.parameterCount.toLocaleString('en-US')} params  ${m.sha256.slice(0, 12)}  ${printable(m.path)}`)
+        return 0
+      }
+      case 'show': {
+        if (positionals.length !== 1) throw new UsageError("'model show' takes one model id or name")
+        const key = positionals[0]!
+        const models = listModels(ctx.ledger.db)
+        const m = /^#?\d+$/.test(key) ? models.find((x) => x.id === Number(key.replace('#', ''))) : models.find((x) => x.name === key)
+        if (!m) throw new Error(`no model ${printable(key)} in the ledger (marsfm model list shows them)`)
+        if (values.json) io.out(JSON.stringify({ ...m, cardLines: modelCardLines(m) }, null, 2))
+        else io.out([`#${m.id}  ${printable(m.name)}  ${printable(m.path)}`, `sha256        ${m.sha256}`, ...formatCard(m)].join('\n'))
         return 0
       }
       case 'export-onnx': {

@@ -19,8 +19,9 @@ import { listModels, upsertModel } from '../../models/repository'
 import { printable } from '../text'
 import { jsonSyntaxDetail } from '@shared/datasets/formats/format-error'
 
-const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml]] --images <files or folder>... [options]
-  --checkpoint            Prithvi-100M (Hugging Face ibm-nasa-geospatial/Prithvi-100M) or another MAE; default: the shipped demo model
+const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml|config.json]] --images <files or folder>... [options]
+  --checkpoint            Prithvi-100M (ibm-nasa-geospatial/Prithvi-100M), Prithvi-EO-2.0 (Prithvi_EO_V2_*.pt with its config.json)
+                          or another MAE; default: the shipped demo model
   --methods means,prenorm-dup,postnorm-dup   presets: means, prenorm-dup, postnorm-dup, luminance-dup, zero-reflectance
   --mask-ratio 0.5        fraction of patches removed (one mask per image, shared by every method)
   --seed N                seeded masks (default 0)   |  --mask-noise noise.json  one array of L numbers per image

@@ -16,6 +16,23 @@ export const KeyReportSchema = z.object({
   ignored: z.array(z.string())
 })
 
+/**
+ * A model's card: its family, the published model it is (download source; weights are never fetched
+ * at run time), where its architecture and statistics came from, and what import read off the file
+ * (`inferred`) or took from elsewhere (`assumed`: head counts from known sizes, stats from a preset).
+ */
+export const ModelCard = z.object({
+  family: z.string(),
+  published: z
+    .object({ id: z.string(), title: z.string(), hfId: z.string(), file: z.string(), preTraining: z.string(), pretrainFrames: z.number().int() })
+    .nullable(),
+  config: z.enum(['file', 'inferred', 'given']),
+  stats: z.enum(['file', 'preset', 'default']),
+  inferred: z.array(z.string()),
+  assumed: z.array(z.string())
+})
+export type ModelCard = z.infer<typeof ModelCard>
+
 /** What inspecting a checkpoint tells (no weights). */
 export const ModelSummary = z.object({
   path: z.string(),
@@ -32,7 +49,8 @@ export const ModelSummary = z.object({
   report: KeyReportSchema,
   notes: z.array(z.string()),
   /** NaN / infinite weights and the like: shown at inspect and import (the model is refused at run time). */
-  warnings: z.array(z.string()).default([])
+  warnings: z.array(z.string()).default([]),
+  card: ModelCard.optional()
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 
@@ -48,7 +66,9 @@ export const ModelRecord = z.object({
   dtype: z.string(),
   report: KeyReportSchema,
   source: z.string(),
-  createdAt: z.string()
+  createdAt: z.string(),
+  /** Recorded at import (null for models imported before cards existed). */
+  card: ModelCard.nullable().optional()
 })
 export type ModelRecord = z.infer<typeof ModelRecord>
 
