@@ -50,6 +50,20 @@ describe('Reconstruction view', () => {
       expect(await page.getByTestId(`results-row-${m}`).textContent()).toMatch(/\d\.\d{4} ± \d\.\d{4}/)
     }
     expect(await page.getByTestId('pairs-table').locator('tbody tr').count()).toBe(12)
+    // A cell is two lines at most: mean ± SD, then the interval (also on hover); it never wraps.
+    const cell = page.getByTestId('results-cell-means-modelLoss')
+    type Styled = { getComputedStyle(el: unknown): { whiteSpace: string; fontSize: string } }
+    expect(await cell.evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).whiteSpace)).toBe('nowrap')
+    expect(await cell.getAttribute('title')).toMatch(/^95 % interval \[\d\.\d{4}, \d\.\d{4}\], n = 5$/)
+    // Each of the two parts is one line high (a line is at most about 1.5 × its font size).
+    for (const part of ['.mean', '.interval']) {
+      const ratio = await cell
+        .locator(part)
+        .evaluate((el) => (el as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect().height / parseFloat((globalThis as unknown as Styled).getComputedStyle(el).fontSize))
+      expect(ratio).toBeLessThan(1.9)
+    }
+    // Tiled at native resolution by default: the five tiles are cells of the first image.
+    expect(await page.getByTestId('study-results').textContent()).toContain('native-resolution tiles')
     expect(await page.getByTestId('study-device').textContent()).toBe(`ort on ${device}`)
     // The chart drew bars on its canvas.
     type Canvas2d = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } }
