@@ -162,7 +162,7 @@ export const HeatmapSettings = z.object({
   backend: InferenceBackend.default('auto'),
   device: ComputeDevice.default('auto'),
   /** The class mapped: binary runs default to the positive class; more classes must name one. */
-  className: z.string().min(1).max(200).optional()
+  className: displayName(200).optional()
 })
 export type HeatmapSettings = z.infer<typeof HeatmapSettings>
 
