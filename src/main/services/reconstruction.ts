@@ -90,7 +90,8 @@ export async function startStudy(ctx: AppContext, req: ReconstructionStart, extr
     const jobId = await ctx.jobs.startEngineJob('reconstruction-study', `Reconstruction study #${id}: ${methods.join(', ')}`, params, {
       onFinish: (job, outcome) => {
         try {
-          if (job.state === 'done' && outcome) {
+          // A cancel that came as the last batch finished still brings every tile: the study is done.
+          if (outcome && (job.state === 'done' || (job.state === 'cancelled' && !outcome.partial))) {
             finishStudy(ctx.ledger.db, id, 'done', null, outcome)
             ctx.log.write('info', 'reconstruction', `study #${id} done`)
           } else if (job.state === 'cancelled' && outcome?.partial) {
