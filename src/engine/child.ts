@@ -109,7 +109,8 @@ async function runJob(tf: TfHandle, jobId: string, kind: string, raw: unknown): 
       emit: (event, payload) => send({ type: 'job-event', jobId, event, payload }),
       log: (level, message) => send({ type: 'log', level, message: `[${kind} ${jobId}] ${message}` })
     })
-    if (controller.signal.aborted) send({ type: 'job-cancelled', jobId })
+    // A job that returns after its cancel hands back what it finished (a partial study).
+    if (controller.signal.aborted) send({ type: 'job-cancelled', jobId, ...(result !== undefined ? { result } : {}) })
     else send({ type: 'job-done', jobId, result })
   } catch (err) {
     const fault = faultOf(err)

@@ -2,6 +2,7 @@
 // `marsfm train` in the same data folder, classify its validation folder and see the table, the
 // histogram and the metrics; move the threshold and watch the confusion matrix follow; filter to
 // misclassified rows, sort, step with the keyboard and enlarge; export the CSV; reopen after a reload.
+// Then a heat map over a real 2000² CTX tile: drawn over the image, its opacity, PNG and CSV exports.
 import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { writeFileSync } from 'node:fs'
@@ -11,7 +12,7 @@ import type { Browser, Page } from 'playwright-core'
 import { launchChromium, startWebApp, watchPageErrors, type WebApp } from '../support/web-app'
 import { landmarkImageFolder } from '../support/training-data'
 import { tempHome } from '../support/temp-home'
-import { CLI_ENTRY, requireBuild } from '../support/built'
+import { CLI_ENTRY, SHARED_DATA, requireBuild } from '../support/built'
 import { probeWebGpu } from '@engine/gpu/adapter'
 import { listExecutionProviders } from '@engine/onnx/runtime'
 
@@ -26,6 +27,7 @@ let errors: string[]
 const data = tempHome('marsfm-e2e-infer-')
 const home = tempHome('marsfm-e2e-infer-home-')
 const VALID = 8 // per class
+const CTX_TILE = join(SHARED_DATA, 'ctx-crater-catalogue', 'images', 'MC11E-A.png')
 let validFolder = ''
 
 beforeAll(async () => {
@@ -171,6 +173,55 @@ describe('Inference view', () => {
     await row.click()
     await page.getByTestId('infer-results').waitFor()
     expect(await rowCount()).toBe(2 * VALID)
+    expect(errors).toEqual([])
+  })
+
+  it('maps a 2000² CTX tile window by window and shows the map over the image, with its opacity', async () => {
+    const card = page.getByTestId('heatmap-card')
+    await expect.poll(() => card.getByTestId('heatmap-run').locator('option').allTextContents(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/tiny crater run/))
+    expect(await card.getByTestId('heatmap-class').textContent()).toContain('p(1_crater)')
+    await card.getByTestId('heatmap-image').fill(CTX_TILE)
+    await card.getByTestId('heatmap-window').fill('256')
+    await card.getByTestId('heatmap-stride').fill('512')
+    // A stride larger than the window would skip pixels: Map stays disabled and says why.
+    expect(await card.getByTestId('heatmap-start').isDisabled()).toBe(true)
+    expect(await card.textContent()).toContain('The stride must not exceed the window')
+    await card.getByTestId('heatmap-stride').fill('256')
+    await card.getByTestId('heatmap-start').click()
+    await expect.poll(() => card.getByTestId('heatmap-job').getAttribute('data-state'), { timeout: 120_000 }).toBe('done')
+    await card.getByTestId('heatmap').waitFor({ timeout: 30_000 })
+    expect(await card.getByTestId('heatmap-windows').textContent()).toBe('64')
+    // The map is painted over the whole image (every pixel is covered by some window).
+    type Canvas2d = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } }
+    const overlay = card.getByTestId('heatmap-overlay')
+    const painted = await overlay.evaluate((el) => {
+      const c = el as unknown as Canvas2d
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+      let n = 0
+      for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++
+      return { n, total: c.width * c.height }
+    })
+    expect(painted.total).toBe(1600 * 1600)
+    expect(painted.n).toBe(painted.total)
+    await card.getByTestId('heatmap-opacity').fill('0.2')
+    expect(await overlay.evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { opacity: string } }).getComputedStyle(el).opacity)).toBe('0.2')
+    await overlay.hover({ position: { x: 50, y: 50 } })
+    expect(await card.getByTestId('heatmap-hover').textContent()).toMatch(/x \d+, y \d+: p = \d\.\d{3}/)
+  })
+
+  it('exports the heat map as PNG and its windows as CSV', async () => {
+    const card = page.getByTestId('heatmap-card')
+    const [csv] = await Promise.all([page.waitForEvent('download'), card.getByTestId('heatmap-export-csv').click()])
+    expect(csv.suggestedFilename()).toBe('MC11E-A-windows.csv')
+    const lines = (await readFile((await csv.path())!, 'utf8')).trim().split('\r\n')
+    expect(lines[0]).toBe('x,y,width,height,probability')
+    expect(lines).toHaveLength(1 + 64)
+    expect(lines[64]!.split(',').slice(0, 4)).toEqual(['1744', '1744', '256', '256'])
+    const [png] = await Promise.all([page.waitForEvent('download'), card.getByTestId('heatmap-export-png').click()])
+    expect(png.suggestedFilename()).toBe('MC11E-A-heatmap.png')
+    const bytes = await readFile((await png.path())!)
+    expect(bytes.subarray(1, 4).toString()).toBe('PNG')
+    expect([bytes.readUInt32BE(16), bytes.readUInt32BE(20)]).toEqual([1600, 1600])
     expect(errors).toEqual([])
   })
 })

@@ -1,6 +1,7 @@
 // Reconstruction view in Chromium (web mode): import the tiny model, run a small study on a
 // folder of real HiRISE tiles, see the results table, the chart and the gallery; step through the
-// enlarged gallery with the keyboard; export the tables; reopen the study from the list.
+// enlarged gallery with the keyboard; export the tables; cancel a study and keep its finished tiles
+// as a partial study; reopen the study from the list.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join, resolve } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
@@ -50,6 +51,20 @@ describe('Reconstruction view', () => {
       expect(await page.getByTestId(`results-row-${m}`).textContent()).toMatch(/\d\.\d{4} ± \d\.\d{4}/)
     }
     expect(await page.getByTestId('pairs-table').locator('tbody tr').count()).toBe(12)
+    // A cell is two lines at most: mean ± SD, then the interval (also on hover); it never wraps.
+    const cell = page.getByTestId('results-cell-means-modelLoss')
+    type Styled = { getComputedStyle(el: unknown): { whiteSpace: string; fontSize: string } }
+    expect(await cell.evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).whiteSpace)).toBe('nowrap')
+    expect(await cell.getAttribute('title')).toMatch(/^95 % interval \[\d\.\d{4}, \d\.\d{4}\], n = 5$/)
+    // Each of the two parts is one line high (a line is at most about 1.5 × its font size).
+    for (const part of ['.mean', '.interval']) {
+      const ratio = await cell
+        .locator(part)
+        .evaluate((el) => (el as unknown as { getBoundingClientRect(): { height: number } }).getBoundingClientRect().height / parseFloat((globalThis as unknown as Styled).getComputedStyle(el).fontSize))
+      expect(ratio).toBeLessThan(1.9)
+    }
+    // Tiled at native resolution by default: the five tiles are cells of the first image.
+    expect(await page.getByTestId('study-results').textContent()).toContain('native-resolution tiles')
     expect(await page.getByTestId('study-device').textContent()).toBe(`ort on ${device}`)
     // The chart drew bars on its canvas.
     type Canvas2d = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } }
@@ -94,10 +109,39 @@ describe('Reconstruction view', () => {
     expect(bytes.subarray(1, 4).toString()).toBe('PNG')
   })
 
+  it('cancelling keeps the finished tiles as a partial study, marked with its counts', async () => {
+    await page.getByTestId('recon-tiles').fill('1024')
+    await page.getByTestId('recon-device').selectOption('cpu')
+    await page.getByTestId('recon-start').click()
+    const job = page.getByTestId('recon-job')
+    await expect.poll(async () => {
+      const text = (await job.textContent()) ?? ''
+      const m = /(\d+) of 1024 tiles/.exec(text)
+      return m ? Number(m[1]) : 0
+    }, { timeout: 120_000, interval: 100 }).toBeGreaterThanOrEqual(4)
+    await page.getByTestId('recon-cancel').click()
+    await expect.poll(() => job.getAttribute('data-state'), { timeout: 60_000 }).toBe('cancelled')
+    const banner = page.getByTestId('study-partial')
+    await banner.waitFor({ timeout: 30_000 })
+    const m = /cancelled after (\d+) of 1024 tiles/.exec((await banner.textContent())!)
+    expect(m).not.toBeNull()
+    const done = Number(m![1])
+    expect(done).toBeGreaterThanOrEqual(4)
+    expect(done).toBeLessThan(1024)
+    const row = page.getByTestId('studies-table').locator('tbody tr').first()
+    expect(await row.textContent()).toContain(`partial${done} of 1024`)
+    expect(await page.getByTestId('results-table').locator('tbody tr').count()).toBe(4)
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-results').click()])
+    const text = await (await import('node:fs/promises')).readFile((await csv.path())!, 'utf8')
+    expect(text.trim().split('\r\n')).toHaveLength(1 + done * 4)
+    expect(errors).toEqual([])
+  })
+
   it('lists the study and reopens it after a reload', async () => {
     await page.reload()
     await page.getByTestId('studies-table').waitFor()
-    const row = page.getByTestId('studies-table').locator('tbody tr').first()
+    // The first study (the newest is the partial one above).
+    const row = page.getByTestId('studies-table').locator('tbody tr').last()
     expect(await row.textContent()).toMatch(/done/)
     await row.click()
     await page.getByTestId('results-table').waitFor()

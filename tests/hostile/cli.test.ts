@@ -277,7 +277,15 @@ describe('marsfm with hostile arguments', () => {
       { name: 'infer: zero batch', args: ['infer', '--run', '1', '--images', png, '--batch', '0'], code: 2, names: '--batch' },
       { name: 'infer: non-numeric rows', args: ['infer', '--run', '1', '--images', png, '--rows', 'all'], code: 2, names: '--rows' },
       { name: 'infer: nonexistent image', args: ['infer', '--run', '1', '--images', f('no-such.png')], code: 1, names: 'no-such.png' },
-      { name: 'infer: missing run', args: ['infer', '--run', '999', '--images', png], code: 1, names: '999' }
+      { name: 'infer: missing run', args: ['infer', '--run', '999', '--images', png], code: 1, names: '999' },
+      { name: 'infer: heat map and images', args: ['infer', '--run', '1', '--heatmap', png, '--images', png], code: 2, names: '--heatmap' },
+      { name: 'infer: window without a heat map', args: ['infer', '--run', '1', '--images', png, '--window', '64'], code: 2, names: '--window' },
+      { name: 'infer: zero window', args: ['infer', '--run', '1', '--heatmap', png, '--window', '0'], code: 2, names: '--window' },
+      { name: 'infer: non-numeric stride', args: ['infer', '--run', '1', '--heatmap', png, '--stride', 'half'], code: 2, names: '--stride' },
+      { name: 'infer: stride past the window', args: ['infer', '--run', '1', '--heatmap', png, '--window', '64', '--stride', '65'], code: 2, names: '--stride' },
+      { name: 'infer: opacity above 1', args: ['infer', '--run', '1', '--heatmap', png, '--opacity', '2'], code: 2, names: '--opacity' },
+      { name: 'infer: nonexistent heat-map image', args: ['infer', '--run', '1', '--heatmap', f('no-such.png')], code: 1, names: 'no-such.png' },
+      { name: 'infer: heat map of a folder', args: ['infer', '--run', '1', '--heatmap', files.dir], code: 1, names: '--heatmap' }
     ])
     expect(failures).toEqual([])
   })

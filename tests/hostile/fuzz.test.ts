@@ -38,6 +38,7 @@ const HEAVY = new Set<Channel>([
   'runs:resume',
   'reconstruction:start',
   'inference:start',
+  'inference:heatmap',
   'models:import',
   'models:export-onnx',
   'datasets:quality',

@@ -155,7 +155,8 @@ describe('reconstruction study images', () => {
     expect(r.stderr).toContain(`skipped ${join(dir, 'fake.jpg')}: not a readable image`)
     expect(r.stderr).not.toContain(SECRET)
     const json = JSON.parse(r.stdout) as { images: { image: string }[]; skipped: { path: string }[] }
-    expect(json.images.map((i) => i.image)).toEqual([join(dir, 'a.jpg'), join(dir, 'b.jpg')])
+    // 227² tiles at the demo model's 64²: nine native-resolution tiles of each readable image.
+    expect(json.images.map((i) => i.image)).toEqual([...Array(9).fill(join(dir, 'a.jpg')), ...Array(9).fill(join(dir, 'b.jpg'))])
     expect(json.skipped.map((s) => s.path)).toEqual([join(dir, 'fake.jpg')])
     return 'clear-error'
   })

@@ -1,6 +1,7 @@
 // The reconstruction service end to end in main: a study on real HiRISE tiles runs as an engine
 // job, lands in the ledger with its results, reopens exactly, serves its gallery and can be
-// cancelled and removed; custom recipes persist in settings. Plus `marsfm reconstruct`.
+// cancelled (keeping its finished tiles as a partial study) and removed; images larger than the
+// model are tiled at native resolution; custom recipes persist in settings. Plus `marsfm reconstruct`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -9,6 +10,7 @@ import sharp from 'sharp'
 import Database from 'better-sqlite3'
 import { createAppContext, type AppContext } from '@main/app/context'
 import type { StudyDetail, StudyListItem } from '@shared/ipc/schemas/reconstruction'
+import type { JobView } from '@shared/ipc/schemas/jobs'
 import { isChannel } from '@shared/ipc/contract'
 import { CLI_ENTRY, ENGINE_ENTRY, ROOT, SHARED_DATA, requireBuild } from '../support/built'
 import { tempHome } from '../support/temp-home'
@@ -62,7 +64,10 @@ describe('reconstruction service', () => {
     expect(study.outcome!.summary.methods).toHaveLength(3)
     expect(study.outcome!.summary.pairs).toHaveLength(6)
     expect(study.outcome!.backend.name).toBe('ort')
-    expect(study.outcome!.tiles[0]!.ref).toBe('ESP_011472_1225_0_0.jpg')
+    // Native-resolution tiles by default: the first six 32² cells of the first 512² image.
+    expect(study.config.geometry).toBe('tile')
+    expect(study.outcome!.tiles.map((t) => t.ref)).toEqual([0, 1, 2, 3, 4, 5].map((c) => `ESP_011472_1225_0_0.jpg#r0c${c}`))
+    expect(study.outcome!.partial).toBeUndefined()
     // The ledger rows are the job's rows: the table reopens exactly.
     const direct = ctx.ledger.db.prepare('SELECT COUNT(*) AS n FROM reconstruction_results WHERE study_id = ?').get(studyId) as { n: number }
     expect(direct.n).toBe(18)
@@ -103,22 +108,88 @@ describe('reconstruction service', () => {
     await expect(call('reconstruction:start', { modelId, source: { kind: 'folder', path: TILES }, methods: ['red-dup'] })).rejects.toThrow(/unknown method/)
   })
 
-  it('cancels a running study and records it as cancelled', async () => {
+  /** Resolves at the first progress update of the job that `ready` accepts. */
+  function whenProgress(jobId: string, ready: (j: JobView) => boolean): Promise<JobView> {
+    return new Promise((resolve) => {
+      const onUpdate = (j: JobView) => {
+        if (j.id !== jobId || !ready(j)) return
+        ctx.jobs.off('update', onUpdate)
+        resolve(j)
+      }
+      ctx.jobs.on('update', onUpdate)
+    })
+  }
+
+  it('tiles a 512² crop at native resolution and records every tile', async () => {
+    const image = join(TILES, 'ESP_011472_1225_4_0.jpg')
+    const started = await call<{ jobId: string; studyId: number }>('reconstruction:start', {
+      modelId,
+      source: { kind: 'files', paths: [image] },
+      methods: ['means', 'postnorm-dup'],
+      batchSize: 32,
+      galleryTiles: 0
+    })
+    expect((await ctx.jobs.waitFor(started.jobId)).state).toBe('done')
+    const study = await call<StudyDetail>('reconstruction:get', { id: started.studyId })
+    // 512 / 32 = 16 cells a side: the whole crop, every pixel once, against one 32² centre crop before.
+    expect(study.outcome!.tiles).toHaveLength(256)
+    const cells = new Set(study.outcome!.tiles.map((t) => `${t.x},${t.y}`))
+    expect(cells.size).toBe(256)
+    for (let y = 0; y < 512; y += 32) for (let x = 0; x < 512; x += 32) expect(cells.has(`${x},${y}`)).toBe(true)
+    expect(study.outcome!.tiles.every((t) => t.image === image && t.width === 32 && t.height === 32)).toBe(true)
+    expect(study.rows).toHaveLength(256 * 2)
+    expect(study.outcome!.summary.tiles).toBe(256)
+    const listed = (await call<StudyListItem[]>('reconstruction:list', {})).find((s) => s.id === started.studyId)!
+    expect(listed).toMatchObject({ status: 'done', tiles: 256, partial: null })
+  })
+
+  it('a cancel while the images are read keeps nothing', async () => {
     const started = await call<{ jobId: string; studyId: number }>('reconstruction:start', {
       modelId,
       source: { kind: 'folder', path: TILES },
       methods: ['means', 'postnorm-dup'],
-      geometry: 'tile',
       maxTiles: 20_000,
       batchSize: 2,
       galleryTiles: 0
     })
-    await new Promise((r) => setTimeout(r, 300))
+    await whenProgress(started.jobId, (j) => j.message.startsWith('reading'))
     expect((await call<{ cancelled: boolean }>('jobs:cancel', { jobId: started.jobId })).cancelled).toBe(true)
     expect((await ctx.jobs.waitFor(started.jobId)).state).toBe('cancelled')
     const study = await call<StudyDetail>('reconstruction:get', { id: started.studyId })
     expect(study.status).toBe('cancelled')
+    expect(study.partial).toBeNull()
+    expect(study.outcome).toBeNull()
     expect(study.rows).toEqual([])
+  })
+
+  it('a cancel after some tiles keeps them as a partial study, with its counts', async () => {
+    const started = await call<{ jobId: string; studyId: number }>('reconstruction:start', {
+      modelId,
+      source: { kind: 'files', paths: [join(TILES, 'ESP_011472_1225_5_0.jpg'), join(TILES, 'ESP_011472_1225_6_0.jpg')] },
+      methods: ['means', 'postnorm-dup'],
+      batchSize: 2,
+      galleryTiles: 2
+    })
+    await whenProgress(started.jobId, (j) => /of 512 tiles/.test(j.message) && j.done >= 4)
+    expect(ctx.jobs.cancel(started.jobId)).toBe(true)
+    const job = await ctx.jobs.waitFor(started.jobId)
+    expect(job.state).toBe('cancelled')
+    const study = await call<StudyDetail>('reconstruction:get', { id: started.studyId })
+    expect(study.status).toBe('cancelled')
+    const partial = study.outcome!.partial!
+    expect(partial.tilesPlanned).toBe(512)
+    expect(partial.tilesDone).toBeGreaterThanOrEqual(4)
+    expect(partial.tilesDone).toBeLessThan(512)
+    expect(study.partial).toEqual(partial)
+    expect(study.statusReason).toBe(`cancelled after ${partial.tilesDone} of 512 tiles; the finished tiles are kept (partial study)`)
+    // Every finished tile, and only those, with both methods; the summary is over them.
+    expect(study.outcome!.tiles).toHaveLength(partial.tilesDone)
+    expect(study.rows).toHaveLength(partial.tilesDone * 2)
+    expect(new Set(study.rows.map((r) => r.tile))).toEqual(new Set(study.outcome!.tiles.map((t) => t.ref)))
+    expect(study.outcome!.summary.tiles).toBe(partial.tilesDone)
+    expect(study.outcome!.gallery!.tiles).toHaveLength(2)
+    const listed = (await call<StudyListItem[]>('reconstruction:list', {})).find((s) => s.id === started.studyId)!
+    expect(listed).toMatchObject({ status: 'cancelled', tiles: partial.tilesDone, partial })
   })
 
   it('removes a study with its results and gallery folder', async () => {
@@ -141,13 +212,14 @@ describe('reconstruction service', () => {
       modelId,
       source: { kind: 'dataset-version', versionId: version.id },
       methods: ['means', 'postnorm-dup'],
+      geometry: 'centre-crop',
       galleryTiles: 1
     })
     expect((await ctx.jobs.waitFor(started.jobId)).state).toBe('done')
     const study = await call<StudyDetail>('reconstruction:get', { id: started.studyId })
     expect(study.rows).toHaveLength(3 * 2)
     expect(study.outcome!.tiles.map((t) => t.ref).sort()).toEqual(['ESP_011472_1225_0_0_x0_y0', 'ESP_011472_1225_1_0_x0_y0', 'ESP_011472_1225_2_0_x0_y0'])
-    // A 512² dataset tile is centre-cropped to the model's 32²: the crop offset is recorded.
+    // With the centre crop asked for, a 512² dataset tile gives the model's 32² middle: the offset is recorded.
     expect(study.outcome!.tiles[0]).toMatchObject({ x: 240, y: 240, width: 32, height: 32 })
     const row = ctx.ledger.db.prepare('SELECT dataset_version_id AS v FROM reconstruction_studies WHERE id = ?').get(started.studyId) as { v: number }
     expect(row.v).toBe(version.id)
@@ -223,6 +295,12 @@ describe('marsfm reconstruct', () => {
     const json = JSON.parse(r.out)
     expect(json.model.imgSize).toBe(64)
     expect(json.images).toHaveLength(3)
+    // Tiled at native resolution by default: three 64² cells of the first 512² image.
+    expect(json.images.map((i: { tile: string; x: number; y: number }) => [i.tile, i.x, i.y])).toEqual([
+      ['ESP_011472_1225_0_0.jpg#r0c0', 0, 0],
+      ['ESP_011472_1225_0_0.jpg#r0c1', 64, 0],
+      ['ESP_011472_1225_0_0.jpg#r0c2', 128, 0]
+    ])
     expect(json.aggregates['postnorm-dup'].rgb_loss.mean).toBeGreaterThan(0)
     const after = studies()
     expect(after).toHaveLength(before + 1)

@@ -3,17 +3,13 @@
 // TensorFlow.js) with progress and cancel, and return per-image probabilities, the predicted and
 // (where the source has labels) the true class, plus the summary at threshold 0.5 / argmax.
 import type { EngineJobInput } from '@shared/engine/jobs'
-import type { BandStats } from '@shared/bands'
 import { CancelledError } from '@shared/ipc/errors'
 import { type InferenceOutcome, type Prediction } from '@shared/ipc/schemas/inference'
-import type { RunConfig } from '@shared/ipc/schemas/runs'
 import { metricsAt, predictAt } from '@shared/inference/threshold'
-import { sha256File } from '../checkpoint'
 import type { TfHandle } from '../tf/handle'
-import { loadTrainingCheckpoint } from '../training/state'
-import type { Preprocessing } from '../training/data'
 import { classIndex, listFiles, listFolder, modelInputs, modelRgb, thumbnail, type InferenceItem } from './images'
-import { classifierWeights, createOrtClassifier, createTfjsClassifier, probabilitiesFromLogits, type ClassifierRunner } from './runners'
+import { probabilitiesFromLogits } from './runners'
+import { classifierBackend, openClassifierRunner, readClassifierCheckpoint } from './classifier'
 
 /** The job's params, parsed (the engine parses them once, at the job boundary). */
 export type ClassifyJobParams = EngineJobInput<'inference-classify'>
@@ -40,42 +36,15 @@ export async function runClassification(p: ClassifyJobParams, env: ClassifyEnv =
   const progress = env.progress ?? (() => {})
   const t0 = performance.now()
   progress(0, 1, 'loading the checkpoint')
-  const ck = await loadTrainingCheckpoint(p.checkpoint, (n) => n.startsWith('head.'))
-  const meta = ck.meta
-  if (meta.task !== 'classification') throw new Error(`${p.checkpoint} is a ${meta.task} checkpoint; inference here needs a classification run`)
-  const classes = meta.classes
-  if (classes.length < 2) throw new Error(`the checkpoint names ${classes.length} class(es)`)
-  const config: RunConfig = meta.config
-  const pool = config.pool ?? 'cls'
-  const cfg = { ...meta.model, num_frames: 1 }
-  const s = cfg.img_size
-  const stats: BandStats = meta.stats
-  const pre: Preprocessing = { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true, tileNorm: config.preprocessing?.tileNorm ?? 'none' }
-  const sha256 = await sha256File(p.checkpoint, env.signal)
+  const checkpoint = await readClassifierCheckpoint(p.checkpoint, env.signal)
+  const { meta, classes, pool, size: s, pre, sha256 } = checkpoint
 
   // Images first, so a wrong folder fails before any graph is built.
   const listed = p.items ?? (p.files ? listFiles(p.files) : p.folder ? listFolder(p.folder, classes) : [])
   if (!listed.length) throw new Error('no images given')
   const items = listed.slice(0, p.maxImages)
 
-  const useOrt = p.backend === 'ort' || (p.backend === 'auto' && pool === 'cls')
-  if (p.precision === 'fp16' && !useOrt) throw new Error(`--precision fp16 runs the ONNX classifier graph; this ${pool === 'mean' ? "run's mean-pooled head runs on TensorFlow.js" : 'job uses TensorFlow.js'}`)
-  if (useOrt && pool !== 'cls') throw new Error("this run's classifier pools the mean of the patch tokens; the ONNX classifier graph reads the CLS token: use the tfjs backend")
-  const tfjs = (): ClassifierRunner => {
-    if (!env.tf) throw new Error("the tfjs backend needs the engine's TensorFlow.js")
-    return createTfjsClassifier(env.tf.tf, env.tf.backend, { cfg, backbone: ck.backbone, head: ck.head, numClasses: classes.length, pool })
-  }
-  let runner: ClassifierRunner
-  if (useOrt) {
-    try {
-      runner = await createOrtClassifier({ cacheDir: p.cacheDir, sha256, step: meta.step, cfg, weights: () => classifierWeights(ck.backbone, ck.head), device: p.device, precision: p.precision, ...(p.threads ? { intraOpThreads: p.threads } : {}) })
-    } catch (err) {
-      // An explicit GPU that cannot be used is the user's answer, not a reason to switch engines.
-      if (p.backend === 'ort' || p.device === 'webgpu' || p.device === 'cuda' || p.precision === 'fp16' || !env.tf) throw err
-      runner = tfjs()
-      runner.notes.push(`ONNX Runtime could not run this classifier (${(err as Error).message}); used TensorFlow.js`)
-    }
-  } else runner = tfjs()
+  const runner = await openClassifierRunner(checkpoint, p, env.tf)
   for (const note of runner.notes) env.log?.(note)
   const loadSeconds = (performance.now() - t0) / 1000
 
@@ -131,7 +100,7 @@ export async function runClassification(p: ClassifyJobParams, env: ClassifyEnv =
         ? { validationThreshold: { ...meta.validation.threshold, step: meta.validation.step, images: meta.validation.positive.length, positiveClass: meta.validation.positiveClass } }
         : {}),
       pool,
-      backend: { name: runner.name, device: runner.device, notes: runner.notes, ...(runner.requested ? { requested: runner.requested } : {}), ...(runner.fallback ? { fallback: runner.fallback } : {}), ...(runner.precision ? { precision: runner.precision } : {}) },
+      backend: classifierBackend(runner),
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
       preprocessing: { recipe: pre.recipe, truncate: pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
       predictions,

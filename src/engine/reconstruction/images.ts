@@ -1,5 +1,6 @@
 // Reads the study's images with sharp (8-bit, any of grey / grey+alpha / RGB / RGBA) and cuts
-// them into model-sized RGB tiles: a centre crop, a grid of native-resolution tiles, or a resize.
+// them into model-sized RGB tiles: a grid of native-resolution tiles (the default), a centre crop,
+// or a resize.
 // Images already at the model's size pass through untouched whatever the choice.
 import { lstatSync, readdirSync, statSync } from 'node:fs'
 import { basename, join } from 'node:path'
@@ -97,6 +98,10 @@ export function cutTiles(path: string, decoded: HwcImage, size: number, geometry
       return [{ ref: name, rgb: centreCrop(rgb, size), image: path, x, y, width: size, height: size }]
     }
     case 'tile':
+      // Non-overlapping model-sized tiles from the top-left; edge strips narrower than a tile are
+      // left out (padding would feed the model pixels that are not there). An image smaller than
+      // the model in either direction has no tile: it is resized, as for the centre crop.
+      if (rgb.height < size || rgb.width < size) return [{ ref: name, rgb: resizeBilinear(rgb, size, size), ...whole }]
       return tileGrid(rgb, size, 'drop').tiles.map((t) => ({ ref: `${name}#r${t.row}c${t.col}`, rgb: t.image, image: path, x: t.x, y: t.y, width: size, height: size }))
   }
 }

@@ -155,7 +155,10 @@ export async function runStudy(p: StudyJobParams, env: StudyEnv = {}): Promise<S
     const galleryTiles: GalleryManifest['tiles'] = []
     const plane = size * size
 
+    let tilesDone = 0
     for (let start = 0; start < tiles.length; start += tilesPerBatch) {
+      // A cancel keeps the tiles already finished (a partial study); before the first, nothing.
+      if (env.signal?.aborted && tilesDone > 0) break
       checkAborted(env.signal)
       const chunk = tiles.slice(start, start + tilesPerBatch)
       const n = chunk.length * perTile
@@ -208,20 +211,23 @@ export async function runStudy(p: StudyJobParams, env: StudyEnv = {}): Promise<S
           }
         }
       }
-      progress(Math.min(tiles.length, start + chunk.length), tiles.length, `${Math.min(tiles.length, start + chunk.length)} of ${tiles.length} tiles`)
+      tilesDone = Math.min(tiles.length, start + chunk.length)
+      progress(tilesDone, tiles.length, `${tilesDone} of ${tiles.length} tiles`)
     }
     const seconds = (performance.now() - t1) / 1000
-    progress(tiles.length, tiles.length, 'aggregating')
+    const partial = tilesDone < tiles.length
+    progress(tilesDone, tiles.length, partial ? `cancelled after ${tilesDone} of ${tiles.length} tiles: aggregating those` : 'aggregating')
     const summary = summariseStudy(rows, names, { iterations: p.bootstrapIterations, seed: p.seed })
     return {
       backend: backendUsed(runner),
       model: { sha256: model.sha256, imgSize: size, patchSize: patch },
-      tiles: tiles.map((t) => ({ ref: t.ref, image: t.image, x: t.x, y: t.y, width: t.width, height: t.height })),
+      tiles: tiles.slice(0, tilesDone).map((t) => ({ ref: t.ref, image: t.image, x: t.x, y: t.y, width: t.width, height: t.height })),
+      ...(partial ? { partial: { tilesDone, tilesPlanned: tiles.length } } : {}),
       rows,
       summary,
       gallery: p.galleryDir ? { size, patch, tiles: galleryTiles } : null,
       skipped,
-      timing: { loadSeconds, seconds, tilesPerSecond: tiles.length / seconds }
+      timing: { loadSeconds, seconds, tilesPerSecond: tilesDone / seconds }
     }
   } finally {
     await runner.dispose()

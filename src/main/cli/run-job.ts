@@ -11,8 +11,11 @@ export async function runEngineJob<K extends EngineJobKind>(ctx: AppContext, _io
   return (await followJob(ctx, jobId, title)) as EngineJobResult<K>
 }
 
-/** Shows a running job's progress until it ends; returns its result or throws its failure. */
-export async function followJob(ctx: AppContext, jobId: string, title: string): Promise<unknown> {
+/**
+ * Shows a running job's progress until it ends; returns its result or throws its failure.
+ * `keepPartial`: a job cancelled (Ctrl-C) after it finished part of its work returns that part.
+ */
+export async function followJob(ctx: AppContext, jobId: string, title: string, { keepPartial = false } = {}): Promise<unknown> {
   const tty = process.stderr.isTTY
   const onUpdate = (job: { id: string; done: number; total: number; message: string }) => {
     if (tty && job.id === jobId) process.stderr.write(`\r\x1b[K${title}: ${job.total ? `${job.done}/${job.total} ` : ''}${job.message}`)
@@ -24,7 +27,7 @@ export async function followJob(ctx: AppContext, jobId: string, title: string): 
     const final = await ctx.jobs.waitFor(jobId)
     if (tty) process.stderr.write('\r\x1b[K')
     if (final.state === 'failed') throw new Error(final.error?.message ?? 'failed')
-    if (final.state === 'cancelled') throw new Error('cancelled')
+    if (final.state === 'cancelled' && !(keepPartial && final.result !== undefined)) throw new Error('cancelled')
     return final.result
   } finally {
     ctx.jobs.off('update', onUpdate)

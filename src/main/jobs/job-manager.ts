@@ -24,7 +24,10 @@ export interface LocalJobHooks {
 export interface EngineJobHooks<K extends EngineJobKind> {
   /** Each event the job streams, parsed with its kind's schema (one that does not fit is logged and dropped). */
   onEvent?: (event: EngineJobEvent<K>) => void
-  /** The job's final view; for a job that is done, also its result parsed with its kind's schema. */
+  /**
+   * The job's final view; for a job that is done, also its result parsed with its kind's schema,
+   * and for a cancelled one what it finished before the cancel, if it kept anything.
+   */
   onFinish?: (job: JobView, result?: EngineJobResult<K>) => void
 }
 
@@ -241,9 +244,19 @@ export class JobManager extends EventEmitter {
         this.finish(m.jobId, 'failed', { error: { name: err.name, message: err.message } })
         break
       }
-      case 'job-cancelled':
-        this.finish(m.jobId, 'cancelled')
+      case 'job-cancelled': {
+        // A job may keep what it finished before the cancel (a partial study): the hook gets it parsed.
+        let partial: unknown
+        if (m.result !== undefined) {
+          try {
+            partial = parseEngineJobResult(kind, m.result)
+          } catch (err) {
+            this.warn(`job ${m.jobId}: its partial result was dropped: ${(err as Error).message}`)
+          }
+        }
+        this.finish(m.jobId, 'cancelled', partial !== undefined ? { result: m.result } : {}, partial)
         break
+      }
     }
   }
 

@@ -46,7 +46,10 @@ export function createStudy(db: Db, name: string, config: StudyConfig, datasetVe
   return Number(info.lastInsertRowid)
 }
 
-/** Records how a study ended; a finished one gets its results and summary in one transaction. */
+/**
+ * Records how a study ended; one with an outcome (done, or cancelled with its finished tiles kept)
+ * gets its results and summary in one transaction.
+ */
 export function finishStudy(db: Db, id: number, status: 'done' | 'failed' | 'cancelled', reason: string | null, outcome?: StudyOutcome): void {
   db.transaction(() => {
     if (outcome) {
@@ -76,7 +79,7 @@ export function failInterruptedStudies(db: Db): number {
 
 function toListItem(r: StudyRow): StudyListItem {
   const config = JSON.parse(r.config_json) as StudyConfig
-  const summary = r.summary_json ? (JSON.parse(r.summary_json) as { summary?: { tiles?: number } }) : null
+  const summary = r.summary_json ? (JSON.parse(r.summary_json) as { summary?: { tiles?: number }; partial?: { tilesDone: number; tilesPlanned: number } }) : null
   return {
     id: r.id,
     name: r.name,
@@ -85,6 +88,7 @@ function toListItem(r: StudyRow): StudyListItem {
     statusReason: r.status_reason,
     methods: config.methods,
     tiles: summary?.summary?.tiles ?? null,
+    partial: summary?.partial ?? null,
     createdAt: r.created_at,
     finishedAt: r.finished_at
   }

@@ -1,11 +1,13 @@
 // Inference service: classification runs and the checkpoints inference can use, inference jobs
 // (engine `inference-classify`) recorded in the ledger's `inference_jobs`, reopened and removed,
-// and a larger preview of a classified image (only for images a recorded job names).
+// a larger preview of a classified image (only for images a recorded job names), and sliding-window
+// heat maps over one large image (engine `inference-heatmap`).
 import { existsSync, readFileSync } from 'node:fs'
+import type { z } from 'zod'
 import { previewPng } from '../datasets/image-io'
 import type { AppContext } from '../app/types'
 import { requirePath } from '../app/require-path'
-import { type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
+import { type HeatmapRequest, type InferenceCandidate, type InferenceInput, type InferenceSource } from '@shared/ipc/schemas/inference'
 import type { CheckpointRecord } from '@shared/ipc/schemas/runs'
 import type { ComputeDevice, OrtPrecision } from '@shared/ipc/schemas/device'
 import { exportNames } from '@shared/datasets/manifest'
@@ -88,6 +90,9 @@ function describeSource(source: InferenceSource): string {
   return `dataset version ${source.versionId}${source.split ? ` (${source.split})` : ''}`
 }
 
+/** A heat-map request after parsing (defaults filled in). */
+export type HeatmapStart = z.output<typeof HeatmapRequest>
+
 export interface InferenceStart {
   name?: string | undefined
   runId: number
@@ -103,20 +108,54 @@ export interface InferenceStart {
   thumbnails: number
 }
 
-/** Records an inference job and starts it in the engine; the ledger row is finished when the job ends. */
-export async function startInference(ctx: AppContext, req: InferenceStart): Promise<{ jobId: string; inferenceId: number }> {
+/** A classification run and the checkpoint asked for ('best' / 'last': the newest of that kind; a number: a checkpoints row id). */
+function runCheckpoint(ctx: AppContext, runId: number, checkpoint: 'best' | 'last' | number) {
   const db = ctx.ledger.db
-  const run = getRun(db, req.runId)
-  if (!run) throw new Error(`no run #${req.runId}`)
+  const run = getRun(db, runId)
+  if (!run) throw new Error(`no run #${runId}`)
   if (run.task !== 'classification') throw new Error(`run #${run.id} is a ${run.task} run; inference needs a classification run`)
   const all = runCheckpoints(db, run.id)
   const usable = usableCheckpoints(all)
-  const ckpt = typeof req.checkpoint === 'number' ? all.find((c) => c.id === req.checkpoint) : usable.find((c) => c.kind === req.checkpoint)
+  const ckpt = typeof checkpoint === 'number' ? all.find((c) => c.id === checkpoint) : usable.find((c) => c.kind === checkpoint)
   if (!ckpt) {
     const have = usable.map((c) => c.kind).join(', ')
-    throw new Error(`run #${run.id} has no ${typeof req.checkpoint === 'number' ? `checkpoint #${req.checkpoint}` : `"${req.checkpoint}" checkpoint`}${have ? ` (it has: ${have})` : ' yet'}`)
+    throw new Error(`run #${run.id} has no ${typeof checkpoint === 'number' ? `checkpoint #${checkpoint}` : `"${checkpoint}" checkpoint`}${have ? ` (it has: ${have})` : ' yet'}`)
   }
   if (!existsSync(ckpt.path)) throw new Error(`the checkpoint file is gone: ${ckpt.path}`)
+  return { run, ckpt }
+}
+
+/**
+ * The heat-map use case, for the Inference view (`inference:heatmap`) and `marsfm infer --heatmap`:
+ * one large image scored window by window with a run's checkpoint. The outcome is the job's result
+ * (drawn and exported by the caller); it is not recorded in the ledger.
+ */
+export async function startHeatmap(ctx: AppContext, req: HeatmapStart): Promise<{ jobId: string }> {
+  const { run, ckpt } = runCheckpoint(ctx, req.runId, req.checkpoint)
+  requirePath(req.image, 'image')
+  if (req.window !== undefined && req.stride !== undefined && req.stride > req.window) {
+    throw new Error(`a stride of ${req.stride} px skips pixels between ${req.window} px windows: use a stride ≤ the window`)
+  }
+  const name = req.image.split(/[\\/]/).pop()
+  return {
+    jobId: await ctx.jobs.startEngineJob('inference-heatmap', `Heat map: ${name} · ${run.name} · ${ckpt.kind} @ ${ckpt.step}`, {
+      checkpoint: ckpt.path,
+      image: req.image,
+      ...(req.window !== undefined ? { window: req.window } : {}),
+      ...(req.stride !== undefined ? { stride: req.stride } : {}),
+      ...(req.className !== undefined ? { className: req.className } : {}),
+      batchSize: req.batchSize,
+      backend: req.backend,
+      device: req.device,
+      cacheDir: onnxCacheDir(ctx.dataDir)
+    })
+  }
+}
+
+/** Records an inference job and starts it in the engine; the ledger row is finished when the job ends. */
+export async function startInference(ctx: AppContext, req: InferenceStart): Promise<{ jobId: string; inferenceId: number }> {
+  const db = ctx.ledger.db
+  const { run, ckpt } = runCheckpoint(ctx, req.runId, req.checkpoint)
   const source = sourceParams(ctx, req.source, req.maxImages)
   const settings = { backend: req.backend, device: req.device ?? 'auto', precision: req.precision ?? 'fp32', batchSize: req.batchSize, maxImages: req.maxImages, thumbnails: req.thumbnails }
   const name = req.name ?? `${run.name} · ${ckpt.kind} @ ${ckpt.step} · ${describeSource(req.source)}`
@@ -180,4 +219,5 @@ export function registerInferenceService(ctx: AppContext): void {
   ctx.router.handle('inference:get', ({ id }) => inferenceOrThrow(ctx, id))
   ctx.router.handle('inference:image', ({ id, index, maxSide }) => inferenceImage(ctx, id, index, maxSide))
   ctx.router.handle('inference:remove', ({ id }) => deleteInference(ctx, id))
+  ctx.router.handle('inference:heatmap', (req) => startHeatmap(ctx, req))
 }

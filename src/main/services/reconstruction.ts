@@ -90,9 +90,15 @@ export async function startStudy(ctx: AppContext, req: ReconstructionStart, extr
     const jobId = await ctx.jobs.startEngineJob('reconstruction-study', `Reconstruction study #${id}: ${methods.join(', ')}`, params, {
       onFinish: (job, outcome) => {
         try {
-          if (job.state === 'done' && outcome) {
+          // A cancel that came as the last batch finished still brings every tile: the study is done.
+          if (outcome && (job.state === 'done' || (job.state === 'cancelled' && !outcome.partial))) {
             finishStudy(ctx.ledger.db, id, 'done', null, outcome)
             ctx.log.write('info', 'reconstruction', `study #${id} done`)
+          } else if (job.state === 'cancelled' && outcome?.partial) {
+            // Cancelled after some tiles: those are a study of their own, kept and marked partial.
+            const { tilesDone, tilesPlanned } = outcome.partial
+            finishStudy(ctx.ledger.db, id, 'cancelled', `cancelled after ${tilesDone} of ${tilesPlanned} tiles; the finished tiles are kept (partial study)`, outcome)
+            ctx.log.write('info', 'reconstruction', `study #${id} cancelled: ${tilesDone} of ${tilesPlanned} tiles kept`)
           } else {
             finishStudy(ctx.ledger.db, id, job.state === 'cancelled' ? 'cancelled' : 'failed', job.error?.message ?? job.state)
           }

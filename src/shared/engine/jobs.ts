@@ -5,7 +5,8 @@ import { z } from 'zod'
 import { BandStatsSchema, ModelSummary, PrithviConfigSchema } from '../ipc/schemas/models'
 import { RunConfig, RunMetricsEvent } from '../ipc/schemas/runs'
 import { BandRecipeSchema, StudyOutcome, StudySettings } from '../ipc/schemas/reconstruction'
-import { InferenceOutcome, InferenceSettings } from '../ipc/schemas/inference'
+import { HeatmapOutcome, InferenceBackend, InferenceOutcome, InferenceSettings } from '../ipc/schemas/inference'
+import { ComputeDevice } from '../ipc/schemas/device'
 import { DemoJobRequest } from '../ipc/schemas/jobs'
 import { BackboneStudyOutcome, EmbedOutcomeSchema } from '../ipc/schemas/backbones'
 import { BackboneStudyParams, EmbedJobParams } from './backbones'
@@ -128,6 +129,23 @@ export const ClassifyJobParams = InferenceSettings.extend({
   threads: z.number().int().min(1).max(256).optional()
 })
 
+/** The `inference-heatmap` job: one large image, window by window (window and stride resolved by main). */
+export const HeatmapJobParams = z.object({
+  checkpoint: z.string().min(1),
+  image: z.string().min(1),
+  /** Window side and stride in image pixels; the window defaults to the run's input size. */
+  window: z.number().int().min(8).max(8192).optional(),
+  stride: z.number().int().min(1).max(8192).optional(),
+  batchSize: z.number().int().min(1).max(256).default(16),
+  backend: InferenceBackend.default('auto'),
+  device: ComputeDevice.default('auto'),
+  className: z.string().optional(),
+  /** Longer side of the preview image returned with the map. */
+  previewSide: z.number().int().min(64).max(4096).default(1600),
+  cacheDir: z.string(),
+  threads: z.number().int().min(1).max(256).optional()
+})
+
 export const ModelInspectParams = z.object({ path: z.string(), configPath: z.string().optional() })
 
 export const ModelExportOnnxParams = z.object({
@@ -164,6 +182,7 @@ export const EngineJobs = {
   'train-bench': { params: TrainBenchParams, events: {}, result: TrainBenchResult },
   'reconstruction-study': { params: StudyJobParams, events: {}, result: StudyOutcome },
   'inference-classify': { params: ClassifyJobParams, events: {}, result: InferenceOutcome },
+  'inference-heatmap': { params: HeatmapJobParams, events: {}, result: HeatmapOutcome },
   'model-inspect': { params: ModelInspectParams, events: {}, result: ModelSummary },
   'model-export-onnx': { params: ModelExportOnnxParams, events: {}, result: ModelExportOnnxResult },
   embed: { params: EmbedJobParams, events: {}, result: EmbedOutcomeSchema },

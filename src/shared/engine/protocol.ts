@@ -39,7 +39,8 @@ export type FromEngine =
   | { type: 'job-event'; jobId: string; event: string; payload: unknown }
   | { type: 'job-done'; jobId: string; result: unknown }
   | { type: 'job-failed'; jobId: string; error: WireError }
-  | { type: 'job-cancelled'; jobId: string }
+  /** `result`: what a job finished before it was cancelled (a partial study), when it keeps any. */
+  | { type: 'job-cancelled'; jobId: string; result?: unknown }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
   /** The backend is unusable (wasm out of memory / aborted, GPU device lost): the engine exits next. */
   | { type: 'fault'; reason: string }

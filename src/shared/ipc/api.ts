@@ -63,7 +63,8 @@ export function createApi(invoke: Invoke, subscribe: Subscribe, desktop?: Deskto
       list: () => invoke('inference:list', {}),
       get: (id: number) => invoke('inference:get', { id }),
       image: (id: number, index: number, maxSide?: number) => invoke('inference:image', { id, index, ...(maxSide ? { maxSide } : {}) }),
-      remove: (id: number) => invoke('inference:remove', { id })
+      remove: (id: number) => invoke('inference:remove', { id }),
+      heatmap: (request: RequestOf<'inference:heatmap'>) => invoke('inference:heatmap', request)
     },
     backbones: {
       start: (request: RequestOf<'backbones:start'>) => invoke('backbones:start', request),

@@ -93,6 +93,8 @@ export const channels = {
   'inference:get': { request: I.InferenceIdRequest, response: I.InferenceDetail },
   'inference:image': { request: I.InferenceImageRequest, response: I.InferenceImage },
   'inference:remove': { request: I.InferenceIdRequest, response: Ok },
+  /** A sliding-window heat map over one large image; the outcome is the job's result. */
+  'inference:heatmap': { request: I.HeatmapRequest, response: I.HeatmapStarted },
   'backbones:start': { request: B.BackboneStudyRequest, response: B.BackboneStudyStarted },
   'backbones:list': { request: Empty, response: z.array(B.BackboneStudyListItem) },
   'backbones:get': { request: B.BackboneStudyIdRequest, response: B.BackboneStudyDetail },

@@ -26,8 +26,10 @@ const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml|config
   --mask-ratio 0.5        fraction of patches removed (one mask per image, shared by every method)
   --seed N                seeded masks (default 0)   |  --mask-noise noise.json  one array of L numbers per image
   --mask-seeds K          K masks per image (seeds N..N+K-1)
-  --geometry centre-crop|tile|resize   for images not at the model's size (default centre-crop)
+  --geometry tile|centre-crop|resize   images not at the model's size: native-resolution tiles (default;
+                          non-overlapping, edge strips narrower than a tile are left out), one centre crop, or a resize
   --max-tiles N           at most N tiles (default: all)
+  Ctrl-C                  cancels; the tiles already finished are kept as a partial study (exit 3)
   --float                 keep the reflectance scaling exact (default: truncated to integers, as the study)
   --backend ort|tfjs      ONNX Runtime (default) or TensorFlow.js
   --device auto|cpu|webgpu|cuda   where ONNX Runtime runs (default auto: CUDA if installed, else WebGPU
@@ -110,6 +112,7 @@ function toJson(outcome: Outcome, methods: string[]) {
       ci95: [p.lower, p.upper],
       wilcoxon: { w: p.wilcoxonW, z: p.z, p: p.pValue, method: p.test }
     })),
+    ...(outcome.partial ? { partial: { tiles_done: outcome.partial.tilesDone, tiles_planned: outcome.partial.tilesPlanned } } : {}),
     skipped: outcome.skipped ?? [],
     timing: outcome.timing
   }
@@ -133,7 +136,7 @@ export const reconstructCommand: Command = {
         seed: { type: 'string' },
         'mask-seeds': { type: 'string', default: '1' },
         'mask-noise': { type: 'string' },
-        geometry: { type: 'string', default: 'centre-crop' },
+        geometry: { type: 'string', default: 'tile' },
         'max-tiles': { type: 'string' },
         float: { type: 'boolean', default: false },
         backend: { type: 'string', default: 'ort' },
@@ -178,7 +181,7 @@ export const reconstructCommand: Command = {
       return n
     }
     const geometry = values.geometry
-    if (geometry !== 'centre-crop' && geometry !== 'tile' && geometry !== 'resize') throw new UsageError('--geometry must be centre-crop, tile or resize')
+    if (geometry !== 'centre-crop' && geometry !== 'tile' && geometry !== 'resize') throw new UsageError('--geometry must be tile, centre-crop or resize')
     const backend = values.backend
     if (backend !== 'ort' && backend !== 'tfjs') throw new UsageError('--backend must be ort or tfjs')
     const device = parseDevice(values.device, backend === 'tfjs')
@@ -206,13 +209,16 @@ export const reconstructCommand: Command = {
     const { jobId, studyId } = await startStudy(ctx, { ...request, modelId: model.id }, noise ? { noise } : {})
     let result: unknown
     try {
-      result = await followJob(ctx, jobId, 'reconstruct')
+      result = await followJob(ctx, jobId, 'reconstruct', { keepPartial: true })
     } catch (err) {
       // One line, with the study it was recorded as (failed, as in the Reconstruction view).
       throw new Error(`study #${studyId}: ${(err as Error).message}`)
     }
     const outcome = StudyOutcome.parse(result)
     io.err(`recorded as study #${studyId} (model #${model.id} ${printable(model.name)})`)
+    const partial = outcome.partial
+    if (partial) io.err(`cancelled after ${partial.tilesDone} of ${partial.tilesPlanned} tiles: the results below are those tiles (study #${studyId}, partial)`)
+    const exit = partial ? 3 : 0
     if (outcome.backend.fallback) io.err(`--device ${outcome.backend.requested ?? 'auto'} ran on the ${outcome.backend.device}: ${outcome.backend.fallback}`)
     for (const s of outcome.skipped ?? []) io.err(`skipped ${printable(s.path)}: ${printable(s.reason)}`)
     if (values.json) {
@@ -222,7 +228,7 @@ export const reconstructCommand: Command = {
         writeFileSync(resolve(values.json), `${text}\n`)
         io.err(`wrote ${resolve(values.json)}`)
       }
-      if (values.json === '-') return 0
+      if (values.json === '-') return exit
     }
     const s = outcome.summary
     io.out(`${s.tiles} tile(s) × ${methods.length} method(s), ${s.masksPerTile} mask(s) per tile, mask ratio ${maskRatio}; ${outcome.backend.name} on ${outcome.backend.device}; ${outcome.timing.tilesPerSecond.toFixed(2)} tiles/s`)
@@ -240,6 +246,6 @@ export const reconstructCommand: Command = {
         io.out(`  ${METRIC_COLUMN[p.metric].padEnd(10)} ${p.a} − ${p.b}: ${fmt(p.meanDiff)} [${fmt(p.lower)}, ${fmt(p.upper)}], W = ${p.wilcoxonW}, p = ${p.pValue.toPrecision(3)} (${p.test}, n = ${p.n})`)
       }
     }
-    return 0
+    return exit
   }
 }

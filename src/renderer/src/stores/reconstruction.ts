@@ -71,7 +71,8 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
       job,
       (j) => {
         void refresh()
-        if (j.state === 'done') void open(started.studyId)
+        // A cancelled study that kept its finished tiles opens as a partial study.
+        if (j.state === 'done' || (j.state === 'cancelled' && j.result !== undefined)) void open(started.studyId)
       },
       () => (runningStudyId.value = null)
     )

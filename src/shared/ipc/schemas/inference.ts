@@ -151,3 +151,48 @@ export type InferenceCandidate = z.infer<typeof InferenceCandidate>
 export const InferenceIdRequest = z.object({ id: z.number().int().positive() }).strict()
 export const InferenceImageRequest = z.object({ id: z.number().int().positive(), index: z.number().int().min(0), maxSide: z.number().int().min(32).max(1024).default(384) }).strict()
 export const InferenceImage = z.object({ index: z.number().int(), name: z.string(), dataUrl: z.string() })
+
+/** A sliding-window heat map's settings: window and stride in image pixels, windows per batch. */
+export const HeatmapSettings = z.object({
+  /** Window side in image pixels (each window is resized to the run's input size, as in training); default: the run's input size. */
+  window: z.number().int().min(8).max(8192).optional(),
+  /** Step between windows; default: half the window (each pixel seen by up to four windows). */
+  stride: z.number().int().min(1).max(8192).optional(),
+  batchSize: z.number().int().min(1).max(256).default(16),
+  backend: InferenceBackend.default('auto'),
+  device: ComputeDevice.default('auto'),
+  /** The class mapped: binary runs default to the positive class; more classes must name one. */
+  className: displayName(200).optional()
+})
+export type HeatmapSettings = z.infer<typeof HeatmapSettings>
+
+/** `inference:heatmap`: one large image scored window by window with a run's checkpoint. */
+export const HeatmapRequest = HeatmapSettings.extend({
+  runId: z.number().int().positive(),
+  checkpoint: z.union([z.enum(['best', 'last']), z.number().int().positive()]).default('best'),
+  image: AbsolutePath
+}).strict()
+export type HeatmapRequest = z.input<typeof HeatmapRequest>
+
+export const HeatmapWindow = z.object({ x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int(), probability: z.number() })
+
+/** What the engine's `inference-heatmap` job returns (the renderer draws and exports it). */
+export const HeatmapOutcome = z.object({
+  image: z.object({ path: z.string(), name: z.string(), width: z.number().int(), height: z.number().int(), channels: z.number().int() }),
+  className: z.string(),
+  classes: z.array(z.string()),
+  window: z.number().int(),
+  stride: z.number().int(),
+  /** Window grid: columns and rows (the last of each flush with the image's edge). */
+  columns: z.number().int(),
+  rows: z.number().int(),
+  windows: z.array(HeatmapWindow),
+  /** The image scaled to fit `preview.width`×`preview.height` (JPEG data URL), for drawing the map over it. */
+  preview: z.object({ dataUrl: z.string(), width: z.number().int(), height: z.number().int() }),
+  checkpoint: z.object({ path: z.string(), sha256: z.string(), step: z.number().int(), imgSize: z.number().int() }),
+  backend: z.object({ name: z.enum(['ort', 'tfjs']), ...BackendUsedFields }),
+  preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), tileNorm: z.enum(['none', 'standardize']).default('none'), resize: z.string() }),
+  timing: z.object({ loadSeconds: z.number(), seconds: z.number(), windowsPerSecond: z.number() })
+})
+export type HeatmapOutcome = z.infer<typeof HeatmapOutcome>
+export const HeatmapStarted = z.object({ jobId: z.string() })

@@ -55,8 +55,12 @@ export const StudySettings = z.object({
   seed: z.number().int().min(0).max(2 ** 32 - 1).default(0),
   /** Masks per tile (each used for every method). */
   maskSeeds: z.number().int().min(1).max(16).default(1),
-  maxTiles: z.number().int().min(1).max(100_000).default(64),
-  geometry: TileGeometry.default('centre-crop'),
+  maxTiles: z.number().int().min(1).max(100_000).default(1024),
+  /**
+   * Images larger than the model: native-resolution tiles by default (every pixel the model sees
+   * is a real one; edge strips narrower than a tile are left out), or the older centre crop / resize.
+   */
+  geometry: TileGeometry.default('tile'),
   /** Truncate the reflectance scaling to integers, as the study did. */
   truncate: z.boolean().default(true),
   backend: ReconstructionBackend.default('ort'),
@@ -172,6 +176,8 @@ export const StudyOutcome = z.object({
   rows: z.array(ResultRow),
   summary: StudySummary,
   gallery: GalleryManifest.nullable(),
+  /** Set when the study was cancelled: the tiles it finished (all of the study's numbers) of those it had cut. */
+  partial: z.object({ tilesDone: z.number().int(), tilesPlanned: z.number().int() }).optional(),
   /** Images left out because they could not be read, each with its reason. */
   skipped: z.array(z.object({ path: z.string(), reason: z.string() })).optional(),
   timing: z.object({ loadSeconds: z.number(), seconds: z.number(), tilesPerSecond: z.number() })
@@ -188,6 +194,8 @@ export const StudyListItem = z.object({
   statusReason: z.string().nullable(),
   methods: z.array(z.string()),
   tiles: z.number().int().nullable(),
+  /** A cancelled study that kept its finished tiles: how many of how many. */
+  partial: z.object({ tilesDone: z.number().int(), tilesPlanned: z.number().int() }).nullable(),
   createdAt: z.string(),
   finishedAt: z.string().nullable()
 })
