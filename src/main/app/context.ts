@@ -19,6 +19,7 @@ import type { AppContext, AppMode } from './types'
 import { ensureDemoModel } from '../models/demo'
 import { sweepTempCopies } from '../datasets/store'
 import { RunsController } from '../runs/controller'
+import { SweepsController } from '../sweeps/controller'
 import type { PathPicker } from '../datasets/path-picker'
 
 export type { AppContext, AppMode }
@@ -77,6 +78,8 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     closeHooks.push(hook)
   }
   const runs = new RunsController({ dataDir, ledger, engine, jobs, bus, log, onClose })
+  // The app takes up sweeps a stopped process left unfinished; the CLI drives only its own.
+  const sweeps = new SweepsController({ dataDir, ledger, engine, jobs, log, appVersion: APP_VERSION, runs, bus, onClose }, { resumeOnStart: opts.mode !== 'cli' })
   const ctx: AppContext = {
     mode: opts.mode,
     appVersion: APP_VERSION,
@@ -88,6 +91,7 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     bus,
     log,
     runs,
+    sweeps,
     pathPicker: opts.pathPicker ?? null,
     onClose,
     async close() {

@@ -65,6 +65,13 @@ export function createApi(invoke: Invoke, subscribe: Subscribe, desktop?: Deskto
       image: (id: number, index: number, maxSide?: number) => invoke('inference:image', { id, index, ...(maxSide ? { maxSide } : {}) }),
       remove: (id: number) => invoke('inference:remove', { id })
     },
+    sweeps: {
+      create: (spec: RequestOf<'sweeps:create'>['spec']) => invoke('sweeps:create', { spec }),
+      list: () => invoke('sweeps:list', {}),
+      get: (id: number) => invoke('sweeps:get', { id }),
+      cancel: (id: number) => invoke('sweeps:cancel', { id }),
+      onStatus: (listener: (s: EventPayload<'sweeps:status'>) => void) => subscribe('sweeps:status', listener)
+    },
     backbones: {
       start: (request: RequestOf<'backbones:start'>) => invoke('backbones:start', request),
       list: () => invoke('backbones:list', {}),
