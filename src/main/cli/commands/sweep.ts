@@ -99,7 +99,7 @@ export const sweepCommand: Command = {
   summary: 'grid / random search over run-config keys (foreground), or a Slurm job array of it',
   usage:
     'marsfm sweep --config sweep.json [--json]\n' +
-    '       marsfm sweep --config sweep.json --emit slurm --out DIR [--time HH:MM:SS] [--partition P] [--sbatch "--mem=16G"]… [--marsfm CMD]\n' +
+    '       marsfm sweep --config sweep.json --emit slurm --out DIR [--time HH:MM:SS] [--partition P] [--sbatch mem=16G]… [--marsfm CMD]\n' +
     '       marsfm sweep --resume SWEEP_ID [--json]\n       marsfm sweep --list [--json]',
   needsEngine: (args) => !args.some((a) => a === '--list' || a === '--emit' || a.startsWith('--emit=')),
   async run(args, ctx, io) {
@@ -139,7 +139,7 @@ export const sweepCommand: Command = {
       if (values.emit !== 'slurm') throw new UsageError(`--emit: unknown target "${values.emit}" (only slurm)`)
       if (!values.out) throw new UsageError('--emit slurm needs --out DIR')
       if (values.time !== undefined && !/^(\d+-)?\d{1,2}(:\d{2}){0,2}$/.test(values.time)) throw new UsageError('--time takes Slurm\'s format, e.g. 02:00:00 or 1-00:00:00')
-      const emitted = await emitSlurm(ctx, spec, { outDir: resolve(values.out), ...(values.time ? { time: values.time } : {}), ...(values.partition ? { partition: values.partition } : {}), sbatch: values.sbatch ?? [], ...(values.marsfm ? { marsfm: values.marsfm } : {}) }).catch((err: unknown) => {
+      const emitted = await emitSlurm(ctx, spec, { outDir: resolve(values.out), ...(values.time ? { time: values.time } : {}), ...(values.partition ? { partition: values.partition } : {}), sbatch: (values.sbatch ?? []).map((o) => (o.startsWith('-') ? o : `--${o}`)), ...(values.marsfm ? { marsfm: values.marsfm } : {}) }).catch((err: unknown) => {
         if (err instanceof SweepSpecError) throw new UsageError(err.message)
         throw err
       })
