@@ -20,6 +20,7 @@ import { ensureDemoModel } from '../models/demo'
 import { sweepTempCopies } from '../datasets/store'
 import { RunsController } from '../runs/controller'
 import { SweepsController } from '../sweeps/controller'
+import { startRun } from '../runs/start'
 import type { PathPicker } from '../datasets/path-picker'
 
 export type { AppContext, AppMode }
@@ -79,7 +80,8 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
   }
   const runs = new RunsController({ dataDir, ledger, engine, jobs, bus, log, onClose })
   // The app takes up sweeps a stopped process left unfinished; the CLI drives only its own.
-  const sweeps = new SweepsController({ dataDir, ledger, engine, jobs, log, appVersion: APP_VERSION, runs, bus, onClose }, { resumeOnStart: opts.mode !== 'cli' })
+  const startDeps = { dataDir, ledger, engine, jobs, log, appVersion: APP_VERSION, runs }
+  const sweeps = new SweepsController({ ledger, runs, bus, log, onClose, startRun: (config) => startRun(startDeps, config) }, { resumeOnStart: opts.mode !== 'cli' })
   const ctx: AppContext = {
     mode: opts.mode,
     appVersion: APP_VERSION,

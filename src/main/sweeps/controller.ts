@@ -1,5 +1,5 @@
 // The sweeps queue: a sweep's trials run one at a time through the one use case that starts
-// runs (`startRun`), so each trial is an ordinary run in the ledger, trained by the runs queue on
+// runs (`startRun`, given by the composition root), so each trial is an ordinary run in the ledger, trained by the runs queue on
 // the engine's one device. Sweeps are kept in the ledger: the app (not the CLI) takes up, at start,
 // sweeps whose driver is gone, resumes the trial that was training and runs the pending ones.
 // Cancel stops the running trial and drops the pending ones. A trial that fails (a bad value, a
@@ -11,10 +11,20 @@ import { readableMessage } from '@shared/ipc/zod-message'
 import { expandSweep } from '@shared/sweeps/spec'
 import type { EventBus } from '../ipc/events'
 import { pidAlive } from '../runs/controller'
-import { startRun, type StartRunDeps } from '../runs/start'
+import type { RunsController } from '../runs/controller'
+import type { Ledger } from '../ledger/ledger'
+import type { AppLog } from '../app/log'
 import { createSweep, dropPendingTrials, getSweep, listSweeps, nextPendingTrial, runningTrial, setSweepOwner, setSweepStatus, setTrial, unfinishedSweeps } from './repository'
 
-export type SweepsDeps = StartRunDeps & { bus: EventBus; onClose(hook: () => void): void }
+export interface SweepsDeps {
+  ledger: Ledger
+  runs: RunsController
+  bus: EventBus
+  log: AppLog
+  onClose(hook: () => void): void
+  /** The runs' one start use case (`startRun`), passed in by the composition root. */
+  startRun(config: unknown): Promise<{ runId: number; warnings: string[] }>
+}
 
 /** The next thing a sweep needs: a pending trial to start, or an interrupted one to resume. */
 type Work = { sweepId: number; index: number; config: unknown } | { sweepId: number; index: number; resumeRunId: number | null }
@@ -212,7 +222,7 @@ export class SweepsController extends EventEmitter {
   }
 
   private async startTrial(sweepId: number, index: number, config: unknown): Promise<number> {
-    const started = await startRun(this.deps, config)
+    const started = await this.deps.startRun(config)
     for (const w of started.warnings) this.deps.log.write('warn', 'sweeps', `sweep #${sweepId} trial ${index + 1}: ${w}`)
     return started.runId
   }
