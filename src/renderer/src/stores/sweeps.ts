@@ -3,6 +3,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { SweepRecord } from '@shared/ipc/schemas/sweeps'
+import type { SweepFormFields } from '@shared/sweeps/form'
 import { api } from '../api'
 import { frozenVersionOptions, type VersionOption } from '../composables/frozenVersions'
 import { trackedCalls } from '../composables/trackedCalls'
@@ -16,6 +17,20 @@ export const useSweepsStore = defineStore('sweeps', () => {
   const state = computed(() => calls.load.state)
   const current = computed(() => sweeps.value.find((s) => s.id === openId.value) ?? null)
   let subscribed = false
+  // The New sweep form lives here, so it keeps what was typed across navigation.
+  const form = ref<SweepFormFields>({
+    name: 'lr × seed',
+    preset: 'demo-classification',
+    versionId: null,
+    folder: '',
+    steps: 200,
+    method: 'grid',
+    trials: 8,
+    seed: 0,
+    parameters: 'optimizer.lr = 1e-4, 3e-4, 1e-3\nseed = 0, 1'
+  })
+  const formMode = ref<'form' | 'json'>('form')
+  const formJson = ref('')
 
   function upsert(s: SweepRecord) {
     const i = sweeps.value.findIndex((x) => x.id === s.id)
@@ -33,7 +48,11 @@ export const useSweepsStore = defineStore('sweeps', () => {
         sweeps.value = await api.sweeps.list()
         if (openId.value === null && sweeps.value.length) openId.value = sweeps.value[0]!.id
       }, 'report'),
-      frozenVersionOptions().then((v) => (versions.value = v))
+      frozenVersionOptions().then((v) => {
+        versions.value = v
+        // The only dataset version is the one to use.
+        if (v.length === 1 && form.value.versionId === null && !form.value.folder) form.value.versionId = v[0]!.id
+      })
     ])
   }
 
@@ -56,5 +75,5 @@ export const useSweepsStore = defineStore('sweeps', () => {
     openId.value = id
   }
 
-  return { sweeps, versions, current, openId, calls, state, error, load, create, cancel, open }
+  return { sweeps, versions, form, formMode, formJson, current, openId, calls, state, error, load, create, cancel, open }
 })
