@@ -4,6 +4,7 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { SweepRecord } from '@shared/ipc/schemas/sweeps'
 import type { SweepFormFields } from '@shared/sweeps/form'
+import type { SweepSpecInput } from '@shared/sweeps/spec'
 import { api } from '../api'
 import { frozenVersionOptions, type VersionOption } from '../composables/frozenVersions'
 import { trackedCalls } from '../composables/trackedCalls'
@@ -58,7 +59,8 @@ export const useSweepsStore = defineStore('sweeps', () => {
 
   /** Records and queues a sweep from a spec object; opens it. */
   async function create(spec: Record<string, unknown>): Promise<boolean> {
-    const created = await track('create', () => api.sweeps.create(spec))
+    // Checked in main (the router, then every key and trial), whose message names what is wrong.
+    const created = await track('create', () => api.sweeps.create(spec as SweepSpecInput))
     if (!created) return false
     const s = await track('load', () => api.sweeps.get(created.sweepId), 'report')
     if (s) upsert(s)

@@ -1,5 +1,6 @@
 // Schemas of the `sweeps:*` channels: a sweep's record with its trials, progress and best run.
 import { z } from 'zod'
+import { SweepSpec } from '../../sweeps/spec'
 
 export const SweepStatus = z.enum(['queued', 'running', 'done', 'cancelled'])
 export type SweepStatus = z.infer<typeof SweepStatus>
@@ -39,8 +40,8 @@ export const SweepRecord = z.object({
 })
 export type SweepRecord = z.infer<typeof SweepRecord>
 
-/** The spec is checked by `expandSweep` (errors name each key and trial); here only its size. */
-export const SweepCreateRequest = z.object({ spec: z.record(z.string(), z.unknown()) }).strict()
+/** The spec's shape is checked at the router; its keys and every trial's config by `expandSweep` (errors name each). */
+export const SweepCreateRequest = z.object({ spec: SweepSpec }).strict()
 export const SweepIdRequest = z.object({ id: z.number().int().positive() }).strict()
 export const SweepCreated = z.object({ sweepId: z.number().int(), trials: z.number().int() })
 export const SweepStatusEvent = z.object({ sweep: SweepRecord })
