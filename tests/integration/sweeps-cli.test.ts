@@ -7,14 +7,14 @@
 //     into a third ledger: runs, metrics, checkpoint files and the model they used, ids remapped;
 //     merging again adds nothing.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { prithvi100m } from '@engine/model/config'
 import { randomWeights } from '@engine/model/params'
 import { writeSafetensors } from '@engine/checkpoint'
-import { CLI_ENTRY, ROOT, requireBuild } from '../support/built'
+import { CLI_ENTRY, ROOT, SHARED_DATA, requireBuild } from '../support/built'
 import { tempHome } from '../support/temp-home'
 import { landmarkImageFolder, sharedDataAvailable } from '../support/training-data'
 
@@ -190,6 +190,35 @@ describe('Slurm export and ledger merge', () => {
     // The merged runs are ordinary runs here: listed by the CLI.
     const listed = marsfm(['sweep', '--list'])
     expect(listed.code).toBe(0)
+  })
+
+  it('a sweep on a dataset version: the version is exported for the array, and merged runs belong to it again', () => {
+    // A small frozen version in this ledger (20 landmark tiles, split by observation).
+    const folder = join(tmp.dir, 'small')
+    const lines = readFileSync(join(SHARED_DATA, 'hirise-landmarks-v1', 'labels-map-proj.txt'), 'utf8').trim().split(/\r?\n/).map((l) => l.trim().split(/\s+/))
+    const taken = [0, 0]
+    for (const [file, cls] of lines) {
+      const k = cls === '1' ? 1 : 0
+      if (cls === '6' || taken[k]! >= 10) continue
+      taken[k]!++
+      mkdirSync(join(folder, k ? 'crater' : 'other'), { recursive: true })
+      symlinkSync(join(SHARED_DATA, 'hirise-landmarks-v1', 'map-proj', file!), join(folder, k ? 'crater' : 'other', file!))
+    }
+    for (const args of [['dataset', 'import', 'small', folder, '--format', 'imagefolder'], ['dataset', 'split', 'small'], ['dataset', 'freeze', 'small']]) expect(marsfm(args).code).toBe(0)
+    const versionId = (JSON.parse(marsfm(['dataset', 'list', 'small', '--json']).out) as { id: number }[])[0]!.id
+    const out = join(tmp.dir, 'array-version')
+    const spec = sweepFile('hpc-version', { name: 'on a version', base: { ...base(), data: `version:${versionId}` }, parameters: { seed: { values: [4] } } })
+    expect(marsfm(['sweep', '--config', spec, '--emit', 'slurm', '--out', out]).code).toBe(0)
+    const trial = JSON.parse(readFileSync(join(out, 'trials', '0.json'), 'utf8')) as { data: { kind: string; path: string } }
+    expect(trial.data).toEqual({ kind: 'folder', path: join(out, 'data', `version-${versionId}-imagefolder`), layout: 'imagefolder' })
+    expect(readdirSync(join(trial.data.path, 'train')).length).toBe(2)
+    const r = spawnSync('bash', [join(out, 'sweep.sbatch')], { env: { ...process.env, SLURM_ARRAY_TASK_ID: '0', MARSFM: `${process.execPath} ${join(ROOT, 'bin', 'marsfm.js')}` }, encoding: 'utf8', timeout: 300_000 })
+    expect(r.status).toBe(0)
+    const merged = JSON.parse(marsfm(['ledger', 'merge', join(out, 'homes', '0'), '--json']).out) as { idMap: Record<string, number> }[]
+    const db = new Database(join(mine, 'ledger.sqlite'), { readonly: true })
+    const row = db.prepare('SELECT dataset_version_id AS v FROM runs WHERE id = ?').get(merged[0]!.idMap['1']) as { v: number }
+    db.close()
+    expect(row.v).toBe(versionId)
   })
 
   it('one home that cannot be merged is reported and the others still merge (exit 3)', () => {

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3'
 import type { Db } from '../ledger/ledger'
 import { LATEST_SCHEMA_VERSION, LEDGER_FILE } from '../ledger/ledger'
 import { NEXT_RUN_ID } from '../runs/repository'
+import { EXPORT_MARKER } from '../datasets/exporter'
 
 export interface HomeMergeReport {
   home: string
@@ -121,6 +122,24 @@ class HomeMerger {
     return mapped
   }
 
+  /**
+   * A run that trained on an exported dataset version (a Slurm task trains on `DIR/data/version-…`,
+   * its ledger knows no versions) belongs to that version here when this ledger has its content.
+   */
+  private versionOfExport(configJson: string): number | null {
+    const data = (JSON.parse(configJson) as { data?: { kind?: string; path?: string } }).data
+    if (data?.kind !== 'folder' || typeof data.path !== 'string') return null
+    const marker = join(data.path, EXPORT_MARKER)
+    if (!existsSync(marker)) return null
+    try {
+      const hash = (JSON.parse(readFileSync(marker, 'utf8')) as { contentHash?: unknown }).contentHash
+      if (typeof hash !== 'string') return null
+      return (this.dst.prepare('SELECT id FROM dataset_versions WHERE content_hash = ?').get(hash) as { id: number } | undefined)?.id ?? null
+    } catch {
+      return null
+    }
+  }
+
   /** The run's config with the model and dataset-version ids of this ledger. */
   private remapConfig(json: string): string {
     const config = JSON.parse(json) as { model?: { id?: number }; data?: { kind?: string; id?: number } }
@@ -151,7 +170,7 @@ class HomeMerger {
         const newId = (this.dst.prepare(`SELECT ${NEXT_RUN_ID} AS id`).get() as { id: number }).id
         runDir = join(this.dataDir, 'runs', String(newId))
         const modelId = this.model((run.model_id as number | null) ?? null)
-        const versionId = this.version((run.dataset_version_id as number | null) ?? null)
+        const versionId = this.version((run.dataset_version_id as number | null) ?? null) ?? this.versionOfExport(run.config_json as string)
         insertCopy(this.dst, 'runs', run, { id: newId, uuid, model_id: modelId, dataset_version_id: versionId, config_json: this.remapConfig(run.config_json as string) }, [])
         const metrics = this.src.prepare('SELECT step, name, value, recorded_at FROM metrics WHERE run_id = ? ORDER BY rowid').all(srcId) as Row[]
         const addMetric = this.dst.prepare('INSERT INTO metrics (run_id, step, name, value, recorded_at) VALUES (?, ?, ?, ?, ?)')
