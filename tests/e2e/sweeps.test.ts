@@ -53,6 +53,20 @@ describe('Sweeps view', () => {
     expect(errors).toEqual([])
   })
 
+  it('cancels a running sweep from its page: the running trial stops, the pending one is dropped', async () => {
+    await page.getByTestId('sweep-mode-form').click()
+    await page.getByTestId('sweep-name').fill('e2e cancel')
+    await page.getByTestId('sweep-steps').fill('2000')
+    await page.getByTestId('sweep-create').click()
+    await expect.poll(() => page.getByTestId('sweep-running').textContent(), { timeout: 120_000 }).toMatch(/trial 1 \(run #3\) at step [1-9]\d* \/ 2000/)
+    await page.getByTestId('sweep-cancel').click()
+    await expect.poll(() => page.getByTestId('sweep-status').textContent(), { timeout: 60_000 }).toBe('cancelled')
+    await expect.poll(() => page.getByTestId('sweep-trial-0').textContent(), { timeout: 30_000 }).toMatch(/#3\s*cancelled/)
+    expect(await page.getByTestId('sweep-trial-1').textContent()).toMatch(/^2–cancelled/)
+    expect(await page.getByTestId('sweep-cancel').count()).toBe(0)
+    expect(errors).toEqual([])
+  })
+
   it('refuses a JSON spec with an unknown key, naming it, and records nothing', async () => {
     await page.getByTestId('sweep-mode-json').click()
     const spec = JSON.parse(await page.getByTestId('sweep-json').inputValue()) as { parameters: Record<string, unknown> }
@@ -60,7 +74,7 @@ describe('Sweeps view', () => {
     await page.getByTestId('sweep-json').fill(JSON.stringify({ ...spec, name: 'bad', parameters: { learning_rate: { values: [1e-3] } } }))
     await page.getByTestId('sweep-create').click()
     await expect.poll(() => page.getByTestId('sweep-form-error').textContent(), { timeout: 30_000 }).toMatch(/unknown run-config key "learning_rate"/)
-    expect(await page.getByTestId('sweep-list').locator('li').count()).toBe(1)
+    expect(await page.getByTestId('sweep-list').locator('li').count()).toBe(2)
     expect(errors).toEqual([])
   })
 })

@@ -146,5 +146,11 @@ describe('sweeps', () => {
     const run = ctx.runs.get(interruptedRun)
     expect(run.status).toBe('done')
     expect(run.step).toBe(30)
+    // Continued, not repeated: every step's loss once, and a checkpoint from before the stop kept.
+    const losses = ctx.runs.detail(interruptedRun).metrics.filter((m) => m.name === 'train/loss').map((m) => m.step)
+    expect(losses).toEqual(Array.from({ length: 30 }, (_, i) => i + 1))
+    const rows = ctx.ledger.db.prepare(`SELECT COUNT(*) AS n FROM metrics WHERE run_id = ? AND name = 'train/loss'`).get(interruptedRun) as { n: number }
+    expect(rows.n).toBe(30)
+    expect(ctx.runs.detail(interruptedRun).checkpoints.some((c) => c.kind === 'periodic' && c.step === 10)).toBe(true)
   })
 })
