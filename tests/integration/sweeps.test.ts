@@ -129,6 +129,20 @@ describe('sweeps', () => {
     expect(ctx.runs.get(sweep.trials[0]!.runId!).status).toBe('cancelled')
   })
 
+  it('a trial whose run is paused lets the sweep go on, and follows its run when it is resumed to the end', async () => {
+    const id = await create(spec('pause', { steps: { values: [100, 2] } }, { eval: { everySteps: 50, maxImages: 4 } }))
+    const running = await until(ctx, id, (s) => s.trials[0]!.status === 'running' && s.trials[0]!.step > 0)
+    const runId = running.trials[0]!.runId!
+    ctx.runs.pause(runId)
+    const sweep = await ctx.sweeps.waitFor(id)
+    expect(sweep.trials.map((t) => t.status)).toEqual(['paused', 'done'])
+    ctx.runs.resume(runId)
+    await ctx.runs.waitFor(runId)
+    const after = await until(ctx, id, (s) => s.trials[0]!.status === 'done')
+    expect(after.counts).toEqual({ done: 2 })
+    expect(after.trials[0]!.step).toBe(100)
+  })
+
   it('a sweep left running when the app stops is taken up at the next start: the trial resumes, the pending ones run', async () => {
     await ctx.close()
     const first = await createAppContext({ mode: 'web', dataDir: home.dir, engineEntry: ENGINE_ENTRY, echoLog: false })

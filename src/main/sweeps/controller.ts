@@ -14,7 +14,7 @@ import { pidAlive } from '../runs/controller'
 import type { RunsController } from '../runs/controller'
 import type { Ledger } from '../ledger/ledger'
 import type { AppLog } from '../app/log'
-import { createSweep, dropPendingTrials, getSweep, listSweeps, nextPendingTrial, runningTrial, setSweepOwner, setSweepStatus, setTrial, unfinishedSweeps } from './repository'
+import { createSweep, dropPendingTrials, updateFinishedTrialOfRun, getSweep, listSweeps, nextPendingTrial, runningTrial, setSweepOwner, setSweepStatus, setTrial, unfinishedSweeps } from './repository'
 
 export interface SweepsDeps {
   ledger: Ledger
@@ -52,6 +52,7 @@ export class SweepsController extends EventEmitter {
       this.closingNow = true
     })
     deps.runs.on('metrics', (m) => this.onMetrics(m))
+    deps.runs.on('status', (run) => this.onRunStatus(run))
     if (opts.resumeOnStart) {
       const taken = this.takeOrphans()
       if (taken.length) {
@@ -147,6 +148,20 @@ export class SweepsController extends EventEmitter {
     const sweep = this.get(sweepId)
     this.deps.bus.emit('sweeps:status', { sweep })
     this.emit('status', sweep)
+  }
+
+  /**
+   * A trial's run that ended paused, failed or cancelled and was resumed later (from the Training
+   * or Experiments view) ends again: the trial follows its run.
+   */
+  private onRunStatus(run: RunRecord): void {
+    if (this.closingNow || run.status === 'queued' || run.status === 'running' || this.active?.runId === run.id) return
+    try {
+      const sweepId = updateFinishedTrialOfRun(this.deps.ledger.db, run.id, run.status, run.statusReason)
+      if (sweepId !== null) this.announce(sweepId)
+    } catch (err) {
+      this.deps.log.write('warn', 'sweeps', `run #${run.id}: ${(err as Error).message}`)
+    }
   }
 
   /** Live progress of the running trial: every evaluation, and at most once a second between. */

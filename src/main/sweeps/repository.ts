@@ -63,6 +63,16 @@ export function setTrial(db: Db, sweepId: number, index: number, p: { status: Tr
   else db.prepare('UPDATE sweep_trials SET status = ?, status_reason = ? WHERE sweep_id = ? AND idx = ?').run(p.status, p.reason ?? null, sweepId, index)
 }
 
+/** A finished trial whose run ended again (resumed by hand) takes the run's new outcome; its sweep, or null. */
+export function updateFinishedTrialOfRun(db: Db, runId: number, status: TrialStatus, reason: string | null): number | null {
+  const row = db.prepare(`SELECT sweep_id, idx, status FROM sweep_trials WHERE run_id = ? AND status IN ('done', 'failed', 'cancelled', 'paused')`).get(runId) as
+    | { sweep_id: number; idx: number; status: TrialStatus }
+    | undefined
+  if (!row || row.status === status) return null
+  setTrial(db, row.sweep_id, row.idx, { status, reason })
+  return row.sweep_id
+}
+
 /** Drops a sweep's pending trials (cancel): they never start. */
 export function dropPendingTrials(db: Db, sweepId: number, reason: string): number {
   return db.prepare(`UPDATE sweep_trials SET status = 'cancelled', status_reason = ? WHERE sweep_id = ? AND status = 'pending'`).run(reason, sweepId).changes
