@@ -100,6 +100,39 @@ describe('marsfm sweep', () => {
     expect(long.status).toBe('cancelled')
     expect(long.counts).toEqual({ cancelled: 2 })
   })
+
+  it('a sweep whose process is killed (with its engine) continues with --resume: the trial resumes, the pending one runs', async () => {
+    const file = sweepFile('killed', { name: 'killed', base: base({ steps: 24, eval: { everySteps: 12, maxImages: 4 }, checkpoint: { everySteps: 6 } }), parameters: { seed: { values: [1, 2] } } })
+    const child = spawn(process.execPath, [CLI_ENTRY, 'sweep', '--config', file], { cwd: tmp.dir, env: { ...process.env, MARSFM_HOME: mine } })
+    let out = ''
+    let killed = false
+    const sweepId = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += String(d)
+        // After its first evaluation (step 12, with checkpoints at 6 and 12): kill the CLI and its engine.
+        if (/trial 1 eval step 12\/24/.test(out) && !killed) {
+          killed = true
+          const engines = spawnSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).stdout.trim().split(/\s+/).filter(Boolean).map(Number)
+          child.kill('SIGKILL')
+          for (const pid of engines) process.kill(pid, 'SIGKILL')
+        }
+      })
+      // Reaped (as a shell reaps it): a dead driver, not a zombie that still looks alive.
+      child.on('exit', () => (killed ? resolve(Number(/^sweep #(\d+)/m.exec(out)![1])) : reject(new Error(`the sweep ended before it was killed:\n${out}`))))
+    })
+    const resumed = marsfm(['sweep', '--resume', String(sweepId)])
+    expect(resumed.err).toBe('')
+    expect(resumed.code).toBe(0)
+    expect(resumed.out).toMatch(/trial 1\/2 done/)
+    expect(resumed.out).toMatch(/trial 2\/2 run #\d+ started/)
+    expect(resumed.out).toMatch(new RegExp(`sweep #${sweepId} done: 2 done`))
+    // The interrupted run continued from its checkpoint: each step's loss once.
+    const runId = Number(/trial 1\/2 run #(\d+) started/.exec(out)![1])
+    const db = new Database(join(mine, 'ledger.sqlite'), { readonly: true })
+    const steps = (db.prepare(`SELECT step FROM metrics WHERE run_id = ? AND name = 'train/loss' ORDER BY step`).all(runId) as { step: number }[]).map((r) => r.step)
+    db.close()
+    expect(steps).toEqual(Array.from({ length: 24 }, (_, i) => i + 1))
+  })
 })
 
 describe('Slurm export and ledger merge', () => {
