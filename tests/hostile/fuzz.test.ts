@@ -36,6 +36,7 @@ const HEAVY = new Set<Channel>([
   'jobs:start-demo',
   'runs:start',
   'runs:resume',
+  'sweeps:create',
   'reconstruction:start',
   'inference:start',
   'inference:heatmap',

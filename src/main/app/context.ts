@@ -19,6 +19,8 @@ import type { AppContext, AppMode } from './types'
 import { ensureDemoModel } from '../models/demo'
 import { sweepTempCopies } from '../datasets/store'
 import { RunsController } from '../runs/controller'
+import { SweepsController } from '../sweeps/controller'
+import { startRun } from '../runs/start'
 import type { PathPicker } from '../datasets/path-picker'
 
 export type { AppContext, AppMode }
@@ -77,6 +79,9 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     closeHooks.push(hook)
   }
   const runs = new RunsController({ dataDir, ledger, engine, jobs, bus, log, onClose })
+  // The app takes up sweeps a stopped process left unfinished; the CLI drives only its own.
+  const startDeps = { dataDir, ledger, engine, jobs, log, appVersion: APP_VERSION, runs }
+  const sweeps = new SweepsController({ ledger, runs, bus, log, onClose, startRun: (config) => startRun(startDeps, config) }, { resumeOnStart: opts.mode !== 'cli' })
   const ctx: AppContext = {
     mode: opts.mode,
     appVersion: APP_VERSION,
@@ -88,6 +93,7 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     bus,
     log,
     runs,
+    sweeps,
     pathPicker: opts.pathPicker ?? null,
     onClose,
     async close() {

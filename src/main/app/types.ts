@@ -7,6 +7,7 @@ import type { Router } from '../ipc/router'
 import type { EventBus } from '../ipc/events'
 import type { AppLog } from './log'
 import type { RunsController } from '../runs/controller'
+import type { SweepsController } from '../sweeps/controller'
 import type { PathPicker } from '../datasets/path-picker'
 
 export type AppMode = 'desktop' | 'web' | 'cli'
@@ -23,6 +24,8 @@ export interface AppContext {
   log: AppLog
   /** The runs queue: one run trains at a time. */
   runs: RunsController
+  /** The sweeps queue: trials of sweeps, one at a time, through the runs queue. */
+  sweeps: SweepsController
   /** The native file dialog (desktop only; web mode and the CLI take typed paths). */
   pathPicker: PathPicker | null
   /** Runs `hook` when the app closes, before the engine stops (services record what they leave unfinished). */

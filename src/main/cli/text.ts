@@ -22,3 +22,10 @@ export function printable(text: string): string {
 export function printableLines(text: string): string {
   return text.replace(CONTROL_IN_LINES, escape)
 }
+
+/** A plain-text table: columns padded to their widest cell, every cell printable. */
+export function table(head: string[], rows: string[][]): string {
+  const cells = [head, ...rows].map((r) => r.map((c) => printable(c)))
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n')
+}

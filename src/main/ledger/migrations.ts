@@ -264,8 +264,49 @@ const backboneStudies: Migration = {
   }
 }
 
-const modelCards: Migration = {
+const sweepsAndRunUuids: Migration = {
   version: 5,
+  name: 'sweeps and run uuids',
+  up(db) {
+    db.exec(`
+      -- A stable identity for a run across ledgers: \`marsfm ledger merge\` brings runs made in other
+      -- homes (a Slurm array task each) back without duplicates, whatever their local ids were.
+      ALTER TABLE runs ADD COLUMN uuid TEXT;
+      UPDATE runs SET uuid = lower(hex(randomblob(16))) WHERE uuid IS NULL;
+      CREATE UNIQUE INDEX runs_by_uuid ON runs(uuid);
+
+      -- A sweep: its spec (base config, parameters, method) and one row per trial with the
+      -- parameters it draws. A trial's run is a plain id (no foreign key): deleting the run keeps
+      -- the sweep's record of what was tried. owner_pid: the process driving it (the app, or a
+      -- \`marsfm sweep\` in a shell), so a restarted app does not take over a live CLI's sweep.
+      CREATE TABLE sweeps (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        spec_json TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        goal TEXT NOT NULL CHECK (goal IN ('max', 'min')),
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'cancelled')),
+        status_reason TEXT,
+        owner_pid INTEGER,
+        created_at TEXT NOT NULL,
+        finished_at TEXT
+      ) STRICT;
+      CREATE TABLE sweep_trials (
+        sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        params_json TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        run_id INTEGER,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'cancelled', 'paused')),
+        status_reason TEXT,
+        PRIMARY KEY (sweep_id, idx)
+      ) STRICT;
+    `)
+  }
+}
+
+const modelCards: Migration = {
+  version: 8,
   name: 'model cards',
   up(db) {
     db.exec(`
@@ -276,6 +317,6 @@ const modelCards: Migration = {
 }
 
 /** All migrations in order. Append new ones; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies, modelCards]
+export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies, sweepsAndRunUuids, modelCards]
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

@@ -44,7 +44,8 @@ interface Active {
 /** A queued run: its params (its job starts when its turn comes), or a prepared job waiting for its turn. */
 type Waiting = { runId: number; params: TrainParams } | { runId: number; jobId: string; admit: () => void }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this id is alive (another owner's runs and sweeps are left alone). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

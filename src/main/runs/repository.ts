@@ -1,5 +1,6 @@
 // Runs in the ledger: one row per fine-tuning / pre-training run (config, dataset and model hashes,
 // backend, seed, app version, status), its append-only metrics and its checkpoints.
+import { randomUUID } from 'node:crypto'
 import type { Db } from '../ledger/ledger'
 import type { CheckpointRecord, MetricPoint, RunRecord, RunStatus, RunTask } from '@shared/ipc/schemas/runs'
 
@@ -36,14 +37,17 @@ export interface NewRun {
 
 const now = () => new Date().toISOString()
 
+/** A run id never given before, also counting deleted runs' ids (SQL expression). */
+export const NEXT_RUN_ID = '(SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM runs UNION ALL SELECT id FROM deleted_runs))'
+
 /** Records a queued run. Its id is new: a deleted run's id is never given again (`deleted_runs`). */
 export function createRun(db: Db, r: NewRun): number {
   const info = db
     .prepare(
-      `INSERT INTO runs (id, name, task, status, config_json, dataset_version_id, model_id, model_hash, seed, app_version, created_at)
-       VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM runs UNION ALL SELECT id FROM deleted_runs)), ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`
+      `INSERT INTO runs (id, uuid, name, task, status, config_json, dataset_version_id, model_id, model_hash, seed, app_version, created_at)
+       VALUES (${NEXT_RUN_ID}, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`
     )
-    .run(r.name, r.task, JSON.stringify(r.config), r.datasetVersionId ?? null, r.modelId, r.modelHash, r.seed, r.appVersion, now())
+    .run(randomUUID(), r.name, r.task, JSON.stringify(r.config), r.datasetVersionId ?? null, r.modelId, r.modelHash, r.seed, r.appVersion, now())
   return Number(info.lastInsertRowid)
 }
 

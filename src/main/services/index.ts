@@ -8,6 +8,7 @@ import { registerReconstructionService } from './reconstruction'
 import { registerDatasetsService } from './datasets'
 import { registerInferenceService } from './inference'
 import { registerBackbonesService } from './backbones'
+import { registerSweepsService } from './sweeps'
 
 export function registerAllServices(ctx: AppContext): void {
   registerSystemService(ctx)
@@ -18,4 +19,5 @@ export function registerAllServices(ctx: AppContext): void {
   registerDatasetsService(ctx)
   registerInferenceService(ctx)
   registerBackbonesService(ctx)
+  registerSweepsService(ctx)
 }

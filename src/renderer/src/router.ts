@@ -9,7 +9,8 @@ export const navigation = [
   { path: '/inference', name: 'inference', title: 'Inference', key: '5', component: () => import('./views/InferenceView.vue') },
   { path: '/models', name: 'models', title: 'Models', key: '6', component: () => import('./views/ModelsView.vue') },
   { path: '/system', name: 'system', title: 'System', key: '7', component: () => import('./views/SystemView.vue') },
-  { path: '/backbones', name: 'backbones', title: 'Backbones', key: '8', component: () => import('./views/BackbonesView.vue') }
+  { path: '/backbones', name: 'backbones', title: 'Backbones', key: '8', component: () => import('./views/BackbonesView.vue') },
+  { path: '/sweeps', name: 'sweeps', title: 'Sweeps', key: '9', component: () => import('./views/SweepsView.vue') }
 ] as const
 
 export const router = createRouter({

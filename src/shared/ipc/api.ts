@@ -66,6 +66,13 @@ export function createApi(invoke: Invoke, subscribe: Subscribe, desktop?: Deskto
       remove: (id: number) => invoke('inference:remove', { id }),
       heatmap: (request: RequestOf<'inference:heatmap'>) => invoke('inference:heatmap', request)
     },
+    sweeps: {
+      create: (spec: RequestOf<'sweeps:create'>['spec']) => invoke('sweeps:create', { spec }),
+      list: () => invoke('sweeps:list', {}),
+      get: (id: number) => invoke('sweeps:get', { id }),
+      cancel: (id: number) => invoke('sweeps:cancel', { id }),
+      onStatus: (listener: (s: EventPayload<'sweeps:status'>) => void) => subscribe('sweeps:status', listener)
+    },
     backbones: {
       start: (request: RequestOf<'backbones:start'>) => invoke('backbones:start', request),
       list: () => invoke('backbones:list', {}),

@@ -18,6 +18,7 @@ import {
 } from './schemas/reconstruction'
 import * as I from './schemas/inference'
 import * as B from './schemas/backbones'
+import { SweepCreated, SweepCreateRequest, SweepIdRequest, SweepRecord, SweepStatusEvent } from './schemas/sweeps'
 import { MemoryCheck, RunDetail, RunIdRequest, RunMetricsEvent, RunRecord, RunStarted, RunStartRequest, RunStatusEvent } from './schemas/runs'
 
 const Empty = z.object({}).strict()
@@ -86,6 +87,11 @@ export const channels = {
   'runs:resume': { request: RunIdRequest, response: RunStarted },
   // Deletes a run that is not running or queued: its ledger rows and its folder (checkpoints).
   'runs:delete': { request: RunIdRequest, response: Ok },
+  // Sweeps: grid / random search over run configs, trials run one at a time (schemas/sweeps.ts).
+  'sweeps:create': { request: SweepCreateRequest, response: SweepCreated },
+  'sweeps:list': { request: Empty, response: z.array(SweepRecord) },
+  'sweeps:get': { request: SweepIdRequest, response: SweepRecord },
+  'sweeps:cancel': { request: SweepIdRequest, response: SweepRecord },
   // Classifier inference with fine-tuned runs (schemas/inference.ts).
   'inference:candidates': { request: Empty, response: z.array(I.InferenceCandidate) },
   'inference:start': { request: I.InferenceStartRequest, response: I.InferenceStarted },
@@ -110,7 +116,8 @@ export const events = {
   'logs:line': LogLine,
   'runs:metrics': RunMetricsEvent,
   'runs:status': RunStatusEvent,
-  'runs:deleted': z.object({ id: z.number().int() })
+  'runs:deleted': z.object({ id: z.number().int() }),
+  'sweeps:status': SweepStatusEvent
 } as const
 
 export type Channel = keyof typeof channels

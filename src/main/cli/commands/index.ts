@@ -8,5 +8,7 @@ import { reconstructCommand } from './reconstruct'
 import { datasetCommand } from './dataset'
 import { inferCommand } from './infer'
 import { embedCommand, probeCommand } from './probe'
+import { sweepCommand } from './sweep'
+import { ledgerCommand } from './ledger'
 
-export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand, trainCommand, pretrainCommand, inferCommand, embedCommand, probeCommand]
+export const commands: Command[] = [infoCommand, modelCommand, datasetCommand, reconstructCommand, trainCommand, sweepCommand, pretrainCommand, inferCommand, embedCommand, probeCommand, ledgerCommand]
