@@ -79,7 +79,7 @@ describe('class mapping at import', () => {
     )
     expect(summary.failed).toEqual([])
     expect(summary.imported).toBe(14 * 5)
-    expect(summary.notes.join('\n')).toMatch(/14 images of dropped classes left out/)
+    expect(summary.notes.join('\n')).toMatch(/14 images of dropped classes left out \(edge 14\)/)
     const d = await summaryOf(ds)
     expect(d.classes).toEqual(['crater', 'bright-dune', 'dark-dune', 'other', 'slope-streak'])
     expect(d.labelled).toBe(70)

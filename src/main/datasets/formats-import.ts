@@ -57,7 +57,12 @@ export async function importFormat(deps: DatasetDeps, req: ImportFormatRequest, 
   if (unknown.length) summary.notes.push(`--drop / dropped class${unknown.length > 1 ? 'es' : ''} not in the source: ${unknown.join(', ')}`)
   const entries = mapEntries(all, spec, summary)
   const labelledBefore = (deps.db.prepare('SELECT COUNT(*) AS n FROM labels l JOIN tiles t ON t.id = l.tile_id WHERE t.dataset_id = ?').get(req.datasetId) as { n: number }).n
-  await applyEntries(deps, req.datasetId, entries, summary, opts, labelledBefore === 0 ? orderedClasses(mappedClasses(spec, found.classes).map((c) => c.name)) : null)
+  // A dataset without labels whose import brings classes it does not declare (a 7-class list kept)
+  // takes the import's classes instead of keeping an empty "no-crater" beside them.
+  const produced = mappedClasses(spec, found.classes).map((c) => c.name)
+  const declared = getDataset(deps.db, req.datasetId).classes
+  const fresh = labelledBefore === 0 && found.unit === 'labels' && produced.some((c) => !declared.includes(c)) ? orderedClasses(produced) : null
+  await applyEntries(deps, req.datasetId, entries, summary, opts, fresh)
   if (found.classes.length) {
     const applied = appliedMapping(spec, found.classes, req.format, req.path)
     summary.notes.push(`classes (${found.unit}) ${describeMapping(applied)}`)
@@ -122,14 +127,14 @@ function classesOf(entries: readonly Entry[]): { classes: SourceClass[]; unit: '
 /** Entries with the mapping applied: a dropped label drops the image, a dropped shape class its shapes. */
 function mapEntries(entries: readonly Entry[], spec: ClassMappingSpec, summary: ImportSummary): Entry[] {
   const out: Entry[] = []
-  let droppedImages = 0
+  const droppedImages = new Map<string, number>()
   let droppedShapes = 0
   for (const e of entries) {
     let label = e.label
     if (label && !e.labelFromShapes) {
       const to = mapClass(spec, label)
       if (to === null) {
-        droppedImages++
+        droppedImages.set(label, (droppedImages.get(label) ?? 0) + 1)
         continue
       }
       label = to
@@ -151,7 +156,8 @@ function mapEntries(entries: readonly Entry[], spec: ClassMappingSpec, summary: 
     }
     out.push({ ...e, label, shapes })
   }
-  if (droppedImages) summary.notes.push(`${droppedImages} images of dropped classes left out`)
+  const nDropped = [...droppedImages.values()].reduce((a, b) => a + b, 0)
+  if (nDropped) summary.notes.push(`${nDropped} image${nDropped === 1 ? '' : 's'} of dropped classes left out (${[...droppedImages].map(([c, n]) => `${c} ${n}`).join(', ')})`)
   if (droppedShapes) summary.notes.push(`${droppedShapes} shapes of dropped classes left out`)
   return out
 }
