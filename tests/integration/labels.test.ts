@@ -4,13 +4,14 @@
 // correction of an imported label winning, or going to adjudication, with the header, the split
 // and the export counting the same tiles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createAppContext, type AppContext } from '@main/app/context'
 import type { Channel, ResponseOf, RequestOf } from '@shared/ipc/contract'
 import type { ImportSummary } from '@shared/ipc/schemas/datasets'
 import { folderFromClass } from '@shared/datasets/classes'
-import { ENGINE_ENTRY, SHARED_DATA } from '../support/built'
+import { CLI_ENTRY, ENGINE_ENTRY, SHARED_DATA, requireBuild } from '../support/built'
 import { tempHome } from '../support/temp-home'
 
 const LANDMARKS = join(SHARED_DATA, 'hirise-landmarks-v1')
@@ -192,5 +193,48 @@ describe('existing ledgers', () => {
     expect(existsSync(join(home.dir, 'ledger.sqlite'))).toBe(true)
     const origins = ctx.ledger.db.prepare("SELECT origin, COUNT(*) AS n FROM labels WHERE annotator = 'landmarks' GROUP BY origin").all() as { origin: string; n: number }[]
     expect(origins.map((o) => o.origin)).toEqual(['import'])
+  })
+})
+
+describe('marsfm dataset', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, MARSFM_HOME: home.dir, USER: 'cli-user' }, encoding: 'utf8', timeout: 120_000 })
+
+  it('lists a source\'s classes, imports with --classes map.json and --drop, shows the mapping of a version', () => {
+    requireBuild()
+    const found = cli('dataset', 'classes', LIST, '--format', 'landmarks', '--json')
+    expect(found.status).toBe(0)
+    expect(JSON.parse(found.stdout).classes).toContainEqual({ name: 'edge', count: 521 })
+    const map = join(home.dir, 'map.json')
+    writeFileSync(map, JSON.stringify({ 'Dark Dune': 'dune', 'bright-dune': 'dune' }))
+    const r = cli('dataset', 'import', 'cli-dunes', subset, '--format', 'landmarks', '--images-dir', join(LANDMARKS, 'map-proj'), '--classes', map, '--drop', 'edge', '--drop', 'slope-streak')
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/classes \(labels\) custom: .*dark-dune → dune.*; dropped (edge, slope-streak|slope-streak, edge)/)
+    expect(r.stdout).toMatch(/dataset classes: crater, dune, other/)
+    expect(cli('dataset', 'freeze', 'cli-dunes').status).toBe(0)
+    const listed = cli('dataset', 'list', 'cli-dunes')
+    expect(listed.stdout).toMatch(/classes from landmarks .*labels-subset\.txt: custom: .*bright-dune → dune.*dropped/)
+    const bad = cli('dataset', 'import', 'cli-bad', subset, '--format', 'landmarks', '--classes', 'everything')
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toMatch(/--classes is keep, crater-vs-rest or a map file/)
+    writeFileSync(map, '{"crater": "Big Crater"}')
+    const badMap = cli('dataset', 'import', 'cli-bad', subset, '--format', 'landmarks', '--classes', map)
+    expect(badMap.status).toBe(2)
+    expect(badMap.stderr).toMatch(/not a usable class name/)
+    expect(cli('dataset', 'list').stdout).not.toMatch(/cli-bad/) // a refused import creates no dataset
+  })
+
+  it('lists conflicts with who said what and adjudicates them', () => {
+    const ds = ctx.ledger.db.prepare("SELECT id FROM datasets WHERE name = 'cli-dunes'").get() as { id: number }
+    const tile = ctx.ledger.db.prepare("SELECT l.tile_id AS id FROM labels l JOIN tiles t ON t.id = l.tile_id WHERE t.dataset_id = ? AND l.class_name = 'dune' LIMIT 1").get(ds.id) as { id: number }
+    expect(cli('dataset', 'policy', 'cli-dunes', 'adjudicate').status).toBe(0)
+    ctx.ledger.db.prepare("INSERT INTO labels (tile_id, class_name, annotator, created_at, origin) VALUES (?, 'crater', 'alice', 'now', 'manual')").run(tile.id)
+    const listed = cli('dataset', 'conflicts', 'cli-dunes')
+    expect(listed.stdout).toMatch(new RegExp(`1 tiles in conflict \\(policy adjudicate\\):\\n  #${tile.id} .*alice \\(manual\\) crater; landmarks \\(import\\) dune`))
+    expect(cli('dataset', 'list').stdout).toMatch(/cli-dunes .* 1 in conflict/)
+    const decided = cli('dataset', 'adjudicate', 'cli-dunes', String(tile.id), '--class', 'crater')
+    expect(decided.stdout).toMatch(/1 tiles decided as crater by /)
+    expect(cli('dataset', 'conflicts', 'cli-dunes', '--json').stdout.trim()).toBe('[]')
+    expect(cli('dataset', 'adjudicate', 'cli-dunes', '999999', '--class', 'crater').stderr).toMatch(/tile 999999 does not exist/)
   })
 })

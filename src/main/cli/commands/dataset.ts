@@ -7,7 +7,7 @@ import * as D from '@shared/ipc/schemas/datasets'
 import type { ImportSummary } from '@shared/ipc/schemas/datasets'
 import type { AppContext } from '../../app/types'
 import { UsageError, parseOptions, type CliIo, type Command } from '../command'
-import { importPaths } from '../../services/datasets'
+import { annotatorName, importPaths } from '../../services/datasets'
 import { importClasses, importFormat } from '../../datasets/formats-import'
 import { gridTile } from '../../datasets/tiler'
 import { splitDataset } from '../../datasets/splitter'
@@ -149,7 +149,7 @@ export const datasetCommand: Command = {
           )
         } else {
           const list = listDatasets(db)
-          print(list, () => (list.length ? list.map((d) => `${printable(d.name)}  ${d.images} images  ${d.tiles} tiles  ${d.labelled} labelled  ${d.latestVersion ? `v${d.latestVersion}` : 'never frozen'}${d.draft ? ' (draft)' : ''}`) : ['no datasets yet']))
+          print(list, () => (list.length ? list.map((d) => `${printable(d.name)}  ${d.images} images  ${d.tiles} tiles  ${d.labelled} labelled${d.conflicts ? `  ${d.conflicts} in conflict` : ''}  ${d.latestVersion ? `v${d.latestVersion}` : 'never frozen'}${d.draft ? ' (draft)' : ''}`) : ['no datasets yet']))
         }
         return 0
       }
@@ -243,7 +243,7 @@ export const datasetCommand: Command = {
         if (!d.classes.includes(cls)) throw new Error(`"${cls}" is not a class of "${d.name}" (${d.classes.join(', ')})`)
         const foreign = ids.filter((id) => !datasetsOfTiles(db, [id]).includes(d.id))
         if (foreign.length) throw new Error(`tile${foreign.length > 1 ? 's' : ''} ${foreign.join(', ')} not in "${d.name}"`)
-        const who = parseOptions(D.AnnotatorName, v.annotator ?? process.env.USER ?? 'adjudicator', { '': '--annotator' })
+        const who = parseOptions(D.AnnotatorName, v.annotator ?? annotatorName(ctx), { '': '--annotator' })
         const updated = setLabels(db, ids, cls, who, 'adjudication')
         print({ updated }, () => [`${updated} tiles decided as ${cls} by ${printable(who)}`])
         return 0
