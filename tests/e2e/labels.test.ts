@@ -119,9 +119,9 @@ describe('class mapping, labelling tools and adjudication', () => {
     await page.locator('body').press('c')
     await expect.poll(() => page.getByTestId('editor-picture').getAttribute('src')).toBe(original)
 
-    expect(await page.getByTestId('mask-canvas').evaluate((el) => getComputedStyle(el).opacity)).toBe('0.45')
+    expect(await page.getByTestId('mask-canvas').evaluate((el) => (el as unknown as { style: { opacity: string } }).style.opacity)).toBe('0.45')
     await page.locator('body').press(']')
-    await expect.poll(() => page.getByTestId('mask-canvas').evaluate((el) => getComputedStyle(el).opacity)).toBe('0.55')
+    await expect.poll(() => page.getByTestId('mask-canvas').evaluate((el) => (el as unknown as { style: { opacity: string } }).style.opacity)).toBe('0.55')
     await page.locator('body').press('PageDown')
     await expect.poll(() => page.getByTestId('editor-file-name').textContent()).not.toBe(seventh)
   })

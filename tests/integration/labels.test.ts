@@ -177,8 +177,10 @@ describe('label corrections', () => {
     const split = await call('datasets:split', { datasetId, seed: 7, ratios: { train: 0.7, valid: 0.3, test: 0 } })
     const splitCounts: Record<string, number> = {}
     for (const s of ['train', 'valid', 'test', 'none']) for (const [k, n] of Object.entries(split.byClass[s] ?? {})) splitCounts[k] = (splitCounts[k] ?? 0) + n
-    expect(splitCounts).toEqual(conflicts ? { ...byClass, unlabelled: conflicts } : byClass)
+    expect(splitCounts).toEqual(conflicts ? { ...byClass, 'in conflict': conflicts } : byClass)
     const v = await call('datasets:freeze', { datasetId })
+    expect(Object.values(v.counts).reduce((a, b) => a + b, 0)).toBe(total + conflicts)
+    if (conflicts) expect(Object.entries(v.counts).filter(([k]) => k.endsWith('/in conflict')).reduce((a, [, n]) => a + n, 0)).toBe(conflicts)
     const out = join(home.dir, `export-${datasetId}-${v.version}`)
     const result = await job<{ tiles: number; skipped: { reason: string; tiles: number }[] }>(call('datasets:export', { versionId: v.id, format: 'imagefolder', outDir: out }))
     expect(result.tiles).toBe(total)

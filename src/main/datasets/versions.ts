@@ -59,7 +59,7 @@ export function contentHash(m: DatasetManifest): string {
 function countsOf(m: DatasetManifest): Record<string, number> {
   const counts: Record<string, number> = {}
   for (const t of m.tiles) {
-    const k = `${t.split ?? 'none'}/${t.label ?? 'unlabelled'}`
+    const k = `${t.split ?? 'none'}/${t.label ?? (t.labelStatus === 'conflict' ? 'in conflict' : 'unlabelled')}`
     counts[k] = (counts[k] ?? 0) + 1
   }
   return counts
