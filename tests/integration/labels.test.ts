@@ -5,7 +5,7 @@
 // and the export counting the same tiles.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createAppContext, type AppContext } from '@main/app/context'
 import type { Channel, ResponseOf, RequestOf } from '@shared/ipc/contract'
@@ -126,6 +126,39 @@ describe('class mapping at import', () => {
     expect(c.classes).toEqual(['crater', 'dune', 'other'])
     expect((await call('tiles:list', { datasetId: custom, label: 'dune' })).total).toBe(28)
     expect(c.classMappings[0]!.map).toMatchObject({ 'slope-streak': null, 'dark-dune': 'dune' })
+  })
+
+  it('maps shape classes too: YOLO class ids kept, renamed or dropped (real boxes, one class added)', async () => {
+    // Four real pictures with their real crater boxes; a second class (1) is added to two of them.
+    const root = join(home.dir, 'yolo')
+    const src = join(SHARED_DATA, 'mars-crater-boxes')
+    const names = readdirSync(join(src, 'images', 'train')).sort().slice(0, 4)
+    mkdirSync(join(root, 'images', 'train'), { recursive: true })
+    mkdirSync(join(root, 'labels', 'train'), { recursive: true })
+    let craters = 0
+    names.forEach((n, i) => {
+      copyFileSync(join(src, 'images', 'train', n), join(root, 'images', 'train', n))
+      const stem = n.replace(/\.jpg$/, '')
+      const boxes = readFileSync(join(src, 'labels', 'train', `${stem}.txt`), 'utf8').trim()
+      craters += boxes ? boxes.split('\n').length : 0
+      writeFileSync(join(root, 'labels', 'train', `${stem}.txt`), `${boxes}\n${i < 2 ? '1 0.5 0.5 0.1 0.1\n' : ''}`)
+    })
+    const found = await call('datasets:import-classes', { format: 'yolo', path: root })
+    expect(found.unit).toBe('shapes')
+    expect(found.classes).toEqual([{ name: 'crater', count: craters }, { name: 'class-1', count: 2 }].filter((c) => c.count))
+    expect(found.defaultMapping).toEqual({ mode: 'keep', drop: [] })
+
+    const renamed = (await call('datasets:create', { name: 'yolo-renamed', task: 'segmentation' })).id
+    const a = await job<ImportSummary>(call('datasets:import-format', { datasetId: renamed, format: 'yolo', path: root, classMapping: { mode: 'custom', map: { 'class-1': 'boulder' }, drop: [] } }))
+    expect(a.annotationsAdded).toBe(craters + 2)
+    const shapesOf = (datasetId: number) => ctx.ledger.db.prepare('SELECT a.class_name AS c, COUNT(*) AS n FROM annotations a JOIN tiles t ON t.id = a.tile_id WHERE t.dataset_id = ? GROUP BY a.class_name ORDER BY c').all(datasetId)
+    expect(shapesOf(renamed)).toEqual([{ c: 'boulder', n: 2 }, { c: 'crater', n: craters }])
+
+    const dropped = (await call('datasets:create', { name: 'yolo-dropped', task: 'segmentation' })).id
+    const b = await job<ImportSummary>(call('datasets:import-format', { datasetId: dropped, format: 'yolo', path: root, classMapping: { mode: 'keep', drop: ['class-1'] } }))
+    expect(b.notes.join('\n')).toMatch(/2 shapes of dropped classes left out/)
+    expect(shapesOf(dropped)).toEqual([{ c: 'crater', n: craters }])
+    expect((await summaryOf(dropped)).classMappings[0]).toMatchObject({ format: 'yolo', map: { crater: 'crater', 'class-1': null }, counts: { 'class-1': 2 } })
   })
 
   it('refuses a mapping to an unusable class name at the contract', async () => {
