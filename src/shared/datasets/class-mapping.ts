@@ -94,9 +94,10 @@ export function parseMapJson(text: string, isClassName: (s: string) => boolean):
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { problem: 'must be a JSON object of source class → target class (or null to drop)' }
   const map: Record<string, string | null> = {}
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    if (v !== null && typeof v !== 'string') return { problem: `the value for "${k.slice(0, 64)}" must be a class name or null` }
-    if (typeof v === 'string' && !isClassName(v)) return { problem: `the target for "${k.slice(0, 64)}" is not a usable class name (lower-case letters, digits and dashes)` }
+  // Entries are named by position, never by their text: a wrong file's content is not echoed.
+  for (const [i, [k, v]] of Object.entries(value as Record<string, unknown>).entries()) {
+    if (v !== null && typeof v !== 'string') return { problem: `entry ${i + 1}: the target must be a class name or null` }
+    if (typeof v === 'string' && !isClassName(v)) return { problem: `entry ${i + 1}: the target is not a usable class name (lower-case letters, digits and dashes)` }
     map[k] = v
   }
   return { map }

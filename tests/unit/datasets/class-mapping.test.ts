@@ -32,7 +32,7 @@ describe('class mapping', () => {
     const ok = (s: string) => /^[a-z0-9]+(-[a-z0-9]+)*$/.test(s)
     expect(parseMapJson('{"dark-dune": "dune", "edge": null}', ok)).toEqual({ map: { 'dark-dune': 'dune', edge: null } })
     expect(parseMapJson('[1]', ok)).toMatchObject({ problem: /JSON object/ })
-    expect(parseMapJson('{"a": 3}', ok)).toMatchObject({ problem: /"a" must be a class name or null/ })
+    expect(parseMapJson('{"b": "x", "a": 3}', ok)).toMatchObject({ problem: /entry 2: the target must be a class name or null/ })
     expect(parseMapJson('{"a": "Big One"}', ok)).toMatchObject({ problem: /not a usable class name/ })
     expect(parseMapJson('{', ok)).toMatchObject({ problem: /not JSON/ })
   })
