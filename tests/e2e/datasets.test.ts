@@ -168,6 +168,8 @@ describe('dataset curation in web mode', () => {
     await page.getByTestId('tab-import').click()
     await page.getByTestId('import-format').selectOption('imagefolder')
     await page.getByTestId('import-path').fill(join(scratch, 'out-if'))
+    await page.getByTestId('import-run').click() // the class-mapping step first
+    await page.getByTestId('import-mapping').waitFor({ timeout: 30_000 })
     await page.getByTestId('import-run').click()
     await expect.poll(() => page.getByTestId('import-imported').textContent(), { timeout: 60_000 }).toBe('3')
     await page.getByTestId('tab-tiles').click()
@@ -181,6 +183,8 @@ describe('dataset curation in web mode', () => {
     await page.getByTestId('tab-import').click()
     await page.getByTestId('import-format').selectOption('coco')
     await page.getByTestId('import-path').fill(join(scratch, 'out-coco'))
+    await page.getByTestId('import-run').click()
+    await page.getByTestId('import-mapping').waitFor({ timeout: 30_000 })
     await page.getByTestId('import-run').click()
     await expect.poll(() => page.getByTestId('import-imported').textContent(), { timeout: 120_000 }).toBe(String(TILE_COUNT))
     await expect.poll(() => page.getByTestId('import-summary').textContent()).toMatch(/1 shapes/)

@@ -67,6 +67,7 @@ beforeAll(async () => {
   writeFileSync(f('bad-run.json'), JSON.stringify({ name: 'r', task: 'classification', model: { demo: true }, data: { kind: 'folder', path: files.dir, layout: 'imagefolder' }, steps: -5, batchSize: 'four' }))
   writeFileSync(f('ansi-run.json'), JSON.stringify({ name: `${ESC}[2Jevil`, task: 'classification', model: { demo: true }, data: { kind: 'folder', path: files.dir, layout: 'imagefolder' }, steps: 1, batchSize: 1 }))
   writeFileSync(f('noise.json'), '{"not": "an array"}')
+  writeFileSync(f('bad-map.json'), JSON.stringify({ [SECRET]: 'Not A Class' }))
   mkdirSync(f('folder'))
   for (const args of [['dataset', 'import', 'd', f('crater.png')], ['dataset', 'freeze', 'd']]) {
     const r = await marsfm(home.dir, args)
@@ -177,6 +178,17 @@ describe('marsfm with hostile arguments', () => {
       { name: 'dataset import: empty dataset name', args: ['dataset', 'import', ' ', f('crater.png')], code: 2, names: '<dataset>' },
       { name: 'dataset import: unknown format', args: ['dataset', 'import', 'newset', f('folder'), '--format', 'bogus'], code: 2, names: '--format' },
       { name: 'dataset import: missing --format value', args: ['dataset', 'import', 'newset', f('folder'), '--format'], code: 2, names: '--format' },
+      { name: 'dataset import: unknown --classes', args: ['dataset', 'import', 'newset', f('folder'), '--format', 'yolo', '--classes', 'everything'], code: 2, names: '--classes' },
+      { name: 'dataset import: --classes file that is not JSON', args: ['dataset', 'import', 'newset', f('folder'), '--format', 'yolo', '--classes', f('secret.json')], code: 2, names: /--classes .*secret\.json is not JSON/ },
+      { name: 'dataset import: --classes map to an unusable class', args: ['dataset', 'import', 'newset', f('folder'), '--format', 'yolo', '--classes', f('bad-map.json')], code: 2, names: /entry 1: the target is not a usable class name/ },
+      { name: 'dataset import: --classes map that does not exist', args: ['dataset', 'import', 'newset', f('folder'), '--format', 'yolo', '--classes', f('no-map.json')], code: 2, names: /--classes: not found: .*no-map\.json/ },
+      { name: 'dataset import: --drop without a format', args: ['dataset', 'import', 'newset', f('crater.png'), '--drop', 'edge'], code: 2, names: '--classes and --drop apply to an annotation format' },
+      { name: 'dataset classes: no path', args: ['dataset', 'classes'], code: 2, names: 'path of an annotation source' },
+      { name: 'dataset classes: no format', args: ['dataset', 'classes', f('folder')], code: 2, names: '--format' },
+      { name: 'dataset adjudicate: no tiles', args: ['dataset', 'adjudicate', 'd', '--class', 'crater'], code: 2, names: 'tile ids' },
+      { name: 'dataset adjudicate: bad tile id', args: ['dataset', 'adjudicate', 'd', '1.5', '--class', 'crater'], code: 2, names: 'tile ids are positive integers' },
+      { name: 'dataset adjudicate: unknown class', args: ['dataset', 'adjudicate', 'd', '1', '--class', 'dune'], code: 1, names: '"dune" is not a class' },
+      { name: 'dataset policy: unknown policy', args: ['dataset', 'policy', 'd', 'majority'], code: 2, names: '<policy>' },
       { name: 'dataset import: two paths with a format', args: ['dataset', 'import', 'newset', f('folder'), f('crater.png'), '--format', 'yolo'], code: 2, names: '--format' },
       { name: 'dataset import: empty annotator', args: ['dataset', 'import', 'd', f('folder'), '--format', 'yolo', '--annotator', ' '], code: 2, names: '--annotator' },
       { name: 'dataset import: landmarks on a folder', args: ['dataset', 'import', 'd', f('folder'), '--format', 'landmarks'], code: 1, names: 'is a folder' },

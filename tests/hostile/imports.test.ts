@@ -867,7 +867,8 @@ describe('landmark labels', () => {
   hostile('landmarks', 'only class 6 (edge): dropped, and said so', async () => {
     const dir = tree({ 'map-proj/e.jpg': real(72), 'labels.txt': 'e.jpg 6\n' })
     const summary = await format(newDataset(), { format: 'landmarks', path: join(dir, 'labels.txt') })
-    expect(summary.notes.join(' ')).toMatch(/1 tiles of class 6 \(edge\) left out/)
+    expect(summary.notes.join(' ')).toMatch(/1 image of dropped classes left out \(edge 1\)/)
+    expect(summary.notes.join(' ')).toMatch(/crater-vs-rest: .*dropped edge/)
     expect(summary.imported).toBe(0)
     return 'handled'
   })

@@ -67,7 +67,7 @@ async function writeExport(
   const skip = (reason: string) => skipped.set(reason, (skipped.get(reason) ?? 0) + 1)
   const chosen = manifest.tiles.filter((t) => {
     if (!t.split) return skip('not in a split'), false
-    if (req.format === 'imagefolder' && !t.label) return skip('no agreed label'), false
+    if (req.format === 'imagefolder' && !t.label) return skip(t.labelStatus === 'conflict' ? 'labels in conflict (adjudicate them)' : 'no label'), false
     return true
   })
   let files = 0
@@ -122,6 +122,10 @@ async function writeExport(
     format: req.format,
     mask: req.format === 'mmseg' ? req.mask : undefined,
     tiles: chosen.length,
+    classes: manifest.dataset.classes,
+    labelPolicy: manifest.dataset.labelPolicy,
+    // Where the classes came from: each import's mapping of its source's classes.
+    classMappings: manifest.dataset.classMappings ?? [],
     note: 'Greyscale tiles are written as three identical RGB channels; masks: 0 background, 1 crater.'
   }
   await write(join(outDir, EXPORT_MARKER), `${JSON.stringify(info, null, 2)}\n`)

@@ -6,20 +6,22 @@
 import { existsSync } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path'
-import { ClassName, Geometry as GeometrySchema, type ImportFormatRequest, type ImportSummary } from '@shared/ipc/schemas/datasets'
+import { ClassName, Geometry as GeometrySchema, type ClassMapping, type ImportFormatRequest, type ImportSummary } from '@shared/ipc/schemas/datasets'
+import { appliedMapping, describeMapping, mapClass, mappedClasses, type ClassMappingSpec, type SourceClass } from '@shared/datasets/class-mapping'
 import { CancelledError } from '@shared/ipc/errors'
 import { describeIoError } from '@shared/io-errors'
 import { classFromFolder } from '@shared/datasets/classes'
 import { ellipseInBox, type Geometry } from '@shared/datasets/geometry'
 import { annotationsByImage, parseCoco } from '@shared/datasets/formats/coco'
 import { FormatError } from '@shared/datasets/formats/format-error'
-import { landmarkToCraterClass, parseLandmarkLabels } from '@shared/datasets/formats/landmarks'
+import { isCraterName } from '@shared/training/positive-class'
+import { landmarkClassName, parseLandmarkLabels } from '@shared/datasets/formats/landmarks'
 import { parseVoc } from '@shared/datasets/formats/voc'
 import { parseYolo, yoloToPixels } from '@shared/datasets/formats/yolo'
 import type { SplitName } from '@shared/datasets/split'
 import { emptySummary, forEachConcurrent, importImageFile, record, type DatasetDeps, type FileOutcome } from './importer'
 import { replaceAnnotations } from './repository/annotations'
-import { getDataset, updateDataset } from './repository/datasets'
+import { getDataset, recordClassMapping, updateDataset } from './repository/datasets'
 import { getImage } from './repository/images'
 import { setLabels } from './repository/labels'
 import { insertTile, setSplits } from './repository/tiles'
@@ -38,41 +40,126 @@ interface Entry {
   label?: string
   shapes?: { className: string; geometry: Geometry }[]
   annotator: string
+  /** Listed by the labels but absent: reported only if its class is kept. */
+  missing?: boolean
+  /** YOLO: the tile label follows the boxes that remain after the class mapping. */
+  labelFromShapes?: boolean
 }
 
 const ALL_WHOLE = { wholeTiles: true, wholeTileMax: Number.MAX_SAFE_INTEGER }
 
 export async function importFormat(deps: DatasetDeps, req: ImportFormatRequest, opts: RunOptions = {}): Promise<ImportSummary> {
+  const summary = emptySummary()
+  const all = await formatEntries(req, summary)
+  const found = classesOf(all)
+  const spec = req.classMapping ?? defaultClassMapping(req.format)
+  const unknown = (spec.drop ?? []).filter((c) => !found.classes.some((f) => f.name === c))
+  if (unknown.length) summary.notes.push(`--drop / dropped class${unknown.length > 1 ? 'es' : ''} not in the source: ${unknown.join(', ')}`)
+  const entries = mapEntries(all, spec, summary)
+  const labelledBefore = (deps.db.prepare('SELECT COUNT(*) AS n FROM labels l JOIN tiles t ON t.id = l.tile_id WHERE t.dataset_id = ?').get(req.datasetId) as { n: number }).n
+  // A dataset without labels whose import brings classes it does not declare (a 7-class list kept)
+  // takes the import's classes instead of keeping an empty "no-crater" beside them.
+  const produced = mappedClasses(spec, found.classes).map((c) => c.name)
+  const declared = getDataset(deps.db, req.datasetId).classes
+  const fresh = labelledBefore === 0 && found.unit === 'labels' && produced.some((c) => !declared.includes(c)) ? orderedClasses(produced) : null
+  await applyEntries(deps, req.datasetId, entries, summary, opts, fresh)
+  if (found.classes.length) {
+    const applied = appliedMapping(spec, found.classes, req.format, req.path)
+    summary.notes.push(`classes (${found.unit}) ${describeMapping(applied)}`)
+    if (summary.imported || summary.duplicates.length) recordClassMapping(deps.db, req.datasetId, applied)
+  }
+  if (!summary.scanned && !summary.failed.length) summary.notes.push(`no images found in ${req.path}`)
+  capFailures(summary)
+  return summary
+}
+
+/** Crater first (digit 1 in the labelling view), then by name. */
+function orderedClasses(names: string[]): string[] {
+  return [...names].sort((a, b) => Number(isCraterName(b)) - Number(isCraterName(a)) || a.localeCompare(b))
+}
+
+/** What an import without a choice does: the landmark list crater vs rest without edge (the data's README), others keep their classes. */
+export function defaultClassMapping(format: ImportFormatRequest['format']): ClassMapping {
+  return format === 'landmarks' ? { mode: 'crater-vs-rest', drop: ['edge'] } : { mode: 'keep', drop: [] }
+}
+
+/** The classes a source holds, with counts, read without importing an image (the mapping step). */
+export async function importClasses(req: Pick<ImportFormatRequest, 'format' | 'path' | 'imagesDir'>) {
+  const entries = await formatEntries({ ...req, datasetId: 1, boxesAsEllipses: false }, emptySummary())
+  const found = classesOf(entries)
+  return { classes: found.classes, unit: found.unit, defaultMapping: defaultClassMapping(req.format) }
+}
+
+async function formatEntries(req: ImportFormatRequest, summary: ImportSummary): Promise<Entry[]> {
   // ELOOP, EACCES, … are reported as what they are, not as "does not exist".
   const info = await stat(req.path).catch((err: unknown) => {
     throw new Error(describeIoError(err, 'reading', req.path))
   })
-  const summary = emptySummary()
-  let entries: Entry[]
   switch (req.format) {
     case 'coco':
-      entries = await cocoEntries(req, info.isDirectory(), summary)
-      break
+      return cocoEntries(req, info.isDirectory(), summary)
     case 'imagefolder':
       if (!info.isDirectory()) throw new Error(`an ImageFolder import needs a folder, ${req.path} is a file`)
-      entries = await imageFolderEntries(req, summary)
-      break
+      return imageFolderEntries(req, summary)
     case 'yolo':
       if (!info.isDirectory()) throw new Error(`a YOLO import needs a folder, ${req.path} is a file`)
-      entries = await yoloEntries(req, summary)
-      break
+      return yoloEntries(req, summary)
     case 'voc':
-      entries = await vocEntries(req, info.isDirectory(), summary)
-      break
+      return vocEntries(req, info.isDirectory(), summary)
     case 'landmarks':
       if (info.isDirectory()) throw new Error(`a landmarks import needs the label list (labels-map-proj.txt), ${req.path} is a folder`)
-      entries = await landmarkEntries(req, summary)
-      break
+      return landmarkEntries(req, summary)
   }
-  await applyEntries(deps, req.datasetId, entries, summary, opts)
-  if (!summary.scanned && !summary.failed.length) summary.notes.push(`no images found in ${req.path}`)
-  capFailures(summary)
-  return summary
+}
+
+/** Source classes with counts: of tile labels where the format labels tiles, else of shapes. */
+function classesOf(entries: readonly Entry[]): { classes: SourceClass[]; unit: 'labels' | 'shapes' } {
+  const labels = new Map<string, number>()
+  const shapes = new Map<string, number>()
+  for (const e of entries) {
+    if (e.label && !e.labelFromShapes) labels.set(e.label, (labels.get(e.label) ?? 0) + 1)
+    for (const sh of e.shapes ?? []) shapes.set(sh.className, (shapes.get(sh.className) ?? 0) + 1)
+  }
+  const unit = labels.size ? 'labels' : 'shapes'
+  return { classes: [...(unit === 'labels' ? labels : shapes)].map(([name, count]) => ({ name, count })), unit }
+}
+
+/** Entries with the mapping applied: a dropped label drops the image, a dropped shape class its shapes. */
+function mapEntries(entries: readonly Entry[], spec: ClassMappingSpec, summary: ImportSummary): Entry[] {
+  const out: Entry[] = []
+  const droppedImages = new Map<string, number>()
+  let droppedShapes = 0
+  for (const e of entries) {
+    let label = e.label
+    if (label && !e.labelFromShapes) {
+      const to = mapClass(spec, label)
+      if (to === null) {
+        droppedImages.set(label, (droppedImages.get(label) ?? 0) + 1)
+        continue
+      }
+      label = to
+    }
+    if (e.missing) {
+      summary.failed.push({ path: e.path, reason: 'listed in the labels but not found' })
+      continue
+    }
+    let shapes = e.shapes
+    if (shapes) {
+      const kept: { className: string; geometry: Geometry }[] = []
+      for (const sh of shapes) {
+        const to = mapClass(spec, sh.className)
+        if (to === null) droppedShapes++
+        else kept.push({ className: to, geometry: sh.geometry })
+      }
+      shapes = kept
+      if (e.labelFromShapes) label = kept.some((k) => k.className === 'crater') ? 'crater' : 'no-crater'
+    }
+    out.push({ ...e, label, shapes })
+  }
+  const nDropped = [...droppedImages.values()].reduce((a, b) => a + b, 0)
+  if (nDropped) summary.notes.push(`${nDropped} image${nDropped === 1 ? '' : 's'} of dropped classes left out (${[...droppedImages].map(([c, n]) => `${c} ${n}`).join(', ')})`)
+  if (droppedShapes) summary.notes.push(`${droppedShapes} shapes of dropped classes left out`)
+  return out
 }
 
 /** A summary stays a readable size: the first 1000 failures are listed, the rest counted. */
@@ -151,8 +238,10 @@ function fileFailure(file: string, err: unknown): { path: string; reason: string
 }
 
 /** Imports the images (one whole-image tile each) and applies labels, shapes and splits. */
-async function applyEntries(deps: DatasetDeps, datasetId: number, entries: Entry[], summary: ImportSummary, opts: RunOptions): Promise<void> {
+async function applyEntries(deps: DatasetDeps, datasetId: number, entries: Entry[], summary: ImportSummary, opts: RunOptions, freshClasses: string[] | null): Promise<void> {
   const dataset = getDataset(deps.db, datasetId)
+  // A dataset without labels takes the import's classes (a 7-class import makes a 7-class dataset).
+  const fresh = freshClasses?.length && entries.some((e) => e.label) ? freshClasses : null
   const newClasses = new Set<string>()
   // Several entries may name one image (one VOC file per annotator): import each file once.
   const byPath = new Map<string, Entry[]>()
@@ -168,8 +257,8 @@ async function applyEntries(deps: DatasetDeps, datasetId: number, entries: Entry
       const tileId = outcome.tileId ?? ensureWholeTile(deps, outcome.imageId, summary)
       for (const e of byPath.get(path)!) {
         if (e.label) {
-          summary.labelsSet += setLabels(deps.db, [tileId], e.label, e.annotator)
-          if (!dataset.classes.includes(e.label)) newClasses.add(e.label)
+          summary.labelsSet += setLabels(deps.db, [tileId], e.label, e.annotator, 'import')
+          if (!(fresh ?? dataset.classes).includes(e.label)) newClasses.add(e.label)
         }
         if (e.shapes) {
           const mine = byPath.get(path)!.filter((x) => x.annotator === e.annotator).flatMap((x) => x.shapes ?? [])
@@ -188,7 +277,10 @@ async function applyEntries(deps: DatasetDeps, datasetId: number, entries: Entry
     { signal: opts.signal, progress: (d, t) => opts.progress?.(d, t, `${d} / ${t} images`) }
   )
   if (splits.size) setSplits(deps.db, splits, true)
-  if (newClasses.size) {
+  if (fresh && summary.labelsSet) {
+    updateDataset(deps.db, datasetId, { classes: [...fresh, ...[...newClasses].sort()] })
+    if (fresh.join() !== dataset.classes.join()) summary.notes.push(`dataset classes: ${fresh.join(', ')}`)
+  } else if (newClasses.size) {
     updateDataset(deps.db, datasetId, { classes: [...dataset.classes, ...[...newClasses].sort()] })
     summary.notes.push(`added classes: ${[...newClasses].sort().join(', ')}`)
   }
@@ -344,8 +436,8 @@ async function yoloEntries(req: ImportFormatRequest, summary: ImportSummary): Pr
       keepShape(summary, labelPath, `box ${i + 1}`, className, { kind: 'box', ...box }, shapes)
       if (req.boxesAsEllipses && shapes.length > before) shapes.push({ className, geometry: ellipseInBox(box) })
     })
-    // An empty label file means the picture has no crater.
-    entries.push({ path, split, shapes, label: boxes.length ? 'crater' : 'no-crater', annotator })
+    // An empty label file means the picture has no crater; the label follows the boxes kept by the class mapping.
+    entries.push({ path, split, shapes, label: boxes.length ? 'crater' : 'no-crater', labelFromShapes: true, annotator })
   }
   if (noLabelFile) summary.notes.push(`${noLabelFile} images have no label file (imported unlabelled)`)
   return entries
@@ -418,25 +510,15 @@ async function landmarkEntries(req: ImportFormatRequest, summary: ImportSummary)
   const labels = parseLandmarkLabels(await readAnnotationFile(req.path), req.path)
   const imagesDir = req.imagesDir ?? (existsSync(join(dirname(req.path), 'map-proj')) ? join(dirname(req.path), 'map-proj') : dirname(req.path))
   const entries: Entry[] = []
-  let dropped = 0
   for (const l of labels) {
-    const label = landmarkToCraterClass(l.classIndex)
-    if (label === null) {
-      dropped++
-      continue
-    }
     const path = insideFolder(imagesDir, l.fileName)
     if (!path) {
       summary.failed.push({ path: req.path, reason: `an entry skipped: its file name points outside ${imagesDir}` })
       continue
     }
-    if (!existsSync(path)) {
-      summary.failed.push({ path, reason: 'listed in the labels but not found' })
-      continue
-    }
-    entries.push({ path, label, annotator })
+    // The class mapping decides first: a missing file of a dropped class is no failure.
+    entries.push({ path, label: landmarkClassName(l.classIndex), annotator, missing: !existsSync(path) })
   }
-  if (dropped) summary.notes.push(`${dropped} tiles of class 6 (edge) left out, as the data's README advises`)
   return entries
 }
 

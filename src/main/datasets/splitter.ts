@@ -40,7 +40,8 @@ export function splitReport(db: Db, datasetId: number): SplitReport {
     const s = t.split ?? 'none'
     counts[s]++
     const c = (byClass[s] ??= {})
-    const label = t.label ?? 'unlabelled'
+    // A tile whose labels conflict is named as such (never a class: class names have no spaces).
+    const label = t.label ?? (t.labelStatus === 'conflict' ? 'in conflict' : 'unlabelled')
     c[label] = (c[label] ?? 0) + 1
   }
   const sha = shaByImage(db, datasetId)
@@ -52,7 +53,7 @@ export function splitReport(db: Db, datasetId: number): SplitReport {
 export function imbalanceWarnings(byClass: Record<string, Record<string, number>>): string[] {
   const out: string[] = []
   for (const split of ['train', 'valid', 'test']) {
-    const entries = Object.entries(byClass[split] ?? {}).filter(([k]) => k !== 'unlabelled')
+    const entries = Object.entries(byClass[split] ?? {}).filter(([k]) => k !== 'unlabelled' && k !== 'in conflict')
     const w = imbalanceWarning(entries.map(([k]) => k), entries.map(([, n]) => n), `${split} split`)
     if (w) out.push(w)
   }

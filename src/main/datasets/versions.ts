@@ -4,7 +4,8 @@
 // draft again, and the next freeze becomes the next version.
 import { createHash } from 'node:crypto'
 import type { VersionView } from '@shared/ipc/schemas/datasets'
-import { consensusLabel } from '@shared/datasets/agreement'
+import { resolveLabel } from '@shared/datasets/agreement'
+import type { AppliedClassMapping } from '@shared/datasets/class-mapping'
 import { hashableContent, type DatasetManifest, type ManifestTile } from '@shared/datasets/manifest'
 import type { Db } from '../ledger/ledger'
 import { annotationsByTile } from './repository/annotations'
@@ -32,6 +33,7 @@ export function buildManifest(db: Db, datasetId: number): DatasetManifest {
   const tiles: ManifestTile[] = tileRows(db, datasetId).map((t) => {
     const im = images.get(t.imageId)!
     const l = labels.get(t.id) ?? []
+    const decided = resolveLabel(l, d.labelPolicy)
     return {
       tileId: t.id,
       image: { sha256: im.sha256, ext: storedNameFor(im.sha256, im.format).split('.').pop()!, fileName: im.fileName, width: im.width, height: im.height, channels: im.channels },
@@ -41,12 +43,13 @@ export function buildManifest(db: Db, datasetId: number): DatasetManifest {
       height: t.height,
       observationId: t.observationId,
       split: t.split,
-      label: consensusLabel(l),
+      label: decided.label,
+      labelStatus: decided.status,
       labels: l,
       annotations: (shapes.get(t.id) ?? []).map((a) => ({ className: a.className, annotator: a.annotator, geometry: a.geometry }))
     }
   })
-  return { format: 'marsfm-dataset-manifest/1', dataset: { name: d.name, task: d.task, classes: d.classes }, tiles }
+  return { format: 'marsfm-dataset-manifest/1', dataset: { name: d.name, task: d.task, classes: d.classes, classMappings: d.classMappings, labelPolicy: d.labelPolicy }, tiles }
 }
 
 export function contentHash(m: DatasetManifest): string {
@@ -56,7 +59,7 @@ export function contentHash(m: DatasetManifest): string {
 function countsOf(m: DatasetManifest): Record<string, number> {
   const counts: Record<string, number> = {}
   for (const t of m.tiles) {
-    const k = `${t.split ?? 'none'}/${t.label ?? 'unlabelled'}`
+    const k = `${t.split ?? 'none'}/${t.label ?? (t.labelStatus === 'conflict' ? 'in conflict' : 'unlabelled')}`
     counts[k] = (counts[k] ?? 0) + 1
   }
   return counts
@@ -71,14 +74,20 @@ interface RawVersion {
   frozen_at: string
   tile_count: number
   counts_json: string
+  class_mappings_json: string
+  label_policy: string
   revision: number
 }
 
 function toView(r: RawVersion): VersionView {
-  return { id: r.id, datasetId: r.dataset_id, version: r.version, contentHash: r.content_hash, note: r.note, frozenAt: r.frozen_at, tiles: r.tile_count, counts: JSON.parse(r.counts_json) as Record<string, number> }
+  return { id: r.id, datasetId: r.dataset_id, version: r.version, contentHash: r.content_hash, note: r.note, frozenAt: r.frozen_at, tiles: r.tile_count,
+    counts: JSON.parse(r.counts_json) as Record<string, number>,
+    classMappings: JSON.parse(r.class_mappings_json) as AppliedClassMapping[],
+    labelPolicy: r.label_policy as VersionView['labelPolicy']
+  }
 }
 
-const VERSION_COLUMNS = 'id, dataset_id, version, content_hash, note, frozen_at, tile_count, counts_json, revision'
+const VERSION_COLUMNS = 'id, dataset_id, version, content_hash, note, frozen_at, tile_count, counts_json, class_mappings_json, label_policy, revision'
 
 /** Freezes the dataset; if nothing changed since the latest version, that version is returned. */
 export function freeze(db: Db, datasetId: number, note: string): { version: VersionView; created: boolean } {
@@ -92,8 +101,11 @@ export function freeze(db: Db, datasetId: number, note: string): { version: Vers
     const version = (latest?.version ?? 0) + 1
     const id = Number(
       db
-        .prepare('INSERT INTO dataset_versions (dataset_id, version, content_hash, manifest_json, note, frozen_at, revision, tile_count, counts_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(datasetId, version, hash, JSON.stringify(manifest), note, new Date().toISOString(), d.revision, manifest.tiles.length, JSON.stringify(countsOf(manifest))).lastInsertRowid
+        .prepare(
+          'INSERT INTO dataset_versions (dataset_id, version, content_hash, manifest_json, note, frozen_at, revision, tile_count, counts_json, class_mappings_json, label_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+        )
+        .run(datasetId, version, hash, JSON.stringify(manifest), note, new Date().toISOString(), d.revision, manifest.tiles.length, JSON.stringify(countsOf(manifest)), JSON.stringify(d.classMappings), d.labelPolicy)
+        .lastInsertRowid
     )
     return { version: getVersion(db, id), created: true }
   })()

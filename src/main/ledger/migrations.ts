@@ -305,6 +305,24 @@ const sweepsAndRunUuids: Migration = {
   }
 }
 
+const labelCorrections: Migration = {
+  version: 7,
+  name: 'label origins and policy, class mappings of imports',
+  up(db) {
+    db.exec(`
+      -- Where a label came from, so a person's correction of an imported label can win and an
+      -- adjudication can decide a conflict (src/shared/datasets/agreement.ts, resolveLabel).
+      ALTER TABLE labels ADD COLUMN origin TEXT NOT NULL DEFAULT 'manual' CHECK (origin IN ('import', 'manual', 'adjudication'));
+      UPDATE labels SET origin = 'import' WHERE annotator IN ('landmarks', 'imagefolder', 'yolo', 'coco', 'voc');
+      ALTER TABLE datasets ADD COLUMN label_policy TEXT NOT NULL DEFAULT 'correction-wins' CHECK (label_policy IN ('correction-wins', 'adjudicate'));
+      -- What each import did with its source's classes (kept, merged, dropped).
+      ALTER TABLE datasets ADD COLUMN class_mappings_json TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE dataset_versions ADD COLUMN class_mappings_json TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE dataset_versions ADD COLUMN label_policy TEXT NOT NULL DEFAULT 'correction-wins';
+    `)
+  }
+}
+
 const modelCards: Migration = {
   version: 8,
   name: 'model cards',
@@ -317,6 +335,6 @@ const modelCards: Migration = {
 }
 
 /** All migrations in order. Append new ones; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies, sweepsAndRunUuids, modelCards]
+export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies, sweepsAndRunUuids, labelCorrections, modelCards]
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

@@ -11,7 +11,7 @@ import { agreementReport, annotatorsAgree } from '@shared/datasets/agreement'
 import { normaliseClassName } from '@shared/datasets/classes'
 import { intersectImage } from '@shared/datasets/tiling'
 import { emptySummary, forEachConcurrent, importImageFile, record, type DatasetDeps } from '../datasets/importer'
-import { capFailures, importFormat } from '../datasets/formats-import'
+import { capFailures, importClasses, importFormat } from '../datasets/formats-import'
 import { gridTile, cutTileAt } from '../datasets/tiler'
 import { splitDataset, leaksOf, splitReport } from '../datasets/splitter'
 import { freeze, getVersion, listVersions } from '../datasets/versions'
@@ -134,6 +134,7 @@ export function tilePage(ctx: AppContext, req: Req<'tiles:list'>) {
   else if (req.label) tiles = tiles.filter((t) => t.label === req.label)
   if (req.split) tiles = tiles.filter((t) => (t.split ?? 'none') === req.split)
   if (req.disagree) tiles = tiles.filter((t) => t.labels.length > 1 && !t.agree)
+  if (req.conflict) tiles = tiles.filter((t) => t.labelStatus === 'conflict')
   return { total: tiles.length, tiles: tiles.slice(req.offset, req.offset + req.limit) }
 }
 
@@ -175,6 +176,25 @@ export function labelTiles(ctx: AppContext, { tileIds, className, annotator }: R
     }
   }
   return { updated: setLabels(db, tileIds, className, annotator ?? annotatorName(ctx)) }
+}
+
+/**
+ * Decides conflicting tiles: the adjudicator's label overrides every annotator's (the others stay,
+ * so who said what is kept). A class the dataset does not have is refused.
+ */
+export function adjudicateTiles(ctx: AppContext, { tileIds, className, annotator }: Req<'labels:adjudicate'>) {
+  const db = ctx.ledger.db
+  for (const d of datasetsOfTiles(db, tileIds)) {
+    const ds = getDataset(db, d)
+    if (!ds.classes.includes(className)) throw new Error(`"${className}" is not a class of dataset "${ds.name}" (${ds.classes.join(', ')})`)
+  }
+  return { updated: setLabels(db, tileIds, className, annotator ?? annotatorName(ctx), 'adjudication') }
+}
+
+/** The classes an annotation source holds, before importing it (the Import panel's mapping step). */
+export async function sourceClasses(req: Req<'datasets:import-classes'>) {
+  requireExisting([req.path, ...(req.imagesDir ? [req.imagesDir] : [])])
+  return importClasses(req)
 }
 
 /** Removes the tiles whose annotators disagree. */
@@ -247,6 +267,8 @@ export function registerDatasetsService(ctx: AppContext): void {
   r.handle('labels:set', (req) => labelTiles(ctx, req))
   r.handle('labels:agreement', ({ datasetId }) => agreementReport(tileViews(db, datasetId).map((t) => t.labels)))
   r.handle('labels:keep-agreed', ({ datasetId }) => keepAgreedTiles(ctx, datasetId))
+  r.handle('labels:adjudicate', (req) => adjudicateTiles(ctx, req))
+  r.handle('datasets:import-classes', (req) => sourceClasses(req))
   r.handle('annotations:list', ({ tileId }) => annotationsOf(db, tileId))
   r.handle('annotations:save', (req) => saveAnnotations(ctx, req))
   r.handle('datasets:split', (req) => splitByObservation(ctx, req))

@@ -6,6 +6,39 @@ export interface AnnotatorLabel {
   className: string
 }
 
+/** Where a label came from: an import (a label list, folders), a person, or an adjudication. */
+export type LabelOrigin = 'import' | 'manual' | 'adjudication'
+export type LabelPolicy = 'correction-wins' | 'adjudicate'
+export type LabelStatus = 'unlabelled' | 'agreed' | 'majority' | 'corrected' | 'adjudicated' | 'conflict'
+
+export interface OriginLabel extends AnnotatorLabel {
+  origin: LabelOrigin
+}
+
+/**
+ * A tile's label, decided. An adjudication decides; labels that agree decide; otherwise, under
+ * `correction-wins`, people's labels overrule imported ones (a correction of an imported label
+ * wins) and their majority decides; under `adjudicate` the majority of all labels decides. A tie
+ * is never dropped silently: it is a `conflict`, listed for adjudication, and the tile counts as
+ * unlabelled in the split and the exports until it is resolved.
+ */
+export function resolveLabel(labels: readonly OriginLabel[], policy: LabelPolicy): { label: string | null; status: LabelStatus } {
+  if (!labels.length) return { label: null, status: 'unlabelled' }
+  const adjudicated = labels.filter((l) => l.origin === 'adjudication')
+  if (adjudicated.length) {
+    const decided = consensusLabel(adjudicated)
+    return decided ? { label: decided, status: 'adjudicated' } : { label: null, status: 'conflict' }
+  }
+  if (annotatorsAgree(labels)) return { label: labels[0]!.className, status: 'agreed' }
+  const manual = labels.filter((l) => l.origin === 'manual')
+  if (policy === 'correction-wins' && manual.length && manual.length < labels.length) {
+    const decided = consensusLabel(manual)
+    return decided ? { label: decided, status: 'corrected' } : { label: null, status: 'conflict' }
+  }
+  const decided = consensusLabel(labels)
+  return decided ? { label: decided, status: 'majority' } : { label: null, status: 'conflict' }
+}
+
 /** The majority label; null when there is none or it is tied. */
 export function consensusLabel(labels: readonly AnnotatorLabel[]): string | null {
   if (!labels.length) return null

@@ -1,7 +1,9 @@
 // A frozen dataset version's manifest: every tile with its source image (by content hash),
 // rectangle, observation, split, labels and crater shapes. Its canonical JSON is what the
 // version's content hash covers, so equal content gives an equal hash whatever the row ids.
+import type { AppliedClassMapping } from './class-mapping'
 import type { Geometry } from './geometry'
+import type { LabelOrigin, LabelPolicy, LabelStatus } from './agreement'
 import type { SplitName } from './split'
 
 export interface ManifestTile {
@@ -13,15 +15,24 @@ export interface ManifestTile {
   height: number
   observationId: string | null
   split: SplitName | null
-  /** Consensus label (majority of annotators), null when unlabelled or tied. */
+  /** The decided label (see resolveLabel), null when unlabelled or in conflict. */
   label: string | null
-  labels: { annotator: string; className: string }[]
+  /** How the label was decided (absent in manifests frozen before label origins were kept). */
+  labelStatus?: LabelStatus
+  labels: { annotator: string; className: string; origin?: LabelOrigin }[]
   annotations: { className: string; annotator: string; geometry: Geometry }[]
 }
 
 export interface DatasetManifest {
   format: 'marsfm-dataset-manifest/1'
-  dataset: { name: string; task: string; classes: string[] }
+  dataset: {
+    name: string
+    task: string
+    classes: string[]
+    /** What the imports did with their sources' classes (absent before mappings were kept). */
+    classMappings?: AppliedClassMapping[]
+    labelPolicy?: LabelPolicy
+  }
   tiles: ManifestTile[]
 }
 
@@ -44,7 +55,9 @@ export function hashableContent(m: DatasetManifest): string {
       image: t.image.sha256,
       rect: [t.x, t.y, t.width, t.height],
       split: t.split,
-      labels: [...t.labels].sort((a, b) => a.annotator.localeCompare(b.annotator)),
+      labels: [...t.labels].map((l) => ({ annotator: l.annotator, className: l.className })).sort((a, b) => a.annotator.localeCompare(b.annotator)),
+      // The decided label too: a correction or an adjudication changes what is trained on.
+      label: t.label,
       masks: t.annotations.map((a) => canonicalJson(a)).sort()
     }))
     .sort((a, b) => canonicalJson([a.image, a.rect]).localeCompare(canonicalJson([b.image, b.rect])))

@@ -95,6 +95,7 @@ export function createApi(invoke: Invoke, subscribe: Subscribe, desktop?: Deskto
       pickPaths: (kind: 'files' | 'folder') => invoke('datasets:pick-paths', { kind }),
       importPaths: (request: RequestOf<'datasets:import'>) => invoke('datasets:import', request),
       importFormat: (request: RequestOf<'datasets:import-format'>) => invoke('datasets:import-format', request),
+      importClasses: (request: RequestOf<'datasets:import-classes'>) => invoke('datasets:import-classes', request),
       split: (request: RequestOf<'datasets:split'>) => invoke('datasets:split', request),
       leaks: (datasetId: number) => invoke('datasets:leaks', { datasetId }),
       freeze: (datasetId: number, note = '') => invoke('datasets:freeze', { datasetId, note }),
@@ -116,6 +117,7 @@ export function createApi(invoke: Invoke, subscribe: Subscribe, desktop?: Deskto
       setLabel: (request: RequestOf<'labels:set'>) => invoke('labels:set', request),
       agreement: (datasetId: number) => invoke('labels:agreement', { datasetId }),
       keepAgreed: (datasetId: number) => invoke('labels:keep-agreed', { datasetId }),
+      adjudicate: (request: RequestOf<'labels:adjudicate'>) => invoke('labels:adjudicate', request),
       annotations: (tileId: number) => invoke('annotations:list', { tileId }),
       saveAnnotations: (request: RequestOf<'annotations:save'>) => invoke('annotations:save', request)
     }

@@ -54,6 +54,7 @@ export const channels = {
   'datasets:pick-paths': { request: D.PickPathsRequest, response: D.PickPathsResponse },
   'datasets:import': { request: D.ImportRequest, response: JobStarted },
   'datasets:import-format': { request: D.ImportFormatRequest, response: JobStarted },
+  'datasets:import-classes': { request: D.ImportClassesRequest, response: D.ImportClassesResponse },
   'datasets:split': { request: D.SplitRequest, response: D.SplitReport },
   'datasets:leaks': { request: D.ByDataset, response: z.array(D.Leak) },
   'datasets:freeze': { request: D.FreezeRequest, response: D.VersionView },
@@ -75,6 +76,7 @@ export const channels = {
   'labels:set': { request: D.LabelsSetRequest, response: z.object({ updated: z.number().int() }) },
   'labels:agreement': { request: D.ByDataset, response: D.AgreementReport },
   'labels:keep-agreed': { request: D.ByDataset, response: z.object({ removed: z.number().int() }) },
+  'labels:adjudicate': { request: D.AdjudicateRequest, response: z.object({ updated: z.number().int() }) },
   'annotations:list': { request: z.object({ tileId: D.DatasetId }).strict(), response: z.array(D.AnnotationView) },
   'annotations:save': { request: D.AnnotationsSaveRequest, response: z.array(D.AnnotationView) },
   // Fine-tuning and pre-training runs (schemas/runs.ts).

@@ -5,7 +5,8 @@ import { annotationsByImage, parseCoco, writeCoco } from '../../../src/shared/da
 import { parseYolo, yoloToPixels } from '../../../src/shared/datasets/formats/yolo'
 import { parseVoc } from '../../../src/shared/datasets/formats/voc'
 import { parseXml } from '../../../src/shared/datasets/formats/xml'
-import { landmarkToCraterClass, parseLandmarkLabels } from '../../../src/shared/datasets/formats/landmarks'
+import { landmarkClassName, parseLandmarkLabels } from '../../../src/shared/datasets/formats/landmarks'
+import { mapClass } from '../../../src/shared/datasets/class-mapping'
 import { FormatError } from '../../../src/shared/datasets/formats/format-error'
 import { SHARED_DATA } from '../../support/built'
 
@@ -92,13 +93,17 @@ describe('Pascal VOC reader and its XML parser', () => {
 })
 
 describe('landmark label list', () => {
-  it('maps class 1 to crater, drops class 6 edge', () => {
+  it('names the 7 classes; the default mapping makes class 1 crater and drops class 6 edge', () => {
     const labels = parseLandmarkLabels(readFileSync(join(SHARED_DATA, 'hirise-landmarks-v1/labels-map-proj.txt'), 'utf8'), 'labels')
     expect(labels.length).toBeGreaterThan(2000)
     expect(labels[0]).toEqual({ fileName: 'ESP_011283_2265_RED-0032.jpg', classIndex: 0 })
-    expect(landmarkToCraterClass(1)).toBe('crater')
-    expect(landmarkToCraterClass(2)).toBe('no-crater')
-    expect(landmarkToCraterClass(6)).toBeNull()
+    const merge = { mode: 'crater-vs-rest' as const, drop: ['edge'] }
+    expect(mapClass(merge, landmarkClassName(1))).toBe('crater')
+    expect(mapClass(merge, landmarkClassName(2))).toBe('no-crater')
+    expect(mapClass(merge, landmarkClassName(5))).toBe('no-crater')
+    expect(mapClass(merge, landmarkClassName(6))).toBeNull()
+    expect(mapClass({ mode: 'keep' }, landmarkClassName(3))).toBe('slope-streak')
+    expect(landmarkClassName(9)).toBe('class-9')
     expect(() => parseLandmarkLabels('a.jpg one', 'l.txt')).toThrow(/line 1/)
   })
 })

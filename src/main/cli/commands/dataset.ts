@@ -1,26 +1,39 @@
 // `marsfm dataset import|tile|split|freeze|export|list`: dataset curation from a shell, over
 // the same functions the app's datasets service runs.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as D from '@shared/ipc/schemas/datasets'
 import type { ImportSummary } from '@shared/ipc/schemas/datasets'
 import type { AppContext } from '../../app/types'
 import { UsageError, parseOptions, type CliIo, type Command } from '../command'
-import { importPaths } from '../../services/datasets'
-import { importFormat } from '../../datasets/formats-import'
+import { annotatorName, importPaths } from '../../services/datasets'
+import { importClasses, importFormat } from '../../datasets/formats-import'
 import { gridTile } from '../../datasets/tiler'
 import { splitDataset } from '../../datasets/splitter'
 import { freeze, listVersions } from '../../datasets/versions'
 import { exportVersion } from '../../datasets/exporter'
 import { createDataset, deleteDataset, findDatasetByName, getDataset, listDatasets, summarise, type DatasetRow } from '../../datasets/repository/datasets'
 import { printable } from '../text'
+import { classFromFolder } from '@shared/datasets/classes'
+import { describeMapping, parseMapJson } from '@shared/datasets/class-mapping'
+import { tileViews } from '../../datasets/repository/tile-views'
+import { updateDataset } from '../../datasets/repository/datasets'
+import { setLabels } from '../../datasets/repository/labels'
+import { datasetsOfTiles } from '../../datasets/repository/tiles'
 
 const USAGE = `marsfm dataset <action> …
   list [<dataset>] [--json]                       datasets, or one dataset's versions
   import <dataset> <path…> [--format F] [--images-dir D] [--ellipses] [--annotator A] [--no-whole-tiles] [--json]
+         [--classes keep|crater-vs-rest|map.json] [--drop CLASS]…
                                                   images (files/folders), or F = coco|imagefolder|yolo|voc|landmarks;
-                                                  the dataset is created if it does not exist
+                                                  the dataset is created if it does not exist. --classes: what becomes
+                                                  of the source's classes (default: landmarks crater-vs-rest --drop edge,
+                                                  others keep); map.json = {"source": "target" or null}
+  classes <path> --format F [--images-dir D] [--json]   the classes a source holds, with counts (nothing imported)
+  conflicts <dataset> [--json]                    tiles whose labels conflict, with who said what
+  adjudicate <dataset> <tile-id…> --class C [--annotator A]   decide conflicting tiles
+  policy <dataset> correction-wins|adjudicate     how a correction of an imported label is decided
   tile <dataset> --size 224|512 [--stride N] [--edge drop|pad] [--json]
   split <dataset> [--seed 42] [--train 0.8] [--valid 0.2] [--test 0] [--exclude-colour] [--labelled-only] [--json]
   freeze <dataset> [--note TEXT] [--json]
@@ -49,6 +62,24 @@ function num(v: string | undefined, name: string, fallback: number): number {
   const n = Number(v)
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got "${v}"`)
   return n
+}
+
+/** `--classes keep|crater-vs-rest|map.json` and `--drop` as the import's class mapping. */
+function classMappingOf(classes: string | undefined, drop: string[] | undefined, format: string): D.ClassMapping | undefined {
+  const dropped = (drop ?? []).map(classFromFolder)
+  if (classes === undefined) {
+    if (!dropped.length) return undefined
+    // --drop alone adds to the format's default (landmarks: crater vs rest without edge).
+    return format === 'landmarks' ? { mode: 'crater-vs-rest', drop: [...new Set(['edge', ...dropped])] } : { mode: 'keep', drop: dropped }
+  }
+  if (classes === 'keep' || classes === 'crater-vs-rest') return { mode: classes, drop: dropped }
+  if (!/\.json$/i.test(classes)) throw new UsageError(`--classes is keep, crater-vs-rest or a map file (.json), got "${printable(classes)}"`)
+  const file = resolve(classes)
+  if (!existsSync(file)) throw new UsageError(`--classes: not found: ${printable(file)}`)
+  const parsed = parseMapJson(readFileSync(file, 'utf8'), (c) => D.ClassName.safeParse(c).success)
+  if ('problem' in parsed) throw new UsageError(`--classes ${printable(file)} ${parsed.problem}`)
+  const map = Object.fromEntries(Object.entries(parsed.map).map(([k, to]) => [classFromFolder(k), to]))
+  return { mode: 'custom', map, drop: dropped }
 }
 
 /**
@@ -91,7 +122,10 @@ export const datasetCommand: Command = {
         note: { type: 'string' },
         version: { type: 'string' },
         mask: { type: 'string' },
-        'mask-width': { type: 'string' }
+        'mask-width': { type: 'string' },
+        classes: { type: 'string' },
+        drop: { type: 'string', multiple: true },
+        class: { type: 'string' }
       }
     })
     const db = ctx.ledger.db
@@ -105,10 +139,17 @@ export const datasetCommand: Command = {
         if (pos[0]) {
           const d = datasetByName(ctx, pos[0])
           const versions = listVersions(db, d.id)
-          print(versions, () => (versions.length ? versions.map((x) => `v${x.version}  ${x.contentHash.slice(0, 16)}  ${x.tiles} tiles  ${x.frozenAt}  ${printable(x.note)}`) : [`"${printable(d.name)}" has no frozen versions`]))
+          print(versions, () =>
+            versions.length
+              ? versions.flatMap((x) => [
+                  `v${x.version}  ${x.contentHash.slice(0, 16)}  ${x.tiles} tiles  ${x.frozenAt}  ${printable(x.note)}`,
+                  ...x.classMappings.map((m) => `    classes from ${m.format} ${printable(m.source)}: ${printable(describeMapping(m))}`)
+                ])
+              : [`"${printable(d.name)}" has no frozen versions`]
+          )
         } else {
           const list = listDatasets(db)
-          print(list, () => (list.length ? list.map((d) => `${printable(d.name)}  ${d.images} images  ${d.tiles} tiles  ${d.labelled} labelled  ${d.latestVersion ? `v${d.latestVersion}` : 'never frozen'}${d.draft ? ' (draft)' : ''}`) : ['no datasets yet']))
+          print(list, () => (list.length ? list.map((d) => `${printable(d.name)}  ${d.images} images  ${d.tiles} tiles  ${d.labelled} labelled${d.conflicts ? `  ${d.conflicts} in conflict` : ''}  ${d.latestVersion ? `v${d.latestVersion}` : 'never frozen'}${d.draft ? ' (draft)' : ''}`) : ['no datasets yet']))
         }
         return 0
       }
@@ -123,8 +164,14 @@ export const datasetCommand: Command = {
         const missing = abs.filter((p) => !existsSync(p))
         if (missing.length) throw new Error(`not found: ${missing.slice(0, 5).map(printable).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`)
         const flags = { format: '--format', path: '<path>', paths: '<path>', imagesDir: '--images-dir', annotator: '--annotator' }
+        if (!v.format && (v.classes || v.drop)) throw new UsageError('--classes and --drop apply to an annotation format (--format)')
+        const classMapping = v.format ? classMappingOf(v.classes, v.drop, v.format) : undefined
         const formatReq = v.format
-          ? parseOptions(D.ImportFormatRequest.omit({ datasetId: true }), { format: v.format, path: abs[0], imagesDir: v['images-dir'] && resolve(v['images-dir']), boxesAsEllipses: v.ellipses, annotator: v.annotator }, flags)
+          ? parseOptions(
+              D.ImportFormatRequest.omit({ datasetId: true }),
+              { format: v.format, path: abs[0], imagesDir: v['images-dir'] && resolve(v['images-dir']), boxesAsEllipses: v.ellipses, annotator: v.annotator, classMapping },
+              { ...flags, classMapping: '--classes' }
+            )
           : null
         const pathsReq = formatReq ? null : parseOptions(D.ImportRequest.omit({ datasetId: true }), { paths: abs, wholeTiles: !v['no-whole-tiles'] }, flags)
         let d = findDatasetByName(db, name)
@@ -158,6 +205,56 @@ export const datasetCommand: Command = {
           ...summary.failed.map((f) => `failed: ${printable(f.path)}: ${printable(f.reason)}`)
         ])
         return importExitCode(summary)
+      }
+      case 'classes': {
+        if (!pos[0]) throw new UsageError('classes needs the path of an annotation source')
+        if (!v.format) throw new UsageError('classes needs --format coco|imagefolder|yolo|voc|landmarks')
+        const req = parseOptions(D.ImportClassesRequest, { format: v.format, path: resolve(pos[0]), imagesDir: v['images-dir'] && resolve(v['images-dir']) }, { format: '--format', path: '<path>', imagesDir: '--images-dir' })
+        if (!existsSync(req.path)) throw new Error(`not found: ${printable(req.path)}`)
+        const found = await importClasses(req)
+        print(found, () => [
+          `${found.classes.length} classes (${found.unit}):`,
+          ...found.classes.map((c) => `  ${printable(c.name)}  ${c.count}`),
+          `default mapping: ${found.defaultMapping.mode}${found.defaultMapping.drop.length ? ` --drop ${found.defaultMapping.drop.join(' --drop ')}` : ''}`
+        ])
+        return 0
+      }
+      case 'conflicts': {
+        const d = datasetByName(ctx, pos[0])
+        const conflicts = tileViews(db, d.id).filter((t) => t.labelStatus === 'conflict')
+        const rows = conflicts.map((t) => ({ tileId: t.id, fileName: t.fileName, x: t.x, y: t.y, labels: t.labels }))
+        print(rows, () =>
+          rows.length
+            ? [`${rows.length} tiles in conflict (policy ${d.labelPolicy}):`, ...rows.map((r) => `  #${r.tileId} ${printable(r.fileName)} @${r.x},${r.y}: ${r.labels.map((l) => `${printable(l.annotator)} (${l.origin}) ${l.className}`).join('; ')}`)]
+            : [`no conflicts in "${printable(d.name)}" (policy ${d.labelPolicy})`]
+        )
+        return 0
+      }
+      case 'adjudicate': {
+        const d = datasetByName(ctx, pos[0])
+        const ids = pos.slice(1).map((x) => {
+          const n = Number(x)
+          if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`tile ids are positive integers, got "${x}"`)
+          return n
+        })
+        if (!ids.length) throw new UsageError('adjudicate needs tile ids (marsfm dataset conflicts lists them)')
+        if (!v.class) throw new UsageError('adjudicate needs --class')
+        const cls = parseOptions(D.ClassName, v.class, { '': '--class' })
+        if (!d.classes.includes(cls)) throw new Error(`"${cls}" is not a class of "${d.name}" (${d.classes.join(', ')})`)
+        const foreign = ids.filter((id) => !datasetsOfTiles(db, [id]).includes(d.id))
+        if (foreign.length) throw new Error(`tile${foreign.length > 1 ? 's' : ''} ${foreign.join(', ')} not in "${d.name}"`)
+        const who = parseOptions(D.AnnotatorName, v.annotator ?? annotatorName(ctx), { '': '--annotator' })
+        const updated = setLabels(db, ids, cls, who, 'adjudication')
+        print({ updated }, () => [`${updated} tiles decided as ${cls} by ${printable(who)}`])
+        return 0
+      }
+      case 'policy': {
+        const d = datasetByName(ctx, pos[0])
+        const policy = parseOptions(D.LabelPolicy, pos[1], { '': '<policy>' })
+        updateDataset(db, d.id, { labelPolicy: policy })
+        const s = summarise(db, getDataset(db, d.id))
+        print(s, () => [`"${printable(d.name)}": ${policy}; ${s.labelled} tiles labelled, ${s.conflicts} in conflict`])
+        return 0
       }
       case 'tile': {
         const d = datasetByName(ctx, pos[0])

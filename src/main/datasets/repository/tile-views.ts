@@ -2,12 +2,14 @@
 // the number of its shapes. Reads three tables, so it sits beside their repositories, not in one.
 import type { Db } from '../../ledger/ledger'
 import type { TileView } from '@shared/ipc/schemas/datasets'
-import { annotatorsAgree, consensusLabel } from '@shared/datasets/agreement'
+import { annotatorsAgree, resolveLabel, type LabelPolicy } from '@shared/datasets/agreement'
+import { getDataset } from './datasets'
 import { annotationCountOf, annotationCounts } from './annotations'
 import { labelsByTile, labelsOfTile, type TileLabel } from './labels'
 import { getTile, tileRows, type TileRow } from './tiles'
 
-export function toTileView(r: TileRow, labels: TileLabel[], annotations: number): TileView {
+export function toTileView(r: TileRow, labels: TileLabel[], annotations: number, policy: LabelPolicy): TileView {
+  const decided = resolveLabel(labels, policy)
   return {
     id: r.id,
     imageId: r.imageId,
@@ -21,7 +23,8 @@ export function toTileView(r: TileRow, labels: TileLabel[], annotations: number)
     split: r.split,
     splitManual: !!r.splitManual,
     labels,
-    label: consensusLabel(labels),
+    label: decided.label,
+    labelStatus: decided.status,
     agree: annotatorsAgree(labels),
     annotations,
     colour: r.colour
@@ -29,12 +32,13 @@ export function toTileView(r: TileRow, labels: TileLabel[], annotations: number)
 }
 
 export function tileViews(db: Db, datasetId: number): TileView[] {
+  const policy = getDataset(db, datasetId).labelPolicy
   const labels = labelsByTile(db, datasetId)
   const counts = annotationCounts(db, datasetId)
-  return tileRows(db, datasetId).map((r) => toTileView(r, labels.get(r.id) ?? [], counts.get(r.id) ?? 0))
+  return tileRows(db, datasetId).map((r) => toTileView(r, labels.get(r.id) ?? [], counts.get(r.id) ?? 0, policy))
 }
 
 export function tileView(db: Db, id: number): TileView {
   const r = getTile(db, id)
-  return toTileView(r, labelsOfTile(db, id), annotationCountOf(db, id))
+  return toTileView(r, labelsOfTile(db, id), annotationCountOf(db, id), getDataset(db, r.datasetId).labelPolicy)
 }

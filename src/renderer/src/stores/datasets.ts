@@ -3,8 +3,8 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { RequestOf } from '@shared/ipc/contract'
-import type { AnnotationView, DatasetSummary, ImageView, ImportSummary, QualityReport, SplitReport, TileView, VersionView } from '@shared/ipc/schemas/datasets'
-import type { AgreementReport } from '@shared/datasets/agreement'
+import type { AnnotationView, DatasetSummary, ImageView, ImportSummary, LabelPolicy, QualityReport, SplitReport, TileView, VersionView } from '@shared/ipc/schemas/datasets'
+import { resolveLabel, type AgreementReport } from '@shared/datasets/agreement'
 import type { JobView } from '@shared/ipc/schemas/jobs'
 import { api } from '../api'
 import { trackedCalls } from '../composables/trackedCalls'
@@ -12,14 +12,16 @@ import { followJob } from '../composables/followJob'
 
 const emptyReport = (): SplitReport => ({ counts: { train: 0, valid: 0, test: 0, none: 0 }, byClass: {}, groups: 0, leaks: [], warnings: [] })
 
-export type TileFilter = { label: string; split: string; disagree: boolean }
+export type TileFilter = { label: string; split: string; disagree: boolean; conflict: boolean }
+export type SourceClasses = NonNullable<Awaited<ReturnType<typeof api.datasets.importClasses>>>
 type JobPurpose = 'import' | 'tile' | 'export' | 'quality'
 // Every action that calls main, each with its own state.
 const CALLS = [
   'refreshDatasets', 'create', 'addClass', 'loadTiles', 'loadImages', 'ensureThumbnails', 'importPaths',
   'importFormat', 'pickPaths', 'gridTiles', 'cutTile', 'label', 'setSplit', 'deleteSelected', 'runSplit',
   'checkLeaks', 'loadVersions', 'freeze', 'exportVersion', 'runQuality', 'loadStats', 'loadAgreement',
-  'keepAgreed', 'loadSettings', 'saveAnnotator', 'tileImage', 'region', 'annotations', 'saveAnnotations'
+  'keepAgreed', 'loadSettings', 'saveAnnotator', 'tileImage', 'region', 'annotations', 'saveAnnotations',
+  'importClasses', 'adjudicate', 'loadConflicts', 'setLabelPolicy'
 ] as const
 
 export const useDatasetsStore = defineStore('datasets', () => {
@@ -31,7 +33,11 @@ export const useDatasetsStore = defineStore('datasets', () => {
   const state = computed(() => calls.refreshDatasets.state)
 
   const tiles = ref<TileView[]>([])
-  const filter = ref<TileFilter>({ label: '', split: '', disagree: false })
+  const filter = ref<TileFilter>({ label: '', split: '', disagree: false, conflict: false })
+  /** The classes of the source about to be imported (the Import panel's mapping step). */
+  const sourceClasses = ref<SourceClasses | null>(null)
+  /** Tiles whose labels conflict, waiting for adjudication. */
+  const conflicts = ref<TileView[]>([])
   const selection = ref(new Set<number>())
   const focusIndex = ref(0)
   const thumbnails = ref(new Map<number, string>())
@@ -101,7 +107,7 @@ export const useDatasetsStore = defineStore('datasets', () => {
     if (currentId.value === null) return
     const f = filter.value
     const res = await track('loadTiles', () =>
-      api.datasets.tiles({ datasetId: currentId.value!, label: f.label || undefined, split: (f.split || undefined) as 'train' | undefined, disagree: f.disagree || undefined })
+      api.datasets.tiles({ datasetId: currentId.value!, label: f.label || undefined, split: (f.split || undefined) as 'train' | undefined, disagree: f.disagree || undefined, conflict: f.conflict || undefined })
     )
     if (res) {
       tiles.value = res.tiles
@@ -181,18 +187,62 @@ export const useDatasetsStore = defineStore('datasets', () => {
     if (!res) return
     const who = annotator.value
     const set = new Set(target)
+    const policy = current.value?.labelPolicy ?? 'correction-wins'
+    // The same decision main makes (resolveLabel), so the grid shows what the split will use.
     tiles.value = tiles.value.map((t) => {
       if (!set.has(t.id)) return t
       const labels = t.labels.filter((l) => l.annotator !== who)
-      if (className) labels.push({ annotator: who, className })
+      if (className) labels.push({ annotator: who, className, origin: 'manual' })
       labels.sort((a, b) => a.annotator.localeCompare(b.annotator))
-      const counts = new Map<string, number>()
-      for (const l of labels) counts.set(l.className, (counts.get(l.className) ?? 0) + 1)
-      const ranked = [...counts].sort((a, b) => b[1] - a[1])
-      const tied = ranked.length > 1 && ranked[0]![1] === ranked[1]![1]
-      return { ...t, labels, label: ranked.length && !tied ? ranked[0]![0] : null, agree: counts.size <= 1 }
+      const decided = resolveLabel(labels, policy)
+      return { ...t, labels, label: decided.label, labelStatus: decided.status, agree: new Set(labels.map((l) => l.className)).size <= 1 }
     })
     void refreshDatasets()
+  }
+
+  /** The classes a source holds, with counts, before it is imported. */
+  async function importClasses(req: RequestOf<'datasets:import-classes'>) {
+    sourceClasses.value = null
+    const found = await track('importClasses', () => api.datasets.importClasses(req))
+    if (found) sourceClasses.value = found
+    return found
+  }
+
+  async function loadConflicts() {
+    if (currentId.value === null) return
+    const res = await track('loadConflicts', () => api.datasets.tiles({ datasetId: currentId.value!, conflict: true }))
+    if (res) conflicts.value = res.tiles
+  }
+
+  /** Decides conflicting tiles as `className` (the adjudicator is the annotator name). */
+  async function adjudicate(tileIds: number[], className: string) {
+    const res = await track('adjudicate', () => api.datasets.adjudicate({ tileIds, className }))
+    if (res) await Promise.all([loadConflicts(), loadTiles(), refreshDatasets()])
+    return res
+  }
+
+  async function setLabelPolicy(labelPolicy: LabelPolicy) {
+    const d = current.value
+    if (!d) return
+    const updated = await track('setLabelPolicy', () => api.datasets.update({ datasetId: d.id, labelPolicy }))
+    if (updated) await Promise.all([refreshDatasets(), loadTiles(), loadConflicts()])
+  }
+
+  /** Focuses a tile by its 1-based position in the list or by (part of) its file name; false when none matches. */
+  function jumpTo(query: string): boolean {
+    const q = query.trim()
+    if (!q) return false
+    const index = /^#?\d+$/.test(q) ? Number(q.replace('#', '')) - 1 : -1
+    if (index >= 0 && index < tiles.value.length && !q.includes('.')) {
+      focusIndex.value = index
+      return true
+    }
+    const needle = q.toLowerCase()
+    const exact = tiles.value.findIndex((t) => t.fileName.toLowerCase() === needle)
+    const found = exact >= 0 ? exact : tiles.value.findIndex((t) => t.fileName.toLowerCase().includes(needle))
+    if (found < 0) return false
+    focusIndex.value = found
+    return true
   }
 
   async function setSplit(split: 'train' | 'valid' | 'test' | null) {
@@ -298,7 +348,8 @@ export const useDatasetsStore = defineStore('datasets', () => {
 
   return {
     datasets, currentId, current, state, calls, error, tiles, filter, selection, focusIndex, focused, thumbnails, images, imagesTotal,
-    annotator, versions, splitReport, agreement, stats, jobs, importSummary, quality, exportResult,
+    annotator, versions, splitReport, agreement, stats, jobs, importSummary, quality, exportResult, sourceClasses, conflicts,
+    importClasses, loadConflicts, adjudicate, setLabelPolicy, jumpTo,
     refreshDatasets, select, reloadCurrent, create, addClass, loadTiles, loadImages, ensureThumbnails, importPaths, importFormat,
     pickPaths, gridTiles, cutTile, label, setSplit, deleteSelected, runSplit, checkLeaks, loadVersions, freeze, exportVersion,
     runQuality, loadStats, loadAgreement, keepAgreed, loadSettings, saveAnnotator, tileImage, region, annotations, saveAnnotations

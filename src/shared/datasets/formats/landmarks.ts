@@ -1,6 +1,7 @@
-// The landmark sets' label list (`labels-map-proj.txt`: `<file> <class>` a line). For crater /
-// no-crater: class 1 is crater, every other class is no-crater, and class 6 ("edge", mostly
-// image border) is dropped.
+// The landmark sets' label list (`labels-map-proj.txt`: `<file> <class>` a line). Its class ids
+// are named here (`other`, `crater`, …, `edge`); what becomes of them is the import's class
+// mapping (src/shared/datasets/class-mapping.ts): by default crater vs rest with class 6 ("edge",
+// mostly image border) dropped, as the data's README advises.
 import { FormatError } from './format-error'
 
 export const LANDMARK_CRATER = 1
@@ -23,8 +24,10 @@ export function parseLandmarkLabels(source: string, file: string): LandmarkLabel
   return out
 }
 
-/** crater / no-crater, or null for a dropped class. */
-export function landmarkToCraterClass(classIndex: number): 'crater' | 'no-crater' | null {
-  if (classIndex === LANDMARK_EDGE) return null
-  return classIndex === LANDMARK_CRATER ? 'crater' : 'no-crater'
+/** Set v1's class ids (labels-map-proj.txt), as class names. */
+export const LANDMARK_CLASS_NAMES: readonly string[] = ['other', 'crater', 'dark-dune', 'slope-streak', 'bright-dune', 'impact-ejecta', 'edge']
+
+/** A class id's name; an id the list does not know is `class-<id>`. */
+export function landmarkClassName(classIndex: number): string {
+  return LANDMARK_CLASS_NAMES[classIndex] ?? `class-${classIndex}`
 }

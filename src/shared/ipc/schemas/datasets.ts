@@ -23,6 +23,37 @@ export const SplitName = z.enum(['train', 'valid', 'test'])
 export const Task = z.enum(['classification', 'segmentation'])
 export const ColourClass = z.enum(['grey', 'grey-as-rgb', 'rgb', 'false-colour'])
 
+/** What an import does with the source's classes (see src/shared/datasets/class-mapping.ts). */
+export const ClassMapping = z
+  .object({
+    mode: z.enum(['keep', 'crater-vs-rest', 'custom']),
+    /** custom: source class → target class (null drops it); classes not listed keep their name. */
+    map: z.record(z.string().min(1).max(64), ClassName.nullable()).refine((m) => Object.keys(m).length <= 256, 'at most 256 classes').optional(),
+    drop: z.array(z.string().min(1).max(64)).max(256).default([])
+  })
+  .strict()
+export type ClassMapping = z.infer<typeof ClassMapping>
+
+/** The record of what one import did with its classes (kept with the dataset and its versions). */
+export const AppliedClassMapping = z.object({
+  format: z.string(),
+  source: z.string(),
+  mode: z.enum(['keep', 'crater-vs-rest', 'custom']),
+  drop: z.array(z.string()),
+  map: z.record(z.string(), z.string().nullable()),
+  counts: z.record(z.string(), z.number().int()),
+  at: z.string()
+})
+
+/**
+ * How a tile's label is decided when annotators differ: an annotator's correction of an imported
+ * label wins (`correction-wins`), or the tile waits for an explicit decision (`adjudicate`).
+ */
+export const LabelPolicy = z.enum(['correction-wins', 'adjudicate'])
+export type LabelPolicy = z.infer<typeof LabelPolicy>
+export const LabelOrigin = z.enum(['import', 'manual', 'adjudication'])
+export const LabelStatus = z.enum(['unlabelled', 'agreed', 'majority', 'corrected', 'adjudicated', 'conflict'])
+
 export const DatasetSummary = z.object({
   id: Id,
   name: z.string(),
@@ -31,7 +62,12 @@ export const DatasetSummary = z.object({
   classes: z.array(z.string()),
   images: z.number().int(),
   tiles: z.number().int(),
+  /** Tiles with a decided label (what the split and the exports count). */
   labelled: z.number().int(),
+  /** Tiles whose labels conflict and wait for adjudication. */
+  conflicts: z.number().int(),
+  labelPolicy: LabelPolicy,
+  classMappings: z.array(AppliedClassMapping),
   versions: z.number().int(),
   latestVersion: z.number().int().nullable(),
   /** Edited since the latest version (or never frozen). */
@@ -56,7 +92,8 @@ export const DatasetUpdate = z
     name: DatasetName.optional(),
     description: z.string().max(2000).optional(),
     task: Task.optional(),
-    classes: z.array(ClassName).min(1).max(64).optional()
+    classes: z.array(ClassName).min(1).max(64).optional(),
+    labelPolicy: LabelPolicy.optional()
   })
   .strict()
 
@@ -90,10 +127,22 @@ export const ImportFormatRequest = z
     /** YOLO/VOC: also add the ellipse inscribed in each box, as a coarse crater mask. */
     boxesAsEllipses: z.boolean().default(false),
     /** Annotator name for formats that do not carry one. */
-    annotator: AnnotatorName.optional()
+    annotator: AnnotatorName.optional(),
+    /** What becomes of the source's classes; default: landmarks crater vs rest without edge, others keep. */
+    classMapping: ClassMapping.optional()
   })
   .strict()
 export type ImportFormatRequest = z.infer<typeof ImportFormatRequest>
+
+/** The classes an annotation source holds, read before importing (the Import panel's mapping step). */
+export const ImportClassesRequest = z.object({ format: AnnotationFormat, path: AbsolutePath, imagesDir: AbsolutePath.optional() }).strict()
+export const ImportClassesResponse = z.object({
+  classes: z.array(z.object({ name: z.string(), count: z.number().int() })),
+  /** What counts are of: tile labels, or shapes (boxes, polygons). */
+  unit: z.enum(['labels', 'shapes']),
+  /** The mapping an import without a choice applies. */
+  defaultMapping: ClassMapping
+})
 
 export const ImportFailure = z.object({ path: z.string(), reason: z.string() })
 export const ImportSummary = z.object({
@@ -164,9 +213,10 @@ export const TileView = z.object({
   observationId: z.string().nullable(),
   split: SplitName.nullable(),
   splitManual: z.boolean(),
-  labels: z.array(z.object({ annotator: z.string(), className: z.string() })),
-  /** Consensus (majority) label. */
+  labels: z.array(z.object({ annotator: z.string(), className: z.string(), origin: LabelOrigin })),
+  /** The decided label (see LabelPolicy); null when unlabelled or in conflict. */
   label: z.string().nullable(),
+  labelStatus: LabelStatus,
   agree: z.boolean(),
   annotations: z.number().int(),
   colour: ColourClass.nullable()
@@ -182,6 +232,8 @@ export const TilesListRequest = z
     imageId: Id.optional(),
     /** Only tiles whose annotators disagree. */
     disagree: z.boolean().optional(),
+    /** Only tiles whose labels conflict (waiting for adjudication). */
+    conflict: z.boolean().optional(),
     offset: z.number().int().min(0).default(0),
     limit: z.number().int().min(1).max(50_000).default(50_000)
   })
@@ -212,6 +264,8 @@ export type GridTileRequest = z.infer<typeof GridTileRequest>
 export const CutTileRequest = z.object({ imageId: Id, cx: z.number(), cy: z.number(), size: z.number().int().min(16).max(4096) }).strict()
 
 export const LabelsSetRequest = z.object({ tileIds: TileIds, className: ClassName.nullable(), annotator: AnnotatorName.optional() }).strict()
+/** An adjudicator's decision on conflicting tiles: it overrides every annotator's label. */
+export const AdjudicateRequest = z.object({ tileIds: TileIds, className: ClassName, annotator: AnnotatorName.optional() }).strict()
 
 export const AgreementReport = z.object({
   annotators: z.array(z.string()),
@@ -273,7 +327,10 @@ export const VersionView = z.object({
   note: z.string(),
   frozenAt: z.string(),
   tiles: z.number().int(),
-  counts: z.record(z.string(), z.number().int())
+  counts: z.record(z.string(), z.number().int()),
+  /** The imports' class mappings, as the dataset had them when frozen. */
+  classMappings: z.array(AppliedClassMapping),
+  labelPolicy: LabelPolicy
 })
 export type VersionView = z.infer<typeof VersionView>
 
