@@ -1,12 +1,15 @@
 // Public API of the checkpoint readers: load a Prithvi checkpoint (torch zip or safetensors)
 // into float32 weights under the official MAE names, with its config and a key report.
 
+import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
+import { isMaeConfig } from '@shared/models/mae'
 import type { BandStats, PrithviConfig } from '../model/config'
 import type { WeightMap, WeightTensor } from '../model/weights'
 import { isFloatDType, type DType } from './dtype'
 import { CheckpointError, withFileName } from './errors'
 import { inferConfig } from './infer-config'
+import { inferMaeConfig, isMaeConfigText, parseMaeConfig, validateMaeConfig } from './mae-config'
 import { isPrithviDecoderName } from '@shared/models/prithvi-mae'
 import { assertLoadable, buildKeyReport, expectedShapes, FIXED_BUFFERS, type KeyReport } from './key-report'
 import { readPrithviConfig } from './prithvi-config'
@@ -20,6 +23,7 @@ import { validatePrithviConfig } from './validate-config'
 export { CheckpointError, isCheckpointError, withFileName, type CheckpointErrorCode } from './errors'
 export { type DType, toFloat32 } from './dtype'
 export { assertLoadable, buildKeyReport, expectedShapes, FIXED_BUFFERS, type KeyReport, type WrongShape } from './key-report'
+export { inferMaeConfig, isMaeConfigText, parseMaeConfig, readMaeConfig, validateMaeConfig } from './mae-config'
 export { inferConfig, parsePrithviConfig, readPrithviConfig, validatePrithviConfig, type InferredConfig, type PrithviConfigFile } from './prithvi-config'
 export { isPrithviName } from '@shared/models/prithvi-mae'
 export { openSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors'
@@ -30,9 +34,9 @@ export { findStateDict, mapStateDictNames, PREFIX_RENAMES, toFamilyName, toPrith
 export { openTorchCheckpoint, readCheckpointStorages, type TorchZipCheckpoint } from './torch-pt'
 
 export interface LoadOptions {
-  /** Use this architecture instead of a yaml or inference. */
+  /** Use this architecture instead of a yaml or inference (a MaeConfig for the MAE layout). */
   config?: PrithviConfig
-  /** Prithvi_100M_config.yaml (model_args + train_params). */
+  /** Prithvi_100M_config.yaml (model_args + train_params), or an MAE-family JSON config. */
   configPath?: string
   /** Frames the model will run with; defaults to 1 (the study) unless a config is given. */
   numFrames?: number
@@ -60,7 +64,7 @@ export interface LoadedCheckpoint {
   /** Every other tensor (heads, necks, wrong-shape weights) keyed as in the file. */
   extra: WeightMap
   config: PrithviConfig
-  configSource: 'yaml' | 'inferred' | 'given'
+  configSource: 'yaml' | 'json' | 'inferred' | 'given'
   stats?: BandStats
   /** The element type most of the model's weights are stored in. */
   dtype: DType
@@ -88,19 +92,37 @@ interface ResolvedConfig {
 async function resolveConfig(source: TensorSource, byOurName: Map<string, string>, opts: LoadOptions): Promise<ResolvedConfig> {
   let resolved: ResolvedConfig
   if (opts.config) resolved = { config: { ...opts.config }, configSource: 'given', notes: [] }
-  else if (opts.configPath) {
+  else if (opts.configPath && (await isMaeConfigFile(opts.configPath))) {
+    resolved = { config: parseMaeConfig(await readFile(opts.configPath, 'utf8'), opts.configPath), configSource: 'json', notes: [] }
+  } else if (opts.configPath) {
     const file = await readPrithviConfig(opts.configPath)
     resolved = { config: file.config, configSource: 'yaml', stats: file.stats, notes: [] }
   } else {
     const shapes = new Map([...byOurName].map(([ours, key]) => [ours, { shape: source.shapeOf(key) }]))
-    const { config, notes } = inferConfig(shapes)
+    // A Conv2d patch embedding (4-D kernel) is the facebookresearch MAE layout; Conv3d is Prithvi.
+    const { config, notes } = shapes.get('patch_embed.proj.weight')?.shape.length === 4 ? inferMaeConfig(shapes) : inferConfig(shapes)
     resolved = { config, configSource: 'inferred', notes }
+  }
+  const configName = resolved.configSource === 'yaml' || resolved.configSource === 'json' ? opts.configPath : `${resolved.configSource} config`
+  if (isMaeConfig(resolved.config)) {
+    if ((opts.numFrames ?? 1) !== 1) throw new CheckpointError('bad-config', `the MAE layout takes single images; ${opts.numFrames} frames were asked for`)
+    validateMaeConfig(resolved.config, configName)
+    return resolved
   }
   // The study ran Prithvi on single frames; pos_embed is rebuilt for whatever is chosen here.
   const frames = opts.numFrames ?? (resolved.configSource === 'given' ? resolved.config.num_frames : 1)
   resolved.config.num_frames = frames
-  validatePrithviConfig(resolved.config, resolved.configSource === 'yaml' ? opts.configPath : `${resolved.configSource} config`)
+  validatePrithviConfig(resolved.config, configName)
   return resolved
+}
+
+/** Whether a config file is the MAE family's JSON (`"family": "mae"`) rather than a Prithvi yaml. */
+async function isMaeConfigFile(path: string): Promise<boolean> {
+  try {
+    return isMaeConfigText(await readFile(path, 'utf8'))
+  } catch {
+    return false // unreadable: the yaml reader names the reason
+  }
 }
 
 function dominantDType(source: TensorSource, keys: Iterable<string>): DType {
@@ -171,11 +193,28 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
     if (!dtype) notes.push(`skipped extra tensor ${key}: element type ${name} is not supported`)
     return dtype !== null
   })
+  // The MAE layout's stored position tables are used when they fit the grid (see positionTable).
+  const expected = expectedShapes(config, { decoder: hasDecoder })
+  const posKeys = new Map(
+    (isMaeConfig(config) ? report.ignored : [])
+      .filter((n) => {
+        const got = source.shapeOf(mapping.byOurName.get(n)!)
+        const want = expected.get(n)
+        return want !== undefined && isFloatDType(source.dtypeOf(mapping.byOurName.get(n)!).dtype ?? 'uint8') && got.length === want.length && got.every((d, i) => d === want[i])
+      })
+      .map((n) => [mapping.byOurName.get(n)!, n])
+  )
   const byOurs = new Map<string, WeightTensor>()
+  const posTables = new Map<string, WeightTensor>()
   const extra: WeightMap = new Map()
   const nonFinite: NonFiniteTensor[] = []
-  for await (const [key, tensor] of source.read([...loadedKeys.keys(), ...extraKeys])) {
+  for await (const [key, tensor] of source.read([...loadedKeys.keys(), ...posKeys.keys(), ...extraKeys])) {
     const ours = loadedKeys.get(key)
+    const pos = posKeys.get(key)
+    if (pos) {
+      if (!countNonFinite(key, tensor.data)) posTables.set(pos, tensor) // a broken table is recomputed instead
+      continue
+    }
     if (ours) byOurs.set(ours, tensor)
     else extra.set(key, tensor)
     const bad = countNonFinite(key, tensor.data)
@@ -183,9 +222,11 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
   }
   const warnings = nonFinite.length ? [`${describeNonFinite(nonFinite)}; the model cannot run until they are fixed`] : []
   const weights: WeightMap = new Map(report.loaded.map((ours) => [ours, byOurs.get(ours)!]))
+  for (const [ours, t] of posTables) weights.set(ours, t)
+  if (posTables.size) notes.push(`using the checkpoint's own ${[...posTables.keys()].join(' and ')} (they fit the ${config.img_size / config.patch_size}² grid)`)
   const floatKeys = [...loadedKeys.keys()].filter((k) => isFloatDType(source.dtypeOf(k).dtype ?? 'uint8'))
   let parameterCount = 0
-  for (const w of weights.values()) parameterCount += w.data.length
+  for (const [name, w] of weights) if (!FIXED_BUFFERS.has(name)) parameterCount += w.data.length
   return {
     format: source.format,
     weights,

@@ -1,6 +1,8 @@
 // Fixed 3-D sin-cos position embeddings of Prithvi (computed, never loaded), matching the official
 // get_3d_sincos_pos_embed: per token [w-part 6/16 | h-part 6/16 | t-part 4/16] of the dimension,
 // tokens ordered (t h w) with w fastest, each 1-D part [sin(pos*omega) | cos(pos*omega)].
+// The facebookresearch MAE layout uses a 2-D table instead (sincos2dPosEmbed).
+import { isMaeConfig, type ModelConfig } from '@shared/models/mae'
 
 /**
  * 1-D embedding of integer positions 0..numPositions-1: [M, dim] row-major, float64.
@@ -51,4 +53,41 @@ export function sincos3dPosEmbed(dim: number, grid: readonly [number, number, nu
     }
   }
   return out
+}
+
+/**
+ * 2-D position embedding of the facebookresearch MAE (util/pos_embed.py get_2d_sincos_pos_embed):
+ * [(cls ? 1 : 0) + g*g, dim] row-major float32, token l = hi*g + wi. The grid's first coordinate
+ * is w (meshgrid(grid_w, grid_h)), so each row is [w-part | h-part], dim/2 each; omega in float64.
+ */
+export function sincos2dPosEmbed(dim: number, gridSize: number, cls = true): Float32Array {
+  if (dim % 4 !== 0) throw new Error(`2-D sin-cos embedding needs a dimension divisible by 4, got ${dim}`)
+  const half = dim / 2
+  const quarter = dim / 4
+  const omega = new Float64Array(quarter)
+  for (let i = 0; i < quarter; i++) omega[i] = 1 / Math.pow(10000, i / quarter)
+  const offset = cls ? 1 : 0
+  const out = new Float32Array((offset + gridSize * gridSize) * dim) // [1+L, D]
+  for (let hi = 0; hi < gridSize; hi++) {
+    for (let wi = 0; wi < gridSize; wi++) {
+      const row = (offset + hi * gridSize + wi) * dim
+      for (let i = 0; i < quarter; i++) {
+        out[row + i] = Math.sin(wi * omega[i]!)
+        out[row + quarter + i] = Math.cos(wi * omega[i]!)
+        out[row + half + i] = Math.sin(hi * omega[i]!)
+        out[row + half + quarter + i] = Math.cos(hi * omega[i]!)
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * The position table of a config's family for width `dim` ([(cls ? 1 : 0) + L, dim]): Prithvi's
+ * 3-D table over (t, h, w), or the MAE layout's 2-D one.
+ */
+export function familyPosEmbed(cfg: ModelConfig, dim: number, cls = true): Float32Array {
+  if (isMaeConfig(cfg)) return sincos2dPosEmbed(dim, cfg.img_size / cfg.patch_size, cls)
+  const g = cfg.img_size / cfg.patch_size
+  return sincos3dPosEmbed(dim, [cfg.num_frames / cfg.tubelet_size, g, g], cls)
 }
