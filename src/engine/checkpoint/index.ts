@@ -92,11 +92,9 @@ interface ResolvedConfig {
 async function resolveConfig(source: TensorSource, byOurName: Map<string, string>, opts: LoadOptions): Promise<ResolvedConfig> {
   let resolved: ResolvedConfig
   if (opts.config) resolved = { config: { ...opts.config }, configSource: 'given', notes: [] }
-  else if (opts.configPath && (await isMaeConfigFile(opts.configPath))) {
-    resolved = { config: parseMaeConfig(await readFile(opts.configPath, 'utf8'), opts.configPath), configSource: 'json', notes: [] }
-  } else if (opts.configPath) {
-    const file = await readPrithviConfig(opts.configPath)
-    resolved = { config: file.config, configSource: 'yaml', stats: file.stats, notes: [] }
+  else if (opts.configPath) {
+    const file = await readModelConfig(opts.configPath)
+    resolved = { config: file.config, configSource: file.source, ...(file.stats ? { stats: file.stats } : {}), notes: [] }
   } else {
     const shapes = new Map([...byOurName].map(([ours, key]) => [ours, { shape: source.shapeOf(key) }]))
     // A Conv2d patch embedding (4-D kernel) is the facebookresearch MAE layout; Conv3d is Prithvi.
@@ -114,6 +112,15 @@ async function resolveConfig(source: TensorSource, byOurName: Map<string, string
   resolved.config.num_frames = frames
   validatePrithviConfig(resolved.config, configName)
   return resolved
+}
+
+/**
+ * A config file of any family: an MAE-family JSON (`"family": "mae"`) or a Prithvi yaml (with its
+ * band statistics). Errors name the file and the field.
+ */
+export async function readModelConfig(path: string): Promise<{ config: PrithviConfig; stats?: BandStats; source: 'yaml' | 'json' }> {
+  if (await isMaeConfigFile(path)) return { config: parseMaeConfig(await readFile(path, 'utf8'), path), source: 'json' }
+  return { ...(await readPrithviConfig(path)), source: 'yaml' }
 }
 
 /** Whether a config file is the MAE family's JSON (`"family": "mae"`) rather than a Prithvi yaml. */

@@ -11,23 +11,31 @@ import { listModels } from '../../models/repository'
 import { importModel } from '../../services/models'
 import { followJob, runEngineJob } from '../run-job'
 import { printable } from '../text'
+import { isMaeConfig } from '@shared/models/mae'
+import { familyOf } from '@shared/models/registry'
 
-const USAGE = `marsfm model inspect <checkpoint> [--config yaml] [--json]
-       marsfm model import <checkpoint> [--config yaml] [--name NAME]
+const USAGE = `marsfm model inspect <checkpoint> [--config yaml|json] [--json]
+       marsfm model import <checkpoint> [--config yaml|json] [--name NAME]
        marsfm model list [--json]
        marsfm model export-onnx <checkpoint> --out file.onnx [--graph mae|encoder|classifier] [--config yaml] [--mask-ratio 0.5]`
 
 function formatSummary(s: ModelSummary): string {
   const c = s.config
+  const family = familyOf(c)
   const lines = [
     `file          ${s.path} (${(s.fileBytes / 2 ** 20).toFixed(1)} MiB, ${s.format})`,
     `sha256        ${s.sha256}`,
+    `family        ${family.id}: ${family.title}`,
     `architecture  ViT MAE: ${c.img_size}² input, patch ${c.patch_size}, ${c.in_chans} bands, ${c.num_frames} frame(s), tubelet ${c.tubelet_size}`,
     `              encoder ${c.embed_dim}d × ${c.depth} blocks, ${c.num_heads} heads; decoder ${s.hasDecoder ? `${c.decoder_embed_dim}d × ${c.decoder_depth} blocks, ${c.decoder_num_heads} heads` : 'absent'}`,
     `config        ${s.configSource}`,
     `parameters    ${s.parameterCount.toLocaleString('en-US')} (${s.dtype})`,
     `weights       ${s.report.loaded.length} loaded, ${s.report.missing.length} missing, ${s.report.wrongShape.length} wrong shape, ${s.report.unexpected.length} unexpected, ${s.report.ignored.length} recomputed (${s.report.ignored.join(', ') || 'none'})`
   ]
+  if (isMaeConfig(c)) {
+    lines.push(`input         ${c.in_chans === 1 ? 'grey (RGB tiles turned grey)' : 'RGB (grey tiles replicated)'} on the 0-1 scale, mean ${c.mean.join('/')}, std ${c.std.join('/')}`)
+    lines.push(`              LayerNorm eps ${c.layer_norm_eps}, norm_pix_loss ${c.norm_pix_loss}${s.hasDecoder ? '' : '; encoder only: no reconstruction'}`)
+  }
   if (s.stats) {
     lines.push(`bands         ${s.stats.bands.join(' ')}`)
     lines.push(`means         ${s.stats.mean.map((v) => v.toFixed(1)).join(' ')}`)
@@ -46,7 +54,7 @@ async function inspect(ctx: AppContext, io: CliIo, path: string, configPath?: st
 
 export const modelCommand: Command = {
   name: 'model',
-  summary: 'inspect, import, list and export Prithvi checkpoints (.pt, .ckpt, .pth, .safetensors)',
+  summary: 'inspect, import, list and export Prithvi and facebookresearch-MAE (MOMO) checkpoints (.pt, .ckpt, .pth, .safetensors)',
   usage: USAGE,
   needsEngine: true,
   async run(args, ctx, io) {
