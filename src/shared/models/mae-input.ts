@@ -37,6 +37,33 @@ export function maeNativeInput(rgb: ArrayLike<number>, s: number, cfg: InputStat
   return target
 }
 
+/**
+ * The same with per-tile standardisation ('standardize'): each channel of the tile is given the
+ * model's mean and std over the tile before normalising, i.e. (x - tile mean) / tile std, so that
+ * brightness and contrast of the product say nothing. A flat tile (std under one grey level) is
+ * only shifted, never amplified.
+ */
+export function maeStandardizedInput(rgb: ArrayLike<number>, s: number, cfg: InputStats, out?: Float32Array, offset = 0): Float32Array {
+  const target = maeNativeInput(rgb, s, cfg, out, offset)
+  const plane = s * s
+  for (let c = 0; c < cfg.in_chans; c++) {
+    const at = offset + c * plane
+    let sum = 0
+    let sumSq = 0
+    for (let p = 0; p < plane; p++) {
+      const v = target[at + p]!
+      sum += v
+      sumSq += v * v
+    }
+    const mean = sum / plane
+    const std = Math.sqrt(Math.max(0, sumSq / plane - mean * mean))
+    const oneLevel = 1 / 255 / cfg.std[c]! // one grey level in model units
+    const gain = 1 / Math.max(std, oneLevel)
+    for (let p = 0; p < plane; p++) target[at + p] = (target[at + p]! - mean) * gain
+  }
+  return target
+}
+
 /** Model-space [in_chans, s, s] → display RGB (HWC, 0-255 floats; grey models shown grey). */
 export function maeNativeToRgb(values: Float32Array, s: number, cfg: InputStats): Float32Array {
   const plane = s * s
