@@ -11,7 +11,8 @@ import { metricsAt, predictAt } from '@shared/inference/threshold'
 import { sha256File } from '../checkpoint'
 import type { TfHandle } from '../tf/handle'
 import { loadTrainingCheckpoint } from '../training/state'
-import type { Preprocessing } from '../training/data'
+import { familyPreprocessing, type Preprocessing } from '../training/data'
+import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
 import { classIndex, listFiles, listFolder, modelInputs, modelRgb, thumbnail, type InferenceItem } from './images'
 import { classifierWeights, createOrtClassifier, createTfjsClassifier, probabilitiesFromLogits, type ClassifierRunner } from './runners'
 
@@ -50,7 +51,8 @@ export async function runClassification(p: ClassifyJobParams, env: ClassifyEnv =
   const cfg = { ...meta.model, num_frames: 1 }
   const s = cfg.img_size
   const stats: BandStats = meta.stats
-  const pre: Preprocessing = { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true, tileNorm: config.preprocessing?.tileNorm ?? 'none' }
+  // As in training: the backbone's family decides (Prithvi's recipe, or the MAE layout's own input).
+  const pre: Preprocessing = familyPreprocessing(cfg, { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true, tileNorm: config.preprocessing?.tileNorm ?? 'none' })
   const sha256 = await sha256File(p.checkpoint, env.signal)
 
   // Images first, so a wrong folder fails before any graph is built.
@@ -133,7 +135,7 @@ export async function runClassification(p: ClassifyJobParams, env: ClassifyEnv =
       pool,
       backend: { name: runner.name, device: runner.device, notes: runner.notes, ...(runner.requested ? { requested: runner.requested } : {}), ...(runner.fallback ? { fallback: runner.fallback } : {}), ...(runner.precision ? { precision: runner.precision } : {}) },
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
-      preprocessing: { recipe: pre.recipe, truncate: pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
+      preprocessing: { recipe: pre.native ? MAE_NATIVE_METHOD : pre.recipe, truncate: pre.native ? false : pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
       predictions,
       metrics: metricsAt(predictions, classes.length, 0.5),
       skipped,
