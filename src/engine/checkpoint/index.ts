@@ -98,7 +98,7 @@ async function resolveConfig(source: TensorSource, byOurName: Map<string, string
   } else {
     const shapes = new Map([...byOurName].map(([ours, key]) => [ours, { shape: source.shapeOf(key) }]))
     // A Conv2d patch embedding (4-D kernel) is the facebookresearch MAE layout; Conv3d is Prithvi.
-    const { config, notes } = shapes.get('patch_embed.proj.weight')?.shape.length === 4 ? inferMaeConfig(shapes) : inferConfig(shapes)
+    const { config, notes } = shapes.get('patch_embed.proj.weight')?.shape.length === 4 ? inferMaeConfig(shapes, source.trainingArgs) : inferConfig(shapes)
     resolved = { config, configSource: 'inferred', notes }
   }
   const configName = resolved.configSource === 'yaml' || resolved.configSource === 'json' ? opts.configPath : `${resolved.configSource} config`

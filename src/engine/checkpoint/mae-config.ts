@@ -103,8 +103,12 @@ function countBlocks(weights: Shapes, prefix: string): number {
 const KNOWN_HEADS: Record<number, number> = { 192: 3, 384: 6, 768: 12, 1024: 16, 1280: 16 }
 const headsFor = (dim: number): number => KNOWN_HEADS[dim] ?? ([64, 32, 16, 8].map((hd) => dim / hd).find(Number.isInteger) ?? 1)
 
-/** Reads an MAE-layout architecture off weight shapes (a 4-D Conv2d patch embedding); says what it assumed. */
-export function inferMaeConfig(weights: Shapes): { config: MaeConfig; notes: string[] } {
+/**
+ * Reads an MAE-layout architecture off weight shapes (a 4-D Conv2d patch embedding); says what it
+ * assumed. `args`: the checkpoint's training arguments, when saved with them — `norm_pix_loss`
+ * is taken from them, and the original MAE's `model` (`mae_vit_*`) means LayerNorm eps 1e-6.
+ */
+export function inferMaeConfig(weights: Shapes, args?: ReadonlyMap<string, string | number | boolean>): { config: MaeConfig; notes: string[] } {
   const fail = (msg: string) => new CheckpointError('bad-config', `cannot infer the model architecture: ${msg}`)
   const notes: string[] = []
   const patch = weights.get('patch_embed.proj.weight')?.shape
@@ -131,7 +135,25 @@ export function inferMaeConfig(weights: Shapes): { config: MaeConfig; notes: str
     notes.push(`img_size ${imgSize} read from pos_embed`)
   } else notes.push('img_size assumed 224 (no usable pos_embed)')
   notes.push(`mean/std assumed MOMO's merged statistics ${MOMO_STATS.merged.mean}/${MOMO_STATS.merged.std} (0-1 scale); import with a config file to set the model's own`)
-  notes.push('LayerNorm eps assumed 1e-5 (MOMO); the original MAE uses 1e-6: give layer_norm_eps in a config file')
-  const config = maeConfig({ img_size: imgSize, patch_size: p, in_chans: inChans, embed_dim: D, depth, num_heads: numHeads, decoder_embed_dim: Dd, decoder_depth: decoderDepth, decoder_num_heads: decoderHeads, mlp_ratio: mlpRatio })
+  const model = args?.get('model')
+  const original = typeof model === 'string' && model.startsWith('mae_vit')
+  if (original) notes.push(`LayerNorm eps 1e-6: the training arguments name the original MAE's ${model}`)
+  else notes.push('LayerNorm eps assumed 1e-5 (MOMO); the original MAE uses 1e-6: give layer_norm_eps in a config file')
+  const normPix = args?.get('norm_pix_loss')
+  if (typeof normPix === 'boolean') notes.push(`norm_pix_loss ${normPix}, from the checkpoint's training arguments`)
+  const config = maeConfig({
+    img_size: imgSize,
+    patch_size: p,
+    in_chans: inChans,
+    embed_dim: D,
+    depth,
+    num_heads: numHeads,
+    decoder_embed_dim: Dd,
+    decoder_depth: decoderDepth,
+    decoder_num_heads: decoderHeads,
+    mlp_ratio: mlpRatio,
+    ...(original ? { layer_norm_eps: 1e-6 } : {}),
+    ...(typeof normPix === 'boolean' ? { norm_pix_loss: normPix } : {})
+  })
   return { config: validateMaeConfig(config, 'inferred config'), notes }
 }

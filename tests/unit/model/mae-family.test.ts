@@ -104,6 +104,15 @@ describe('MAE checkpoints load', () => {
     expect(notes).toContain("mean/std assumed MOMO's merged statistics 0.5006/0.1664")
   })
 
+  it("reads the training arguments of a checkpoint saved with them (norm_pix_loss, the original MAE's eps)", async () => {
+    const momo = await loadCheckpoint(dir('tiny_mae.pth'))
+    expect(momo.config).toMatchObject({ norm_pix_loss: false, layer_norm_eps: 1e-5 })
+    expect(momo.notes.join('\n')).toContain("norm_pix_loss false, from the checkpoint's training arguments")
+    const original = await loadCheckpoint(dir('tiny_mae_original.pth'))
+    expect(original.config).toMatchObject({ norm_pix_loss: true, layer_norm_eps: 1e-6 })
+    expect(original.notes.join('\n')).toContain("LayerNorm eps 1e-6: the training arguments name the original MAE's mae_vit_tiny_patch8")
+  })
+
   it('loads an encoder-only checkpoint without a decoder', async () => {
     const loaded = await loadCheckpoint(dir('tiny_mae_encoder.pth'), { configPath: dir('tiny_mae.json') })
     assertUsable(loaded)
