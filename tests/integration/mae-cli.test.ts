@@ -71,4 +71,17 @@ describe('marsfm and the facebookresearch MAE family', () => {
     expect(r.code).not.toBe(0)
     expect(r.err).toContain("is encoder-only (no decoder weights, like MOMO's merged momo.pth): reconstruction needs the full masked autoencoder")
   })
+
+  it('inspects (family, input, what was assumed) and exports the encoder to ONNX', () => {
+    const inspected = marsfm(['model', 'inspect', join(FIX, 'tiny_mae_bare.pth')])
+    expect(inspected.code).toBe(0)
+    expect(inspected.out).toMatch(/family {8}mae: facebookresearch MAE/)
+    expect(inspected.out).toMatch(/input {9}RGB \(grey tiles replicated\) on the 0-1 scale, mean 0\.5006\/0\.5006\/0\.5006/)
+    expect(inspected.out).toMatch(/note {10}head counts cannot be read from shapes/)
+    const out = join(inspected.home, 'encoder.onnx')
+    const exported = marsfm(['model', 'export-onnx', join(FIX, 'tiny_mae.pth'), '--config', join(FIX, 'tiny_mae.json'), '--graph', 'encoder', '--out', out], inspected.home)
+    expect(exported.code, exported.err).toBe(0)
+    expect(exported.out).toMatch(/inputs {2}pixels\[N,3,1,32,32\]/)
+    expect(exported.out).toMatch(/outputs features\[N,17,32\]/)
+  })
 })

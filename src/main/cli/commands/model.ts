@@ -17,7 +17,7 @@ import { familyOf } from '@shared/models/registry'
 const USAGE = `marsfm model inspect <checkpoint> [--config yaml|json] [--json]
        marsfm model import <checkpoint> [--config yaml|json] [--name NAME]
        marsfm model list [--json]
-       marsfm model export-onnx <checkpoint> --out file.onnx [--graph mae|encoder|classifier] [--config yaml] [--mask-ratio 0.5]`
+       marsfm model export-onnx <checkpoint> --out file.onnx [--graph mae|encoder|classifier] [--config yaml|json] [--mask-ratio 0.5]`
 
 function formatSummary(s: ModelSummary): string {
   const c = s.config
