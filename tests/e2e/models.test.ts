@@ -57,6 +57,21 @@ describe('Models view', () => {
     expect(errors).toEqual([])
   })
 
+  it('imports a MOMO-layout encoder with its JSON config and shows its family, own statistics and missing decoder', async () => {
+    const mae = resolve(ROOT, 'tests/fixtures/mae')
+    await page.getByTestId('model-path').fill(resolve(mae, 'tiny_mae_encoder.pth'))
+    await page.getByTestId('model-config').fill(resolve(mae, 'tiny_mae.json'))
+    await page.getByTestId('model-name').fill('tiny MOMO encoder')
+    await page.getByTestId('model-import').click()
+    await expect.poll(() => page.getByTestId('import-status').getAttribute('data-state'), { timeout: 60_000 }).toBe('done')
+    await page.getByRole('row', { name: /tiny MOMO encoder/ }).click()
+    expect(await page.getByTestId('model-family').textContent()).toMatch(/facebookresearch MAE/)
+    expect(await page.getByTestId('model-native-stats').textContent()).toMatch(/mean 0\.5006 \/ 0\.5006 \/ 0\.5006, std 0\.1664/)
+    expect(await page.getByTestId('model-no-decoder').textContent()).toMatch(/encoder only/)
+    await page.getByTestId('model-name').fill('')
+    expect(errors).toEqual([])
+  })
+
   it('refuses a pickle that names os.system and says why', async () => {
     await page.getByTestId('model-path').fill(resolve(FIX, 'evil.pt'))
     await page.getByTestId('model-config').fill('')

@@ -152,3 +152,30 @@ describe('marsfm probe and marsfm embed', () => {
     expect(existsSync(join(home.dir, 'embeddings'))).toBe(true)
   })
 })
+
+describe('an MAE-family backbone (MOMO layout) in the comparison', () => {
+  it('imports as the Models view does (checkpoint + JSON config) and is compared with its own input', async () => {
+    const fix = join(__dirname, '..', 'fixtures', 'mae')
+    const imported = await call<{ jobId: string }>('models:import', { path: join(fix, 'tiny_mae_encoder.pth'), configPath: join(fix, 'tiny_mae.json'), name: 'tiny MOMO encoder' })
+    expect((await ctx.jobs.waitFor(imported.jobId)).state).toBe('done')
+    const model = (await call<{ id: number; name: string; config: { family?: string } }[]>('models:list', {})).find((m) => m.name === 'tiny MOMO encoder')!
+    expect(model.config.family).toBe('mae')
+    const started = await call<{ jobId: string; studyId: number }>('backbones:start', {
+      versionId,
+      backbones: [{ kind: 'model', modelId: model.id }, { kind: 'model', modelId: demoId }, { kind: 'random', likeModelId: model.id }],
+      folds: 4,
+      seeds: [0],
+      methods: ['logistic'],
+      poolings: ['cls'],
+      bootstrap: 50,
+      device: 'cpu'
+    })
+    const job = await ctx.jobs.waitFor(started.jobId)
+    expect(job.state, job.error?.message).toBe('done')
+    const o = (await call<BackboneStudyDetail>('backbones:get', { id: started.studyId })).outcome!
+    expect(o.backbones.map((b) => b.embed.preprocessing.recipe)).toEqual(['native', 'postnorm-dup', 'native'])
+    expect(o.backbones[0]!.embed.preprocessing.stats.mean).toEqual([0.5006, 0.5006, 0.5006])
+    expect(o.backbones[0]!.embed.computed).toBe(40)
+    expect(o.backbones[0]!.rows[0]!.mean.auc).toBeGreaterThan(0)
+  })
+})

@@ -1,12 +1,15 @@
 // Public API of the checkpoint readers: load a Prithvi checkpoint (torch zip or safetensors)
 // into float32 weights under the official MAE names, with its config and a key report.
 
+import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
+import { isMaeConfig, maeGeneration } from '@shared/models/mae'
 import type { BandStats, PrithviConfig } from '../model/config'
 import type { WeightMap, WeightTensor } from '../model/weights'
 import { isFloatDType, type DType } from './dtype'
 import { CheckpointError, withFileName } from './errors'
 import { inferConfig } from './infer-config'
+import { inferMaeConfig, isMaeConfigText, parseMaeConfig, validateMaeConfig } from './mae-config'
 import { isPrithviDecoderName } from '@shared/models/prithvi-mae'
 import { matchPublished, prithviGeneration } from '@shared/models/prithvi-catalogue'
 import type { ModelCard } from '@shared/ipc/schemas/models'
@@ -22,6 +25,7 @@ import { validatePrithviConfig } from './validate-config'
 export { CheckpointError, isCheckpointError, withFileName, type CheckpointErrorCode } from './errors'
 export { type DType, toFloat32 } from './dtype'
 export { assertLoadable, buildKeyReport, expectedShapes, FIXED_BUFFERS, type KeyReport, type WrongShape } from './key-report'
+export { inferMaeConfig, isMaeConfigText, parseMaeConfig, readMaeConfig, validateMaeConfig } from './mae-config'
 export { inferConfig, parsePrithviConfig, readPrithviConfig, validatePrithviConfig, type InferredConfig, type PrithviConfigFile } from './prithvi-config'
 export { isPrithviName } from '@shared/models/prithvi-mae'
 export { openSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors'
@@ -32,9 +36,9 @@ export { findStateDict, mapStateDictNames, PREFIX_RENAMES, toFamilyName, toPrith
 export { openTorchCheckpoint, readCheckpointStorages, type TorchZipCheckpoint } from './torch-pt'
 
 export interface LoadOptions {
-  /** Use this architecture instead of a yaml or inference. */
+  /** Use this architecture instead of a yaml or inference (a MaeConfig for the MAE layout). */
   config?: PrithviConfig
-  /** Prithvi_100M_config.yaml (model_args + train_params). */
+  /** Prithvi_100M_config.yaml (model_args + train_params), or an MAE-family JSON config. */
   configPath?: string
   /** Frames the model will run with; defaults to 1 (the study) unless a config is given. */
   numFrames?: number
@@ -62,7 +66,7 @@ export interface LoadedCheckpoint {
   /** Every other tensor (heads, necks, wrong-shape weights) keyed as in the file. */
   extra: WeightMap
   config: PrithviConfig
-  configSource: 'yaml' | 'inferred' | 'given'
+  configSource: 'yaml' | 'json' | 'inferred' | 'given'
   stats?: BandStats
   /** The element type most of the model's weights are stored in. */
   dtype: DType
@@ -100,12 +104,24 @@ async function resolveConfig(source: TensorSource, byOurName: Map<string, string
   let resolved: ResolvedConfig
   if (opts.config) resolved = { config: { ...opts.config }, configSource: 'given', notes: [], inferred: [], assumed: [] }
   else if (opts.configPath) {
-    const file = await readPrithviConfig(opts.configPath)
-    resolved = { config: file.config, configSource: 'yaml', stats: file.stats, notes: [...(file.notes ?? [])], inferred: [], assumed: [] }
+    const file = await readModelConfig(opts.configPath)
+    resolved = { config: file.config, configSource: file.source, ...(file.stats ? { stats: file.stats } : {}), notes: [...(file.notes ?? [])], inferred: [], assumed: [] }
   } else {
     const shapes = new Map([...byOurName].map(([ours, key]) => [ours, { shape: source.shapeOf(key) }]))
-    const { config, notes, inferred, assumed } = inferConfig(shapes, { terratorch: isTerraTorchLayout(byOurName) })
-    resolved = { config, configSource: 'inferred', notes, inferred, assumed }
+    // A Conv2d patch embedding (4-D kernel) is the facebookresearch MAE layout; Conv3d is Prithvi.
+    if (shapes.get('patch_embed.proj.weight')?.shape.length === 4) {
+      const { config, notes } = inferMaeConfig(shapes, source.trainingArgs)
+      resolved = { config, configSource: 'inferred', notes, inferred: notes.filter((n) => !/assum/.test(n)), assumed: notes.filter((n) => /assum/.test(n)) }
+    } else {
+      const { config, notes, inferred, assumed } = inferConfig(shapes, { terratorch: isTerraTorchLayout(byOurName) })
+      resolved = { config, configSource: 'inferred', notes, inferred, assumed }
+    }
+  }
+  const configName = resolved.configSource === 'yaml' || resolved.configSource === 'json' ? opts.configPath : `${resolved.configSource} config`
+  if (isMaeConfig(resolved.config)) {
+    if ((opts.numFrames ?? 1) !== 1) throw new CheckpointError('bad-config', `the MAE layout takes single images; ${opts.numFrames} frames were asked for`)
+    validateMaeConfig(resolved.config, configName)
+    return resolved
   }
   // A file without statistics: those of the published model with this architecture, said so.
   const published = matchPublished(resolved.config)
@@ -119,8 +135,26 @@ async function resolveConfig(source: TensorSource, byOurName: Map<string, string
   // The study ran Prithvi on single frames; pos_embed is rebuilt for whatever is chosen here.
   const frames = opts.numFrames ?? (resolved.configSource === 'given' ? resolved.config.num_frames : 1)
   resolved.config.num_frames = frames
-  validatePrithviConfig(resolved.config, resolved.configSource === 'yaml' ? opts.configPath : `${resolved.configSource} config`)
+  validatePrithviConfig(resolved.config, configName)
   return resolved
+}
+
+/**
+ * A config file of any family: an MAE-family JSON (`"family": "mae"`) or a Prithvi yaml (with its
+ * band statistics). Errors name the file and the field.
+ */
+export async function readModelConfig(path: string): Promise<{ config: PrithviConfig; stats?: BandStats; notes?: string[]; source: 'yaml' | 'json' }> {
+  if (await isMaeConfigFile(path)) return { config: parseMaeConfig(await readFile(path, 'utf8'), path), source: 'json' }
+  return { ...(await readPrithviConfig(path)), source: 'yaml' }
+}
+
+/** Whether a config file is the MAE family's JSON (`"family": "mae"`) rather than a Prithvi yaml. */
+async function isMaeConfigFile(path: string): Promise<boolean> {
+  try {
+    return isMaeConfigText(await readFile(path, 'utf8'))
+  } catch {
+    return false // unreadable: the yaml reader names the reason
+  }
 }
 
 function dominantDType(source: TensorSource, keys: Iterable<string>): DType {
@@ -178,13 +212,13 @@ export function assertUsable(loaded: Pick<LoadedCheckpoint, 'report' | 'nonFinit
 }
 
 function cardOf(r: ResolvedConfig): ModelCard {
-  const published = matchPublished(r.config)
+  const published = isMaeConfig(r.config) ? undefined : matchPublished(r.config)
   return {
-    family: prithviGeneration(r.config),
+    family: isMaeConfig(r.config) ? maeGeneration(r.config) : prithviGeneration(r.config),
     published: published
       ? { id: published.id, title: published.title, hfId: published.hfId, file: published.file, preTraining: published.preTraining, pretrainFrames: published.pretrainFrames }
       : null,
-    config: r.configSource === 'yaml' ? 'file' : r.configSource,
+    config: r.configSource === 'yaml' || r.configSource === 'json' ? 'file' : r.configSource,
     stats: r.stats ? (r.presetStats ? 'preset' : 'file') : 'default',
     inferred: r.inferred,
     assumed: r.assumed
@@ -206,11 +240,28 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
     if (!dtype) notes.push(`skipped extra tensor ${key}: element type ${name} is not supported`)
     return dtype !== null
   })
+  // The MAE layout's stored position tables are used when they fit the grid (see positionTable).
+  const expected = expectedShapes(config, { decoder: hasDecoder })
+  const posKeys = new Map(
+    (isMaeConfig(config) ? report.ignored : [])
+      .filter((n) => {
+        const got = source.shapeOf(mapping.byOurName.get(n)!)
+        const want = expected.get(n)
+        return want !== undefined && isFloatDType(source.dtypeOf(mapping.byOurName.get(n)!).dtype ?? 'uint8') && got.length === want.length && got.every((d, i) => d === want[i])
+      })
+      .map((n) => [mapping.byOurName.get(n)!, n])
+  )
   const byOurs = new Map<string, WeightTensor>()
+  const posTables = new Map<string, WeightTensor>()
   const extra: WeightMap = new Map()
   const nonFinite: NonFiniteTensor[] = []
-  for await (const [key, tensor] of source.read([...loadedKeys.keys(), ...extraKeys])) {
+  for await (const [key, tensor] of source.read([...loadedKeys.keys(), ...posKeys.keys(), ...extraKeys])) {
     const ours = loadedKeys.get(key)
+    const pos = posKeys.get(key)
+    if (pos) {
+      if (!countNonFinite(key, tensor.data)) posTables.set(pos, tensor) // a broken table is recomputed instead
+      continue
+    }
     if (ours) byOurs.set(ours, tensor)
     else extra.set(key, tensor)
     const bad = countNonFinite(key, tensor.data)
@@ -218,9 +269,11 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
   }
   const warnings = nonFinite.length ? [`${describeNonFinite(nonFinite)}; the model cannot run until they are fixed`] : []
   const weights: WeightMap = new Map(report.loaded.map((ours) => [ours, byOurs.get(ours)!]))
+  for (const [ours, t] of posTables) weights.set(ours, t)
+  if (posTables.size) notes.push(`using the checkpoint's own ${[...posTables.keys()].join(' and ')} (they fit the ${config.img_size / config.patch_size}² grid)`)
   const floatKeys = [...loadedKeys.keys()].filter((k) => isFloatDType(source.dtypeOf(k).dtype ?? 'uint8'))
   let parameterCount = 0
-  for (const w of weights.values()) parameterCount += w.data.length
+  for (const [name, w] of weights) if (!FIXED_BUFFERS.has(name)) parameterCount += w.data.length
   return {
     format: source.format,
     weights,

@@ -3,6 +3,7 @@
 
 import { shapesByName } from '@shared/models/family'
 import { prithviMae, type PrithviConfig } from '@shared/models/prithvi-mae'
+import { familyOf } from '@shared/models/registry'
 import { CheckpointError } from './errors'
 import type { NameMapping } from './state-dict'
 
@@ -11,7 +12,7 @@ export const FIXED_BUFFERS: ReadonlySet<string> = prithviMae.fixedBuffers
 
 /** Every tensor name the model needs (fixed buffers included), with its PyTorch shape, in module order. */
 export function expectedShapes(cfg: PrithviConfig, opts: { decoder: boolean }): Map<string, number[]> {
-  return shapesByName(prithviMae.checkpointTensors(cfg, opts))
+  return shapesByName(familyOf(cfg).checkpointTensors(cfg, opts))
 }
 
 export interface WrongShape {

@@ -17,7 +17,8 @@ import type { WeightMap } from '../model/weights'
 import { exportOnnxFile } from '../onnx/export-file'
 import { createSession, run, sessionNotes } from '../onnx/runtime'
 import { modelInputs, modelRgb } from '../inference/images'
-import type { Preprocessing } from '../training/data'
+import { familyPreprocessing, type Preprocessing } from '../training/data'
+import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
 import { EmbeddingStore } from './store'
 
 export type EmbedParams = EngineJobInput<'embed'>
@@ -59,8 +60,11 @@ export async function runEmbedding(p: EmbedParams, env: EmbedEnv = {}): Promise<
     weightsId = `random-xoshiro128ss-${seed}`
     stats = p.stats ?? PRITHVI_HLS_STATS
   }
-  const pre: Preprocessing = { stats, recipe: p.preprocessing.recipe, truncate: p.preprocessing.truncate, tileNorm: p.preprocessing.tileNorm }
-  const preprocessing = { ...p.preprocessing, stats }
+  const pre: Preprocessing = familyPreprocessing(cfg, { stats, recipe: p.preprocessing.recipe, truncate: p.preprocessing.truncate, tileNorm: p.preprocessing.tileNorm })
+  // What was really done: the MAE layout takes its own input (recipe 'native', its 0-1 mean/std).
+  const preprocessing = pre.native
+    ? { recipe: MAE_NATIVE_METHOD, truncate: false, tileNorm: p.preprocessing.tileNorm, stats: { bands: pre.native.in_chans === 1 ? ['grey'] : ['R', 'G', 'B'], mean: pre.native.mean, std: pre.native.std } }
+    : { ...p.preprocessing, stats }
   // Everything that changes a vector names the cache folder; nothing else does.
   const storeKey = createHash('sha256')
     .update(canonicalJson({ weights: weightsId, config: cfg, preprocessing }))

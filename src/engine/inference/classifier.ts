@@ -7,7 +7,7 @@ import type { ComputeDevice, OrtPrecision } from '@shared/ipc/schemas/device'
 import { sha256File } from '../checkpoint'
 import type { TfHandle } from '../tf/handle'
 import { loadTrainingCheckpoint } from '../training/state'
-import type { Preprocessing } from '../training/data'
+import { familyPreprocessing, type Preprocessing } from '../training/data'
 import { classifierWeights, createOrtClassifier, createTfjsClassifier, type ClassifierRunner } from './runners'
 
 export type ClassifierCheckpoint = Awaited<ReturnType<typeof readClassifierCheckpoint>>
@@ -23,7 +23,8 @@ export async function readClassifierCheckpoint(path: string, signal?: AbortSigna
   const pool = config.pool ?? 'cls'
   const cfg = { ...meta.model, num_frames: 1 }
   const stats: BandStats = meta.stats
-  const pre: Preprocessing = { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true, tileNorm: config.preprocessing?.tileNorm ?? 'none' }
+  // As in training: the backbone's family decides (Prithvi's recipe, or the MAE layout's own input).
+  const pre: Preprocessing = familyPreprocessing(cfg, { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true, tileNorm: config.preprocessing?.tileNorm ?? 'none' })
   const sha256 = await sha256File(path, signal)
   return { path, ck, meta, classes, pool, cfg, size: cfg.img_size, pre, sha256 }
 }

@@ -7,6 +7,7 @@ import { CancelledError } from '@shared/ipc/errors'
 import { type InferenceOutcome, type Prediction } from '@shared/ipc/schemas/inference'
 import { metricsAt, predictAt } from '@shared/inference/threshold'
 import type { TfHandle } from '../tf/handle'
+import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
 import { classIndex, listFiles, listFolder, modelInputs, modelRgb, thumbnail, type InferenceItem } from './images'
 import { probabilitiesFromLogits } from './runners'
 import { classifierBackend, openClassifierRunner, readClassifierCheckpoint } from './classifier'
@@ -102,7 +103,7 @@ export async function runClassification(p: ClassifyJobParams, env: ClassifyEnv =
       pool,
       backend: classifierBackend(runner),
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
-      preprocessing: { recipe: pre.recipe, truncate: pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
+      preprocessing: { recipe: pre.native ? MAE_NATIVE_METHOD : pre.recipe, truncate: pre.native ? false : pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
       predictions,
       metrics: metricsAt(predictions, classes.length, 0.5),
       skipped,

@@ -8,7 +8,7 @@ import sharp from 'sharp'
 import { resizeBilinear, toRgbImage } from '@shared/imputation/preprocess'
 import { classFromFolder } from '@shared/datasets/classes'
 import { cropRegion, decodeImage, listImages } from '../reconstruction/images'
-import { writeModelInput, type Preprocessing } from '../training/data'
+import { inputChannels, writeModelInput, type Preprocessing } from '../training/data'
 
 /** One image to classify; `label` is a class name of the source (mapped to the run's classes). */
 export interface InferenceItem {
@@ -70,9 +70,9 @@ export async function modelRgb(item: InferenceItem, s: number): Promise<Uint8Arr
   return rgb.height === s && rgb.width === s ? new Uint8Array(rgb.data) : (resizeBilinear(rgb, s, s).data as Uint8Array)
 }
 
-/** Model inputs [n, 6, 1, s, s] for RGB images already at s × s. */
+/** Model inputs [n, C, 1, s, s] (C: 6 bands for Prithvi, in_chans for the MAE layout) for RGB images already at s × s. */
 export function modelInputs(rgbs: readonly Uint8Array[], s: number, pre: Preprocessing): Float32Array {
-  const plane = 6 * s * s
+  const plane = inputChannels(pre) * s * s
   const x = new Float32Array(rgbs.length * plane)
   rgbs.forEach((rgb, i) => writeModelInput(rgb, s, pre, x, i * plane))
   return x

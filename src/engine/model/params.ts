@@ -3,11 +3,13 @@
 // timm-like random initialisation.
 
 import { checkWeights, type WeightSpec } from '@shared/models/family'
-import { mlpHidden, patchDim, prithviMae, prithviModelProblem, tokenGrid } from '@shared/models/prithvi-mae'
+import { isMaeConfig } from '@shared/models/mae'
+import { mlpHidden, patchDim, tokenGrid } from '@shared/models/prithvi-mae'
+import { familyOf } from '@shared/models/registry'
 import { normalFrom, seededRandom } from '@shared/random'
 import type { PrithviConfig } from './config'
-import { positionTable } from './posEmbed'
-import type { WeightMap } from './weights'
+import { familyPosEmbed } from './posEmbed'
+import type { WeightMap, WeightTensor } from './weights'
 import { numel } from './weights'
 
 export type ParamSpec = WeightSpec
@@ -16,14 +18,14 @@ export { checkWeights as validateWeights, mlpHidden, patchDim, tokenGrid }
 
 /** Throws on configurations the architecture cannot represent. */
 export function checkConfig(cfg: PrithviConfig): void {
-  const why = prithviModelProblem(cfg)
-  if (why) throw new Error(`invalid Prithvi config: ${why}`)
+  const why = familyOf(cfg).modelProblem(cfg)
+  if (why) throw new Error(`invalid ${isMaeConfig(cfg) ? 'MAE' : 'Prithvi'} config: ${why}`)
 }
 
 /** Every trainable parameter, in PyTorch state_dict order (pos embeds are fixed and excluded). */
 export function paramSpecs(cfg: PrithviConfig, opts: { decoder?: boolean } = {}): ParamSpec[] {
   checkConfig(cfg)
-  return prithviMae.weightSpecs(cfg, opts)
+  return familyOf(cfg).weightSpecs(cfg, opts)
 }
 
 function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
@@ -32,9 +34,9 @@ function transpose2d(data: Float32Array, rows: number, cols: number): Float32Arr
   return out
 }
 
-/** Conv3d [D, C, tub, p, q] <-> [tub*p*q*C, D]; `toTf` picks the direction. */
+/** Conv3d [D, C, tub, p, q] (or Conv2d [D, C, p, q], tub 1) <-> [tub*p*q*C, D]; `toTf` picks the direction. */
 function permutePatch(data: Float32Array, torchShape: number[], toTf: boolean): Float32Array {
-  const [D, C, T, P, Q] = torchShape as [number, number, number, number, number]
+  const [D, C, T, P, Q] = (torchShape.length === 4 ? [torchShape[0], torchShape[1], 1, torchShape[2], torchShape[3]] : torchShape) as [number, number, number, number, number]
   const out = new Float32Array(data.length)
   for (let d = 0; d < D; d++)
     for (let c = 0; c < C; c++)
@@ -65,8 +67,8 @@ export function toTorchLayout(spec: ParamSpec, data: Float32Array): Float32Array
 export function posEmbedWeights(cfg: PrithviConfig, decoder = true): WeightMap {
   const out: WeightMap = new Map()
   // The spec's fixed tables, [1, 1+L, width] each; the sin-cos values follow from the width and grid.
-  for (const spec of prithviMae.checkpointTensors(cfg, { decoder }).filter((s) => s.fixed && s.init === 'sincos')) {
-    out.set(spec.name, { shape: spec.torchShape.slice(), data: positionTable(cfg, spec.torchShape[2]!) })
+  for (const spec of familyOf(cfg).checkpointTensors(cfg, { decoder }).filter((s) => s.fixed && s.init === 'sincos')) {
+    out.set(spec.name, { shape: spec.torchShape.slice(), data: familyPosEmbed(cfg, spec.torchShape[2]!, true) })
   }
   return out
 }
@@ -114,4 +116,17 @@ export function randomWeights(cfg: PrithviConfig, seed: number, opts: { decoder?
   }
   for (const [k, v] of posEmbedWeights(cfg, decoder)) out.set(k, v)
   return out
+}
+
+/**
+ * A position table [(1 +) L, dim] for `cfg`: the MAE layout stores its tables as parameters, and the
+ * checkpoint's own copy (`stored`, [1, 1+L, dim]) is used when it fits this grid; otherwise, and
+ * always for Prithvi (recomputed for the chosen frames), the family's sin-cos table.
+ */
+export function positionTable(cfg: PrithviConfig, dim: number, stored?: WeightTensor, cls = true): Float32Array {
+  const L = tokenGrid(cfg).reduce((a, b) => a * b, 1)
+  if (isMaeConfig(cfg) && stored && stored.shape.length === 3 && stored.shape[0] === 1 && stored.shape[1] === L + 1 && stored.shape[2] === dim) {
+    return cls ? stored.data : stored.data.subarray(dim)
+  }
+  return familyPosEmbed(cfg, dim, cls)
 }

@@ -1,11 +1,11 @@
 // Fixed 3-D sin-cos position embeddings of Prithvi (computed, never loaded), matching the official
 // get_3d_sincos_pos_embed: per token [w-part 6/16 | h-part 6/16 | t-part 4/16] of the dimension,
 // tokens ordered (t h w) with w fastest, each 1-D part [sin(pos*omega) | cos(pos*omega)].
-// `positionTable` is the one place that picks the convention for a config: Prithvi-100M's (float32
-// omega, computed for the run's grid) or EO-2.0's (TerraTorch: float64 omega for the pre-training
-// grid at the run's frame count, then bicubic with align_corners to the run's grid).
-import type { PrithviConfig } from '@shared/models/prithvi-mae'
-import { tokenGrid } from '@shared/models/prithvi-mae'
+// The facebookresearch MAE layout uses a 2-D table instead (sincos2dPosEmbed). `familyPosEmbed`
+// is the one place that picks the convention for a config: Prithvi-100M's (float32 omega, computed
+// for the run's grid), EO-2.0's (TerraTorch: float64 omega for the pre-training grid at the run's
+// frame count, then bicubic with align_corners to the run's grid) or the MAE layout's 2-D one.
+import { isMaeConfig, type ModelConfig } from '@shared/models/mae'
 import { bicubicResize } from './interpolate'
 
 /**
@@ -79,10 +79,41 @@ export function resizedPosEmbed(dim: number, t: number, preGrid: number, grid: r
   return out
 }
 
-/** The position table [(cls ? 1 : 0) + L, dim] of a config's token grid, in its family's convention. */
-export function positionTable(cfg: PrithviConfig, dim: number, cls = true): Float32Array {
-  const grid = tokenGrid(cfg)
-  const table =
-    cfg.pretrain_img_size === undefined ? sincos3dPosEmbed(dim, grid, true) : resizedPosEmbed(dim, grid[0], cfg.pretrain_img_size / cfg.patch_size, [grid[1], grid[2]])
+/**
+ * 2-D position embedding of the facebookresearch MAE (util/pos_embed.py get_2d_sincos_pos_embed):
+ * [(cls ? 1 : 0) + g*g, dim] row-major float32, token l = hi*g + wi. The grid's first coordinate
+ * is w (meshgrid(grid_w, grid_h)), so each row is [w-part | h-part], dim/2 each; omega in float64.
+ */
+export function sincos2dPosEmbed(dim: number, gridSize: number, cls = true): Float32Array {
+  if (dim % 4 !== 0) throw new Error(`2-D sin-cos embedding needs a dimension divisible by 4, got ${dim}`)
+  const half = dim / 2
+  const quarter = dim / 4
+  const omega = new Float64Array(quarter)
+  for (let i = 0; i < quarter; i++) omega[i] = 1 / Math.pow(10000, i / quarter)
+  const offset = cls ? 1 : 0
+  const out = new Float32Array((offset + gridSize * gridSize) * dim) // [1+L, D]
+  for (let hi = 0; hi < gridSize; hi++) {
+    for (let wi = 0; wi < gridSize; wi++) {
+      const row = (offset + hi * gridSize + wi) * dim
+      for (let i = 0; i < quarter; i++) {
+        out[row + i] = Math.sin(wi * omega[i]!)
+        out[row + quarter + i] = Math.cos(wi * omega[i]!)
+        out[row + half + i] = Math.sin(hi * omega[i]!)
+        out[row + half + quarter + i] = Math.cos(hi * omega[i]!)
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * The position table of a config's family for width `dim` ([(cls ? 1 : 0) + L, dim]): Prithvi's
+ * 3-D table over (t, h, w) (EO-2.0's resized from its pre-training grid), or the MAE layout's 2-D one.
+ */
+export function familyPosEmbed(cfg: ModelConfig, dim: number, cls = true): Float32Array {
+  if (isMaeConfig(cfg)) return sincos2dPosEmbed(dim, cfg.img_size / cfg.patch_size, cls)
+  const g = cfg.img_size / cfg.patch_size
+  const t = cfg.num_frames / cfg.tubelet_size
+  const table = cfg.pretrain_img_size === undefined ? sincos3dPosEmbed(dim, [t, g, g], true) : resizedPosEmbed(dim, t, cfg.pretrain_img_size / cfg.patch_size, [g, g])
   return cls ? table : table.subarray(dim)
 }

@@ -11,9 +11,9 @@ import { numPatches } from './config'
 import { keepMatrix, maskIndices, type MaskPlan, planFromIdsRestore, planMasking, restoreMatrix } from './masking'
 import { bmm, gatherRows, layerNorm, linear } from './ops'
 import { fusedWebGpu } from '../tf/webgpu-kernels'
-import { type ParamSpec, paramSpecs, patchDim, posEmbedWeights, toTfLayout, tokenGrid, toTorchLayout, validateWeights } from './params'
+import { type ParamSpec, paramSpecs, patchDim, posEmbedWeights, positionTable, toTfLayout, tokenGrid, toTorchLayout, validateWeights } from './params'
 import { patchify, unpatchify, type PatchGeometry } from './patchify'
-import { positionTable } from './posEmbed'
+import { isMaeConfig } from '@shared/models/mae'
 import { seededRandom, type Rng } from '@shared/random'
 import type { WeightMap } from './weights'
 
@@ -64,6 +64,8 @@ export class PrithviMAE {
   private readonly posPatches: Tensor3D // [1, L, D]
   private readonly decoderPos: Tensor3D | undefined // [1, 1+L, Dd]
   private readonly rng: Rng
+  /** LayerNorm eps: nn.LayerNorm's default for Prithvi, the config's for the MAE layout. */
+  private readonly eps: number
   private disposed = false
 
   private constructor(tf: Tf, cfg: PrithviConfig, weights: WeightMap, opts: PrithviMAEOptions) {
@@ -83,15 +85,17 @@ export class PrithviMAE {
       this.vars.set(spec.name, tf.variable(init, true, `${prefix}/${spec.name}`))
       init.dispose()
     }
-    // Fixed sin-cos embeddings for this config's token grid (checkpoint copies are ignored).
+    // Fixed sin-cos embeddings for this config's token grid (Prithvi's checkpoint copies are
+    // ignored; the MAE layout's are used when they fit the grid).
     const L = this.numPatches
     const D = cfg.embed_dim
-    const pos = positionTable(cfg, D) // [1+L, D]
+    this.eps = isMaeConfig(cfg) ? cfg.layer_norm_eps : LAYER_NORM_EPS
+    const pos = positionTable(cfg, D, weights.get('pos_embed')) // [1+L, D]
     this.posCls = this.keepFixed(tf.tensor3d(pos.subarray(0, D), [1, 1, D]))
     this.posPatches = this.keepFixed(tf.tensor3d(pos.subarray(D), [1, L, D]))
     if (this.hasDecoder) {
       const Dd = cfg.decoder_embed_dim
-      this.decoderPos = this.keepFixed(tf.tensor3d(positionTable(cfg, Dd), [1, L + 1, Dd]))
+      this.decoderPos = this.keepFixed(tf.tensor3d(positionTable(cfg, Dd, weights.get('decoder_pos_embed')), [1, L + 1, Dd]))
     }
   }
 
@@ -170,8 +174,8 @@ export class PrithviMAE {
     else kept = this.permute(keepMatrix(plan), [n, plan.lenKeep, this.numPatches], tokens)
     const cls = tf.tile(tf.add(this.v<Tensor3D>('cls_token'), this.posCls), [n, 1, 1]) as Tensor3D // [N, 1, D]
     let h = (plan.lenKeep > 0 ? tf.concat([cls, kept], 1) : cls) as Tensor3D // [N, 1+Lkeep, D]
-    for (let i = 0; i < this.cfg.depth; i++) h = transformerBlock(tf, h, this.block(`blocks.${i}`), this.cfg.num_heads, LAYER_NORM_EPS)
-    return layerNorm(tf, h, this.v('norm.weight'), this.v('norm.bias'), LAYER_NORM_EPS) as Tensor3D // [N, 1+Lkeep, D]
+    for (let i = 0; i < this.cfg.depth; i++) h = transformerBlock(tf, h, this.block(`blocks.${i}`), this.cfg.num_heads, this.eps)
+    return layerNorm(tf, h, this.v('norm.weight'), this.v('norm.bias'), this.eps) as Tensor3D // [N, 1+Lkeep, D]
   }
 
   /** One-hot [N, A, B] (CPU-built) @ tokens [N, B, D] -> [N, A, D]. */
@@ -203,8 +207,8 @@ export class PrithviMAE {
       full = tf.add(full, tf.mul(removed, this.v<Tensor3D>('mask_token'))) // [N, L, Dd]
     }
     let h = tf.add(tf.concat([cls, full], 1), this.decoderPos!) as Tensor3D // [N, 1+L, Dd]
-    for (let i = 0; i < this.cfg.decoder_depth; i++) h = transformerBlock(tf, h, this.block(`decoder_blocks.${i}`), this.cfg.decoder_num_heads, LAYER_NORM_EPS)
-    h = layerNorm(tf, h, this.v('decoder_norm.weight'), this.v('decoder_norm.bias'), LAYER_NORM_EPS) as Tensor3D
+    for (let i = 0; i < this.cfg.decoder_depth; i++) h = transformerBlock(tf, h, this.block(`decoder_blocks.${i}`), this.cfg.decoder_num_heads, this.eps)
+    h = layerNorm(tf, h, this.v('decoder_norm.weight'), this.v('decoder_norm.bias'), this.eps) as Tensor3D
     const pred = linear(tf, h, this.v('decoder_pred.weight'), this.v('decoder_pred.bias')) as Tensor3D // [N, 1+L, P]
     return tf.slice(pred, [0, 1, 0], [n, L, patchDim(this.cfg)]) // [N, L, P]
   }

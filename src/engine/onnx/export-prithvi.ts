@@ -3,14 +3,16 @@
 // ('classifier'). Position embeddings are the fixed 3-D sin-cos tables, recomputed for the grid.
 
 import { checkWeights } from '@shared/models/family'
-import { prithviMae, type PrithviConfig } from '@shared/models/prithvi-mae'
+import { isMaeConfig } from '@shared/models/mae'
+import type { PrithviConfig } from '@shared/models/prithvi-mae'
+import { familyOf } from '@shared/models/registry'
 import { keepCount } from '../model/masking'
-import { positionTable } from '../model/posEmbed'
+import { positionTable } from '../model/params'
 import { getWeight, type WeightMap } from '../model/weights'
 import { GraphBuilder } from './graph-builder'
 import { DEFAULT_OPSET, IR_VERSION, encodeModel, type Dim, type ModelProto } from './onnx-proto'
 import type { ProtoWriter } from './protobuf'
-import { layerNorm, linear, transformerBlock } from './transformer-ops'
+import { LAYER_NORM_EPS, layerNorm, linear, transformerBlock } from './transformer-ops'
 
 export type PrithviGraph = 'mae' | 'encoder' | 'classifier'
 
@@ -57,20 +59,21 @@ interface Geometry {
   patchDim: number
   D: number
   Dd: number
-  /** The config, for its position tables (Prithvi-100M's or EO-2.0's convention). */
-  cfg: PrithviConfig
+  /** LayerNorm eps: nn.LayerNorm's default for Prithvi, the config's for the MAE layout. */
+  eps: number
 }
 
 /** The graph's sizes, once the family spec accepts the config and every weight's shape. */
 function geometry(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph): Geometry {
-  const why = prithviMae.modelProblem(cfg)
-  if (why) throw new Error(`cannot export this Prithvi config: ${why}`)
+  const family = familyOf(cfg)
+  const why = family.modelProblem(cfg)
+  if (why) throw new Error(`cannot export this ${isMaeConfig(cfg) ? 'MAE' : 'Prithvi'} config: ${why}`)
   // Only the MAE graph runs the decoder; the weights' names and shapes are the spec's.
-  checkWeights(prithviMae.weightSpecs(cfg, { decoder: graph === 'mae' }), weights)
+  checkWeights(family.weightSpecs(cfg, { decoder: graph === 'mae' }), weights)
   const { img_size: img, patch_size: p, num_frames: T, tubelet_size: tub, in_chans: C } = cfg
   const gt = T / tub
   const gh = img / p
-  return { C, T, tub, p, gt, gh, gw: gh, L: gt * gh * gh, patchDim: tub * p * p * C, D: cfg.embed_dim, Dd: cfg.decoder_embed_dim, cfg }
+  return { C, T, tub, p, gt, gh, gw: gh, L: gt * gh * gh, patchDim: tub * p * p * C, D: cfg.embed_dim, Dd: cfg.decoder_embed_dim, eps: isMaeConfig(cfg) ? cfg.layer_norm_eps : LAYER_NORM_EPS }
 }
 
 /** [N, C, T, H, W] → [N, L, tub*p*p*C], einops `b c (t tub) (h p) (w q) -> b (t h w) (tub p q c)`. */
@@ -115,8 +118,8 @@ function batchShape(b: GraphBuilder, ref: string, rest: readonly number[]): stri
 }
 
 /** Patch tokens + fixed position embedding (the CLS row of pos_embed is zero, so it is omitted). */
-function embedPatches(b: GraphBuilder, weights: WeightMap, g: Geometry, patches: string): string {
-  const pos = b.initializer('pos_embed', [1, g.L, g.D], positionTable(g.cfg, g.D, false))
+function embedPatches(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, g: Geometry, patches: string): string {
+  const pos = b.initializer('pos_embed', [1, g.L, g.D], positionTable(cfg, g.D, weights.get('pos_embed'), false))
   const tokens = patchEmbed(b, weights, g, patches)
   return b.scope('patch_embed', () => b.op('Add', [tokens, pos]))
 }
@@ -130,10 +133,10 @@ function prependCls(b: GraphBuilder, weights: WeightMap, g: Geometry, tokens: st
   })
 }
 
-function encoderTransformer(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, x: string): string {
+function encoderTransformer(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, g: Geometry, x: string): string {
   let h = x
-  for (let i = 0; i < cfg.depth; i++) h = transformerBlock(b, weights, `blocks.${i}`, h, cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio)
-  return layerNorm(b, weights, 'norm', h, cfg.embed_dim)
+  for (let i = 0; i < cfg.depth; i++) h = transformerBlock(b, weights, `blocks.${i}`, h, cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio, g.eps)
+  return layerNorm(b, weights, 'norm', h, cfg.embed_dim, g.eps)
 }
 
 /** Gathers rows of [N, S, dim] along axis 1 with [N, K] int64 indices → [N, K, dim]. */
@@ -171,7 +174,7 @@ function decoder(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, g: Geo
   const Dd = g.Dd
   const x = linear(b, weights, 'decoder_embed', latent, g.D, Dd)
   const maskToken = b.initializer('mask_token', [1, 1, Dd], getWeight(weights, 'mask_token').data)
-  const pos = b.initializer('decoder_pos_embed', [1, 1 + g.L, Dd], positionTable(g.cfg, Dd, true))
+  const pos = b.initializer('decoder_pos_embed', [1, 1 + g.L, Dd], positionTable(cfg, Dd, weights.get('decoder_pos_embed')))
   let h = b.scope('unshuffle', () => {
     const cls = b.op('Slice', [x, b.int64([0]), b.int64([1]), b.int64([1])])
     let visible = b.op('Slice', [x, b.int64([1]), b.int64([1 + m.keep]), b.int64([1])])
@@ -183,9 +186,9 @@ function decoder(b: GraphBuilder, weights: WeightMap, cfg: PrithviConfig, g: Geo
     return b.op('Add', [b.op('Concat', [cls, restored], { axis: 1 }), pos])
   })
   for (let i = 0; i < cfg.decoder_depth; i++) {
-    h = transformerBlock(b, weights, `decoder_blocks.${i}`, h, Dd, cfg.decoder_num_heads, cfg.mlp_ratio)
+    h = transformerBlock(b, weights, `decoder_blocks.${i}`, h, Dd, cfg.decoder_num_heads, cfg.mlp_ratio, g.eps)
   }
-  h = layerNorm(b, weights, 'decoder_norm', h, Dd)
+  h = layerNorm(b, weights, 'decoder_norm', h, Dd, g.eps)
   const out = linear(b, weights, 'decoder_pred', h, Dd, g.patchDim)
   return b.scope('decoder_pred', () => b.op('Slice', [out, b.int64([1]), b.int64([1 + g.L]), b.int64([1])]))
 }
@@ -237,13 +240,13 @@ export function buildPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: 
   const maskRatio = opts.maskRatio ?? 0.5
   const pixels = b.toCompute(b.input('pixels', 'float32', inputs[0].shape))
   const patches = patchify(b, g, pixels)
-  const tokens = embedPatches(b, weights, g, patches)
+  const tokens = embedPatches(b, weights, cfg, g, patches)
 
   if (graph === 'mae') {
     inputs.push({ name: 'noise', type: 'float32', shape: [N, g.L] })
     const noise = b.input('noise', 'float32', inputs[1].shape)
     const m = randomMasking(b, g, tokens, noise, maskRatio)
-    const latent = encoderTransformer(b, weights, cfg, prependCls(b, weights, g, m.kept, pixels))
+    const latent = encoderTransformer(b, weights, cfg, g, prependCls(b, weights, g, m.kept, pixels))
     const pred = decoder(b, weights, cfg, g, latent, m, pixels)
     const [loss, target] = maeLoss(b, cfg, g, pred, patches, m.mask)
     outputs.push(
@@ -255,7 +258,7 @@ export function buildPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: 
     const values: Record<string, string> = { loss, pred, mask: m.mask, target }
     for (const o of outputs) b.output(o.name, values[o.name], 'float32', o.shape)
   } else {
-    const features = encoderTransformer(b, weights, cfg, prependCls(b, weights, g, tokens, pixels))
+    const features = encoderTransformer(b, weights, cfg, g, prependCls(b, weights, g, tokens, pixels))
     if (graph === 'encoder') {
       outputs.push({ name: 'features', type: 'float32', shape: [N, 1 + g.L, g.D] })
       b.output('features', features, 'float32', outputs[0].shape)
@@ -274,6 +277,7 @@ export function buildPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: 
     graph: b.build(`Prithvi MAE (${graph}), exported from checkpoint weights`),
     metadataProps: [
       { key: 'marsfm.graph', value: graph },
+      ...(isMaeConfig(cfg) ? [{ key: 'marsfm.family', value: cfg.family }] : []),
       { key: 'marsfm.prithvi_config', value: JSON.stringify(cfg) },
       ...(graph === 'mae' ? [{ key: 'marsfm.mask_ratio', value: String(maskRatio) }] : [])
     ]

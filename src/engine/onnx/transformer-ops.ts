@@ -26,10 +26,10 @@ export function linear(b: GraphBuilder, weights: WeightMap, name: string, x: str
   return b.scope(name, () => b.op('Add', [b.op('MatMul', [x, wT]), bName]))
 }
 
-export function layerNorm(b: GraphBuilder, weights: WeightMap, name: string, x: string, dim: number): string {
+export function layerNorm(b: GraphBuilder, weights: WeightMap, name: string, x: string, dim: number, eps = LAYER_NORM_EPS): string {
   const scale = b.initializer(`${name}.weight`, [dim], getWeight(weights, `${name}.weight`, [dim]).data)
   const bias = b.initializer(`${name}.bias`, [dim], getWeight(weights, `${name}.bias`, [dim]).data)
-  return b.scope(name, () => b.op('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: float(LAYER_NORM_EPS) }))
+  return b.scope(name, () => b.op('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: float(eps) }))
 }
 
 /** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), in the form ORT's GELU fusion recognises. */
@@ -72,10 +72,11 @@ export function transformerBlock(
   x: string,
   dim: number,
   heads: number,
-  mlpRatio: number
+  mlpRatio: number,
+  eps = LAYER_NORM_EPS
 ): string {
-  const a = attention(b, weights, `${name}.attn`, layerNorm(b, weights, `${name}.norm1`, x, dim), dim, heads)
+  const a = attention(b, weights, `${name}.attn`, layerNorm(b, weights, `${name}.norm1`, x, dim, eps), dim, heads)
   const x1 = b.scope(name, () => b.op('Add', [x, a]))
-  const m = mlp(b, weights, `${name}.mlp`, layerNorm(b, weights, `${name}.norm2`, x1, dim), dim, Math.trunc(dim * mlpRatio))
+  const m = mlp(b, weights, `${name}.mlp`, layerNorm(b, weights, `${name}.norm2`, x1, dim, eps), dim, Math.trunc(dim * mlpRatio))
   return b.scope(name, () => b.op('Add', [x1, m]))
 }

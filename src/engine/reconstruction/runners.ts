@@ -8,6 +8,10 @@ import type { Tf } from '../tf/backend'
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import { PrithviMAE } from '../model/prithvi'
+import { isMaeConfig } from '@shared/models/mae'
+import { normalisePatches } from '@shared/models/mae-input'
+import { canonicalJson } from '@shared/datasets/manifest'
+import { createHash } from 'node:crypto'
 import { exportOnnxFile } from '../onnx/export-file'
 import { createSession, run, sessionNotes, type Device, type OnnxSession } from '../onnx/runtime'
 import { patchifyBatch, type PatchLayout } from './patches'
@@ -39,7 +43,9 @@ export function layoutOf(cfg: PrithviConfig): PatchLayout {
 
 /** Where the exported MAE of a model and mask ratio is cached. */
 export function cachedMaePath(cacheDir: string, sha256: string, cfg: PrithviConfig, maskRatio: number): string {
-  return join(cacheDir, `mae-${sha256}-r${maskRatio}-${cfg.img_size}px.onnx`)
+  // The MAE layout's JSON config (eps, norm_pix_loss) can change the graph of the same weights.
+  const variant = isMaeConfig(cfg) ? `-${createHash('sha256').update(canonicalJson(cfg)).digest('hex').slice(0, 12)}` : ''
+  return join(cacheDir, `mae-${sha256}-r${maskRatio}-${cfg.img_size}px${variant}.onnx`)
 }
 
 export interface OrtRunnerOptions {
@@ -74,6 +80,8 @@ export async function createOrtRunner(opts: OrtRunnerOptions): Promise<MaeRunner
     requested,
     ...(session.fallbackReason ? { fallback: session.fallbackReason } : {}),
     async run(pixels, n, noise) {
+      // ONNX Runtime's CPU kernels divide by the batch size: an empty batch would kill the engine (SIGFPE).
+      if (n < 1) throw new Error('internal error: an empty batch was sent to the MAE')
       const out = await run(session, { pixels: { data: pixels, shape: [n, C, 1, S, S] }, noise: { data: noise, shape: [n, L] } }, ['pred', 'mask', 'target'])
       return { pred: out.pred!.data, mask: out.mask!.data, target: out.target!.data }
     },
@@ -95,7 +103,9 @@ export function createTfjsRunner(tf: Tf, backend: string, cfg: PrithviConfig, we
         const out = model.forwardMae(x, maskRatio, noise)
         try {
           const [pred, mask] = await Promise.all([out.pred.data() as Promise<Float32Array>, out.mask.data() as Promise<Float32Array>])
-          return { pred, mask, target: patchifyBatch(pixels, n, layout) }
+          const target = patchifyBatch(pixels, n, layout)
+          const P = cfg.patch_size * cfg.patch_size * C
+          return { pred, mask, target: cfg.norm_pix_loss ? normalisePatches(target, n, (S / cfg.patch_size) ** 2, P) : target }
         } finally {
           for (const t of [out.loss, out.pred, out.mask, out.idsRestore]) t.dispose()
         }

@@ -1,6 +1,8 @@
 // A reconstruction study: RGB tiles → six bands by each method → the Prithvi MAE with one shared
 // mask per tile (and mask seed) → per tile and method the model loss, the RGB loss and display-space
 // MSE / PSNR / SSIM → aggregates and paired tests. Used by the engine job (app and CLI) and the bench.
+// A facebookresearch-MAE model (MOMO) takes its own input instead of the recipes: the one method
+// 'native' (0-1 scale, grey or RGB as in_chans asks, the model's mean/std; its own MAE loss).
 import { basename } from 'node:path'
 import { z } from 'zod'
 import { PRITHVI_HLS_STATS, type BandStats } from '@shared/bands'
@@ -12,13 +14,15 @@ import type { EngineJobInput } from '@shared/engine/jobs'
 import { mse, psnr, ssim } from '@shared/stats'
 import { summariseStudy } from '@shared/reconstruction/summary'
 import { CancelledError } from '@shared/ipc/errors'
-import { assertUsable, loadCheckpoint, readPrithviConfig, sha256File, type LoadedCheckpoint } from '../checkpoint'
+import { assertUsable, loadCheckpoint, readModelConfig, sha256File, type LoadedCheckpoint } from '../checkpoint'
 import type { PrithviConfig } from '../model/config'
+import { isMaeConfig } from '@shared/models/mae'
+import { MAE_NATIVE_METHOD, denormalisePatches, maeNativeInput, maeNativeToRgb, maePatchErrors } from '@shared/models/mae-input'
 import type { WeightMap } from '../model/weights'
 import type { TfHandle } from '../tf/handle'
 import { listImages, readStudyTiles } from './images'
 import { tileNoise } from './noise'
-import { sampleLosses, unpatchifySample } from './patches'
+import { patchifyBatch, sampleLosses, unpatchifySample } from './patches'
 import { createOrtRunner, createTfjsRunner, layoutOf, type MaeRunner } from './runners'
 import { writeGalleryTile, type GalleryMethod } from './gallery'
 
@@ -42,6 +46,22 @@ export function resolveRecipe(method: string | BandRecipe, stats: BandStats): Ba
   return presetRecipe(method as PresetName, stats)
 }
 
+/** Why an encoder-only checkpoint (MOMO's merged momo.pth, a fine-tuned backbone) cannot reconstruct. */
+export const ENCODER_ONLY =
+  'this checkpoint has no decoder weights (encoder only, like MOMO\'s merged momo.pth): a reconstruction study needs the full masked autoencoder; the encoder can still be fine-tuned and probed (Backbones view, marsfm probe)'
+
+/** The methods a model takes: the recipes for Prithvi, 'native' alone for the MAE layout. */
+export function checkStudyMethods(cfg: PrithviConfig, methods: readonly (string | BandRecipe)[]): void {
+  const names = methods.map((m) => (typeof m === 'string' ? m : m.name))
+  if (isMaeConfig(cfg)) {
+    if (names.length !== 1 || names[0] !== MAE_NATIVE_METHOD) {
+      throw new Error(`a facebookresearch-MAE model (MOMO) takes its own input: use --methods ${MAE_NATIVE_METHOD}, not ${names.join(', ')} (the imputation recipes build Prithvi's six bands)`)
+    }
+  } else if (names.includes(MAE_NATIVE_METHOD)) {
+    throw new Error(`"${MAE_NATIVE_METHOD}" is the MAE family's own preprocessing; a Prithvi model compares imputation recipes (${PRESET_NAMES.join(', ')})`)
+  }
+}
+
 interface ResolvedModel {
   cfg: PrithviConfig
   stats: BandStats
@@ -54,7 +74,7 @@ async function resolveModel(p: StudyJobParams): Promise<ResolvedModel> {
   let stats: BandStats | undefined = p.stats ?? undefined
   let loaded: LoadedCheckpoint | undefined
   if (!cfg && p.configPath) {
-    const file = await readPrithviConfig(p.configPath)
+    const file = await readModelConfig(p.configPath)
     cfg = file.config
     stats ??= file.stats
   }
@@ -63,16 +83,18 @@ async function resolveModel(p: StudyJobParams): Promise<ResolvedModel> {
     cfg = loaded.config
     stats ??= loaded.stats
   }
-  // The study feeds single frames: [B, 6, 1, H, W].
+  // The study feeds single frames: [B, 6, 1, H, W] (the MAE layout: [B, in_chans, 1, H, W]).
   cfg = { ...cfg, num_frames: 1 }
-  if (cfg.in_chans !== 6) throw new Error(`the reconstruction study needs a 6-band model; this one has ${cfg.in_chans} input channels`)
-  if (cfg.norm_pix_loss) throw new Error('models trained with norm_pix_loss predict normalised patches; the study compares raw reconstructions')
+  if (!isMaeConfig(cfg)) {
+    if (cfg.in_chans !== 6) throw new Error(`the reconstruction study needs a 6-band model; this one has ${cfg.in_chans} input channels`)
+    if (cfg.norm_pix_loss) throw new Error('models trained with norm_pix_loss predict normalised patches; the study compares raw reconstructions')
+  }
   const finalCfg = cfg
   const sha256 = p.sha256 ?? loaded?.sha256 ?? (await sha256File(p.checkpoint))
   const weights = async () => {
     const l = loaded && loaded.config.num_frames === 1 ? loaded : await loadCheckpoint(p.checkpoint, { config: finalCfg })
     assertUsable(l, basename(p.checkpoint))
-    if (!l.hasDecoder) throw new Error('this checkpoint has no decoder weights: a reconstruction study needs the full masked autoencoder')
+    if (!l.hasDecoder) throw new Error(ENCODER_ONLY)
     return l.weights
   }
   return { cfg: finalCfg, stats: stats ?? PRITHVI_HLS_STATS, sha256, weights }
@@ -111,8 +133,11 @@ export async function runStudy(p: StudyJobParams, env: StudyEnv = {}): Promise<S
   const size = cfg.img_size
   const patch = cfg.patch_size
   const L = (size / patch) ** 2
-  const recipes = p.methods.map((m) => resolveRecipe(m, stats))
-  const names = recipes.map((r) => r.name)
+  const C = cfg.in_chans
+  checkStudyMethods(cfg, p.methods)
+  const mae = isMaeConfig(cfg) ? cfg : undefined
+  const recipes = mae ? [] : p.methods.map((m) => resolveRecipe(m, stats))
+  const names = mae ? [MAE_NATIVE_METHOD] : recipes.map((r) => r.name)
   if (new Set(names).size !== names.length) throw new Error(`methods must have distinct names: ${names.join(', ')}`)
 
   let runner: MaeRunner
@@ -148,7 +173,7 @@ export async function runStudy(p: StudyJobParams, env: StudyEnv = {}): Promise<S
     }
 
     const seeds = p.noise ? [-1] : Array.from({ length: p.maskSeeds }, (_, k) => (p.seed + k) >>> 0)
-    const M = recipes.length
+    const M = names.length
     const perTile = seeds.length * M
     const tilesPerBatch = Math.max(1, Math.floor(p.batchSize / perTile))
     const rows: ResultRow[] = []
@@ -162,21 +187,28 @@ export async function runStudy(p: StudyJobParams, env: StudyEnv = {}): Promise<S
       checkAborted(env.signal)
       const chunk = tiles.slice(start, start + tilesPerBatch)
       const n = chunk.length * perTile
-      const pixels = new Float32Array(n * 6 * plane)
+      const pixels = new Float32Array(n * C * plane)
       const noise = new Float32Array(n * L)
       chunk.forEach((tile, ti) => {
-        const refl = toReflectance(tile.rgb.data, size, size, stats, { truncate: p.truncate })
-        const inputs = recipes.map((r) => buildModelInput(refl, r, stats))
+        let inputs: Float32Array[]
+        if (mae) inputs = [maeNativeInput(tile.rgb.data, size, mae)]
+        else {
+          const refl = toReflectance(tile.rgb.data, size, size, stats, { truncate: p.truncate })
+          inputs = recipes.map((r) => buildModelInput(refl, r, stats))
+        }
         seeds.forEach((seed, si) => {
           const tileNoiseValues = p.noise ? Float32Array.from(p.noise[tile.imageIndex]!) : tileNoise(L, seed, start + ti)
           for (let m = 0; m < M; m++) {
             const s = (ti * seeds.length + si) * M + m
-            pixels.set(inputs[m]!, s * 6 * plane)
+            pixels.set(inputs[m]!, s * C * plane)
             noise.set(tileNoiseValues, s * L)
           }
         })
       })
       const out = await runner.run(pixels, n, noise)
+      // norm_pix_loss models predict standardised patches: shown with each target patch's own mean and spread.
+      const P = patch * patch * C
+      const shown = mae?.norm_pix_loss ? denormalisePatches(out.pred, patchifyBatch(pixels, n, layout), n, L, P) : out.pred
       for (const [ti, tile] of chunk.entries()) {
         const tileIndex = start + ti
         const original = tile.rgb.data as Uint8Array
@@ -187,8 +219,8 @@ export async function runStudy(p: StudyJobParams, env: StudyEnv = {}): Promise<S
           for (let m = 0; m < M; m++) {
             const s = s0 + m
             const losses = sampleLosses(out.pred, out.target, out.mask, s, layout)
-            const predImg = unpatchifySample(out.pred, s, layout) // [6, H, W] normalised
-            const comp = composite(original, modelInputToRgb(predImg, size, size, stats), mask, size, patch)
+            const predImg = unpatchifySample(shown, s, layout) // [C, H, W] normalised
+            const comp = composite(original, mae ? maeNativeToRgb(predImg, size, mae) : modelInputToRgb(predImg, size, size, stats), mask, size, patch)
             const compBytes = toBytes(comp)
             const displayMse = mse(original, compBytes)
             rows.push({
@@ -202,8 +234,9 @@ export async function runStudy(p: StudyJobParams, env: StudyEnv = {}): Promise<S
               ssim: ssim(original, compBytes, size, size, { channels: 3 })
             })
             if (p.galleryDir && si === 0 && tileIndex < p.galleryTiles) {
-              const inputImg = pixels.subarray(s * 6 * plane, (s + 1) * 6 * plane)
-              gallery.push({ method: names[m]!, composite: comp, patchError: patchErrorMap(inputImg, predImg, patch, size, size) })
+              const inputImg = pixels.subarray(s * C * plane, (s + 1) * C * plane)
+              const patchError = mae ? maePatchErrors(inputImg, predImg, C, patch, size) : patchErrorMap(inputImg, predImg, patch, size, size)
+              gallery.push({ method: names[m]!, composite: comp, patchError })
             }
           }
           if (gallery.length) {

@@ -9,6 +9,9 @@ import sharp from 'sharp'
 import type { BandStats } from '@shared/bands'
 import { standardizeTile, toReflectance, toRgbImage, resizeBilinear, type HwcImage } from '@shared/imputation/preprocess'
 import { buildModelInput, presetRecipe, type PresetName } from '@shared/imputation/recipes'
+import { isMaeConfig, type MaeConfig } from '@shared/models/mae'
+import { maeNativeInput, maeStandardizedInput } from '@shared/models/mae-input'
+import type { PrithviConfig } from '@shared/models/prithvi-mae'
 import type { RunData } from '@shared/ipc/schemas/runs'
 import { resolvePositiveClass, type PositiveChoice } from '@shared/training/positive-class'
 import { permutation, streamRandom } from './rng'
@@ -198,10 +201,30 @@ export interface Preprocessing {
   truncate: boolean
   /** 'standardize': per-tile contrast standardisation before scaling (standardizeTile). */
   tileNorm?: 'none' | 'standardize'
+  /**
+   * A facebookresearch-MAE backbone (MOMO): its own input (0-1 scale, grey or RGB as in_chans asks,
+   * its mean/std) instead of the recipe, stats and truncation, which only Prithvi uses.
+   */
+  native?: Pick<MaeConfig, 'in_chans' | 'mean' | 'std'>
 }
 
-/** RGB uint8 (HWC) of size s x s -> normalised model input [6, 1, s, s] written at `offset`. */
+/** Channels of one model input: the MAE layout's in_chans, else Prithvi's six bands. */
+export function inputChannels(pre: Pick<Preprocessing, 'native'>): number {
+  return pre.native?.in_chans ?? 6
+}
+
+/** The preprocessing a backbone's family takes: `native` set for the MAE layout. */
+export function familyPreprocessing(cfg: PrithviConfig, pre: Omit<Preprocessing, 'native'>): Preprocessing {
+  return isMaeConfig(cfg) ? { ...pre, native: { in_chans: cfg.in_chans, mean: cfg.mean, std: cfg.std } } : pre
+}
+
+/** RGB uint8 (HWC) of size s x s -> normalised model input [C, 1, s, s] written at `offset`. */
 export function writeModelInput(rgb: Uint8Array, s: number, pre: Preprocessing, out: Float32Array, offset: number): void {
+  if (pre.native) {
+    if (pre.tileNorm === 'standardize') maeStandardizedInput(rgb, s, pre.native, out, offset)
+    else maeNativeInput(rgb, s, pre.native, out, offset)
+    return
+  }
   const pixels = pre.tileNorm === 'standardize' ? standardizeTile(rgb, s, s, pre.stats) : rgb
   const refl = toReflectance(pixels, s, s, pre.stats, { truncate: pre.truncate })
   out.set(buildModelInput(refl, presetRecipe(pre.recipe, pre.stats), pre.stats), offset)
@@ -348,7 +371,7 @@ export class TrainLoader {
 
   private async build(step: number): Promise<Batch> {
     const { batchSize: B, imgSize: s, task } = this.opts
-    const plane = 6 * s * s
+    const plane = inputChannels(this.opts.pre) * s * s
     const x = new Float32Array(B * plane)
     const labels = task === 'classification' ? new Int32Array(B) : undefined
     const masks = task === 'segmentation' ? new Uint8Array(B * s * s) : undefined
@@ -395,7 +418,7 @@ export class TrainLoader {
 /** Validation batches in listing order (classification / pre-training), decoded ahead. */
 export async function* validationBatches(samples: Sample[], opts: LoaderOptions, cache: ImageCache, batchSize: number): AsyncGenerator<Batch> {
   const s = opts.imgSize
-  const plane = 6 * s * s
+  const plane = inputChannels(opts.pre) * s * s
   const make = async (start: number): Promise<Batch> => {
     const part = samples.slice(start, start + batchSize)
     const decoded = await Promise.all(part.map((smp) => cache.get(smp)))

@@ -3,7 +3,7 @@
 // overlapping windows averaged, as MMSegmentation's 'slide' mode) with per-class IoU, mIoU and
 // pixel accuracy, and the masked-autoencoder loss for pre-training. Each task (tasks/) calls its
 // pass with itself as the model that scores a batch.
-import { validationBatches, writeModelInput, type Batch, type ImageCache, type LoaderOptions, type Sample } from './data'
+import { inputChannels, validationBatches, writeModelInput, type Batch, type ImageCache, type LoaderOptions, type Sample } from './data'
 import { ConfusionMatrix, rocAuc } from './metrics'
 import { streamRandom, uniformArray } from './rng'
 
@@ -93,7 +93,7 @@ export async function evaluateSegmentation(
   const previews: NonNullable<EvalResult['previews']> = []
   let lossSum = 0
   let weightSum = 0
-  const plane = 6 * s * s
+  const plane = inputChannels(opts.pre) * s * s
   const maxWindows = Math.max(1, opts.batchSize * 2)
   let next = samples.length ? cache.get(samples[0]!) : undefined
   for (let i = 0; i < samples.length; i++) {

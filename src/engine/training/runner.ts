@@ -11,7 +11,7 @@ import type { PrithviConfig } from '../model/config'
 import { randomWeights } from '../model/params'
 import type { WeightMap } from '../model/weights'
 import { assertUsable, loadCheckpoint } from '../checkpoint'
-import { datasetHash, listDataset, screenSamples, TrainLoader, type LoaderOptions, type Sample } from './data'
+import { datasetHash, familyPreprocessing, listDataset, screenSamples, TrainLoader, type LoaderOptions, type Sample } from './data'
 import { segClassNames, type EvalResult } from './evaluate'
 import { encodeValidation, loadTrainingCheckpoint, metaPath, saveCheckpoint, type CheckpointMeta } from './state'
 import { imbalanceWarning } from '@shared/training/positive-class'
@@ -119,12 +119,17 @@ export async function runTraining(tf: Tf, p: TrainJobParams, hooks: RunHooks): P
       flip: seg?.flip ?? false,
       augment: cfg.augment,
       numClasses: Math.max(numClasses, 2),
-      pre: { stats: p.model.stats, recipe: cfg.preprocessing.recipe, truncate: cfg.preprocessing.truncate, tileNorm: cfg.preprocessing.tileNorm ?? 'none' },
+      // The backbone's family decides: Prithvi's recipe, or the MAE layout's own input (native).
+      pre: familyPreprocessing(modelConfig, { stats: p.model.stats, recipe: cfg.preprocessing.recipe, truncate: cfg.preprocessing.truncate, tileNorm: cfg.preprocessing.tileNorm ?? 'none' }),
       seed: cfg.seed,
       batchSize: cfg.batchSize,
       prefetch: 2,
       cacheBytes: 1024 * 2 ** 20
     }
+    const native = loaderOpts.pre.native
+    hooks.log('info', native
+      ? `preprocessing: the MAE family's own input (0-1 scale, ${native.in_chans === 1 ? 'RGB to grey' : 'grey replicated to RGB'}, mean ${native.mean.join('/')}, std ${native.std.join('/')}${loaderOpts.pre.tileNorm === 'standardize' ? ', per-tile standardised' : ''})`
+      : `preprocessing: recipe ${loaderOpts.pre.recipe}${loaderOpts.pre.truncate ? ', truncated reflectance' : ''}${loaderOpts.pre.tileNorm === 'standardize' ? ', per-tile standardised' : ''}`)
     if (cfg.task === 'segmentation' && loaderOpts.resize < trainer.imgSize) throw new Error(`segmentation.resize ${loaderOpts.resize} is smaller than the model's img_size ${trainer.imgSize}`)
     const loader = new TrainLoader(listing.train, loaderOpts)
     const validSamples = cfg.eval.maxImages > 0 ? listing.valid.slice(0, cfg.eval.maxImages) : listing.valid

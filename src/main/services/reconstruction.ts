@@ -8,6 +8,9 @@ import { onnxCacheDir, studyDir } from '../app/paths'
 import { requirePath } from '../app/require-path'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
+import { isMaeConfig } from '@shared/models/mae'
+import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
+import { familyOf } from '@shared/models/registry'
 import { type RecipeList, type StudyConfig, type ReconstructionStart } from '@shared/ipc/schemas/reconstruction'
 import { getModel } from '../models/repository'
 import { exportNames } from '@shared/datasets/manifest'
@@ -61,16 +64,29 @@ export async function startStudy(ctx: AppContext, req: ReconstructionStart, extr
   const methods = [...new Set(req.methods)]
   const custom = new Map(getCustomRecipes(ctx.ledger.db).map((r) => [r.name, r]))
   const stats = model.stats ?? PRITHVI_HLS_STATS
+  const maeConfig = isMaeConfig(model.config) ? model.config : undefined
+  const mae = maeConfig !== undefined
+  if (mae) {
+    // The MAE layout has one input (its own), and needs its decoder to reconstruct.
+    if (methods.length !== 1 || methods[0] !== MAE_NATIVE_METHOD) throw new Error(`${model.name} is a facebookresearch-MAE model (MOMO): its study method is "${MAE_NATIVE_METHOD}" (its own 0-1 input and mean/std), not ${methods.join(', ')}`)
+    if (!model.report.loaded.includes('decoder_pred.weight')) {
+      throw new Error(`${model.name} is encoder-only (no decoder weights, like MOMO's merged momo.pth): reconstruction needs the full masked autoencoder; use it for fine-tuning and probing (Backbones view, marsfm probe)`)
+    }
+  }
   // Presets travel by name (the engine builds them for the model's stats); user recipes in full.
   const engineMethods: (string | BandRecipe)[] = methods.map((name) => {
-    if (isPreset(name)) return name
+    if (isPreset(name) || mae) return name
+    if (name === MAE_NATIVE_METHOD) throw new Error(`"${MAE_NATIVE_METHOD}" is the MAE family's own preprocessing; ${model.name} is a Prithvi model: compare imputation recipes (${PRESET_NAMES.join(', ')})`)
     const r = custom.get(name)
     if (!r) throw new Error(`unknown method "${name}": not a preset and not a saved recipe`)
     return r
   })
-  const recipes = methods.map((name) => (isPreset(name) ? presetRecipe(name, stats) : custom.get(name)!))
+  const recipes = mae ? [] : methods.map((name) => (isPreset(name) ? presetRecipe(name, stats) : custom.get(name)!))
   const { name, modelId: _m, source, methods: _methods, ...settings } = req
-  const config: StudyConfig = { ...settings, source, methods, recipes, model: { id: model.id, name: model.name, sha256: model.sha256 } }
+  const preprocessing = maeConfig
+    ? `${MAE_NATIVE_METHOD}: 0-1 scale, ${maeConfig.in_chans === 1 ? 'RGB to grey' : 'grey replicated to RGB'}, mean ${maeConfig.mean.join('/')} std ${maeConfig.std.join('/')}`
+    : `imputation recipes: ${methods.join(', ')}`
+  const config: StudyConfig = { ...settings, source, methods, recipes, model: { id: model.id, name: model.name, sha256: model.sha256 }, family: familyOf(model.config).id, preprocessing }
   const studyName = name ?? `${methods.join(' vs ')} · ${model.name}`
   const id = createStudy(ctx.ledger.db, studyName, config, source.kind === 'dataset-version' ? source.versionId : null)
   const galleryDir = studyDir(ctx.dataDir, id)

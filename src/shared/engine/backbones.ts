@@ -2,16 +2,16 @@
 // schemas in ipc/schemas/backbones.ts, which the ledger keeps.
 import { z } from 'zod'
 import { ComputeDevice } from '../ipc/schemas/device'
-import { BandStatsSchema, PrithviConfigSchema } from '../ipc/schemas/models'
+import { BandStatsSchema, ModelConfigSchema } from '../ipc/schemas/models'
 import { BandPreprocessing, ProbeMethod, Pooling } from '../ipc/schemas/backbones'
 
 const Region = z.object({ x: z.number().int().min(0), y: z.number().int().min(0), width: z.number().int().positive(), height: z.number().int().positive() })
 
 export const EmbedBackbone = z.discriminatedUnion('kind', [
   /** A checkpoint file (its recorded architecture wins over inference). */
-  z.object({ kind: z.literal('checkpoint'), path: z.string().min(1), config: PrithviConfigSchema.optional() }),
+  z.object({ kind: z.literal('checkpoint'), path: z.string().min(1), config: ModelConfigSchema.optional() }),
   /** Untrained weights of an architecture: the floor any pre-training must beat. */
-  z.object({ kind: z.literal('random'), config: PrithviConfigSchema, seed: z.number().int().default(0) })
+  z.object({ kind: z.literal('random'), config: ModelConfigSchema, seed: z.number().int().default(0) })
 ])
 
 const DEFAULT_PREPROCESSING = { recipe: 'postnorm-dup', truncate: true, tileNorm: 'none' } as const

@@ -2,7 +2,7 @@
 // streams (by event name) and of its result. Main types `startEngineJob` by it; the engine parses
 // a job's params with it once, before the handler runs; main parses events and results with it.
 import { z } from 'zod'
-import { BandStatsSchema, ModelSummary, PrithviConfigSchema } from '../ipc/schemas/models'
+import { BandStatsSchema, ModelSummary, ModelConfigSchema } from '../ipc/schemas/models'
 import { RunConfig, RunMetricsEvent } from '../ipc/schemas/runs'
 import { BandRecipeSchema, StudyOutcome, StudySettings } from '../ipc/schemas/reconstruction'
 import { HeatmapOutcome, InferenceBackend, InferenceOutcome, InferenceSettings } from '../ipc/schemas/inference'
@@ -24,7 +24,7 @@ export const TrainJobParams = z.object({
   runDir: z.string(),
   config: RunConfig,
   /** The backbone: a checkpoint to start from, or (no path) random weights of `config`. */
-  model: z.object({ path: z.string().optional(), config: PrithviConfigSchema, stats: BandStatsSchema }),
+  model: z.object({ path: z.string().optional(), config: ModelConfigSchema, stats: BandStatsSchema }),
   /** Training checkpoint to resume from. */
   resumeFrom: z.string().optional()
 })
@@ -98,7 +98,7 @@ export const StudyJobParams = StudySettings.extend({
   checkpoint: z.string().min(1),
   configPath: z.string().optional(),
   /** The architecture recorded at import (wins over a yaml). */
-  config: PrithviConfigSchema.optional(),
+  config: ModelConfigSchema.optional(),
   stats: BandStatsSchema.nullable().optional(),
   sha256: z.string().optional(),
   images: z.array(z.string()).optional(),
@@ -152,7 +152,7 @@ export const ModelExportOnnxParams = z.object({
   path: z.string(),
   configPath: z.string().optional(),
   /** The architecture recorded at import (wins over the yaml and over inference). */
-  config: PrithviConfigSchema.optional(),
+  config: ModelConfigSchema.optional(),
   graph: z.enum(['mae', 'encoder', 'classifier']),
   outPath: z.string(),
   maskRatio: z.number().min(0).max(0.99).default(0.5)

@@ -2,6 +2,7 @@
 // before cards existed (and the demo model) get what their architecture alone tells.
 import type { BandStats } from '../bands'
 import type { ModelCard } from '../ipc/schemas/models'
+import { isMaeConfig, maeGeneration } from './mae'
 import { matchPublished, prithviGeneration } from './prithvi-catalogue'
 import type { PrithviConfig } from './prithvi-mae'
 
@@ -23,12 +24,13 @@ const CONFIG_FROM: Record<ModelCard['config'], string> = { file: 'from its confi
 /** [label, text] pairs, in reading order. */
 export function modelCardLines(m: CardSubject): [string, string][] {
   const c = m.config
-  const published = m.card ? m.card.published : (() => {
+  const mae = isMaeConfig(c) ? c : undefined
+  const published = m.card ? m.card.published : mae ? null : (() => {
     const p = matchPublished(c)
     return p ? { title: p.title, hfId: p.hfId, file: p.file, preTraining: p.preTraining, pretrainFrames: p.pretrainFrames } : null
   })()
   const lines: [string, string][] = [
-    ['family', m.card?.family ?? prithviGeneration(c)],
+    ['family', m.card?.family ?? (mae ? maeGeneration(mae) : prithviGeneration(c))],
     ['parameters', `${m.parameterCount.toLocaleString('en-US')} (${m.parameterCount >= 1e6 ? `${(m.parameterCount / 1e6).toFixed(1)} M` : `${(m.parameterCount / 1e3).toFixed(1)} k`})`],
     [
       'architecture',
@@ -44,7 +46,9 @@ export function modelCardLines(m: CardSubject): [string, string][] {
     lines.push(['pre-training', `${published.preTraining}; ${published.pretrainFrames} frame(s)`])
   } else lines.push(['published', 'no published model has this architecture (a tiny, re-trained or resized one)'])
   const statsFrom = m.card ? STATS_FROM[m.card.stats] : m.stats ? 'recorded' : STATS_FROM.default
-  lines.push(['statistics', m.stats ? `${statsFrom}: ${m.stats.bands.join(' ')}; mean ${m.stats.mean.map((v) => v.toFixed(1)).join(' ')}; std ${m.stats.std.map((v) => v.toFixed(1)).join(' ')}` : statsFrom])
+  // The MAE layout's input statistics are part of its config (0-1 pixel scale), not HLS bands.
+  if (mae) lines.push(['statistics', `native input on the 0-1 scale: mean ${mae.mean.join(' / ')}, std ${mae.std.join(' / ')}`])
+  else lines.push(['statistics', m.stats ? `${statsFrom}: ${m.stats.bands.join(' ')}; mean ${m.stats.mean.map((v) => v.toFixed(1)).join(' ')}; std ${m.stats.std.map((v) => v.toFixed(1)).join(' ')}` : statsFrom])
   for (const i of m.card?.inferred ?? []) lines.push(['inferred', i])
   for (const a of m.card?.assumed ?? []) lines.push(['assumed', a])
   return lines

@@ -71,9 +71,9 @@ describe('the Prithvi spec against the PyTorch fixtures', () => {
   })
 
   it('is the registered family', () => {
-    expect(MODEL_FAMILIES.map((f) => f.id)).toEqual(['prithvi-mae'])
+    expect(MODEL_FAMILIES.map((f) => f.id)).toEqual(['prithvi-mae', 'mae'])
     expect(modelFamily('prithvi-mae')).toBe(prithviMae)
-    expect(() => modelFamily('prithvi-eo-2')).toThrow('unknown model family "prithvi-eo-2" (known: prithvi-mae)')
+    expect(() => modelFamily('prithvi-eo-2')).toThrow('unknown model family "prithvi-eo-2" (known: prithvi-mae, mae)')
     expect(prithviMae.configSchema.parse(TINY3)).toEqual(TINY3)
   })
 })

@@ -84,7 +84,7 @@ export class SegmentationTask implements TrainingTask {
     return { ...sliceImages(batch, start, n, s), masks: batch.masks!.subarray(start * s * s, (start + n) * s * s) }
   }
 
-  /** Segmentation logits [n, S, S, K] of model inputs [n, 6, 1, S, S] at evaluation, per evaluation chunk. */
+  /** Segmentation logits [n, S, S, K] of model inputs [n, C, 1, S, S] at evaluation, per evaluation chunk. */
   async segmentLogits(x: Float32Array, n: number): Promise<Float32Array> {
     const tf = this.tf
     const s = this.imgSize
@@ -93,10 +93,11 @@ export class SegmentationTask implements TrainingTask {
     const out = new Float32Array(n * s * s * k)
     for (let start = 0; start < n; start += chunk) {
       const m = Math.min(chunk, n - start)
-      const part = x.subarray(start * 6 * s * s, (start + m) * 6 * s * s)
+      const C = x.length / (n * s * s) // Prithvi's six bands or the MAE layout's in_chans
+      const part = x.subarray(start * C * s * s, (start + m) * C * s * s)
       const logits = withTransientWeights(() =>
         tf.tidy(() => {
-          const { latent } = this.model.forwardEncoder(tf.tensor(part, [m, 6, 1, s, s]), 0)
+          const { latent } = this.model.forwardEncoder(tf.tensor(part, [m, C, 1, s, s]), 0)
           return segmentationForward(tf, this.head, latent as Tensor3D, this.grid, this.options, false).logits
         })
       )

@@ -60,9 +60,9 @@ export interface TrainingTaskKind {
 
 // ------------------------------------------------------------------ batches, shared by the tasks
 
-/** Model input [n, 6, 1, S, S] of a batch. */
+/** Model input [n, C, 1, S, S] of a batch (C: Prithvi's six bands, or the MAE layout's in_chans). */
 export function modelInput(tf: Tf, batch: Batch, imgSize: number): Tensor {
-  return tf.tensor(batch.x, [batch.n, 6, 1, imgSize, imgSize], 'float32')
+  return tf.tensor(batch.x, [batch.n, batch.x.length / (batch.n * imgSize * imgSize), 1, imgSize, imgSize], 'float32')
 }
 
 /** One-hot targets [...shape, k] of class ids. */
@@ -74,7 +74,7 @@ export function oneHot(tf: Tf, labels: ArrayLike<number>, k: number, shape: numb
 
 /** The pixels of images [start, start + n) of a batch; each task adds its targets. */
 export function sliceImages(batch: Batch, start: number, n: number, imgSize: number): Batch {
-  const plane = 6 * imgSize * imgSize
+  const plane = batch.x.length / batch.n // C * S * S
   return { step: batch.step, n, x: batch.x.subarray(start * plane, (start + n) * plane) }
 }
 

@@ -12,28 +12,36 @@ import { importModel } from '../../services/models'
 import { followJob, runEngineJob } from '../run-job'
 import { printable } from '../text'
 import { modelCardLines } from '@shared/models/card-lines'
+import { isMaeConfig } from '@shared/models/mae'
+import { familyOf } from '@shared/models/registry'
 
 function formatCard(m: Parameters<typeof modelCardLines>[0]): string[] {
   return modelCardLines(m).map(([label, text]) => `${label.padEnd(14)}${printable(text)}`)
 }
 
-const USAGE = `marsfm model inspect <checkpoint> [--config yaml|config.json] [--json]
-       marsfm model import <checkpoint> [--config yaml|config.json] [--name NAME]
+const USAGE = `marsfm model inspect <checkpoint> [--config yaml|config.json|mae.json] [--json]
+       marsfm model import <checkpoint> [--config yaml|config.json|mae.json] [--name NAME]
        marsfm model list [--json]
        marsfm model show <id or name> [--json]      the model's card: family, source, statistics, what was assumed
-       marsfm model export-onnx <checkpoint> --out file.onnx [--graph mae|encoder|classifier] [--config yaml] [--mask-ratio 0.5]`
+       marsfm model export-onnx <checkpoint> --out file.onnx [--graph mae|encoder|classifier] [--config yaml|config.json|mae.json] [--mask-ratio 0.5]`
 
 function formatSummary(s: ModelSummary): string {
   const c = s.config
+  const family = familyOf(c)
   const lines = [
     `file          ${s.path} (${(s.fileBytes / 2 ** 20).toFixed(1)} MiB, ${s.format})`,
     `sha256        ${s.sha256}`,
+    `family        ${family.id}: ${family.title}`,
     `architecture  ViT MAE: ${c.img_size}² input, patch ${c.patch_size}, ${c.in_chans} bands, ${c.num_frames} frame(s), tubelet ${c.tubelet_size}`,
     `              encoder ${c.embed_dim}d × ${c.depth} blocks, ${c.num_heads} heads; decoder ${s.hasDecoder ? `${c.decoder_embed_dim}d × ${c.decoder_depth} blocks, ${c.decoder_num_heads} heads` : 'absent'}`,
     `config        ${s.configSource}`,
     `parameters    ${s.parameterCount.toLocaleString('en-US')} (${s.dtype})`,
     `weights       ${s.report.loaded.length} loaded, ${s.report.missing.length} missing, ${s.report.wrongShape.length} wrong shape, ${s.report.unexpected.length} unexpected, ${s.report.ignored.length} not loaded (position tables are recomputed, TL scales unused: ${s.report.ignored.join(', ') || 'none'})`
   ]
+  if (isMaeConfig(c)) {
+    lines.push(`input         ${c.in_chans === 1 ? 'grey (RGB tiles turned grey)' : 'RGB (grey tiles replicated)'} on the 0-1 scale, mean ${c.mean.join('/')}, std ${c.std.join('/')}`)
+    lines.push(`              LayerNorm eps ${c.layer_norm_eps}, norm_pix_loss ${c.norm_pix_loss}${s.hasDecoder ? '' : '; encoder only: no reconstruction'}`)
+  }
   if (s.stats) {
     lines.push(`bands         ${s.stats.bands.join(' ')}`)
     lines.push(`means         ${s.stats.mean.map((v) => v.toFixed(1)).join(' ')}`)
@@ -55,7 +63,7 @@ async function inspect(ctx: AppContext, io: CliIo, path: string, configPath?: st
 
 export const modelCommand: Command = {
   name: 'model',
-  summary: 'inspect, import, list and export Prithvi checkpoints (.pt, .ckpt, .pth, .safetensors)',
+  summary: 'inspect, import, list and export Prithvi and facebookresearch-MAE (MOMO) checkpoints (.pt, .ckpt, .pth, .safetensors)',
   usage: USAGE,
   // list and show read the ledger only.
   needsEngine: (args) => args[0] !== 'list' && args[0] !== 'show',

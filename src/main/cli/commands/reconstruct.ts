@@ -18,11 +18,16 @@ import { DEMO_MODEL_FILE, demoModelDir } from '../../models/demo'
 import { listModels, upsertModel } from '../../models/repository'
 import { printable } from '../text'
 import { jsonSyntaxDetail } from '@shared/datasets/formats/format-error'
+import { isMaeConfig } from '@shared/models/mae'
+import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
 
-const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml|config.json]] --images <files or folder>... [options]
+const USAGE = `marsfm reconstruct [--checkpoint <model.pt> [--config yaml|config.json|mae.json]] --images <files or folder>... [options]
   --checkpoint            Prithvi-100M (ibm-nasa-geospatial/Prithvi-100M), Prithvi-EO-2.0 (Prithvi_EO_V2_*.pt with its config.json)
                           or another MAE; default: the shipped demo model
-  --methods means,prenorm-dup,postnorm-dup   presets: means, prenorm-dup, postnorm-dup, luminance-dup, zero-reflectance
+  --config                Prithvi's yaml, EO-2.0's Hugging Face config.json, or a facebookresearch-MAE JSON config
+                          ({"family": "mae", …}, e.g. MOMO's)
+  --methods means,prenorm-dup,postnorm-dup   presets: means, prenorm-dup, postnorm-dup, luminance-dup, zero-reflectance;
+                          a facebookresearch-MAE model (MOMO) takes "native" (its own input; the default for it)
   --mask-ratio 0.5        fraction of patches removed (one mask per image, shared by every method)
   --seed N                seeded masks (default 0)   |  --mask-noise noise.json  one array of L numbers per image
   --mask-seeds K          K masks per image (seeds N..N+K-1)
@@ -131,7 +136,7 @@ export const reconstructCommand: Command = {
         checkpoint: { type: 'string' },
         config: { type: 'string' },
         images: { type: 'string', multiple: true },
-        methods: { type: 'string', default: 'means,prenorm-dup,postnorm-dup' },
+        methods: { type: 'string' },
         'mask-ratio': { type: 'string', default: '0.5' },
         seed: { type: 'string' },
         'mask-seeds': { type: 'string', default: '1' },
@@ -170,7 +175,8 @@ export const reconstructCommand: Command = {
       for (const f of inputs) if (!existsSync(f)) throw new Error(`image not found: ${f}`)
       images = inputs
     }
-    const methods = values.methods.split(',').map((m) => m.trim()).filter(Boolean)
+    // The default depends on the model's family, known once it is found or imported (below).
+    const methods = (values.methods ?? 'means,prenorm-dup,postnorm-dup').split(',').map((m) => m.trim()).filter(Boolean)
     const maskRatio = Number(values['mask-ratio'])
     if (!(maskRatio >= 0.05 && maskRatio <= 0.95)) throw new UsageError('--mask-ratio must be between 0.05 and 0.95')
     if (values.seed !== undefined && values['mask-noise']) throw new UsageError('give either --seed or --mask-noise, not both')
@@ -205,8 +211,9 @@ export const reconstructCommand: Command = {
     // Said once every option has been checked, so a usage error stays the first line.
     if (usingDemo) io.err(`no --checkpoint: using the shipped demo model ${checkpoint} (for the study's numbers bring Prithvi-100M)`)
     const model = await ledgerModel(ctx, io, checkpoint, configPath)
+    if (values.methods === undefined && isMaeConfig(model.config)) methods.splice(0, methods.length, MAE_NATIVE_METHOD)
     await ctx.engine.whenReady()
-    const { jobId, studyId } = await startStudy(ctx, { ...request, modelId: model.id }, noise ? { noise } : {})
+    const { jobId, studyId } = await startStudy(ctx, { ...request, methods, modelId: model.id }, noise ? { noise } : {})
     let result: unknown
     try {
       result = await followJob(ctx, jobId, 'reconstruct', { keepPartial: true })

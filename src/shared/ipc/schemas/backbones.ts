@@ -5,7 +5,7 @@ import { z } from 'zod'
 import { displayName } from './text'
 import { ComputeDevice } from './device'
 import { InferenceMetrics } from './inference'
-import { BandStatsSchema, PrithviConfigSchema } from './models'
+import { BandStatsSchema, ModelConfigSchema } from './models'
 
 export const Pooling = z.enum(['cls', 'mean'])
 export const ProbeMethod = z.enum(['logistic', 'knn'])
@@ -76,7 +76,7 @@ export const EmbedOutcomeSchema = z.object({
   storeKey: z.string(),
   dim: z.number().int(),
   weights: z.string(),
-  config: PrithviConfigSchema,
+  config: ModelConfigSchema,
   preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), tileNorm: z.string(), stats: BandStatsSchema }),
   computed: z.number().int(),
   reused: z.number().int(),

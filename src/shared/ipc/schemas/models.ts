@@ -1,10 +1,14 @@
 // Schemas for imported foundation-model checkpoints (Prithvi-100M and fine-tuned descendants).
 import { z } from 'zod'
+import { MaeConfigSchema } from '../../models/mae'
 import { PrithviConfigSchema } from '../../models/prithvi-mae'
 import { displayName } from './text'
 
-// The architecture's schema is the family spec's (src/shared/models/prithvi-mae.ts).
+// The architecture's schema is the family spec's (src/shared/models/prithvi-mae.ts, mae.ts).
 export { PrithviConfigSchema }
+
+/** Any family's architecture: the MAE layout (tagged `family: 'mae'`) or Prithvi (untagged). */
+export const ModelConfigSchema = z.union([MaeConfigSchema, PrithviConfigSchema])
 
 export const BandStatsSchema = z.object({ bands: z.array(z.string()), mean: z.array(z.number()), std: z.array(z.number()) })
 
@@ -39,8 +43,8 @@ export const ModelSummary = z.object({
   fileBytes: z.number(),
   format: z.string(),
   sha256: z.string(),
-  config: PrithviConfigSchema,
-  configSource: z.enum(['yaml', 'inferred', 'given']),
+  config: ModelConfigSchema,
+  configSource: z.enum(['yaml', 'json', 'inferred', 'given']),
   stats: BandStatsSchema.nullable(),
   dtype: z.string(),
   parameterCount: z.number().int(),
@@ -60,7 +64,7 @@ export const ModelRecord = z.object({
   path: z.string(),
   sha256: z.string(),
   format: z.string(),
-  config: PrithviConfigSchema,
+  config: ModelConfigSchema,
   stats: BandStatsSchema.nullable(),
   parameterCount: z.number().int(),
   dtype: z.string(),

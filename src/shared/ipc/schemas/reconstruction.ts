@@ -89,7 +89,10 @@ export const StudyConfig = StudySettings.extend({
   source: StudySource,
   methods: z.array(z.string()),
   recipes: z.array(BandRecipeSchema),
-  model: z.object({ id: z.number().int(), name: z.string(), sha256: z.string() })
+  model: z.object({ id: z.number().int(), name: z.string(), sha256: z.string() }),
+  /** The model's family and the preprocessing the study used (absent in studies recorded before families). */
+  family: z.string().optional(),
+  preprocessing: z.string().optional()
 })
 export type StudyConfig = z.infer<typeof StudyConfig>
 

@@ -2,7 +2,7 @@
 // --config run.json` reads and the Training view builds), ledger records, and the live events.
 import { z } from 'zod'
 import { displayName } from './text'
-import { AbsolutePath, BandStatsSchema, PrithviConfigSchema } from './models'
+import { AbsolutePath, BandStatsSchema, ModelConfigSchema } from './models'
 
 export const RunTask = z.enum(['classification', 'segmentation', 'pretrain'])
 export type RunTask = z.infer<typeof RunTask>
@@ -50,7 +50,7 @@ export const RunModel = z.union([
   z.object({ id: z.number().int().positive() }).strict(),
   z.object({ demo: z.literal(true) }).strict(),
   z.object({ path: AbsolutePath, configPath: AbsolutePath.optional() }).strict(),
-  z.object({ random: PrithviConfigSchema, stats: BandStatsSchema.optional() }).strict()
+  z.object({ random: ModelConfigSchema, stats: BandStatsSchema.optional() }).strict()
 ])
 export type RunModel = z.infer<typeof RunModel>
 
