@@ -52,14 +52,15 @@ describe('Experiments view', () => {
     await page.getByTestId('experiments-filter').fill('optimizer.lr=0.01')
     await expect.poll(rowIds).toEqual(runs.filter((r) => r.lr === 0.01).map((r) => r.id).reverse())
     await page.getByTestId('experiments-filter').fill('')
-    // Sorting by balanced accuracy puts the best first (higher lr and seed learn "faster" here).
-    await page.getByTestId('experiments-col-val/balanced_accuracy').click()
-    expect(await attr('experiments-col-val/balanced_accuracy', 'aria-sort')).toBe('descending')
-    const best = [...runs].sort((a, b) => b.lr - a.lr || b.seed - a.seed)[0]!
-    expect((await rowIds())[0]).toBe(best.id)
-    await page.getByTestId('experiments-col-val/balanced_accuracy').click()
-    expect(await attr('experiments-col-val/balanced_accuracy', 'aria-sort')).toBe('ascending')
-    expect((await rowIds()).at(-1)).toBe(best.id)
+    // Sorting by a loss puts the lowest first (here the higher lr and the lower seed), a second click reverses.
+    await page.getByTestId('experiments-col-val/loss').click()
+    expect(await attr('experiments-col-val/loss', 'aria-sort')).toBe('ascending')
+    const order = [...runs].sort((a, b) => b.lr - a.lr || a.seed - b.seed).map((r) => r.id)
+    expect(await rowIds()).toEqual(order)
+    await page.getByTestId('experiments-col-val/loss').click()
+    expect(await attr('experiments-col-val/loss', 'aria-sort')).toBe('descending')
+    expect(await rowIds()).toEqual([...order].reverse())
+    await page.getByTestId('experiments-sort-id').click()
   })
 
   it('overlays the chosen runs in several panels, with EMA smoothing', async () => {

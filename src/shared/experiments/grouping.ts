@@ -22,7 +22,16 @@ export function groupRuns(runs: readonly GroupableRun[], key: string): RunGroup[
     if (!g) groups.set(v, (g = []))
     g.push(r.id)
   }
-  return [...groups.entries()].sort(([a], [b]) => (a === '–' ? 1 : b === '–' ? -1 : a.localeCompare(b, undefined, { numeric: true }))).map(([value, runIds]) => ({ value, runIds }))
+  return [...groups.entries()].sort(([a], [b]) => compareValues(a, b)).map(([value, runIds]) => ({ value, runIds }))
+}
+
+/** Numbers by value ("0.001" before "0.01"), text naturally, "–" (missing) last. */
+export function compareValues(a: string, b: string): number {
+  if (a === '–' || b === '–') return a === b ? 0 : a === '–' ? 1 : -1
+  const x = Number(a)
+  const y = Number(b)
+  if (a.trim() !== '' && b.trim() !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y
+  return a.localeCompare(b, undefined, { numeric: true })
 }
 
 /** Dotted config keys present in any run (candidates for "group by"), sorted. */

@@ -3,6 +3,8 @@
 // every value is positive and they span two decades or more, as learning rates do); categorical
 // axes (strings, booleans, mixed) place their distinct values evenly, sorted. Pure: no DOM.
 
+import { compareValues } from './grouping'
+
 export type AxisValue = number | string | boolean | null | undefined
 
 export interface ParallelRun {
@@ -42,7 +44,8 @@ export function buildAxis(key: string, values: readonly AxisValue[]): Axis {
     axis.ticks = [0, 0.5, 1].map((t) => ({ at: t, label: formatNumber(invert(axis, t)) }))
     return axis
   }
-  const categories = [...new Set(values.map(label))].sort((a, b) => (a === '–' ? -1 : b === '–' ? 1 : a.localeCompare(b, undefined, { numeric: true })))
+  // Missing values at the bottom, then numbers by value and text naturally.
+  const categories = [...new Set(values.map(label))].sort((a, b) => (a === '–' ? -1 : b === '–' ? 1 : compareValues(a, b)))
   const at = (i: number) => (categories.length === 1 ? 0.5 : i / (categories.length - 1))
   return { key, kind: 'categorical', categories, ticks: categories.map((c, i) => ({ label: c, at: at(i) })) }
 }

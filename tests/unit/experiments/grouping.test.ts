@@ -16,6 +16,9 @@ describe('group by a config key', () => {
       { value: '–', runIds: [4] }
     ])
     expect(configKeys(runs)).toEqual(['optimizer.lr', 'seed'])
+    // Numbers by value, not as text: 0.001 < 0.002 < 0.01 < 1e-1.
+    const lrs = [0.01, 0.1, 0.002, 0.001].map((lr, id) => ({ id, config: { lr } }))
+    expect(groupRuns(lrs, 'lr').map((g) => g.value)).toEqual(['0.001', '0.002', '0.01', '0.1'])
   })
 })
 
