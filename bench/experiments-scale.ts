@@ -8,12 +8,12 @@
 // Target: < 1 s each. Prints each time, its ratio to the target and to the baseline.
 //
 //   npx vite-node --config vitest.config.ts bench/experiments-scale.ts -- [--runs 1000] [--steps 2000]
-//     [--metrics 10] [--iters 5] [--home DIR (reuse or keep a filled ledger)] [--no-browser]
+//     [--metrics 10] [--iters 5] [--home DIR (reuse or keep a filled ledger)] [--no-browser] [--no-baseline]
 //
 // Filling takes about a minute; --home keeps the ledger so later runs skip it.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { openLedger, type Db } from '@main/ledger/ledger'
@@ -77,6 +77,12 @@ async function median(f: () => unknown | Promise<unknown>, iters = ITERS): Promi
 const rows: { what: string; seconds: number; baseline?: number }[] = []
 const report = (what: string, seconds: number, baseline?: number) => rows.push({ what, seconds, baseline })
 
+/** The little of the DOM the page-side functions use. */
+interface MiniDocument {
+  querySelectorAll(selector: string): ArrayLike<{ click(): void }>
+  querySelector(selector: string): { getAttribute(name: string): string | null; textContent: string | null } | null
+}
+
 async function browserTimes(): Promise<void> {
   const webEntry = join(ROOT, 'out/main/web.js')
   const chromiumPath = process.env.MARSFM_CHROMIUM ?? '/usr/bin/chromium'
@@ -106,23 +112,37 @@ async function browserTimes(): Promise<void> {
         await page.getByTestId('nav-datasets').waitFor()
         let t = performance.now()
         await page.getByTestId('nav-experiments').click()
-        // Page-side code as strings: this file is type-checked without the DOM library.
-        await page.waitForFunction(`document.querySelectorAll('[data-testid^="experiment-row-"]').length === ${RUNS}`, undefined, { timeout: 120_000 })
+        // Page-side functions see the page's document (this file is type-checked without the DOM
+        // library, and the app's CSP forbids evaluating strings).
+        await page.waitForFunction(
+          (n) => {
+            const d = (globalThis as unknown as { document: MiniDocument }).document
+            return d.querySelectorAll('[data-testid^="experiment-row-"]').length === Math.min(n, 100) && !!d.querySelector('[data-testid="experiments-counts"]')?.textContent?.includes(`${n} of ${n} runs`)
+          },
+          RUNS,
+          { timeout: 120_000 }
+        )
         const open = (performance.now() - t) / 1000
         // Choose 10 runs (checkbox clicks in the page, as one batch), then wait for both panels to hold 10 lines.
         t = performance.now()
-        await page.evaluate(`[...document.querySelectorAll('[data-testid^="compare-"][type="checkbox"]')].slice(0, 10).forEach((b) => b.click())`)
+        await page.evaluate(() => {
+          const d = (globalThis as unknown as { document: MiniDocument }).document
+          Array.from(d.querySelectorAll('[data-testid^="compare-"][type="checkbox"]')).slice(0, 10).forEach((b) => b.click())
+        })
         await page.waitForFunction(
-          `['chart-compare', 'chart-compare-1'].every((id) => document.querySelector('[data-testid="' + id + '"]')?.getAttribute('data-lines') === '10')`,
+          () => {
+            const d = (globalThis as unknown as { document: MiniDocument }).document
+            return ['chart-compare', 'chart-compare-1'].every((id) => d.querySelector(`[data-testid="${id}"]`)?.getAttribute('data-lines') === '10')
+          },
           undefined,
           { timeout: 120_000 }
         )
-        await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))')
+        await page.evaluate(() => new Promise<void>((r) => (globalThis as unknown as { requestAnimationFrame(cb: () => void): void }).requestAnimationFrame(() => r())))
         const overlay = (performance.now() - t) / 1000
         if (i > 0) (openTimes.push(open), overlayTimes.push(overlay)) // the first is a warm-up
       }
       const med = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-      report(`Chromium: click Experiments → ${RUNS}-row table rendered`, med(openTimes))
+      report(`Chromium: click Experiments → table of ${RUNS} runs (first page) rendered`, med(openTimes))
       report('Chromium: choose 10 runs → 2 overlay panels × 10 lines drawn', med(overlayTimes))
     } finally {
       await browser.close()
@@ -148,7 +168,7 @@ async function main() {
     return JSON.stringify(env.value).length // what the web socket sends
   }
   const listS = await median(listOnce)
-  const baseS = await median(() => baselineList(ledger.db), Math.min(ITERS, 2))
+  const baseS = argv.includes('--no-baseline') ? undefined : await median(() => baselineList(ledger.db), Math.min(ITERS, 2))
   report(`runs:list (${RUNS} runs, serialised)`, listS, baseS)
 
   const ids = (ledger.db.prepare('SELECT id FROM runs ORDER BY id DESC LIMIT 10').all() as { id: number }[]).map((r) => r.id)
@@ -161,7 +181,7 @@ async function main() {
     // Baseline: every point of each run, one call per run (what the view did before).
     for (const id of ids) JSON.stringify(ledger.db.prepare('SELECT step, name, value FROM metrics WHERE rowid IN (SELECT MAX(rowid) FROM metrics WHERE run_id = ? GROUP BY name, step) ORDER BY step, name').all(id))
   }
-  const perRunS = await median(perRun, Math.min(ITERS, 3))
+  const perRunS = argv.includes('--no-baseline') ? undefined : await median(perRun, Math.min(ITERS, 3))
   report(`runs:series, 10 runs × 1 metric (${STEPS} → ${Math.min(STEPS, 1000)} points)`, await median(seriesOnce([METRIC_NAMES[0]!])), perRunS)
   report('runs:series, 10 runs × 2 metrics (the default panels)', await median(seriesOnce(METRIC_NAMES.slice(0, 2))), perRunS)
   ledger.close()
@@ -173,6 +193,7 @@ async function main() {
     const vsBase = r.baseline ? `${(r.seconds / r.baseline).toFixed(3)} (${r.baseline.toFixed(3)} s)` : '–'
     console.log(`${r.what.padEnd(68)} ${r.seconds.toFixed(3).padStart(8)} ${(r.seconds / TARGET_S).toFixed(3).padStart(13)} ${vsBase.padStart(11)}`)
   }
+  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (1 / 5 / 15 min) at the end`)
   console.log('baselines: runs:list — the previous per-run queries (max step, latest metrics, newest checkpoint per run); runs:series — every point of each of the 10 runs, one query per run')
   if (!kept) rmSync(home, { recursive: true, force: true })
 }
