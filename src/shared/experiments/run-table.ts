@@ -1,7 +1,7 @@
 // The experiments table as data: each run's model and data by name (never an id or a hash), its
 // duration, and the table's filter and sort. Pure, so the view, the CSV export and the tests agree.
 import type { RunRecord } from '../ipc/schemas/runs'
-import { flattenConfig } from '../training/config-diff'
+import { configDiff, flattenConfig, type DiffRow } from '../training/config-diff'
 
 /** The model a run used, as the user knows it. */
 export function modelLabel(run: Pick<RunRecord, 'modelName' | 'modelId' | 'config'>): string {
@@ -90,4 +90,9 @@ export function configValues(run: RunRecord): Record<string, string | number | b
   }
   walk(run.config, '')
   return out
+}
+
+/** The settings that differ between runs (model and data by each run's own names). */
+export function runConfigDiff(runs: readonly RunRecord[]): DiffRow[] {
+  return configDiff(runs.map((r) => ({ ...(r.config as object), model: modelLabel(r), data: dataLabel(r) })))
 }

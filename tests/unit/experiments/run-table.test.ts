@@ -49,3 +49,15 @@ describe('config values for parallel coordinates', () => {
     expect(v).toEqual({ 'optimizer.lr': 0.01, model: 'demo model', data: '/d/l', 'augment.flips': true, classes: '[1,2]' })
   })
 })
+
+describe('config diff of chosen runs (as the view builds it)', () => {
+  it('shows only the keys that differ, the model and data by name, never the run name', async () => {
+    const { runConfigDiff } = await import('@shared/experiments/run-table')
+    const a = run({ id: 1, name: 'a', config: { name: 'a', optimizer: { lr: 0.001 }, model: { id: 3 }, data: { kind: 'dataset-version', id: 2 }, seed: 0 }, modelId: 3, modelName: 'Prithvi-100M', datasetName: 'craters v1' })
+    const b = run({ id: 2, name: 'b', config: { name: 'b', optimizer: { lr: 0.01 }, model: { demo: true }, data: { kind: 'dataset-version', id: 2 }, seed: 0 }, datasetName: 'craters v1' })
+    expect(runConfigDiff([a, b])).toEqual([
+      { key: 'model', values: ['Prithvi-100M', 'demo model'] },
+      { key: 'optimizer.lr', values: ['0.001', '0.01'] }
+    ])
+  })
+})
