@@ -44,6 +44,10 @@ describe('Sweeps view', () => {
     expect(await page.getByTestId('sweep-trial-1').textContent()).toMatch(/#2\s*done\s*1\s*\d\.\d{4}/)
     expect((await page.getByTestId('sweep-best').textContent())?.trim()).toMatch(/^Best: trial [12], run #[12], val\/balanced_accuracy \d\.\d{4}\s*\(seed=[01]\)/)
     expect(await page.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('2')
+    // Parallel coordinates: the swept key and the metric as axes, one line per trial's run.
+    expect(await page.getByTestId('sweep-parallel').getAttribute('data-runs')).toBe('2')
+    expect(await page.getByTestId('sweep-parallel').getAttribute('data-axes')).toBe('seed,val/balanced_accuracy')
+    expect(await page.getByTestId('sweep-parallel-run-1').count()).toBe(1)
     expect(await page.getByTestId('sweep-list').textContent()).toMatch(/#1 e2e seeds\s*done · 2 done/)
     // The trials are ordinary runs: Experiments lists them by name.
     await page.keyboard.press('Alt+4')

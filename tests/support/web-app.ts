@@ -19,9 +19,11 @@ export interface WebApp {
   stop(): Promise<void>
 }
 
-export async function startWebApp(env: NodeJS.ProcessEnv = {}): Promise<WebApp> {
+/** `seed` fills the fresh MARSFM_HOME (e.g. a ledger with runs) before web mode opens it. */
+export async function startWebApp(env: NodeJS.ProcessEnv = {}, opts: { seed?: (home: string) => void } = {}): Promise<WebApp> {
   requireBuild()
   const home = tempHome('marsfm-e2e-')
+  opts.seed?.(home.dir)
   const proc = spawn(process.execPath, [WEB_ENTRY], {
     env: { ...process.env, MARSFM_HOME: home.dir, ...env },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -305,6 +305,40 @@ const sweepsAndRunUuids: Migration = {
   }
 }
 
+const runNotesAndLatest: Migration = {
+  version: 6,
+  name: 'run notes and tags; latest metric per run',
+  up(db) {
+    db.exec(`
+      -- What a scientist writes about a run (free text) and the tags that group it (a JSON array).
+      ALTER TABLE runs ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+      ALTER TABLE runs ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+
+      -- The newest value of each metric of each run and the run's highest step, kept by a trigger on
+      -- the append-only metrics, so the run list is one query over a few rows per run instead of a
+      -- scan of every recorded point (a 1,000-run ledger holds tens of millions).
+      CREATE TABLE run_latest_metrics (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        name TEXT NOT NULL,
+        value REAL NOT NULL,
+        max_step INTEGER NOT NULL,
+        PRIMARY KEY (run_id, name)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO run_latest_metrics (run_id, name, value, max_step)
+        SELECT m.run_id, m.name, m.value, s.max_step FROM metrics m
+        JOIN (SELECT run_id, name, MAX(rowid) AS last, MAX(step) AS max_step FROM metrics GROUP BY run_id, name) s ON m.rowid = s.last;
+      CREATE TRIGGER metrics_latest AFTER INSERT ON metrics BEGIN
+        INSERT INTO run_latest_metrics (run_id, name, value, max_step) VALUES (NEW.run_id, NEW.name, NEW.value, NEW.step)
+          ON CONFLICT (run_id, name) DO UPDATE SET value = excluded.value, max_step = MAX(max_step, excluded.max_step);
+      END;
+      -- Deleting a run deletes its metrics (migration 3); its summary goes with them.
+      CREATE TRIGGER metrics_latest_delete AFTER DELETE ON metrics BEGIN
+        DELETE FROM run_latest_metrics WHERE run_id = OLD.run_id AND name = OLD.name;
+      END;
+    `)
+  }
+}
+
 const labelCorrections: Migration = {
   version: 7,
   name: 'label origins and policy, class mappings of imports',
@@ -335,6 +369,6 @@ const modelCards: Migration = {
 }
 
 /** All migrations in order. Append new ones; never edit a released one. */
-export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies, sweepsAndRunUuids, labelCorrections, modelCards]
+export const migrations: readonly Migration[] = [initial, datasetCuration, deletableRuns, backboneStudies, sweepsAndRunUuids, runNotesAndLatest, labelCorrections, modelCards]
 
 export const LATEST_SCHEMA_VERSION = migrations[migrations.length - 1]!.version

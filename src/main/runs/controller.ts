@@ -117,6 +117,13 @@ export class RunsController extends EventEmitter {
     return { run: this.get(id), metrics: runMetrics(db, id), checkpoints: runCheckpoints(db, id) }
   }
 
+  /** Tells every window that a run's notes or tags changed; returns the run. */
+  annotated(run: RunRecord): RunRecord {
+    this.deps.bus.emit('runs:status', { run })
+    this.emit('status', run)
+    return run
+  }
+
   announce(runId: number): void {
     const run = this.get(runId)
     this.deps.bus.emit('runs:status', { run })

@@ -107,13 +107,6 @@ export function runMetrics(db: Db, runId: number): MetricPoint[] {
     .all(runId) as MetricPoint[]
 }
 
-function latestMetrics(db: Db, runId: number): Record<string, number> {
-  const rows = db
-    .prepare(`SELECT name, value FROM metrics WHERE rowid IN (SELECT MAX(rowid) FROM metrics WHERE run_id = ? GROUP BY name)`)
-    .all(runId) as { name: string; value: number }[]
-  return Object.fromEntries(rows.map((r) => [r.name, r.value]))
-}
-
 export function addCheckpoint(db: Db, c: Omit<CheckpointRecord, 'id' | 'createdAt'>): void {
   db.prepare('INSERT INTO checkpoints (run_id, step, kind, path, metric_name, metric_value, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
     c.runId,
@@ -158,8 +151,31 @@ export function latestCheckpoint(db: Db, runId: number): CheckpointRecord | null
   return row ? toCheckpoint(row) : null
 }
 
-function toRecord(db: Db, r: RunRow, jobId: string | null): RunRecord {
-  const last = latestCheckpoint(db, r.id)
+/**
+ * A run row with everything the list shows, in one statement: the newest value of each metric and
+ * the highest step (from `run_latest_metrics`, kept by a trigger), the newest resumable
+ * checkpoint's step, and the dataset version's and model's names. No query per run.
+ */
+const RUN_SELECT = `
+  SELECT r.*,
+    (SELECT json_group_object(l.name, l.value) FROM run_latest_metrics l WHERE l.run_id = r.id) AS latest_json,
+    (SELECT MAX(l.max_step) FROM run_latest_metrics l WHERE l.run_id = r.id) AS max_step,
+    (SELECT c.step FROM checkpoints c WHERE c.run_id = r.id AND c.kind IN ('last', 'periodic') ORDER BY c.step DESC, c.id DESC LIMIT 1) AS last_checkpoint_step,
+    (SELECT d.name || ' v' || v.version FROM dataset_versions v JOIN datasets d ON d.id = v.dataset_id WHERE v.id = r.dataset_version_id) AS dataset_name,
+    (SELECT m.name FROM models m WHERE m.id = r.model_id) AS model_name
+  FROM runs r`
+
+interface RunListRow extends RunRow {
+  notes: string
+  tags_json: string
+  latest_json: string | null
+  max_step: number | null
+  last_checkpoint_step: number | null
+  dataset_name: string | null
+  model_name: string | null
+}
+
+function toRecord(r: RunListRow, jobId: string | null): RunRecord {
   return {
     id: r.id,
     name: r.name,
@@ -168,7 +184,10 @@ function toRecord(db: Db, r: RunRow, jobId: string | null): RunRecord {
     statusReason: r.status_reason,
     config: JSON.parse(r.config_json),
     datasetHash: r.dataset_hash,
+    datasetVersionId: r.dataset_version_id,
+    datasetName: r.dataset_name,
     modelId: r.model_id,
+    modelName: r.model_name,
     modelHash: r.model_hash,
     backend: r.backend,
     device: r.device,
@@ -178,19 +197,68 @@ function toRecord(db: Db, r: RunRow, jobId: string | null): RunRecord {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     jobId,
-    step: maxMetricStep(db, r.id),
-    latest: latestMetrics(db, r.id),
-    lastCheckpointStep: last ? last.step : null
+    step: r.max_step ?? 0,
+    latest: r.latest_json ? (JSON.parse(r.latest_json) as Record<string, number>) : {},
+    lastCheckpointStep: r.last_checkpoint_step,
+    notes: r.notes,
+    tags: JSON.parse(r.tags_json) as string[]
   }
 }
 
 export function getRun(db: Db, id: number, jobId: string | null = null): RunRecord | null {
-  const row = db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined
-  return row ? toRecord(db, row, jobId) : null
+  const row = db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunListRow | undefined
+  return row ? toRecord(row, jobId) : null
 }
 
+/** Every run, newest first, in one query. */
 export function listRuns(db: Db, jobOf: (id: number) => string | null = () => null): RunRecord[] {
-  return (db.prepare('SELECT * FROM runs ORDER BY id DESC').all() as RunRow[]).map((r) => toRecord(db, r, jobOf(r.id)))
+  return (db.prepare(`${RUN_SELECT} ORDER BY r.id DESC`).all() as RunListRow[]).map((r) => toRecord(r, jobOf(r.id)))
+}
+
+/** Sets a run's notes and tags (tags trimmed, deduplicated, in the order given). */
+export function annotateRun(db: Db, id: number, notes: string, tags: readonly string[]): boolean {
+  const unique = [...new Set(tags.map((t) => t.trim()).filter(Boolean))]
+  return db.prepare('UPDATE runs SET notes = ?, tags_json = ? WHERE id = ?').run(notes, JSON.stringify(unique), id).changes > 0
+}
+
+export interface SeriesRequest {
+  runIds: readonly number[]
+  names: readonly string[]
+}
+
+/**
+ * The chosen metrics of the chosen runs in one query, as step-ordered series per run and name
+ * (where a step was recorded twice the later row wins, as in `runMetrics`).
+ */
+export function metricSeries(db: Db, req: SeriesRequest): Map<number, Map<string, { steps: number[]; values: number[] }>> {
+  const out = new Map<number, Map<string, { steps: number[]; values: number[] }>>()
+  if (!req.runIds.length || !req.names.length) return out
+  const rows = db
+    .prepare(
+      `SELECT run_id, name, step, value FROM metrics
+       WHERE run_id IN (${req.runIds.map(() => '?').join(',')}) AND name IN (${req.names.map(() => '?').join(',')})
+       ORDER BY run_id, name, step, rowid`
+    )
+    .raw()
+    .all(...req.runIds, ...req.names) as [number, string, number, number][]
+  let series: { steps: number[]; values: number[] } | undefined
+  let key = ''
+  for (const [runId, name, step, value] of rows) {
+    const k = `${runId}\u0000${name}`
+    if (k !== key) {
+      key = k
+      let byName = out.get(runId)
+      if (!byName) out.set(runId, (byName = new Map()))
+      byName.set(name, (series = { steps: [], values: [] }))
+    }
+    const n = series!.steps.length
+    if (n && series!.steps[n - 1] === step) series!.values[n - 1] = value
+    else {
+      series!.steps.push(step)
+      series!.values.push(value)
+    }
+  }
+  return out
 }
 
 /**

@@ -15,5 +15,10 @@ export const navigation = [
 
 export const router = createRouter({
   history: createWebHashHistory(),
-  routes: [{ path: '/', redirect: '/datasets' }, ...navigation.map(({ path, name, component }) => ({ path, name, component }))]
+  routes: [
+    { path: '/', redirect: '/datasets' },
+    ...navigation.map(({ path, name, component }) => ({ path, name, component })),
+    // A run's page, opened from the Experiments table (not in the sidebar).
+    { path: '/experiments/runs/:id(\\d+)', name: 'run', component: () => import('./views/RunPageView.vue') }
+  ]
 })

@@ -53,6 +53,8 @@ export function createApi(invoke: Invoke, subscribe: Subscribe, desktop?: Deskto
       cancel: (id: number) => invoke('runs:cancel', { id }),
       resume: (id: number) => invoke('runs:resume', { id }),
       delete: (id: number) => invoke('runs:delete', { id }),
+      annotate: (request: RequestOf<'runs:annotate'>) => invoke('runs:annotate', request),
+      series: (request: RequestOf<'runs:series'>) => invoke('runs:series', request),
       onMetrics: (listener: (m: EventPayload<'runs:metrics'>) => void) => subscribe('runs:metrics', listener),
       onStatus: (listener: (s: EventPayload<'runs:status'>) => void) => subscribe('runs:status', listener),
       onDeleted: (listener: (d: EventPayload<'runs:deleted'>) => void) => subscribe('runs:deleted', listener)

@@ -19,7 +19,7 @@ import {
 import * as I from './schemas/inference'
 import * as B from './schemas/backbones'
 import { SweepCreated, SweepCreateRequest, SweepIdRequest, SweepRecord, SweepStatusEvent } from './schemas/sweeps'
-import { MemoryCheck, RunDetail, RunIdRequest, RunMetricsEvent, RunRecord, RunStarted, RunStartRequest, RunStatusEvent } from './schemas/runs'
+import { MemoryCheck, RunAnnotateRequest, RunDetail, RunIdRequest, RunSeries, RunSeriesRequest, RunMetricsEvent, RunRecord, RunStarted, RunStartRequest, RunStatusEvent } from './schemas/runs'
 
 const Empty = z.object({}).strict()
 const Ok = z.object({ ok: z.literal(true) })
@@ -84,6 +84,8 @@ export const channels = {
   'runs:estimate': { request: RunStartRequest, response: MemoryCheck.nullable() },
   'runs:list': { request: Empty, response: z.array(RunRecord) },
   'runs:get': { request: RunIdRequest, response: RunDetail },
+  'runs:annotate': { request: RunAnnotateRequest, response: RunRecord },
+  'runs:series': { request: RunSeriesRequest, response: z.array(RunSeries) },
   'runs:pause': { request: RunIdRequest, response: Ok },
   'runs:cancel': { request: RunIdRequest, response: Ok },
   'runs:resume': { request: RunIdRequest, response: RunStarted },

@@ -2,7 +2,7 @@
 // recorded history of the selected run, and the controls (start, pause, cancel, resume, delete).
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef, triggerRef } from 'vue'
-import type { MemoryCheck, RunConfigInput, RunMetricsEvent, RunRecord } from '@shared/ipc/schemas/runs'
+import type { MemoryCheck, RunConfigInput, RunMetricsEvent, RunRecord, RunSeriesRequest } from '@shared/ipc/schemas/runs'
 import { api } from '../api'
 import { trackedCalls } from '../composables/trackedCalls'
 
@@ -21,7 +21,7 @@ export interface RunLive {
 export const useRunsStore = defineStore('runs', () => {
   const runs = ref<RunRecord[]>([])
   const error = ref<string | null>(null)
-  const { calls, track } = trackedCalls(['refresh', 'select', 'history', 'start', 'estimate', 'delete', 'pause', 'cancel', 'resume'], error)
+  const { calls, track } = trackedCalls(['refresh', 'select', 'history', 'start', 'estimate', 'delete', 'pause', 'cancel', 'resume', 'annotate', 'series'], error)
   /** The list's state (each action's own is in `calls`). */
   const state = computed(() => calls.refresh.state)
   /** Warnings of the last start (e.g. a skewed class balance), shown next to the Start button. */
@@ -81,6 +81,18 @@ export const useRunsStore = defineStore('runs', () => {
   /** A run's recorded metrics, for comparing runs (the live view keeps its own). */
   async function history(id: number) {
     return track('history', () => api.runs.get(id), 'report')
+  }
+
+  /** Saves a run's notes and tags (the error stays with the run page's Save, not the view). */
+  async function annotate(id: number, notes: string, tags: string[]) {
+    const run = await track('annotate', () => api.runs.annotate({ id, notes, tags }), 'own')
+    if (run) upsert(run)
+    return run
+  }
+
+  /** Several runs' metric series in one call (long ones downsampled), for overlays and groups. */
+  async function series(request: RunSeriesRequest) {
+    return track('series', () => api.runs.series(request), 'report')
   }
 
   async function start(config: RunConfigInput) {
@@ -148,6 +160,8 @@ export const useRunsStore = defineStore('runs', () => {
     refresh,
     select,
     history,
+    annotate,
+    series,
     start,
     estimate,
     delete: deleteRun,

@@ -159,7 +159,12 @@ export const RunRecord = z.object({
   statusReason: z.string().nullable(),
   config: z.unknown(),
   datasetHash: z.string().nullable(),
+  datasetVersionId: z.number().int().nullable(),
+  /** "<dataset> v<version>" for a run on a frozen dataset version (null: a folder or none). */
+  datasetName: z.string().nullable(),
   modelId: z.number().int().nullable(),
+  /** The imported model's name (null: the demo model, a file or random weights; see the config). */
+  modelName: z.string().nullable(),
   modelHash: z.string().nullable(),
   backend: z.string().nullable(),
   device: z.string().nullable(),
@@ -175,7 +180,10 @@ export const RunRecord = z.object({
   /** Latest value of every metric. */
   latest: z.record(z.string(), z.number()),
   /** Step of the newest checkpoint (null: none, so no resume). */
-  lastCheckpointStep: z.number().int().nullable()
+  lastCheckpointStep: z.number().int().nullable(),
+  /** The user's notes and tags (editable on the run page). */
+  notes: z.string(),
+  tags: z.array(z.string())
 })
 export type RunRecord = z.infer<typeof RunRecord>
 
@@ -244,6 +252,37 @@ export function bestMetricOf(config: Pick<RunConfig, 'task' | 'checkpoint'>): { 
 // Strict at the top level of the config too: a misspelt key is an error, not silently dropped.
 export const RunStartRequest = z.object({ config: RunConfig.strict() }).strict()
 export const RunIdRequest = z.object({ id: z.number().int().positive() }).strict()
+/** A tag: one short line, no control characters; tags group and filter runs. */
+export const RunTag = displayName(40)
+export const RunAnnotateRequest = z
+  .object({
+    id: z.number().int().positive(),
+    notes: z.string().max(20_000),
+    tags: z.array(RunTag).max(32)
+  })
+  .strict()
+export type RunAnnotateRequest = z.infer<typeof RunAnnotateRequest>
+
+/** Metric series of several runs for an overlay, in one call; long series come back downsampled. */
+export const RunSeriesRequest = z
+  .object({
+    runIds: z.array(z.number().int().positive()).min(1).max(200),
+    names: z.array(z.string().min(1).max(200)).min(1).max(32),
+    /** Points per series at most (longer ones are downsampled, keeping their shape). */
+    maxPoints: z.number().int().min(16).max(20_000).default(1000)
+  })
+  .strict()
+export type RunSeriesRequest = z.input<typeof RunSeriesRequest>
+export const RunSeries = z.object({
+  runId: z.number().int(),
+  name: z.string(),
+  steps: z.array(z.number().int()),
+  values: z.array(z.number()),
+  /** Points recorded (steps.length when not downsampled). */
+  recorded: z.number().int()
+})
+export type RunSeries = z.infer<typeof RunSeries>
+
 export const RunStarted = z.object({
   runId: z.number().int(),
   jobId: z.string().nullable(),
