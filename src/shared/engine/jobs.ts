@@ -73,6 +73,8 @@ export const TrainBenchParams = z.object({
   microBatch: z.number().int().positive().optional(),
   /** Run on a software WebGPU adapter (llvmpipe, SwiftShader): correct but slow, so refused unless asked. */
   allowSoftware: z.boolean().default(false),
+  /** Partial fine-tuning: the first K encoder blocks frozen and run in ONNX Runtime (classification). */
+  freezeBlocks: z.number().int().min(0).max(128).optional(),
   /** Architecture overrides of the preset (memory calibration of src/shared/training/memory.ts). */
   model: z.record(z.string(), z.number()).optional(),
   task: z.enum(['classification', 'pretrain', 'segmentation']).default('classification'),
