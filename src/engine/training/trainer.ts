@@ -18,6 +18,7 @@ import type { EvalResult } from './evaluate'
 import { TRAINING_TASKS } from './tasks/registry'
 import type { TrainingTask } from './tasks/task'
 import { FrozenPrefix, isFrozenParameter } from './frozen-prefix'
+import { freezeBlocksProblem } from '@shared/training/freeze-blocks'
 import type { Device } from '../onnx/runtime'
 
 export class NonFiniteLossError extends Error {
@@ -77,9 +78,9 @@ export class Trainer {
     const { arch, decoder } = kind.backbone(cfg, o.modelConfig)
     const frozen = cfg.freezeBlocks ?? 0
     if (frozen > 0) {
-      if (cfg.task !== 'classification') throw new Error(`freezeBlocks is for classification runs (a ${cfg.task} run trains every block it reads)`)
-      if (cfg.freezeBackbone) throw new Error('freezeBlocks and freezeBackbone go one at a time (freezeBlocks = depth trains the head alone)')
-      // Exported before the tfjs copy exists; checks K against the depth.
+      const why = freezeBlocksProblem(cfg, arch.depth)
+      if (why) throw new Error(why)
+      // Exported before the tfjs copy exists.
       this.frozenPrefix = new FrozenPrefix(arch, o.weights, frozen, o.frozenDevice ? { device: o.frozenDevice } : {})
     }
     this.model = PrithviMAE.fromWeights(tf, arch, o.weights, { decoder, seed: cfg.seed })

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { RunConfig } from '@shared/ipc/schemas/runs'
 import { MemoryLimitError } from '@shared/training/memory'
+import { freezeBlocksProblem } from '@shared/training/freeze-blocks'
 import type { AppContext } from '../app/types'
 import { pretrainedTileNorm } from '../models/pretraining'
 import { createRun, setRunInputs, updateRun } from './repository'
@@ -30,6 +31,7 @@ export async function startRun(deps: StartRunDeps, raw: unknown): Promise<{ runI
   const config = parseRunConfig(raw)
   const model = requestModel(deps, config.model)
   if (isResolvedModel(model)) config.preprocessing.tileNorm ??= tileNormOf(model)
+  if (isResolvedModel(model)) assertFreezeBlocks(config, model)
   const data = requestData(deps, config)
   // Checked before the run is recorded: a typo in the path is an error now, not a failed run later.
   let warnings: string[] = []
@@ -64,6 +66,7 @@ export async function startRun(deps: StartRunDeps, raw: unknown): Promise<{ runI
       job.progress(0, 0, `Resolving model ${resolvedModel.path.split(/[\\/]/).pop()}…`)
       resolvedModel = await importModel(deps, resolvedModel)
       config.preprocessing.tileNorm ??= tileNormOf(resolvedModel)
+      assertFreezeBlocks(config, resolvedModel)
       await assertFits(deps, config, resolvedModel)
     }
     let resolvedData: ResolvedData
@@ -94,6 +97,12 @@ export async function estimateRun(deps: Pick<AppContext, 'dataDir' | 'ledger' | 
 
 function tileNormOf(model: ResolvedModel) {
   return pretrainedTileNorm(model.spec.path) ?? 'none'
+}
+
+/** Partial fine-tuning's K against the backbone's depth, before anything is recorded or loaded. */
+function assertFreezeBlocks(config: RunConfig, model: ResolvedModel): void {
+  const why = freezeBlocksProblem(config, model.spec.config.depth)
+  if (why) throw new Error(why)
 }
 
 function checkData(config: RunConfig, data: ResolvedData): string[] {
