@@ -115,6 +115,7 @@ async function freezeBench() {
   const depth = values.depth ?? (preset === 'prithvi-100m' ? '12' : 'preset')
   console.log(`${preset} (depth ${depth}) classification training step, batch ${batch}, ${img}x${img}, mask ratio 0.375, ${steps} timed step(s) after ${warmup} warm-up, median of ${rounds} interleaved round(s); frozen blocks run in ONNX Runtime`)
   console.log(`${'backend'.padEnd(14)} ${'frozen K'.padStart(8)} ${'img/s'.padStart(8)} ${'s/step'.padStart(8)} ${'peak RSS'.padStart(10)} ${'vs K=0'.padStart(8)}  frozen part on`)
+  const reasons = new Set()
   for (const b of requested) {
     const base = median(runs.get(`${b}|0`))
     for (const k of freezeList) {
@@ -125,10 +126,14 @@ async function freezeBench() {
       }
       const ratio = base && !base.skipped ? `${(r.imagesPerSecond / base.imagesPerSecond).toFixed(2)}x` : '–'
       const each = r.rounds && r.rounds.length > 1 ? `  (rounds: ${r.rounds.map((x) => x.toFixed(3)).join(', ')} s/step)` : ''
-      const where = k > 0 ? (r.frozenPrefix ?? '').replace(/^frozen blocks [^:]*: /, '') : '–'
+      // "ONNX Runtime on CPU: <why not a GPU>": the reason is printed once, under the table.
+      const note = k > 0 ? (r.frozenPrefix ?? '').replace(/^frozen blocks [^:]*: /, '') : ''
+      const where = note ? note.split(': ')[0] : '–'
+      if (note.includes(': ')) reasons.add(note)
       console.log(`${`tfjs ${b}`.padEnd(14)} ${String(k).padStart(8)} ${r.imagesPerSecond.toFixed(3).padStart(8)} ${r.secondsPerStep.toFixed(3).padStart(8)} ${mibOf(r.maxRssBytes).padStart(10)} ${ratio.padStart(8)}  ${where}${each}`)
     }
   }
+  for (const why of reasons) console.log(`note: ${why}`)
 }
 
 function mibOf(b) {
