@@ -213,6 +213,16 @@ describe('a short run with K = 1', () => {
     expect(ck.backbone.get('patch_embed.proj.weight')!.data).toEqual(start.get('patch_embed.proj.weight')!.data)
     expect(maxAbsDiff(ck.backbone.get('blocks.1.attn.qkv.weight')!.data, start.get('blocks.1.attn.qkv.weight')!.data)).toBeGreaterThan(0)
     // The checkpoint is a whole backbone: it builds the same model class inference uses.
+    // Resumed from its step-3 checkpoint (the prefix re-exported from the checkpoint's frozen
+    // blocks), it logs exactly the later metrics of the uninterrupted run.
+    const paused: Record<string, number>[] = []
+    const pausedRun = await runTraining(tf, { runId: 2, runDir: join(dir, 'run-k1-paused'), config: cfg, model: { config: CFG, stats: PRITHVI_HLS_STATS } }, { ...hooks, shouldPause: () => paused.some((m) => 'val/accuracy' in m), emit: (event, payload) => void (event === 'metrics' && paused.push((payload as { metrics: Record<string, number> }).metrics)) })
+    expect(pausedRun).toMatchObject({ status: 'paused', step: 3 })
+    const rest: Record<string, number>[] = []
+    const resumed = await runTraining(tf, { runId: 2, runDir: join(dir, 'run-k1-paused'), config: cfg, model: { config: CFG, stats: PRITHVI_HLS_STATS }, resumeFrom: pausedRun.lastCheckpoint! }, { ...hooks, emit: (event, payload) => void (event === 'metrics' && rest.push((payload as { metrics: Record<string, number> }).metrics)) })
+    expect(resumed.status).toBe('done')
+    expect([...paused, ...rest]).toEqual(metrics)
+
     const model = PrithviMAE.fromWeights(tf, ck.meta.model, ck.backbone, { decoder: false })
     const latent = tf.tidy(() => model.forwardEncoder(tf.tensor(pixels(1, 4), [1, 6, 1, 32, 32]), 0).latent as Tensor3D)
     expect(latent.shape).toEqual([1, 17, 32])
