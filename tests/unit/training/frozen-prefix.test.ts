@@ -1,4 +1,5 @@
-// Partial fine-tuning (freezeBlocks K) on a tiny Prithvi: the ONNX frozen prefix (real ONNX Runtime,
+// Partial fine-tuning (freezeBlocks K) on a tiny Prithvi (training steps on wasm and, where an adapter
+// exists, webgpu): the ONNX frozen prefix (real ONNX Runtime,
 // CPU) equals the tfjs encoder's hidden states after block K within 1e-4, with and without token
 // masking; a K-frozen step leaves the patch embedding, CLS and the first K blocks bit-identical while
 // the rest change, with the loss of a full step on the same weights; a short run with K = 1 trains
@@ -21,6 +22,7 @@ import type { Batch } from '@engine/training/data'
 import { RunConfig, type RunConfigInput } from '@shared/ipc/schemas/runs'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { seededRandom } from '@shared/random'
+import { withWebGpu } from '../../support/webgpu'
 
 const TOL = 1e-4
 const CFG = prithviTiny({ depth: 3 }) // 32 px, patch 8: 16 tokens of width 32, three blocks
@@ -127,7 +129,13 @@ describe('frozen prefix in ONNX Runtime', () => {
   })
 })
 
-describe('a K-frozen training step', () => {
+describe.each(withWebGpu(['wasm'] as const))('a K-frozen training step on %s', (backend) => {
+  beforeAll(async () => {
+    tf = (await loadTf({ prefer: backend })).tf
+  })
+  afterAll(async () => {
+    tf = (await loadTf({ prefer: 'wasm' })).tf
+  })
   const snapshot = async (t: Trainer) => {
     const out = new Map<string, Float32Array>()
     for (const s of t.model.parameterSpecs()) out.set(s.name, Float32Array.from((await t.model.variable(s.name).data()) as Float32Array))
