@@ -1,9 +1,9 @@
-// Partial fine-tuning (freezeBlocks K) on a tiny Prithvi (training steps on wasm and, where an adapter
-// exists, webgpu): the ONNX frozen prefix (real ONNX Runtime,
+// Partial fine-tuning (freezeBlocks K) on a tiny Prithvi: the ONNX frozen prefix (real ONNX Runtime,
 // CPU) equals the tfjs encoder's hidden states after block K within 1e-4, with and without token
-// masking; a K-frozen step leaves the patch embedding, CLS and the first K blocks bit-identical while
-// the rest change, with the loss of a full step on the same weights; a short run with K = 1 trains
-// end to end through the engine's run loop, and its checkpoint holds the starting frozen blocks.
+// masking; a K-frozen step (wasm and, where an adapter exists, webgpu) leaves the patch embedding,
+// CLS and the first K blocks bit-identical while the rest change, with the loss of a full step on
+// the same weights; a short run with K = 1 trains end to end through the engine's run loop, resumes
+// exactly, and its checkpoint holds the starting frozen blocks.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
