@@ -16,6 +16,7 @@ import { randomWeights } from '@engine/model/params'
 import { PrithviMAE } from '@engine/model/prithvi'
 import { FrozenPrefix, isFrozenParameter } from '@engine/training/frozen-prefix'
 import { Trainer } from '@engine/training/trainer'
+import { ClassificationTask } from '@engine/training/tasks/classification'
 import { runTraining, type RunHooks } from '@engine/training/runner'
 import { loadTrainingCheckpoint } from '@engine/training/state'
 import type { Batch } from '@engine/training/data'
@@ -173,6 +174,29 @@ describe.each(withWebGpu(['wasm'] as const))('a K-frozen training step on %s', (
       const a = await full.trainStep(batch(4), 7)
       const b = await partial.trainStep(batch(4), 7)
       expect(Math.abs(a.loss - b.loss)).toBeLessThanOrEqual(TOL)
+    } finally {
+      full.dispose()
+      partial.dispose()
+    }
+  })
+
+  it('evaluation runs the frozen blocks in ONNX Runtime too and scores as the whole tfjs encoder does', async () => {
+    const weights = randomWeights(CFG, 4, { decoder: false })
+    const full = new Trainer({ tf, config: config({ microBatch: 2 }), modelConfig: CFG, weights, numClasses: 2 })
+    const partial = new Trainer({ tf, config: config({ freezeBlocks: 2, microBatch: 2 }), modelConfig: CFG, weights, numClasses: 2, frozenDevice: 'cpu' })
+    try {
+      const b = batch(5)
+      const prefix = partial.frozenPrefix!
+      const forward = prefix.forward.bind(prefix)
+      let ortRuns = 0
+      prefix.forward = (x, plan) => (ortRuns++, forward(x, plan)) // counts the real ORT runs
+      const before = tf.memory().numTensors
+      const a = await (full.task as ClassificationTask).classifyBatch(b)
+      const p = await (partial.task as ClassificationTask).classifyBatch(b)
+      expect(tf.memory().numTensors).toBe(before)
+      expect(ortRuns).toBe(3) // chunks of 2, 2, 1
+      expect(maxAbsDiff(p.scores!, a.scores!)).toBeLessThanOrEqual(TOL)
+      expect(Math.abs(p.lossSum - a.lossSum)).toBeLessThanOrEqual(TOL * 5)
     } finally {
       full.dispose()
       partial.dispose()

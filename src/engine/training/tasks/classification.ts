@@ -144,7 +144,14 @@ export class ClassificationTask implements TrainingTask {
     try {
       for (let start = 0; start < batch.n; start += chunk) {
         const part = sliceImages(batch, start, Math.min(chunk, batch.n - start), this.model.cfg.img_size)
-        parts.push(withTransientWeights(() => tf.tidy(() => this.logits(part, 0))))
+        const prefix = this.frozenPrefix
+        if (prefix) {
+          // Partial fine-tuning: the frozen blocks run in ONNX Runtime here too (every token, in order).
+          const plan = this.model.randomMasking(part.n, 0)
+          const hidden = await prefix.forward(part.x, plan)
+          const d = this.model.cfg.embed_dim
+          parts.push(withTransientWeights(() => tf.tidy(() => classifierForward(tf, this.head, this.model.encodeFrom(tf.tensor3d(hidden, [part.n, 1 + plan.lenKeep, d]), prefix.blocks), undefined, this.cfg.pool))))
+        } else parts.push(withTransientWeights(() => tf.tidy(() => this.logits(part, 0))))
       }
       kept = tf.tidy(() => {
         const logits = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as Tensor2D)
