@@ -3,7 +3,7 @@
 // rest in TensorFlow.js), records freezeBlocks with the run in the ledger and says where the frozen
 // blocks ran; a K beyond the model's depth is refused at once and records no run.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import sharp from 'sharp'
@@ -69,6 +69,8 @@ describe('marsfm train --freeze-blocks', () => {
     } finally {
       db.close()
     }
+    // The frozen prefix's graph is kept in the data folder's ONNX cache, named by its content.
+    expect(readdirSync(join(home.dir, 'onnx-cache')).filter((f) => /^frozen-prefix-k1-[0-9a-f]{32}\.onnx$/.test(f))).toHaveLength(1)
     // The engine's log (echoed with MARSFM_VERBOSE) says the frozen block ran in ONNX Runtime.
     expect(r.err).toMatch(/partial fine-tuning: 1 of 2 encoder blocks frozen/)
     expect(r.err).toMatch(/frozen blocks 0\.\.0: ONNX Runtime on /)

@@ -3,6 +3,9 @@
 // gradients; only blocks K..depth-1, the final norm and the head train. The graph is exported once
 // from the run's starting weights, which never change for these blocks (see export-prefix.ts for
 // why masking happens before them).
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { PrithviConfig } from '../model/config'
 import type { MaskPlan } from '../model/masking'
 import type { WeightMap } from '../model/weights'
@@ -27,10 +30,27 @@ export function keptIndices(plan: MaskPlan): BigInt64Array {
   return ids
 }
 
+/** Writes the graph as `frozen-prefix-k<K>-<sha256 of its bytes>.onnx` unless it is there already; returns its path. */
+function cacheGraph(dir: string, bytes: Uint8Array, blocks: number): string {
+  const path = join(dir, `frozen-prefix-k${blocks}-${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}.onnx`)
+  if (existsSync(path) && statSync(path).size === bytes.length) return path
+  mkdirSync(dir, { recursive: true })
+  const partial = `${path}.${process.pid}.partial`
+  writeFileSync(partial, bytes)
+  renameSync(partial, path) // a reader never sees half a graph
+  return path
+}
+
 export interface FrozenPrefixOptions {
   /** ORT device, as inference takes it; default 'auto' (CUDA, else a hardware WebGPU adapter, else CPU). */
   device?: Device
   intraOpThreads?: number
+  /**
+   * Write the graph here, named by its content hash, and open it with the session cache
+   * (`keepWarm`): a GPU session of the same frozen weights is reused by the next run or a resume.
+   * Unset: the session is opened from memory.
+   */
+  cacheDir?: string
 }
 
 export class FrozenPrefix {
@@ -39,6 +59,7 @@ export class FrozenPrefix {
   readonly includesNorm: boolean
   private readonly cfg: PrithviConfig
   private bytes: Uint8Array | null
+  private readonly path: string | undefined
   private session: Promise<OnnxSession> | null = null
   private released = false
 
@@ -49,14 +70,15 @@ export class FrozenPrefix {
     this.blocks = blocks
     this.includesNorm = blocks === cfg.depth
     this.bytes = exportFrozenPrefixOnnx(cfg, weights, blocks)
+    if (opts.cacheDir) this.path = cacheGraph(opts.cacheDir, this.bytes, blocks)
   }
 
   /** Opens the ORT session (once) and says where it runs. */
   async open(): Promise<string[]> {
     if (this.released) throw new Error('the frozen prefix has been released')
     if (!this.session) {
-      const bytes = this.bytes!
-      this.session = createSession(bytes, { device: this.opts.device ?? 'auto', ...(this.opts.intraOpThreads ? { intraOpThreads: this.opts.intraOpThreads } : {}) })
+      const source = this.path ?? this.bytes!
+      this.session = createSession(source, { device: this.opts.device ?? 'auto', ...(this.path ? { keepWarm: true } : {}), ...(this.opts.intraOpThreads ? { intraOpThreads: this.opts.intraOpThreads } : {}) })
       this.session.then(() => (this.bytes = null), () => {}) // ORT holds its own copy of the weights
     }
     const s = await this.session

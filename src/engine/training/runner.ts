@@ -100,7 +100,7 @@ export async function runTraining(tf: Tf, p: TrainJobParams, hooks: RunHooks): P
 
   const classWeights = cfg.task === 'classification' ? resolveClassWeights(cfg.classWeights, listing.train, numClasses) : undefined
   if (classWeights) hooks.log('info', `class weights ${classWeights.map((w, c) => `${classNames[c]} ${w.toFixed(3)}`).join(', ')}`)
-  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(classWeights ? { classWeights } : {}), ...(positiveIndex !== undefined ? { positiveIndex } : {}) })
+  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(p.cacheDir ? { frozenCacheDir: p.cacheDir } : {}), ...(classWeights ? { classWeights } : {}), ...(positiveIndex !== undefined ? { positiveIndex } : {}) })
   try {
     if (trainer.frozenPrefix) {
       const k = trainer.frozenPrefix.blocks

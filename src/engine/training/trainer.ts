@@ -58,6 +58,8 @@ export interface TrainerOptions {
   positiveIndex?: number
   /** Partial fine-tuning (config.freezeBlocks > 0): the ONNX Runtime device of the frozen blocks (default 'auto'). */
   frozenDevice?: Device
+  /** Partial fine-tuning: keep the frozen prefix's graph here (by content hash), so a GPU session stays warm between runs. */
+  frozenCacheDir?: string
 }
 
 export class Trainer {
@@ -81,7 +83,7 @@ export class Trainer {
       const why = freezeBlocksProblem(cfg, arch.depth)
       if (why) throw new Error(why)
       // Exported before the tfjs copy exists.
-      this.frozenPrefix = new FrozenPrefix(arch, o.weights, frozen, o.frozenDevice ? { device: o.frozenDevice } : {})
+      this.frozenPrefix = new FrozenPrefix(arch, o.weights, frozen, { ...(o.frozenDevice ? { device: o.frozenDevice } : {}), ...(o.frozenCacheDir ? { cacheDir: o.frozenCacheDir } : {}) })
     }
     this.model = PrithviMAE.fromWeights(tf, arch, o.weights, { decoder, seed: cfg.seed })
     try {

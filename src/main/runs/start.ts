@@ -10,6 +10,7 @@ import { MemoryLimitError } from '@shared/training/memory'
 import { freezeBlocksProblem } from '@shared/training/freeze-blocks'
 import type { AppContext } from '../app/types'
 import { pretrainedTileNorm } from '../models/pretraining'
+import { onnxCacheDir } from '../app/paths'
 import { createRun, setRunInputs, updateRun } from './repository'
 import type { TrainParams } from './controller'
 import { assertPath, exportData, importModel, needsExport, isResolvedModel, memoryCheck, requestData, requestModel, resolveClasses, type ResolvedData, type ResolvedModel } from './inputs'
@@ -118,7 +119,7 @@ async function assertFits(deps: StartRunDeps, config: RunConfig, model: Resolved
 /** The train job's params, saved beside the run for resumes; logs what was queued. */
 function recordParams(deps: StartRunDeps, runId: number, config: RunConfig, model: ResolvedModel, data: ResolvedData, warnings: string[]): TrainParams {
   const runDir = deps.runs.runDir(runId)
-  const params: TrainParams = { runId, runDir, config: { ...config, data: data.data }, model: model.spec }
+  const params: TrainParams = { runId, runDir, config: { ...config, data: data.data }, model: model.spec, ...(config.freezeBlocks ? { cacheDir: onnxCacheDir(deps.dataDir) } : {}) }
   writeFileSync(join(runDir, 'params.json'), JSON.stringify(params, null, 2))
   deps.log.write('info', 'runs', `run #${runId} "${config.name}" (${config.task}) queued${config.positiveClass ? `; positive class "${config.positiveClass}"` : ''}; best checkpoint by ${config.checkpoint.bestMetric}`)
   for (const w of warnings) deps.log.write('warn', 'runs', `run #${runId}: ${w}`)

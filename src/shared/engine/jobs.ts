@@ -25,7 +25,9 @@ export const TrainJobParams = z.object({
   /** The backbone: a checkpoint to start from, or (no path) random weights of `config`. */
   model: z.object({ path: z.string().optional(), config: PrithviConfigSchema, stats: BandStatsSchema }),
   /** Training checkpoint to resume from. */
-  resumeFrom: z.string().optional()
+  resumeFrom: z.string().optional(),
+  /** Where exported ONNX graphs are kept (partial fine-tuning's frozen prefix); unset: in memory only. */
+  cacheDir: z.string().optional()
 })
 export type TrainJobParams = z.output<typeof TrainJobParams>
 

@@ -4,7 +4,7 @@
 // CLS and the first K blocks bit-identical while the rest change, with the loss of a full step on
 // the same weights; a short run with K = 1 trains end to end through the engine's run loop, resumes
 // exactly, and its checkpoint holds the starting frozen blocks.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -14,6 +14,7 @@ import { loadTf, type Tf } from '@engine/tf/backend'
 import { prithviTiny } from '@engine/model/config'
 import { randomWeights } from '@engine/model/params'
 import { PrithviMAE } from '@engine/model/prithvi'
+import { planMasking } from '@engine/model/masking'
 import { FrozenPrefix, isFrozenParameter } from '@engine/training/frozen-prefix'
 import { Trainer } from '@engine/training/trainer'
 import { ClassificationTask } from '@engine/training/tasks/classification'
@@ -110,6 +111,22 @@ describe('frozen prefix in ONNX Runtime', () => {
     } finally {
       model.dispose()
       await prefix.release()
+    }
+  })
+
+  it('with a cache folder, the graph is written once under its content hash and opened from there', async () => {
+    const cacheDir = join(dir, 'onnx-cache')
+    const a = new FrozenPrefix(CFG, weights, 2, { device: 'cpu', intraOpThreads: 1, cacheDir })
+    const b = new FrozenPrefix(CFG, weights, 2, { device: 'cpu', intraOpThreads: 1, cacheDir })
+    const other = new FrozenPrefix(CFG, randomWeights(CFG, 6, { decoder: false }), 2, { device: 'cpu', cacheDir })
+    try {
+      const files = readdirSync(cacheDir).sort()
+      expect(files).toHaveLength(2) // a and b share one file; other weights, another
+      expect(files.every((f) => /^frozen-prefix-k2-[0-9a-f]{32}\.onnx$/.test(f))).toBe(true)
+      const plan = planMasking(n, 16, 0.375, noise)
+      expect(await a.forward(x, plan)).toEqual(await b.forward(x, plan))
+    } finally {
+      await Promise.all([a.release(), b.release(), other.release()])
     }
   })
 
