@@ -257,8 +257,8 @@ export class PrithviMAE {
     const depth = this.cfg.depth
     if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= depth)) throw new Error(`encoder blocks [${from}, ${to}) are outside 0..${depth}`)
     let h = hidden
-    for (let i = from; i < to; i++) h = transformerBlock(tf, h, this.block(`blocks.${i}`), this.cfg.num_heads, LAYER_NORM_EPS)
-    if (to === depth && from < depth) h = layerNorm(tf, h, this.v('norm.weight'), this.v('norm.bias'), LAYER_NORM_EPS) as Tensor3D
+    for (let i = from; i < to; i++) h = transformerBlock(tf, h, this.block(`blocks.${i}`), this.cfg.num_heads, this.eps)
+    if (to === depth && from < depth) h = layerNorm(tf, h, this.v('norm.weight'), this.v('norm.bias'), this.eps) as Tensor3D
     return h // [N, S, D]
   }
 

@@ -39,11 +39,11 @@ export function buildFrozenPrefixOnnx(cfg: PrithviConfig, weights: WeightMap, bl
   const N = BATCH_DIM
   const pixels = b.toCompute(b.input('pixels', 'float32', [N, g.C, g.T, g.gh * g.p, g.gw * g.p]))
   const idsKeep = b.input('ids_keep', 'int64', [N, KEPT_DIM])
-  const tokens = embedPatchesGraph(b, weights, g, patchifyGraph(b, g, pixels)) // [N, L, D]
+  const tokens = embedPatchesGraph(b, weights, cfg, g, patchifyGraph(b, g, pixels)) // [N, L, D]
   const kept = b.scope('masking', () => gatherTokensGraph(b, tokens, idsKeep, g.D)) // [N, Lkeep, D]
   let h = prependClsGraph(b, weights, g, kept, pixels) // [N, 1+Lkeep, D]
-  for (let i = 0; i < blocks; i++) h = transformerBlock(b, weights, `blocks.${i}`, h, cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio)
-  if (blocks === cfg.depth) h = layerNorm(b, weights, 'norm', h, cfg.embed_dim)
+  for (let i = 0; i < blocks; i++) h = transformerBlock(b, weights, `blocks.${i}`, h, cfg.embed_dim, cfg.num_heads, cfg.mlp_ratio, g.eps)
+  if (blocks === cfg.depth) h = layerNorm(b, weights, 'norm', h, cfg.embed_dim, g.eps)
   b.output('hidden', h, 'float32', [N, `1+${KEPT_DIM}`, g.D])
   return {
     irVersion: IR_VERSION,
