@@ -229,6 +229,39 @@ export class PrithviMAE {
     return this.tf.tidy(() => ({ latent: this.encode(x, plan), ...this.planTensors(plan) }))
   }
 
+  // ---- partial fine-tuning: the encoder split at block K (the first K run frozen elsewhere, in ORT)
+
+  /**
+   * The encoder's first `blocks` blocks for a masking plan: x [N, C, T, H, W] -> [N, 1 + Lkeep, D],
+   * the residual stream after block `blocks` - 1 (normed when `blocks` = depth). The reference the
+   * ONNX frozen prefix is checked against. No tidy: callers wrap.
+   */
+  encodePrefix(x: Tensor, plan: MaskPlan, blocks: number): Tensor3D {
+    const tf = this.tf
+    this.checkInput(x)
+    const n = plan.n
+    const patches = patchify(tf, x, this.geometry) // [N, L, P]
+    const tokens = tf.add(linear(tf, patches, this.v('patch_embed.proj.weight'), this.v('patch_embed.proj.bias')), this.posPatches) as Tensor3D // [N, L, D]
+    const kept = plan.identity ? tokens : this.permute(keepMatrix(plan), [n, plan.lenKeep, this.numPatches], tokens) // [N, Lkeep, D]
+    const cls = tf.tile(tf.add(this.v<Tensor3D>('cls_token'), this.posCls), [n, 1, 1]) as Tensor3D // [N, 1, D]
+    const h = (plan.lenKeep > 0 ? tf.concat([cls, kept], 1) : cls) as Tensor3D // [N, 1+Lkeep, D]
+    return this.encodeFrom(h, 0, blocks)
+  }
+
+  /**
+   * Blocks [from, to) on hidden states [N, S, D], then the final norm when `to` = depth (and the
+   * norm was not applied already, i.e. from < depth). No tidy: callers wrap.
+   */
+  encodeFrom(hidden: Tensor3D, from: number, to = this.cfg.depth): Tensor3D {
+    const tf = this.tf
+    const depth = this.cfg.depth
+    if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= depth)) throw new Error(`encoder blocks [${from}, ${to}) are outside 0..${depth}`)
+    let h = hidden
+    for (let i = from; i < to; i++) h = transformerBlock(tf, h, this.block(`blocks.${i}`), this.cfg.num_heads, this.eps)
+    if (to === depth && from < depth) h = layerNorm(tf, h, this.v('norm.weight'), this.v('norm.bias'), this.eps) as Tensor3D
+    return h // [N, S, D]
+  }
+
   /** Decoder: latent [N, 1 + Lkeep, D] and ids_restore [N, L] -> pred [N, L, tub*p*p*C]. */
   forwardDecoder(latent: Tensor3D, idsRestore: Tensor2D | ArrayLike<number>): Tensor3D {
     if (!this.hasDecoder) throw new Error('PrithviMAE was built without decoder')

@@ -294,3 +294,6 @@ export function encodePrithviOnnx(built: PrithviOnnxModel): ProtoWriter {
 export function exportPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph, opts: ExportPrithviOptions = {}): Uint8Array {
   return encodePrithviOnnx(buildPrithviOnnx(cfg, weights, graph, opts)).finish()
 }
+
+// The stages the frozen-prefix graph of partial fine-tuning (export-prefix.ts) is built from.
+export { geometry as exportGeometry, patchify as patchifyGraph, embedPatches as embedPatchesGraph, prependCls as prependClsGraph, gatherTokens as gatherTokensGraph }

@@ -102,12 +102,14 @@ registerJob('train-bench', async (p, ctx) => {
     dropout: 0.5,
     microBatch: p.microBatch ?? p.batchSize,
     ...(p.task === 'segmentation' ? { segmentation: { numClasses: 2, ...p.segmentation } } : {}),
+    ...(p.freezeBlocks ? { freezeBlocks: p.freezeBlocks } : {}),
     optimizer: { name: 'adam', lr: 8.2e-6 },
     schedule: { name: 'constant', warmupSteps: 0 }
   })
   ctx.progress(0, p.warmup + p.steps, 'building the model')
   const trainer = new Trainer({ tf, config, modelConfig, weights: randomWeights(modelConfig, 0, { decoder: p.task === 'pretrain' }), numClasses: p.task === 'pretrain' ? 0 : 2 })
   try {
+    const frozenNotes = await trainer.prepare()
     const s = p.imgSize
     const x = new Float32Array(p.batchSize * 6 * s * s)
     for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 1.5
@@ -135,6 +137,8 @@ registerJob('train-bench', async (p, ctx) => {
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       ...(wasmHeap ? { wasmHeapBytes: wasmHeap } : {}),
       numTensors: tf.memory().numTensors,
+      freezeBlocks: p.freezeBlocks ?? 0,
+      ...(frozenNotes.length ? { frozenPrefix: frozenNotes.join('; ') } : {}),
       ...(profile ? { webgpu: profile, adapter: ctx.tf.gpu } : {})
     }
   } finally {

@@ -100,8 +100,13 @@ export async function runTraining(tf: Tf, p: TrainJobParams, hooks: RunHooks): P
 
   const classWeights = cfg.task === 'classification' ? resolveClassWeights(cfg.classWeights, listing.train, numClasses) : undefined
   if (classWeights) hooks.log('info', `class weights ${classWeights.map((w, c) => `${classNames[c]} ${w.toFixed(3)}`).join(', ')}`)
-  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(classWeights ? { classWeights } : {}), ...(positiveIndex !== undefined ? { positiveIndex } : {}) })
+  const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(p.cacheDir ? { frozenCacheDir: p.cacheDir } : {}), ...(classWeights ? { classWeights } : {}), ...(positiveIndex !== undefined ? { positiveIndex } : {}) })
   try {
+    if (trainer.frozenPrefix) {
+      const k = trainer.frozenPrefix.blocks
+      hooks.log('info', `partial fine-tuning: ${k} of ${trainer.modelConfig.depth} encoder blocks frozen (${k === trainer.modelConfig.depth ? 'head only' : `blocks ${k}..${trainer.modelConfig.depth - 1}, the final norm and the head train`})`)
+    }
+    for (const line of await trainer.prepare()) hooks.log('info', line)
     let startStep = 0
     let best: TrainOutcome['best'] = null
     if (resumed) {

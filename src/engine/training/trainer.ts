@@ -17,6 +17,9 @@ import type { Batch, ImageCache, LoaderOptions, Sample } from './data'
 import type { EvalResult } from './evaluate'
 import { TRAINING_TASKS } from './tasks/registry'
 import type { TrainingTask } from './tasks/task'
+import { FrozenPrefix, isFrozenParameter } from './frozen-prefix'
+import { freezeBlocksProblem } from '@shared/training/freeze-blocks'
+import type { Device } from '../onnx/runtime'
 
 export class NonFiniteLossError extends Error {
   constructor(step: number, value: number, lr: number, cause: 'optimisation' | 'input' = 'optimisation') {
@@ -53,6 +56,10 @@ export interface TrainerOptions {
   classWeights?: number[]
   /** Binary classification: the class whose precision / recall / F1 / AUC evaluation reports. */
   positiveIndex?: number
+  /** Partial fine-tuning (config.freezeBlocks > 0): the ONNX Runtime device of the frozen blocks (default 'auto'). */
+  frozenDevice?: Device
+  /** Partial fine-tuning: keep the frozen prefix's graph here (by content hash), so a GPU session stays warm between runs. */
+  frozenCacheDir?: string
 }
 
 export class Trainer {
@@ -62,6 +69,8 @@ export class Trainer {
   private readonly tf: Tf
   private readonly cfg: RunConfig
   private readonly params: NamedVariable[]
+  /** Partial fine-tuning: the first K blocks in ONNX Runtime (undefined when K = 0). */
+  readonly frozenPrefix: FrozenPrefix | undefined
 
   constructor(o: TrainerOptions) {
     const { tf, config: cfg } = o
@@ -69,15 +78,30 @@ export class Trainer {
     this.cfg = cfg
     const kind = TRAINING_TASKS[cfg.task]
     const { arch, decoder } = kind.backbone(cfg, o.modelConfig)
+    const frozen = cfg.freezeBlocks ?? 0
+    if (frozen > 0) {
+      const why = freezeBlocksProblem(cfg, arch.depth)
+      if (why) throw new Error(why)
+      // Exported before the tfjs copy exists.
+      this.frozenPrefix = new FrozenPrefix(arch, o.weights, frozen, { ...(o.frozenDevice ? { device: o.frozenDevice } : {}), ...(o.frozenCacheDir ? { cacheDir: o.frozenCacheDir } : {}) })
+    }
     this.model = PrithviMAE.fromWeights(tf, arch, o.weights, { decoder, seed: cfg.seed })
     try {
-      this.task = kind.create({ tf, config: cfg, model: this.model, numClasses: o.numClasses, ...(o.classWeights ? { classWeights: o.classWeights } : {}), ...(o.positiveIndex !== undefined ? { positiveIndex: o.positiveIndex } : {}) })
+      this.task = kind.create({ tf, config: cfg, model: this.model, numClasses: o.numClasses, ...(o.classWeights ? { classWeights: o.classWeights } : {}), ...(o.positiveIndex !== undefined ? { positiveIndex: o.positiveIndex } : {}), ...(this.frozenPrefix ? { frozenPrefix: this.frozenPrefix } : {}) })
     } catch (e) {
       this.model.dispose()
+      void this.frozenPrefix?.release()
       throw e
     }
     const head = this.task.head
-    const backbone: NamedVariable[] = cfg.freezeBackbone && head ? [] : this.model.parameterSpecs().map((s) => ({ name: s.name, variable: this.model.variable(s.name) }))
+    const depth = this.model.cfg.depth
+    const backbone: NamedVariable[] =
+      cfg.freezeBackbone && head
+        ? []
+        : this.model
+            .parameterSpecs()
+            .filter((s) => !isFrozenParameter(s.name, frozen, depth))
+            .map((s) => ({ name: s.name, variable: this.model.variable(s.name) }))
     this.params = [...backbone, ...(head?.trainable() ?? [])]
     this.optimizer = new AdamOptimizer(tf, cfg.optimizer, this.params)
   }
@@ -110,6 +134,12 @@ export class Trainer {
     if (!allFinite(batch.x)) throw new NonFiniteLossError(step + 1, NaN, lr, 'input')
     const vars = this.params.map((p) => p.variable)
     const plan = this.task.planStep(batch, streamRandom(cfg.seed, 'step', step))
+    try {
+      await plan.prepare?.()
+    } catch (e) {
+      plan.dispose()
+      throw e
+    }
     const chunk = Math.min(cfg.microBatch ?? batch.n, batch.n)
     const named = new Map<string, Tensor>()
     const chunkLosses: Scalar[] = []
@@ -160,9 +190,15 @@ export class Trainer {
     return this.task.evaluate(samples, opts, cache, signal)
   }
 
+  /** Opens what the run needs before step 1 (the frozen prefix's ORT session); lines for the run's log. */
+  async prepare(): Promise<string[]> {
+    return this.frozenPrefix ? this.frozenPrefix.open() : []
+  }
+
   dispose(): void {
     this.optimizer.dispose()
     this.task.dispose()
     this.model.dispose()
+    void this.frozenPrefix?.release()
   }
 }

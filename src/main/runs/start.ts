@@ -7,8 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { RunConfig } from '@shared/ipc/schemas/runs'
 import { MemoryLimitError } from '@shared/training/memory'
+import { freezeBlocksProblem } from '@shared/training/freeze-blocks'
 import type { AppContext } from '../app/types'
 import { pretrainedTileNorm } from '../models/pretraining'
+import { onnxCacheDir } from '../app/paths'
 import { createRun, setRunInputs, updateRun } from './repository'
 import type { TrainParams } from './controller'
 import { assertPath, exportData, importModel, needsExport, isResolvedModel, memoryCheck, requestData, requestModel, resolveClasses, type ResolvedData, type ResolvedModel } from './inputs'
@@ -30,6 +32,7 @@ export async function startRun(deps: StartRunDeps, raw: unknown): Promise<{ runI
   const config = parseRunConfig(raw)
   const model = requestModel(deps, config.model)
   if (isResolvedModel(model)) config.preprocessing.tileNorm ??= tileNormOf(model)
+  if (isResolvedModel(model)) assertFreezeBlocks(config, model)
   const data = requestData(deps, config)
   // Checked before the run is recorded: a typo in the path is an error now, not a failed run later.
   let warnings: string[] = []
@@ -64,6 +67,7 @@ export async function startRun(deps: StartRunDeps, raw: unknown): Promise<{ runI
       job.progress(0, 0, `Resolving model ${resolvedModel.path.split(/[\\/]/).pop()}…`)
       resolvedModel = await importModel(deps, resolvedModel)
       config.preprocessing.tileNorm ??= tileNormOf(resolvedModel)
+      assertFreezeBlocks(config, resolvedModel)
       await assertFits(deps, config, resolvedModel)
     }
     let resolvedData: ResolvedData
@@ -96,6 +100,12 @@ function tileNormOf(model: ResolvedModel) {
   return pretrainedTileNorm(model.spec.path) ?? 'none'
 }
 
+/** Partial fine-tuning's K against the backbone's depth, before anything is recorded or loaded. */
+function assertFreezeBlocks(config: RunConfig, model: ResolvedModel): void {
+  const why = freezeBlocksProblem(config, model.spec.config.depth)
+  if (why) throw new Error(why)
+}
+
 function checkData(config: RunConfig, data: ResolvedData): string[] {
   if (data.data.kind === 'folder') assertPath(data.data.path, 'folder', 'training data folder')
   return resolveClasses(config, data.data)
@@ -109,7 +119,7 @@ async function assertFits(deps: StartRunDeps, config: RunConfig, model: Resolved
 /** The train job's params, saved beside the run for resumes; logs what was queued. */
 function recordParams(deps: StartRunDeps, runId: number, config: RunConfig, model: ResolvedModel, data: ResolvedData, warnings: string[]): TrainParams {
   const runDir = deps.runs.runDir(runId)
-  const params: TrainParams = { runId, runDir, config: { ...config, data: data.data }, model: model.spec }
+  const params: TrainParams = { runId, runDir, config: { ...config, data: data.data }, model: model.spec, ...(config.freezeBlocks ? { cacheDir: onnxCacheDir(deps.dataDir) } : {}) }
   writeFileSync(join(runDir, 'params.json'), JSON.stringify(params, null, 2))
   deps.log.write('info', 'runs', `run #${runId} "${config.name}" (${config.task}) queued${config.positiveClass ? `; positive class "${config.positiveClass}"` : ''}; best checkpoint by ${config.checkpoint.bestMetric}`)
   for (const w of warnings) deps.log.write('warn', 'runs', `run #${runId}: ${w}`)

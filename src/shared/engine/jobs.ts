@@ -26,7 +26,9 @@ export const TrainJobParams = z.object({
   /** The backbone: a checkpoint to start from, or (no path) random weights of `config`. */
   model: z.object({ path: z.string().optional(), config: ModelConfigSchema, stats: BandStatsSchema }),
   /** Training checkpoint to resume from. */
-  resumeFrom: z.string().optional()
+  resumeFrom: z.string().optional(),
+  /** Where exported ONNX graphs are kept (partial fine-tuning's frozen prefix); unset: in memory only. */
+  cacheDir: z.string().optional()
 })
 export type TrainJobParams = z.output<typeof TrainJobParams>
 
@@ -74,6 +76,8 @@ export const TrainBenchParams = z.object({
   microBatch: z.number().int().positive().optional(),
   /** Run on a software WebGPU adapter (llvmpipe, SwiftShader): correct but slow, so refused unless asked. */
   allowSoftware: z.boolean().default(false),
+  /** Partial fine-tuning: the first K encoder blocks frozen and run in ONNX Runtime (classification). */
+  freezeBlocks: z.number().int().min(0).max(128).optional(),
   /** Architecture overrides of the preset (memory calibration of src/shared/training/memory.ts). */
   model: z.record(z.string(), z.number()).optional(),
   task: z.enum(['classification', 'pretrain', 'segmentation']).default('classification'),

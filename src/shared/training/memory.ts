@@ -53,6 +53,8 @@ export interface MemoryRun {
   /** Model input size; default the architecture's img_size. */
   imgSize?: number | undefined
   freezeBackbone?: boolean | undefined
+  /** Partial fine-tuning: the first K blocks run in ONNX Runtime (outside this estimate's heap), untrained. */
+  freezeBlocks?: number | undefined
   /** Classification: number of classes (2 when not known yet). */
   numClasses?: number | undefined
   segmentation?: { neckDim?: number | undefined; headChannels: number; numClasses: number; auxHead: boolean } | undefined
@@ -151,14 +153,22 @@ export function estimateTrainingMemory(arch: MemoryArch, run: MemoryRun): Memory
 
   const counts = parameterCounts(arch, run)
   const parameters = counts.backbone + counts.head
-  const trainable = run.freezeBackbone && run.task !== 'pretrain' ? counts.head : parameters
+  // Partial fine-tuning: the patch embedding, CLS and the first K blocks (and the final norm at
+  // K = depth) are neither trained nor run in tfjs; their forward is ONNX Runtime's memory.
+  const frozenBlocks = run.task === 'classification' ? Math.min(Math.max(run.freezeBlocks ?? 0, 0), arch.depth) : 0
+  const frozenParams = frozenBlocks > 0 ? patchDim * d + 2 * d + frozenBlocks * blockParams(d, r) + (frozenBlocks === arch.depth ? 2 * d : 0) : 0
+  const trainable = run.freezeBackbone && run.task !== 'pretrain' ? counts.head : parameters - frozenParams
 
   // Activations of one micro-batch (floats).
   const n = chunk
-  let act = n * arch.in_chans * img * img * 3 // input, patchify's reshape / transpose copies
-  act += n * L * patchDim + 3 * n * L * d // patches, embedding, bias, position
-  if (masked) act += n * keep * L + n * keep * d // the one-hot keep matrix and its product
-  act += arch.depth * blockActivations(n, sEnc, d, arch.num_heads, r) + 5 * n * sEnc * d
+  let act = 0
+  if (frozenBlocks > 0) act += n * sEnc * d // the frozen part's output, uploaded from ONNX Runtime
+  else {
+    act += n * arch.in_chans * img * img * 3 // input, patchify's reshape / transpose copies
+    act += n * L * patchDim + 3 * n * L * d // patches, embedding, bias, position
+    if (masked) act += n * keep * L + n * keep * d // the one-hot keep matrix and its product
+  }
+  act += (arch.depth - frozenBlocks) * blockActivations(n, sEnc, d, arch.num_heads, r) + 5 * n * sEnc * d
   let largest = { floats: arch.num_heads * sEnc * sEnc * n, what: `the encoder's attention maps (${n}×${arch.num_heads} heads × ${sEnc}² tokens)` }
   if (run.task === 'pretrain') {
     const dd = arch.decoder_embed_dim
@@ -299,7 +309,7 @@ export class MemoryLimitError extends Error {
 
 /** The estimate's view of a run config (RunConfig's fields; numClasses when the data is listed). */
 export function memoryRunOf(
-  cfg: { task: MemoryTask; batchSize: number; microBatch?: number | undefined; maskRatio: number; imgSize?: number | undefined; freezeBackbone?: boolean | undefined; segmentation?: { neckDim?: number | undefined; headChannels: number; numClasses: number; auxHead: boolean } | undefined },
+  cfg: { task: MemoryTask; batchSize: number; microBatch?: number | undefined; maskRatio: number; imgSize?: number | undefined; freezeBackbone?: boolean | undefined; freezeBlocks?: number | undefined; segmentation?: { neckDim?: number | undefined; headChannels: number; numClasses: number; auxHead: boolean } | undefined },
   numClasses?: number
 ): MemoryRun {
   return {
@@ -309,6 +319,7 @@ export function memoryRunOf(
     maskRatio: cfg.maskRatio,
     imgSize: cfg.imgSize,
     freezeBackbone: cfg.freezeBackbone,
+    freezeBlocks: cfg.freezeBlocks,
     numClasses,
     segmentation: cfg.task === 'segmentation' ? (cfg.segmentation ?? { headChannels: 256, numClasses: 2, auxHead: false }) : undefined
   }

@@ -27,6 +27,8 @@ export interface RunForm {
   maskRatio: number
   dropout: number
   freezeBackbone: boolean
+  /** Classification, partial fine-tuning: leading encoder blocks frozen (run in ONNX Runtime); 0 = all train. */
+  freezeBlocks: number
   /** '': no clipping. */
   gradClip: string | number
   evalEvery: number
@@ -68,6 +70,7 @@ export function emptyRunForm(): RunForm {
     maskRatio: 0.375,
     dropout: 0.5,
     freezeBackbone: false,
+    freezeBlocks: 0,
     gradClip: '',
     evalEvery: 100,
     bestMetric: 'val/balanced_accuracy',
@@ -112,6 +115,7 @@ export function presetFields(preset: RunPreset): Partial<RunForm> {
     tileNorm: c.preprocessing?.tileNorm ?? 'model',
     augment: c.augment ?? false,
     pool: c.pool ?? 'cls',
+    freezeBlocks: c.freezeBlocks ?? 0,
     balanced: c.classWeights === 'balanced',
     ...(seg ? { segLoss: seg.loss ?? 'ce', classWeights: (seg.classWeights ?? []).join(', '), resize: seg.resize ?? 512, flip: seg.flip ?? true } : {})
   }
@@ -125,6 +129,11 @@ export function startBlocker(form: RunForm, modelsAvailable: number): string | n
   if (!(Number(form.steps) >= 1)) return 'Steps must be at least 1.'
   if (!(Number(form.batchSize) >= 1)) return 'Batch must be at least 1.'
   if (!(Number(form.lr) > 0)) return 'The learning rate must be above 0.'
+  const k = Number(form.freezeBlocks)
+  if (form.task === 'classification' && k !== 0) {
+    if (!Number.isInteger(k) || k < 0) return 'Frozen blocks must be a whole number, 0 or more.'
+    if (form.freezeBackbone) return 'Freeze backbone and frozen blocks go one at a time.'
+  }
   return null
 }
 
@@ -146,6 +155,7 @@ export function runConfigOf(form: RunForm, fallbackName: string): RunConfigInput
     maskRatio: form.task === 'classification' ? Number(form.maskRatio) : 0,
     dropout: Number(form.dropout),
     freezeBackbone: form.freezeBackbone,
+    ...(form.task === 'classification' && Number(form.freezeBlocks) > 0 ? { freezeBlocks: Number(form.freezeBlocks) } : {}),
     gradClip: num(form.gradClip) ?? null,
     optimizer: { name: form.optimizer, lr: Number(form.lr), beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: Number(form.weightDecay) },
     schedule: { name: form.schedule, warmupSteps: Number(form.warmupSteps), power: 1, minLrRatio: 0 },

@@ -17,6 +17,7 @@ import {
 import { paramSpecs } from '@engine/model/params'
 import { prithvi100m, prithviTiny } from '@engine/model/config'
 import { classifierSpecs, segmentationSpecs } from '@engine/training/heads'
+import { isFrozenParameter } from '@engine/training/frozen-prefix'
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1)
 const MiB = 2 ** 20
@@ -78,6 +79,17 @@ describe('arithmetic', () => {
     const masked = estimateTrainingMemory(prithvi100m(), { task: 'classification', batchSize: 4, maskRatio: 0.75 })
     const unmasked = estimateTrainingMemory(prithvi100m(), { task: 'classification', batchSize: 4, maskRatio: 0 })
     expect(masked.bytes.activations).toBeLessThan(unmasked.bytes.activations / 2)
+  })
+
+  it.each([1, 6, 12])('partial fine-tuning (K = %i): Adam state for exactly the parameters the trainer trains; fewer activations', (k) => {
+    const arch = prithvi100m()
+    const trained = paramSpecs(arch, { decoder: false }).filter((s) => !isFrozenParameter(s.name, k, arch.depth)).reduce((a, s) => a + size(s.torchShape), 0)
+    const partial = estimateTrainingMemory(arch, { task: 'classification', batchSize: 4, maskRatio: 0.375, freezeBlocks: k })
+    expect(partial.trainable).toBe(trained + 769)
+    expect(partial.bytes.optimizer).toBe(2 * (trained + 769) * 4)
+    const full = estimateTrainingMemory(arch, { task: 'classification', batchSize: 4, maskRatio: 0.375 })
+    expect(partial.bytes.activations).toBeLessThan(full.bytes.activations)
+    expect(partial.parameters).toBe(full.parameters) // tfjs still holds every weight
   })
 
   it('rejects an image size that is not a multiple of the patch size', () => {

@@ -80,6 +80,18 @@ describe('run form', () => {
     expect(startBlocker(formOf('study-classification'), 1)).toBeNull()
   })
 
+  it('frozen blocks (partial fine-tuning): classification only, 0 leaves the config without them, and Start says why a bad K cannot run', () => {
+    expect(runConfigOf(formOf('study-classification'), 'x')).not.toHaveProperty('freezeBlocks')
+    const config = runConfigOf(formOf('study-classification', { freezeBlocks: 6 }), 'x')
+    expect(config.freezeBlocks).toBe(6)
+    expect(RunStartRequest.safeParse({ config }).success).toBe(true)
+    expect(runConfigOf(formOf('study-segmentation', { freezeBlocks: 6 }), 'x')).not.toHaveProperty('freezeBlocks')
+    expect(startBlocker(formOf('study-classification', { freezeBlocks: 1.5 }), 1)).toBe('Frozen blocks must be a whole number, 0 or more.')
+    expect(startBlocker(formOf('study-classification', { freezeBlocks: -1 }), 1)).toBe('Frozen blocks must be a whole number, 0 or more.')
+    expect(startBlocker(formOf('study-classification', { freezeBlocks: 2, freezeBackbone: true }), 1)).toBe('Freeze backbone and frozen blocks go one at a time.')
+    expect(startBlocker(formOf('study-classification', { freezeBlocks: 12 }), 1)).toBeNull()
+  })
+
   it('the memory estimate is asked before any data is chosen', () => {
     const config = estimateConfigOf(formOf('study-segmentation', { dataPath: '' }))
     expect(config.data).toEqual({ kind: 'folder', path: '/', layout: 'mmseg' })

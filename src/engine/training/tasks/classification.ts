@@ -10,6 +10,7 @@ import { bceWithLogits, crossEntropy } from '../losses'
 import { dropoutMask, streamRandom, uniformArray } from '../rng'
 import type { Batch, ImageCache, LoaderOptions, Sample } from '../data'
 import { evaluateClassification, type EvalResult } from '../evaluate'
+import type { FrozenPrefix } from '../frozen-prefix'
 import { evalChunk, lossOnlyPlan, modelInput, oneHot, sliceImages, type StepPlan, type TaskContext, type TrainingTask, type TrainingTaskKind } from './task'
 
 export class ClassificationTask implements TrainingTask {
@@ -20,6 +21,7 @@ export class ClassificationTask implements TrainingTask {
   private readonly numClasses: number
   private readonly classWeights: number[] | undefined
   private readonly positiveIndex: number | undefined
+  private readonly frozenPrefix: FrozenPrefix | undefined
 
   constructor(ctx: TaskContext) {
     if (ctx.classWeights && ctx.classWeights.length !== ctx.numClasses) throw new Error(`${ctx.classWeights.length} class weights for ${ctx.numClasses} classes`)
@@ -29,6 +31,7 @@ export class ClassificationTask implements TrainingTask {
     this.numClasses = ctx.numClasses
     this.classWeights = ctx.classWeights
     this.positiveIndex = ctx.positiveIndex
+    this.frozenPrefix = ctx.frozenPrefix
     this.head = new HeadParams(ctx.tf, classifierSpecs(ctx.model.cfg.embed_dim, ctx.numClasses), streamRandom(ctx.config.seed, 'head-init'))
   }
 
@@ -60,10 +63,42 @@ export class ClassificationTask implements TrainingTask {
     const noise = cfg.maskRatio > 0 ? uniformArray(rng, batch.n * L) : undefined
     const drop = cfg.dropout > 0 ? dropoutMask(rng, batch.n * d, cfg.dropout) : undefined
     const weights = this.sampleWeights(batch.labels!)
+    if (this.frozenPrefix) return this.partialPlan(batch, noise, drop, weights, this.frozenPrefix)
     return lossOnlyPlan((part, start) => {
       const end = start + part.n
       return this.loss(part, cfg.maskRatio, noise?.subarray(start * L, end * L), drop?.subarray(start * d, end * d), weights?.subarray(start, end)).loss
     })
+  }
+
+  /**
+   * A step of partial fine-tuning: the same masking plan (from the same noise) and dropout as a full
+   * step, but the frozen blocks' output comes from ONNX Runtime once for the whole batch (prepare),
+   * and each micro-batch's loss runs only the trained blocks, the norm and the head in tfjs.
+   */
+  private partialPlan(batch: Batch, noise: Float32Array | undefined, drop: Float32Array | undefined, weights: Float32Array | undefined, prefix: FrozenPrefix): StepPlan {
+    const tf = this.tf
+    const d = this.model.cfg.embed_dim
+    const plan = this.model.randomMasking(batch.n, this.cfg.maskRatio, noise)
+    const S = 1 + plan.lenKeep
+    let hidden: Float32Array | undefined
+    return {
+      prepare: async () => {
+        hidden = await prefix.forward(batch.x, plan)
+      },
+      loss: (part, start) => {
+        if (!hidden) throw new Error('partial fine-tuning: the frozen blocks have not run for this step')
+        const h = tf.tensor3d(hidden.subarray(start * S * d, (start + part.n) * S * d), [part.n, S, d]) // [n, 1+Lkeep, D]
+        const latent = this.model.encodeFrom(h, prefix.blocks) // [n, 1+Lkeep, D]
+        const end = start + part.n
+        const dropMask = drop ? tf.tensor2d(drop.subarray(start * d, end * d), [part.n, d]) : undefined
+        const logits = classifierForward(tf, this.head, latent, dropMask, this.cfg.pool)
+        return this.lossOfLogits(logits, part.labels!, weights?.subarray(start, end))
+      },
+      afterUpdate: () => {},
+      dispose: () => {
+        hidden = undefined
+      }
+    }
   }
 
   /**
@@ -109,7 +144,14 @@ export class ClassificationTask implements TrainingTask {
     try {
       for (let start = 0; start < batch.n; start += chunk) {
         const part = sliceImages(batch, start, Math.min(chunk, batch.n - start), this.model.cfg.img_size)
-        parts.push(withTransientWeights(() => tf.tidy(() => this.logits(part, 0))))
+        const prefix = this.frozenPrefix
+        if (prefix) {
+          // Partial fine-tuning: the frozen blocks run in ONNX Runtime here too (every token, in order).
+          const plan = this.model.randomMasking(part.n, 0)
+          const hidden = await prefix.forward(part.x, plan)
+          const d = this.model.cfg.embed_dim
+          parts.push(withTransientWeights(() => tf.tidy(() => classifierForward(tf, this.head, this.model.encodeFrom(tf.tensor3d(hidden, [part.n, 1 + plan.lenKeep, d]), prefix.blocks), undefined, this.cfg.pool))))
+        } else parts.push(withTransientWeights(() => tf.tidy(() => this.logits(part, 0))))
       }
       kept = tf.tidy(() => {
         const logits = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as Tensor2D)

@@ -10,9 +10,12 @@ import type { RunConfig } from '@shared/ipc/schemas/runs'
 import type { HeadParams } from '../heads'
 import type { Batch, ImageCache, LoaderOptions, Sample } from '../data'
 import type { EvalResult } from '../evaluate'
+import type { FrozenPrefix } from '../frozen-prefix'
 
 /** One optimiser step of a task, once its whole-batch randomness is drawn. */
 export interface StepPlan {
+  /** Asynchronous work before the losses (partial fine-tuning: the frozen blocks in ONNX Runtime). */
+  prepare?(): Promise<void>
   /**
    * The loss of `part`, the images [start, start + part.n) of the step's batch. Runs inside the
    * Trainer's `variableGrads` and `tidy`, once per micro-batch, in order.
@@ -49,6 +52,8 @@ export interface TaskContext {
   classWeights?: number[]
   /** Binary classification: the class whose precision / recall / AUC are reported. */
   positiveIndex?: number
+  /** Partial fine-tuning: the first K encoder blocks, run in ONNX Runtime (classification only). */
+  frozenPrefix?: FrozenPrefix
 }
 
 /** A task's two stages: the backbone it needs, then the task over that backbone. */

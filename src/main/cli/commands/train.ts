@@ -16,7 +16,7 @@ import { removeRun } from '../../runs/deletion'
 import { RUN_PRESETS } from '@shared/training/presets'
 
 /** A run config from a preset and the few options a shell user sets. */
-export function presetConfig(o: { preset: string; data: string; positive?: string; steps?: string; name?: string; model?: string; cwd?: string }): unknown {
+export function presetConfig(o: { preset: string; data: string; positive?: string; steps?: string; name?: string; model?: string; freezeBlocks?: number; cwd?: string }): unknown {
   const preset = RUN_PRESETS.find((p) => p.id === o.preset)
   if (!preset) throw new UsageError(`unknown preset "${o.preset}"; presets: ${RUN_PRESETS.map((p) => p.id).join(', ')}`)
   const version = /^version:(\d+)$/.exec(o.data)
@@ -37,8 +37,17 @@ export function presetConfig(o: { preset: string; data: string; positive?: strin
     model,
     data,
     ...(o.positive ? { positiveClass: o.positive } : {}),
-    ...(steps ? { steps } : {})
+    ...(steps ? { steps } : {}),
+    ...(o.freezeBlocks !== undefined ? { freezeBlocks: o.freezeBlocks } : {})
   }
+}
+
+/** --freeze-blocks K: partial fine-tuning's number of frozen leading encoder blocks. */
+export function freezeBlocksOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const k = Number(value)
+  if (value.trim() === '' || !Number.isInteger(k) || k < 0) throw new UsageError('--freeze-blocks takes a whole number of encoder blocks, 0 or more (the model\'s depth trains the head only)')
+  return k
 }
 
 function duration(seconds: number): string {
@@ -103,8 +112,10 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'fine-tune (classification / segmentation) from a run config, or resume a run',
   usage:
-    'marsfm train --config run.json [--positive CLASS] [--json] [--log-every N]\n' +
-    '       marsfm train --preset ID --data FOLDER|version:N [--positive CLASS] [--steps N] [--model demo|MODEL_ID|FILE] [--name NAME] [--json]\n' +
+    'marsfm train --config run.json [--positive CLASS] [--freeze-blocks K] [--json] [--log-every N]\n' +
+    '       marsfm train --preset ID --data FOLDER|version:N [--positive CLASS] [--steps N] [--model demo|MODEL_ID|FILE] [--name NAME] [--freeze-blocks K] [--json]\n' +
+    '                    --freeze-blocks K: classification, partial fine-tuning: the first K encoder blocks stay frozen and run in\n' +
+    '                    ONNX Runtime; the later blocks, the final norm and the head train (K = depth: head only)\n' +
     `                    presets: ${RUN_PRESETS.map((p) => p.id).join(', ')}\n` +
     '       marsfm train --resume RUN_ID [--json]\n       marsfm train --delete RUN_ID [--json]',
   needsEngine: (args) => !args.some((a) => a === '--delete' || a.startsWith('--delete=')),
@@ -119,6 +130,7 @@ export const trainCommand: Command = {
         steps: { type: 'string' },
         model: { type: 'string' },
         name: { type: 'string' },
+        'freeze-blocks': { type: 'string' },
         resume: { type: 'string' },
         delete: { type: 'string' },
         json: { type: 'boolean', default: false },
@@ -144,6 +156,8 @@ export const trainCommand: Command = {
     if (!Number.isInteger(logEvery) || logEvery < 1) throw new UsageError('--log-every must be an integer ≥ 1')
     // Options are checked before waiting for the engine: a usage error answers at once.
     if (values.resume !== undefined && values.config) throw new UsageError('--resume goes alone (not with --config)')
+    if (values.resume !== undefined && values['freeze-blocks'] !== undefined) throw new UsageError('--freeze-blocks is set when a run starts; a resumed run keeps its own')
+    const freezeBlocks = freezeBlocksOption(values['freeze-blocks'])
     const resumeId = values.resume !== undefined ? runIdOf('resume', values.resume) : undefined
     if (resumeId === undefined && !values.config && !values.preset) throw new UsageError('--config run.json or --preset ID --data FOLDER (or --resume RUN_ID, or --delete RUN_ID) is required')
     let runId: number
@@ -156,7 +170,7 @@ export const trainCommand: Command = {
       let config: unknown
       if (values.preset) {
         if (!values.data) throw new UsageError('--preset needs --data FOLDER or --data version:N')
-        config = presetConfig({ preset: values.preset, data: values.data, ...(values.positive ? { positive: values.positive } : {}), ...(values.steps ? { steps: values.steps } : {}), ...(values.name ? { name: values.name } : {}), ...(values.model ? { model: values.model } : {}) })
+        config = presetConfig({ preset: values.preset, data: values.data, ...(values.positive ? { positive: values.positive } : {}), ...(values.steps ? { steps: values.steps } : {}), ...(values.name ? { name: values.name } : {}), ...(values.model ? { model: values.model } : {}), ...(freezeBlocks !== undefined ? { freezeBlocks } : {}) })
       } else {
         if (values.data || values.steps || values.model || values.name) throw new UsageError('--data, --steps, --model and --name go with --preset (edit run.json for --config)')
         const path = resolve(values.config!)
@@ -173,6 +187,7 @@ export const trainCommand: Command = {
           throw new UsageError(`--config: ${path} is ${jsonSyntaxDetail(text, err)}`)
         }
         if (values.positive && config && typeof config === 'object') config = { ...config, positiveClass: values.positive }
+        if (freezeBlocks !== undefined && config && typeof config === 'object') config = { ...config, freezeBlocks }
       }
       await ctx.engine.whenReady()
       try {
@@ -186,8 +201,8 @@ export const trainCommand: Command = {
       }
     }
     if (!values.json) {
-      const cfg = runs.get(runId).config as { positiveClass?: string; checkpoint?: { bestMetric?: string } }
-      io.out(`run #${runId} started (ledger: ${ctx.ledger.path})${cfg.positiveClass ? `; positive class "${cfg.positiveClass}"` : ''}${cfg.checkpoint?.bestMetric ? `; best checkpoint by ${cfg.checkpoint.bestMetric}` : ''}`)
+      const cfg = runs.get(runId).config as { positiveClass?: string; checkpoint?: { bestMetric?: string }; freezeBlocks?: number }
+      io.out(`run #${runId} started (ledger: ${ctx.ledger.path})${cfg.positiveClass ? `; positive class "${cfg.positiveClass}"` : ''}${cfg.checkpoint?.bestMetric ? `; best checkpoint by ${cfg.checkpoint.bestMetric}` : ''}${cfg.freezeBlocks ? `; first ${cfg.freezeBlocks} encoder block(s) frozen (ONNX Runtime)` : ''}`)
     }
     return followRun(ctx, io, runId, { json: values.json, logEvery })
   }

@@ -120,6 +120,12 @@ export const RunConfig = z.object({
   /** Classification / pre-training: random horizontal and vertical flips and 90-degree rotations (orbital images have no "up"). */
   augment: z.boolean().default(false),
   freezeBackbone: z.boolean().default(false),
+  /**
+   * Classification, partial fine-tuning: the first K encoder blocks (with the patch embedding) stay
+   * frozen and run in ONNX Runtime; blocks K..depth-1, the final norm and the head train. K = depth
+   * trains the head alone (the final norm stays frozen too). 0 / unset: every block trains.
+   */
+  freezeBlocks: z.number().int().min(0).max(128).optional(),
   /** Clip the global gradient norm to this value (null: no clipping). */
   gradClip: z.number().positive().nullable().default(null),
   optimizer: OptimizerConfig,
