@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { PRITHVI_HLS_STATS, type BandStats } from '@shared/bands'
-import { CancelledError } from '@shared/ipc/errors'
 import { canonicalJson } from '@shared/datasets/manifest'
 import type { EngineJobInput, EngineJobReturn } from '@shared/engine/jobs'
 import { assertUsable, loadCheckpoint } from '../checkpoint'
@@ -20,6 +19,7 @@ import { modelInputs, modelRgb } from '../inference/images'
 import { familyPreprocessing, type Preprocessing } from '../training/data'
 import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
 import { EmbeddingStore } from './store'
+import { checkAborted } from '../jobs/abort'
 
 export type EmbedParams = EngineJobInput<'embed'>
 
@@ -29,10 +29,6 @@ export type EmbedOutcome = EngineJobReturn<'embed'>
 export interface EmbedEnv {
   signal?: AbortSignal
   progress?: (done: number, total: number, message: string) => void
-}
-
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
 }
 
 /** Embeds `p.items` (params already parsed: the job's boundary, or EmbedJobParams.parse). */

@@ -5,7 +5,6 @@
 // 2-D map per backbone. Tiles any backbone failed to read are left out of every probe, so the
 // comparison stays paired.
 import { z } from 'zod'
-import { CancelledError } from '@shared/ipc/errors'
 import {
   compareProbes,
   crossValidate,
@@ -19,6 +18,7 @@ import type { EngineJobInput, EngineJobReturn } from '@shared/engine/jobs'
 import { runEmbedding, type EmbedOutcome } from './embed'
 import { EmbeddingStore } from './store'
 import { join } from 'node:path'
+import { checkAborted } from '../jobs/abort'
 
 export type StudyParams = EngineJobInput<'backbone-study'>
 
@@ -30,10 +30,6 @@ type BackboneResult = BackboneStudyOutcome['backbones'][number]
 export interface StudyEnv {
   signal?: AbortSignal
   progress?: (done: number, total: number, message: string) => void
-}
-
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
 }
 
 function meanSd(values: number[]): { mean: number; sd: number } {

@@ -12,6 +12,14 @@ import { classifierWeights, createOrtClassifier, createTfjsClassifier, type Clas
 
 export type ClassifierCheckpoint = Awaited<ReturnType<typeof readClassifierCheckpoint>>
 
+/** What an inference job gets from the engine: tfjs (for tfjs runners), cancel, progress and log. */
+export interface InferenceJobEnv {
+  tf?: TfHandle
+  signal?: AbortSignal
+  progress?: (done: number, total: number, message: string) => void
+  log?: (message: string) => void
+}
+
 /** The checkpoint's backbone, head and meta, checked to be a classifier, with its preprocessing. */
 export async function readClassifierCheckpoint(path: string, signal?: AbortSignal) {
   const ck = await loadTrainingCheckpoint(path, (n) => n.startsWith('head.'))

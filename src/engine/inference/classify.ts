@@ -3,28 +3,16 @@
 // TensorFlow.js) with progress and cancel, and return per-image probabilities, the predicted and
 // (where the source has labels) the true class, plus the summary at threshold 0.5 / argmax.
 import type { EngineJobInput } from '@shared/engine/jobs'
-import { CancelledError } from '@shared/ipc/errors'
 import { type InferenceOutcome, type Prediction } from '@shared/ipc/schemas/inference'
 import { metricsAt, predictAt } from '@shared/inference/threshold'
-import type { TfHandle } from '../tf/handle'
 import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
 import { classIndex, listFiles, listFolder, modelInputs, modelRgb, thumbnail, type InferenceItem } from './images'
 import { probabilitiesFromLogits } from './runners'
-import { classifierBackend, openClassifierRunner, readClassifierCheckpoint } from './classifier'
+import { classifierBackend, openClassifierRunner, readClassifierCheckpoint, type InferenceJobEnv } from './classifier'
+import { checkAborted } from '../jobs/abort'
 
 /** The job's params, parsed (the engine parses them once, at the job boundary). */
 export type ClassifyJobParams = EngineJobInput<'inference-classify'>
-
-export interface ClassifyEnv {
-  tf?: TfHandle
-  signal?: AbortSignal
-  progress?: (done: number, total: number, message: string) => void
-  log?: (message: string) => void
-}
-
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
-}
 
 interface Decoded {
   item: InferenceItem
@@ -33,7 +21,7 @@ interface Decoded {
   thumbnail?: string
 }
 
-export async function runClassification(p: ClassifyJobParams, env: ClassifyEnv = {}): Promise<InferenceOutcome> {
+export async function runClassification(p: ClassifyJobParams, env: InferenceJobEnv = {}): Promise<InferenceOutcome> {
   const progress = env.progress ?? (() => {})
   const t0 = performance.now()
   progress(0, 1, 'loading the checkpoint')

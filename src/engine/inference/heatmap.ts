@@ -7,28 +7,16 @@
 import { basename } from 'node:path'
 import sharp from 'sharp'
 import type { EngineJobInput } from '@shared/engine/jobs'
-import { CancelledError } from '@shared/ipc/errors'
 import type { HeatmapOutcome } from '@shared/ipc/schemas/inference'
 import { assertHeatmapImageSize, fitSize, HEATMAP_MAX_PIXELS, windowGrid, type WindowScore } from '@shared/inference/heatmap'
 import { resizeBilinear, toRgbImage, type HwcImage } from '@shared/imputation/preprocess'
-import type { TfHandle } from '../tf/handle'
 import { cropRegion, unreadableReason } from '../reconstruction/images'
 import { classIndex, modelInputs } from './images'
 import { probabilitiesFromLogits } from './runners'
-import { classifierBackend, openClassifierRunner, readClassifierCheckpoint } from './classifier'
+import { classifierBackend, openClassifierRunner, readClassifierCheckpoint, type InferenceJobEnv } from './classifier'
+import { checkAborted } from '../jobs/abort'
 
 export type HeatmapJobParams = EngineJobInput<'inference-heatmap'>
-
-export interface HeatmapEnv {
-  tf?: TfHandle
-  signal?: AbortSignal
-  progress?: (done: number, total: number, message: string) => void
-  log?: (message: string) => void
-}
-
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
-}
 
 /** Width, height and channels from the file's header (nothing decoded); an unreadable file is named. */
 async function imageHeader(path: string): Promise<{ width: number; height: number; channels: number }> {
@@ -53,7 +41,7 @@ async function previewOf(path: string, width: number, height: number, maxSide: n
   return { dataUrl: `data:image/jpeg;base64,${jpg.toString('base64')}`, ...size }
 }
 
-export async function runHeatmap(p: HeatmapJobParams, env: HeatmapEnv = {}): Promise<HeatmapOutcome> {
+export async function runHeatmap(p: HeatmapJobParams, env: InferenceJobEnv = {}): Promise<HeatmapOutcome> {
   const progress = env.progress ?? (() => {})
   const t0 = performance.now()
   // The request is checked against the image before the checkpoint is read.

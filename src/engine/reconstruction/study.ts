@@ -13,7 +13,6 @@ import { type GalleryManifest, type ResultRow, type StudyOutcome } from '@shared
 import type { EngineJobInput } from '@shared/engine/jobs'
 import { mse, psnr, ssim } from '@shared/stats'
 import { summariseStudy } from '@shared/reconstruction/summary'
-import { CancelledError } from '@shared/ipc/errors'
 import { assertUsable, loadCheckpoint, readModelConfig, sha256File, type LoadedCheckpoint } from '../checkpoint'
 import type { PrithviConfig } from '../model/config'
 import { isMaeConfig } from '@shared/models/mae'
@@ -25,6 +24,7 @@ import { tileNoise } from './noise'
 import { patchifyBatch, sampleLosses, unpatchifySample } from './patches'
 import { createOrtRunner, createTfjsRunner, layoutOf, type MaeRunner } from './runners'
 import { writeGalleryTile, type GalleryMethod } from './gallery'
+import { checkAborted } from '../jobs/abort'
 
 /** The study's params, parsed (the engine parses them once, at the job boundary). */
 export type StudyJobParams = EngineJobInput<'reconstruction-study'>
@@ -103,10 +103,6 @@ async function resolveModel(p: StudyJobParams): Promise<ResolvedModel> {
 /** Where the study ran, for the outcome (requested / fallback only for ONNX Runtime). */
 function backendUsed(r: MaeRunner): StudyOutcome['backend'] {
   return { name: r.name, device: r.device, notes: r.notes, ...(r.requested ? { requested: r.requested } : {}), ...(r.fallback ? { fallback: r.fallback } : {}) }
-}
-
-function checkAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError()
 }
 
 /** Visible patches from the original bytes, removed ones from the reconstruction (HWC, 8-bit units). */
