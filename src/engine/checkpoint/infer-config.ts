@@ -24,7 +24,7 @@ export interface InferOptions {
   terratorch?: boolean
 }
 
-type Shapes = ReadonlyMap<string, { shape: readonly number[] }>
+export type Shapes = ReadonlyMap<string, { shape: readonly number[] }>
 
 // Frame counts to try when splitting pos_embed rows into frames × grid²: 1 (the study),
 // 3 (Prithvi pre-training), then the rest. 196 tokens could also be 4 × 7², hence the order.
@@ -36,7 +36,8 @@ function bad(msg: string): CheckpointError {
   return new CheckpointError('bad-config', `cannot infer the model architecture: ${msg}`)
 }
 
-function countBlocks(weights: Shapes, prefix: string): number {
+/** Blocks under `prefix.N.` (the highest N + 1): depth is read off the names, any family. */
+export function countBlocks(weights: Shapes, prefix: string): number {
   const re = new RegExp(`^${prefix}\\.(\\d+)\\.`)
   let max = -1
   for (const name of weights.keys()) {

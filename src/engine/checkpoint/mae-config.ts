@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises'
 import { maeConfig, maeConfigProblem, MOMO_STATS, type MaeConfig } from '@shared/models/mae'
 import { CheckpointError } from './errors'
+import { countBlocks, type Shapes } from './infer-config'
 
-type Shapes = ReadonlyMap<string, { shape: readonly number[] }>
 
 const SIZE_FIELDS = ['img_size', 'patch_size', 'in_chans', 'embed_dim', 'depth', 'num_heads', 'decoder_embed_dim', 'decoder_depth', 'decoder_num_heads'] as const
 
@@ -87,16 +87,6 @@ export async function readMaeConfig(path: string): Promise<MaeConfig> {
     throw bad(path, `cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`)
   }
   return parseMaeConfig(text, path)
-}
-
-function countBlocks(weights: Shapes, prefix: string): number {
-  const re = new RegExp(`^${prefix}\\.(\\d+)\\.`)
-  let max = -1
-  for (const name of weights.keys()) {
-    const m = re.exec(name)
-    if (m) max = Math.max(max, Number(m[1]))
-  }
-  return max + 1
 }
 
 // Heads of the published ViTs by width (Ti 192/3, S 384/6, B 768/12, L 1024/16, H 1280/16); else 64-wide heads.
