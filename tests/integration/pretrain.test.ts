@@ -29,7 +29,7 @@ const cli = (args: string[]) =>
 describe('marsfm pretrain', () => {
   it('pre-trains a tiny MAE on standardised tiles, records the run and writes the model with its sidecar', () => {
     const tiny = ['--img-size', '32', '--patch', '16', '--embed', '32', '--depth', '1', '--heads', '2', '--decoder-embed', '16', '--decoder-depth', '1', '--decoder-heads', '2']
-    const r = cli(['--data', tiles, ...tiny, '--steps', '6', '--batch', '4', '--eval-every', '6', '--log-every', '3', '--tile-norm', 'standardize', '--name', 'tiny mars mae', '--out', out])
+    const r = cli(['--data', tiles, ...tiny, '--steps', '6', '--batch', '4', '--eval-every', '6', '--log-every', '3', '--tile-norm', 'standardize', '--augment', '--name', 'tiny mars mae', '--out', out])
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/step\s+6\/6\s+loss \d/)
     expect(r.stdout).toMatch(/run #1 done/)
@@ -37,6 +37,7 @@ describe('marsfm pretrain', () => {
     const meta = JSON.parse(readFileSync(out.replace(/\.safetensors$/, '.json'), 'utf8'))
     expect(meta.config).toMatchObject({ img_size: 32, embed_dim: 32, depth: 1 })
     expect(meta.run.preprocessing.tileNorm).toBe('standardize')
+    expect(meta.run.augment).toBe(true)
     expect(meta.trainedSteps).toBe(6)
 
     const bad = cli(['--data', tiles, '--tile-norm', 'histogram'])

@@ -15,7 +15,7 @@ import { runEngineJob } from '../run-job'
 import { followRun } from './train'
 
 const USAGE = `marsfm pretrain --data FOLDER [--model random|demo|ID|CHECKPOINT] [--steps 2000] [--batch 16] [--lr 1.5e-4]
-               [--mask-ratio 0.75] [--tile-norm none|standardize] [--seed 0] [--name NAME] [--out model.safetensors] [--json]
+               [--mask-ratio 0.75] [--tile-norm none|standardize] [--augment] [--seed 0] [--name NAME] [--out model.safetensors] [--json]
        marsfm pretrain --export-run RUN_ID --out model.safetensors   (a finished run, e.g. after marsfm train --resume)
                architecture of a random model: [--img-size 64] [--patch 16] [--embed 128] [--depth 4] [--heads 4]
                [--decoder-embed 64] [--decoder-depth 2] [--decoder-heads 4]`
@@ -39,6 +39,7 @@ export const pretrainCommand: Command = {
         warmup: { type: 'string', default: '100' },
         'mask-ratio': { type: 'string', default: '0.75' },
         'tile-norm': { type: 'string' },
+        augment: { type: 'boolean', default: false },
         seed: { type: 'string', default: '0' },
         name: { type: 'string' },
         out: { type: 'string' },
@@ -106,6 +107,9 @@ export const pretrainCommand: Command = {
       batchSize: num('batch'),
       seed: num('seed'),
       maskRatio: num('mask-ratio'),
+      // Random flips and quarter turns: orbital tiles have no preferred orientation, and a small
+      // unlabelled set goes further when each tile is seen in eight orientations.
+      augment: values.augment,
       optimizer: { name: 'adamw', lr: num('lr'), beta1: 0.9, beta2: 0.95, weightDecay: num('weight-decay') },
       schedule: { name: 'cosine', warmupSteps: Math.min(num('warmup'), steps), minLrRatio: 0.01 },
       eval: { everySteps: Math.min(num('eval-every'), steps), maxImages: 0 },
