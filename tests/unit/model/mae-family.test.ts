@@ -11,6 +11,11 @@ import { sincos2dPosEmbed } from '@engine/model/posEmbed'
 import type { WeightMap } from '@engine/model/weights'
 import { exportPrithviOnnx } from '@engine/onnx/export-prithvi'
 import { createSession, run, type OnnxSession } from '@engine/onnx/runtime'
+import { inputRank, pixelsShape } from '@engine/onnx/input-layout'
+import { exportFrozenPrefixOnnx } from '@engine/onnx/export-prefix'
+import { FrozenPrefix } from '@engine/training/frozen-prefix'
+import { planMasking } from '@engine/model/masking'
+import { decodeModel } from '../onnx/decode-onnx'
 import { loadTf, type Tf } from '@engine/tf/backend'
 import { facebookMae, maeTiny, momoVitB, type MaeConfig } from '@shared/models/mae'
 import { familyOf } from '@shared/models/registry'
@@ -169,12 +174,27 @@ describe('MAE parity with PyTorch', () => {
     normPix.dispose()
   })
 
-  it('ONNX Runtime: the exported encoder and MAE graphs', async () => {
+  it('ONNX Runtime: the exported encoder and MAE graphs take [N, C, H, W]', async () => {
+    for (const graph of ['encoder', 'mae', 'classifier'] as const) {
+      const withHead: WeightMap = new Map([...weights, ['classifier.weight', { shape: [2, 32], data: new Float32Array(64) }], ['classifier.bias', { shape: [2], data: new Float32Array(2) }]])
+      expect(decodeModel(exportPrithviOnnx(cfg, withHead, graph)).inputs[0]!.shape).toEqual(['N', 3, 32, 32])
+    }
     const enc = await session(exportPrithviOnnx(cfg, weights, 'encoder'))
-    const pixels = { data: x, shape: [N, 3, 1, 32, 32] }
+    expect(inputRank(enc, 'pixels')).toBe(4)
+    expect(pixelsShape(enc, N, 3, 32)).toEqual([N, 3, 32, 32])
+    const pixels = { data: x, shape: [N, 3, 32, 32] }
     const features = (await run(enc, { pixels })).features!
     expect(features.shape).toEqual([N, 17, 32])
     expect(maxDiff(features.data, f32(fixture.features))).toBeLessThanOrEqual(TOL)
+    // ... and agrees with the tfjs model the engine trains (which keeps its one-frame [N, C, 1, H, W]).
+    const model = PrithviMAE.fromWeights(tf, cfg, weights, { decoder: false })
+    const x5 = tf.tensor5d(x, [N, 3, 1, 32, 32])
+    const tfEnc = model.forwardEncoder(x5, 0)
+    expect(maxDiff(features.data, await tfEnc.latent.data())).toBeLessThanOrEqual(TOL)
+    for (const t of Object.values(tfEnc)) t.dispose()
+    x5.dispose()
+    model.dispose()
+    await expect(run(enc, { pixels: { data: x, shape: [N, 3, 1, 32, 32] } })).rejects.toThrow()
     const mae = await session(exportPrithviOnnx(cfg, weights, 'mae', { maskRatio: 0.5 }))
     const out = await run(mae, { pixels, noise: { data: noise, shape: [N, 16] } })
     expect(Math.abs(out.loss!.data[0]! - fixture.mae.loss)).toBeLessThanOrEqual(TOL)
@@ -182,6 +202,17 @@ describe('MAE parity with PyTorch', () => {
     const np = await session(exportPrithviOnnx({ ...cfg, norm_pix_loss: true }, weights, 'mae', { maskRatio: 0.5 }))
     const outNp = await run(np, { pixels, noise: { data: noise, shape: [N, 16] } })
     expect(Math.abs(outNp.loss!.data[0]! - fixture.mae.loss_norm_pix)).toBeLessThanOrEqual(TOL)
+  })
+
+  it('the frozen prefix of partial fine-tuning takes [N, C, H, W] and matches the encoder', async () => {
+    expect(decodeModel(exportFrozenPrefixOnnx(cfg, weights, cfg.depth)).inputs[0]!.shape).toEqual(['N', 3, 32, 32])
+    const prefix = new FrozenPrefix(cfg, weights, cfg.depth, { device: 'cpu', intraOpThreads: 1 })
+    try {
+      const hidden = await prefix.forward(x, planMasking(N, 16, 0)) // every patch kept, in grid order
+      expect(maxDiff(hidden, f32(fixture.features))).toBeLessThanOrEqual(TOL)
+    } finally {
+      await prefix.release()
+    }
   })
 
   it('a Conv3d-shaped patch kernel does not fit the MAE layout', () => {
