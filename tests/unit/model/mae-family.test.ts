@@ -2,8 +2,12 @@
 // re-implementation of MOMO's models/mae.py (tests/fixtures/mae/make_fixtures.py): both checkpoint
 // forms load ({'model', 'args'} and the bare state dict), an encoder-only one loads without a
 // decoder, and the tfjs model (wasm) and the ONNX export (ONNX Runtime) give PyTorch's encoder
-// features and MAE losses within 1e-4.
-import { readFileSync } from 'node:fs'
+// features and MAE losses within 1e-4; its ONNX graphs take [N, C, H, W] and every ORT consumer
+// (encoder, classifier, the frozen prefix) agrees with tfjs within 1e-4.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { classifierWeights, createOrtClassifier, createTfjsClassifier } from '@engine/inference/runners'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertUsable, loadCheckpoint, parseMaeConfig } from '@engine/checkpoint'
 import { PrithviMAE } from '@engine/model/prithvi'
@@ -212,6 +216,27 @@ describe('MAE parity with PyTorch', () => {
       expect(maxDiff(hidden, f32(fixture.features))).toBeLessThanOrEqual(TOL)
     } finally {
       await prefix.release()
+    }
+  })
+
+  it('the inference classifier: ONNX Runtime on the 4-D graph gives the tfjs logits', async () => {
+    const K = 3
+    const head: WeightMap = new Map([
+      ['head.weight', { shape: [K, 32], data: Float32Array.from({ length: K * 32 }, (_, i) => Math.sin(i) * 0.1) }],
+      ['head.bias', { shape: [K], data: Float32Array.from([0.1, -0.2, 0.05]) }]
+    ])
+    const cacheDir = mkdtempSync(join(tmpdir(), 'marsfm-mae-cls-'))
+    const ort = await createOrtClassifier({ cacheDir, sha256: 'mae-test', step: 0, cfg, weights: () => classifierWeights(weights, head), device: 'cpu', intraOpThreads: 1 })
+    const tfjs = createTfjsClassifier(tf, 'wasm', { cfg, backbone: weights, head, numClasses: K, pool: 'cls' })
+    try {
+      const a = await ort.run(x, N)
+      const b = await tfjs.run(x, N)
+      expect(a.length).toBe(N * K)
+      expect(maxDiff(a, b)).toBeLessThanOrEqual(TOL)
+    } finally {
+      await ort.dispose()
+      await tfjs.dispose()
+      rmSync(cacheDir, { recursive: true, force: true })
     }
   })
 
