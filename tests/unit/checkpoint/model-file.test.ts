@@ -79,6 +79,12 @@ describe('the marsfm-model/1 JSON', () => {
     writeFileSync(scratch.path('lone.json'), JSON.stringify({ format: 'marsfm-training-checkpoint/1' }))
     expect(modelFileSidecar(lone)).toBeUndefined()
     expect((await loadCheckpoint(lone)).configSource).toBe('inferred')
+    // A broken model file beside it is refused, naming the file and the field (--config overrides it).
+    const broken = scratch.path('broken.safetensors')
+    copyFileSync(DEMO, broken)
+    writeFileSync(scratch.path('broken.json'), text({ family: 'swin', config: {} }))
+    await expect(loadCheckpoint(broken)).rejects.toThrow(/broken\.json: unknown model family "swin"/)
+    expect((await loadCheckpoint(broken, { configPath: DEMO.replace(/\.safetensors$/, '.json') })).configSource).toBe('json')
   })
 
   it('an MAE model inferred from its weights says its statistics are MOMO’s, assumed; from a config file, from the file', async () => {
