@@ -82,7 +82,7 @@ describe('marsfm and the facebookresearch MAE family', () => {
     const out = join(inspected.home, 'encoder.onnx')
     const exported = marsfm(['model', 'export-onnx', join(FIX, 'tiny_mae.pth'), '--config', join(FIX, 'tiny_mae.json'), '--graph', 'encoder', '--out', out], inspected.home)
     expect(exported.code, exported.err).toBe(0)
-    expect(exported.out).toMatch(/inputs {2}pixels\[N,3,1,32,32\]/)
+    expect(exported.out).toMatch(/inputs {2}pixels\[N,3,32,32\]/) // [N, C, H, W], as MOMO/MAE users feed it
     expect(exported.out).toMatch(/outputs features\[N,17,32\]/)
   })
 })

@@ -10,6 +10,7 @@ import { isFloatDType, type DType } from './dtype'
 import { CheckpointError, withFileName } from './errors'
 import { inferConfig } from './infer-config'
 import { inferMaeConfig, isMaeConfigText, parseMaeConfig, validateMaeConfig } from './mae-config'
+import { isModelFileText, modelFileSidecar, parseModelFile } from './model-file'
 import { isPrithviDecoderName } from '@shared/models/prithvi-mae'
 import { matchPublished, prithviGeneration } from '@shared/models/prithvi-catalogue'
 import type { ModelCard } from '@shared/ipc/schemas/models'
@@ -26,6 +27,7 @@ export { CheckpointError, isCheckpointError, withFileName, type CheckpointErrorC
 export { type DType, toFloat32 } from './dtype'
 export { assertLoadable, buildKeyReport, expectedShapes, FIXED_BUFFERS, type KeyReport, type WrongShape } from './key-report'
 export { inferMaeConfig, isMaeConfigText, parseMaeConfig, readMaeConfig, validateMaeConfig } from './mae-config'
+export { isModelFileText, modelFileSidecar, parseModelFile } from './model-file'
 export { inferConfig, parsePrithviConfig, readPrithviConfig, validatePrithviConfig, type InferredConfig, type PrithviConfigFile } from './prithvi-config'
 export { isPrithviName } from '@shared/models/prithvi-mae'
 export { openSafetensors, writeSafetensors, type SafetensorsFile } from './safetensors'
@@ -38,7 +40,11 @@ export { openTorchCheckpoint, readCheckpointStorages, type TorchZipCheckpoint } 
 export interface LoadOptions {
   /** Use this architecture instead of a yaml or inference (a MaeConfig for the MAE layout). */
   config?: PrithviConfig
-  /** Prithvi_100M_config.yaml (model_args + train_params), or an MAE-family JSON config. */
+  /**
+   * Prithvi_100M_config.yaml (model_args + train_params), an MAE-family JSON config, or the
+   * `marsfm-model/1` JSON the app writes beside a model it exports (found on its own when it sits
+   * beside a `.safetensors` and neither `config` nor `configPath` is given).
+   */
   configPath?: string
   /** Frames the model will run with; defaults to 1 (the study) unless a config is given. */
   numFrames?: number
@@ -105,7 +111,9 @@ async function resolveConfig(source: TensorSource, byOurName: Map<string, string
   if (opts.config) resolved = { config: { ...opts.config }, configSource: 'given', notes: [], inferred: [], assumed: [] }
   else if (opts.configPath) {
     const file = await readModelConfig(opts.configPath)
-    resolved = { config: file.config, configSource: file.source, ...(file.stats ? { stats: file.stats } : {}), notes: [...(file.notes ?? [])], inferred: [], assumed: [] }
+    // What a model file written by the app told is on the card: not inferred, not a preset.
+    const told = file.modelFile ? [`family, architecture and statistics from ${basename(opts.configPath)} (written by MarsFM with the model)`] : []
+    resolved = { config: file.config, configSource: file.source, ...(file.stats ? { stats: file.stats } : {}), notes: [...told, ...(file.notes ?? [])], inferred: told, assumed: [] }
   } else {
     const shapes = new Map([...byOurName].map(([ours, key]) => [ours, { shape: source.shapeOf(key) }]))
     // A Conv2d patch embedding (4-D kernel) is the facebookresearch MAE layout; Conv3d is Prithvi.
@@ -140,20 +148,25 @@ async function resolveConfig(source: TensorSource, byOurName: Map<string, string
 }
 
 /**
- * A config file of any family: an MAE-family JSON (`"family": "mae"`) or a Prithvi yaml (with its
- * band statistics). Errors name the file and the field.
+ * A config file of any family: the `marsfm-model/1` JSON the app writes beside a model, an
+ * MAE-family JSON (`"family": "mae"`) or a Prithvi yaml (with its band statistics). Errors name
+ * the file and the field.
  */
-export async function readModelConfig(path: string): Promise<{ config: PrithviConfig; stats?: BandStats; notes?: string[]; source: 'yaml' | 'json' }> {
-  if (await isMaeConfigFile(path)) return { config: parseMaeConfig(await readFile(path, 'utf8'), path), source: 'json' }
+export async function readModelConfig(path: string): Promise<{ config: PrithviConfig; stats?: BandStats; notes?: string[]; source: 'yaml' | 'json'; modelFile?: true }> {
+  const text = await readConfigText(path)
+  if (text !== undefined && isModelFileText(text)) {
+    const file = parseModelFile(text, path)
+    return { config: file.config, ...(file.stats ? { stats: file.stats } : {}), notes: file.notes, source: 'json', modelFile: true }
+  }
+  if (text !== undefined && isMaeConfigText(text)) return { config: parseMaeConfig(text, path), source: 'json' }
   return { ...(await readPrithviConfig(path)), source: 'yaml' }
 }
 
-/** Whether a config file is the MAE family's JSON (`"family": "mae"`) rather than a Prithvi yaml. */
-async function isMaeConfigFile(path: string): Promise<boolean> {
+async function readConfigText(path: string): Promise<string | undefined> {
   try {
-    return isMaeConfigText(await readFile(path, 'utf8'))
+    return await readFile(path, 'utf8')
   } catch {
-    return false // unreadable: the yaml reader names the reason
+    return undefined // unreadable: the yaml reader names the reason
   }
 }
 
@@ -211,6 +224,11 @@ export function assertUsable(loaded: Pick<LoadedCheckpoint, 'report' | 'nonFinit
   }
 }
 
+// The MAE family's mean / std live in its config: a file's, or MOMO's merged ones assumed by inference.
+function maeStatsSource(source: ResolvedConfig['configSource']): ModelCard['stats'] {
+  return source === 'yaml' || source === 'json' ? 'file' : source === 'inferred' ? 'preset' : 'default'
+}
+
 function cardOf(r: ResolvedConfig): ModelCard {
   const published = isMaeConfig(r.config) ? undefined : matchPublished(r.config)
   return {
@@ -219,7 +237,7 @@ function cardOf(r: ResolvedConfig): ModelCard {
       ? { id: published.id, title: published.title, hfId: published.hfId, file: published.file, preTraining: published.preTraining, pretrainFrames: published.pretrainFrames }
       : null,
     config: r.configSource === 'yaml' || r.configSource === 'json' ? 'file' : r.configSource,
-    stats: r.stats ? (r.presetStats ? 'preset' : 'file') : 'default',
+    stats: isMaeConfig(r.config) ? maeStatsSource(r.configSource) : r.stats ? (r.presetStats ? 'preset' : 'file') : 'default',
     inferred: r.inferred,
     assumed: r.assumed
   }
@@ -299,6 +317,10 @@ async function loadFrom(source: TensorSource, opts: LoadOptions): Promise<Omit<L
  * weights are reported, not thrown: call assertLoadable(result.report) before building a model.
  */
 export async function loadCheckpoint(path: string, opts: LoadOptions = {}): Promise<LoadedCheckpoint> {
+  if (!opts.config && !opts.configPath) {
+    const sidecar = modelFileSidecar(path)
+    if (sidecar) opts = { ...opts, configPath: sidecar }
+  }
   const abort = new AbortController()
   const hashing = sha256File(path, abort.signal)
   hashing.catch(() => {}) // awaited below; this only keeps an early failure from going unhandled

@@ -15,6 +15,7 @@ import { randomWeights } from '../model/params'
 import type { WeightMap } from '../model/weights'
 import { exportOnnxFile } from '../onnx/export-file'
 import { createSession, run, sessionNotes } from '../onnx/runtime'
+import { pixelsShape } from '../onnx/input-layout'
 import { modelInputs, modelRgb } from '../inference/images'
 import { familyPreprocessing, type Preprocessing } from '../training/data'
 import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
@@ -102,7 +103,7 @@ export async function runEmbedding(p: EmbedParams, env: EmbedEnv = {}): Promise<
           }
         }
         if (ok.length) {
-          const out = await run(session, { pixels: { data: modelInputs(rgbs, S, pre), shape: [ok.length, cfg.in_chans, 1, S, S] } }, ['features'])
+          const out = await run(session, { pixels: { data: modelInputs(rgbs, S, pre), shape: pixelsShape(session, ok.length, cfg.in_chans, S) } }, ['features'])
           const features = out.features!.data // [n, 1 + L, D]
           const tokens = features.length / (ok.length * D)
           const cls = new Float32Array(ok.length * D)

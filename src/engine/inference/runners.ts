@@ -12,6 +12,7 @@ import type { WeightMap } from '../model/weights'
 import { PrithviMAE } from '../model/prithvi'
 import { exportOnnxFile } from '../onnx/export-file'
 import { createSession, run, sessionNotes, type Device, type OnnxSession } from '../onnx/runtime'
+import { pixelsShape } from '../onnx/input-layout'
 import { classifierForward, classifierSpecs, HeadParams } from '../training/heads'
 import { adapterLabel, probeWebGpu } from '../gpu/adapter'
 import type { OrtPrecision } from '@shared/ipc/schemas/device'
@@ -93,7 +94,7 @@ export async function createOrtClassifier(o: OrtClassifierOptions): Promise<Clas
     precision,
     ...(session.fallbackReason ? { fallback: session.fallbackReason } : {}),
     async run(pixels, n) {
-      const out = await run(session, { pixels: { data: pixels, shape: [n, C, 1, S, S] } }, ['logits'])
+      const out = await run(session, { pixels: { data: pixels, shape: pixelsShape(session, n, C, S) } }, ['logits'])
       return out.logits!.data
     },
     dispose: () => session.release()

@@ -13,6 +13,7 @@ import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import { BATCH_DIM, embedPatchesGraph, exportGeometry, gatherTokensGraph, patchifyGraph, prependClsGraph } from './export-prithvi'
 import { GraphBuilder } from './graph-builder'
+import { pixelsDims } from './input-layout'
 import { DEFAULT_OPSET, IR_VERSION, encodeModel, type ModelProto } from './onnx-proto'
 import { layerNorm, transformerBlock } from './transformer-ops'
 
@@ -27,7 +28,7 @@ export function checkFreezeBlocks(cfg: PrithviConfig, blocks: number): void {
 }
 
 /**
- * pixels [N, C, T, H, W] and ids_keep [N, Lkeep] (int64 patch indices, the kept tokens in the
+ * pixels [N, C, T, H, W] ([N, C, H, W] for the MAE family) and ids_keep [N, Lkeep] (int64 patch indices, the kept tokens in the
  * order the tfjs encoder keeps them) -> hidden [N, 1 + Lkeep, D]: the residual stream after
  * block K-1, or the normed latent when K = depth.
  */
@@ -37,7 +38,7 @@ export function buildFrozenPrefixOnnx(cfg: PrithviConfig, weights: WeightMap, bl
   const g = exportGeometry(cfg, weights, 'encoder')
   const b = new GraphBuilder('prithvi_frozen_prefix')
   const N = BATCH_DIM
-  const pixels = b.toCompute(b.input('pixels', 'float32', [N, g.C, g.T, g.gh * g.p, g.gw * g.p]))
+  const pixels = b.toCompute(b.input('pixels', 'float32', pixelsDims(cfg, N)))
   const idsKeep = b.input('ids_keep', 'int64', [N, KEPT_DIM])
   const tokens = embedPatchesGraph(b, weights, cfg, g, patchifyGraph(b, g, pixels)) // [N, L, D]
   const kept = b.scope('masking', () => gatherTokensGraph(b, tokens, idsKeep, g.D)) // [N, Lkeep, D]

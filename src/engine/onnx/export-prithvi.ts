@@ -10,6 +10,7 @@ import { keepCount } from '../model/masking'
 import { positionTable } from '../model/params'
 import { getWeight, type WeightMap } from '../model/weights'
 import { GraphBuilder } from './graph-builder'
+import { pixelsDims } from './input-layout'
 import { DEFAULT_OPSET, IR_VERSION, encodeModel, type Dim, type ModelProto } from './onnx-proto'
 import type { ProtoWriter } from './protobuf'
 import { LAYER_NORM_EPS, layerNorm, linear, transformerBlock } from './transformer-ops'
@@ -76,7 +77,10 @@ function geometry(cfg: PrithviConfig, weights: WeightMap, graph: PrithviGraph): 
   return { C, T, tub, p, gt, gh, gw: gh, L: gt * gh * gh, patchDim: tub * p * p * C, D: cfg.embed_dim, Dd: cfg.decoder_embed_dim, eps: isMaeConfig(cfg) ? cfg.layer_norm_eps : LAYER_NORM_EPS }
 }
 
-/** [N, C, T, H, W] → [N, L, tub*p*p*C], einops `b c (t tub) (h p) (w q) -> b (t h w) (tub p q c)`. */
+/**
+ * [N, C, T, H, W] → [N, L, tub*p*p*C], einops `b c (t tub) (h p) (w q) -> b (t h w) (tub p q c)`.
+ * An MAE-family [N, C, H, W] input is the same values with T = tub = 1, so one reshape serves both.
+ */
 function patchify(b: GraphBuilder, g: Geometry, pixels: string): string {
   return b.scope('patchify', () => {
     const split = b.op('Reshape', [pixels, b.int64([0, g.C, g.gt, g.tub, g.gh, g.p, g.gw, g.p])])
@@ -235,7 +239,8 @@ export function buildPrithviOnnx(cfg: PrithviConfig, weights: WeightMap, graph: 
   if (opts.precision !== undefined && opts.precision !== 'fp32' && !fp16) throw new Error(`unknown precision "${String(opts.precision)}" (fp32 or fp16)`)
   const b = new GraphBuilder(`prithvi_${graph}`, fp16 ? 'float16' : 'float32')
   const N = BATCH_DIM
-  const inputs: TensorSpec[] = [{ name: 'pixels', type: 'float32', shape: [N, g.C, g.T, g.gh * g.p, g.gw * g.p] }]
+  // [N, C, H, W] for the MAE family, [N, C, T, H, W] for Prithvi: the patchify reshape reads either.
+  const inputs: TensorSpec[] = [{ name: 'pixels', type: 'float32', shape: pixelsDims(cfg, N) }]
   const outputs: TensorSpec[] = []
   const maskRatio = opts.maskRatio ?? 0.5
   const pixels = b.toCompute(b.input('pixels', 'float32', inputs[0].shape))

@@ -14,6 +14,7 @@ import { canonicalJson } from '@shared/datasets/manifest'
 import { createHash } from 'node:crypto'
 import { exportOnnxFile } from '../onnx/export-file'
 import { createSession, run, sessionNotes, type Device, type OnnxSession } from '../onnx/runtime'
+import { pixelsShape } from '../onnx/input-layout'
 import { patchifyBatch, type PatchLayout } from './patches'
 
 export interface MaeOutputs {
@@ -82,7 +83,7 @@ export async function createOrtRunner(opts: OrtRunnerOptions): Promise<MaeRunner
     async run(pixels, n, noise) {
       // ONNX Runtime's CPU kernels divide by the batch size: an empty batch would kill the engine (SIGFPE).
       if (n < 1) throw new Error('internal error: an empty batch was sent to the MAE')
-      const out = await run(session, { pixels: { data: pixels, shape: [n, C, 1, S, S] }, noise: { data: noise, shape: [n, L] } }, ['pred', 'mask', 'target'])
+      const out = await run(session, { pixels: { data: pixels, shape: pixelsShape(session, n, C, S) }, noise: { data: noise, shape: [n, L] } }, ['pred', 'mask', 'target'])
       return { pred: out.pred!.data, mask: out.mask!.data, target: out.target!.data }
     },
     dispose: () => session.release()

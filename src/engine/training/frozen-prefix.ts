@@ -11,6 +11,7 @@ import type { MaskPlan } from '../model/masking'
 import type { WeightMap } from '../model/weights'
 import { checkFreezeBlocks, exportFrozenPrefixOnnx } from '../onnx/export-prefix'
 import { createSession, run, sessionNotes, type Device, type OnnxSession } from '../onnx/runtime'
+import { pixelsShape } from '../onnx/input-layout'
 
 /** The backbone parameters a run with `blocks` frozen blocks leaves untouched. */
 export function isFrozenParameter(name: string, blocks: number, depth: number): boolean {
@@ -94,7 +95,7 @@ export class FrozenPrefix {
     const s = await this.session!
     const { in_chans: C, img_size: S } = this.cfg
     if (x.length !== plan.n * C * S * S) throw new Error(`frozen prefix: ${x.length} pixel values for ${plan.n} images of ${C}x${S}x${S}`)
-    const out = await run(s, { pixels: { data: x, shape: [plan.n, C, 1, S, S] }, ids_keep: { data: keptIndices(plan), shape: [plan.n, plan.lenKeep] } }, ['hidden'])
+    const out = await run(s, { pixels: { data: x, shape: pixelsShape(s, plan.n, C, S) }, ids_keep: { data: keptIndices(plan), shape: [plan.n, plan.lenKeep] } }, ['hidden'])
     return out.hidden!.data
   }
 

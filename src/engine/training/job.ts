@@ -4,6 +4,7 @@
 import { z } from 'zod'
 import { RunConfig } from '@shared/ipc/schemas/runs'
 import { PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { MODEL_FILE_FORMAT, modelFileFamily } from '@shared/models/model-file'
 import type { TrainJobParams } from '@shared/engine/jobs'
 import { registerJob } from '../jobs/registry'
 import { registerMethod } from '../methods'
@@ -75,7 +76,7 @@ registerJob('train', async (params, ctx) => {
   }
 })
 
-/** Writes a training checkpoint's backbone (decoder included) as a plain model: safetensors + JSON config. */
+/** Writes a training checkpoint's backbone (decoder included) as a plain model: safetensors + its `marsfm-model/1` JSON. */
 registerJob('training-export', async (p, ctx) => {
   const { loadTrainingCheckpoint } = await import('./state')
   const { writeSafetensors } = await import('../checkpoint')
@@ -83,10 +84,12 @@ registerJob('training-export', async (p, ctx) => {
   ctx.progress(0, 2, 'reading checkpoint')
   const ck = await loadTrainingCheckpoint(p.checkpoint, (n) => !/^(blocks|decoder_blocks)\.|^(cls_token|mask_token|patch_embed|norm|decoder_embed|decoder_norm|decoder_pred)/.test(n))
   ctx.progress(1, 2, 'writing model')
-  await writeSafetensors(p.outPath, ck.backbone, { format: 'marsfm-model/1' })
+  await writeSafetensors(p.outPath, ck.backbone, { format: MODEL_FILE_FORMAT })
   let values = 0
   for (const w of ck.backbone.values()) values += w.data.length
-  const meta = { format: 'marsfm-model/1', config: ck.meta.model, stats: ck.meta.stats, parameterCount: values, trainedSteps: ck.meta.step, task: ck.meta.task, run: ck.meta.config, note: p.note }
+  // The family and its statistics in the family's own form, so the file re-imports as what it is.
+  const { family, stats } = modelFileFamily(ck.meta.model, ck.meta.stats)
+  const meta = { format: MODEL_FILE_FORMAT, family, config: ck.meta.model, ...(stats ? { stats } : {}), parameterCount: values, trainedSteps: ck.meta.step, task: ck.meta.task, run: ck.meta.config, note: p.note }
   await writeFile(p.outPath.replace(/\.safetensors$/, '.json'), JSON.stringify(meta, null, 2) + '\n')
   ctx.progress(2, 2, 'done')
   return { outPath: p.outPath, parameterCount: values, step: ck.meta.step }

@@ -19,6 +19,9 @@ const STATS_FROM: Record<ModelCard['stats'], string> = {
   default: "none recorded: Prithvi-100M's HLS statistics are used"
 }
 
+// The MAE layout's statistics are part of its config: from the file, or MOMO's assumed by inference.
+const MAE_STATS_FROM: Record<ModelCard['stats'], string> = { file: ' (from its config file)', preset: " (MOMO's merged statistics, assumed)", default: '' }
+
 const CONFIG_FROM: Record<ModelCard['config'], string> = { file: 'from its config file', inferred: 'read off the weight shapes', given: 'given' }
 
 /** [label, text] pairs, in reading order. */
@@ -47,7 +50,7 @@ export function modelCardLines(m: CardSubject): [string, string][] {
   } else lines.push(['published', 'no published model has this architecture (a tiny, re-trained or resized one)'])
   const statsFrom = m.card ? STATS_FROM[m.card.stats] : m.stats ? 'recorded' : STATS_FROM.default
   // The MAE layout's input statistics are part of its config (0-1 pixel scale), not HLS bands.
-  if (mae) lines.push(['statistics', `native input on the 0-1 scale: mean ${mae.mean.join(' / ')}, std ${mae.std.join(' / ')}`])
+  if (mae) lines.push(['statistics', `native input on the 0-1 scale: mean ${mae.mean.join(' / ')}, std ${mae.std.join(' / ')}${m.card ? MAE_STATS_FROM[m.card.stats] : ''}`])
   else lines.push(['statistics', m.stats ? `${statsFrom}: ${m.stats.bands.join(' ')}; mean ${m.stats.mean.map((v) => v.toFixed(1)).join(' ')}; std ${m.stats.std.map((v) => v.toFixed(1)).join(' ')}` : statsFrom])
   for (const i of m.card?.inferred ?? []) lines.push(['inferred', i])
   for (const a of m.card?.assumed ?? []) lines.push(['assumed', a])

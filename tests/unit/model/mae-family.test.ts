@@ -2,8 +2,12 @@
 // re-implementation of MOMO's models/mae.py (tests/fixtures/mae/make_fixtures.py): both checkpoint
 // forms load ({'model', 'args'} and the bare state dict), an encoder-only one loads without a
 // decoder, and the tfjs model (wasm) and the ONNX export (ONNX Runtime) give PyTorch's encoder
-// features and MAE losses within 1e-4.
-import { readFileSync } from 'node:fs'
+// features and MAE losses within 1e-4; its ONNX graphs take [N, C, H, W] and every ORT consumer
+// (encoder, classifier, the frozen prefix) agrees with tfjs within 1e-4.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { classifierWeights, createOrtClassifier, createTfjsClassifier } from '@engine/inference/runners'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertUsable, loadCheckpoint, parseMaeConfig } from '@engine/checkpoint'
 import { PrithviMAE } from '@engine/model/prithvi'
@@ -11,6 +15,11 @@ import { sincos2dPosEmbed } from '@engine/model/posEmbed'
 import type { WeightMap } from '@engine/model/weights'
 import { exportPrithviOnnx } from '@engine/onnx/export-prithvi'
 import { createSession, run, type OnnxSession } from '@engine/onnx/runtime'
+import { inputRank, pixelsShape } from '@engine/onnx/input-layout'
+import { exportFrozenPrefixOnnx } from '@engine/onnx/export-prefix'
+import { FrozenPrefix } from '@engine/training/frozen-prefix'
+import { planMasking } from '@engine/model/masking'
+import { decodeModel } from '../onnx/decode-onnx'
 import { loadTf, type Tf } from '@engine/tf/backend'
 import { facebookMae, maeTiny, momoVitB, type MaeConfig } from '@shared/models/mae'
 import { familyOf } from '@shared/models/registry'
@@ -169,12 +178,27 @@ describe('MAE parity with PyTorch', () => {
     normPix.dispose()
   })
 
-  it('ONNX Runtime: the exported encoder and MAE graphs', async () => {
+  it('ONNX Runtime: the exported encoder and MAE graphs take [N, C, H, W]', async () => {
+    for (const graph of ['encoder', 'mae', 'classifier'] as const) {
+      const withHead: WeightMap = new Map([...weights, ['classifier.weight', { shape: [2, 32], data: new Float32Array(64) }], ['classifier.bias', { shape: [2], data: new Float32Array(2) }]])
+      expect(decodeModel(exportPrithviOnnx(cfg, withHead, graph)).inputs[0]!.shape).toEqual(['N', 3, 32, 32])
+    }
     const enc = await session(exportPrithviOnnx(cfg, weights, 'encoder'))
-    const pixels = { data: x, shape: [N, 3, 1, 32, 32] }
+    expect(inputRank(enc, 'pixels')).toBe(4)
+    expect(pixelsShape(enc, N, 3, 32)).toEqual([N, 3, 32, 32])
+    const pixels = { data: x, shape: [N, 3, 32, 32] }
     const features = (await run(enc, { pixels })).features!
     expect(features.shape).toEqual([N, 17, 32])
     expect(maxDiff(features.data, f32(fixture.features))).toBeLessThanOrEqual(TOL)
+    // ... and agrees with the tfjs model the engine trains (which keeps its one-frame [N, C, 1, H, W]).
+    const model = PrithviMAE.fromWeights(tf, cfg, weights, { decoder: false })
+    const x5 = tf.tensor5d(x, [N, 3, 1, 32, 32])
+    const tfEnc = model.forwardEncoder(x5, 0)
+    expect(maxDiff(features.data, await tfEnc.latent.data())).toBeLessThanOrEqual(TOL)
+    for (const t of Object.values(tfEnc)) t.dispose()
+    x5.dispose()
+    model.dispose()
+    await expect(run(enc, { pixels: { data: x, shape: [N, 3, 1, 32, 32] } })).rejects.toThrow()
     const mae = await session(exportPrithviOnnx(cfg, weights, 'mae', { maskRatio: 0.5 }))
     const out = await run(mae, { pixels, noise: { data: noise, shape: [N, 16] } })
     expect(Math.abs(out.loss!.data[0]! - fixture.mae.loss)).toBeLessThanOrEqual(TOL)
@@ -182,6 +206,38 @@ describe('MAE parity with PyTorch', () => {
     const np = await session(exportPrithviOnnx({ ...cfg, norm_pix_loss: true }, weights, 'mae', { maskRatio: 0.5 }))
     const outNp = await run(np, { pixels, noise: { data: noise, shape: [N, 16] } })
     expect(Math.abs(outNp.loss!.data[0]! - fixture.mae.loss_norm_pix)).toBeLessThanOrEqual(TOL)
+  })
+
+  it('the frozen prefix of partial fine-tuning takes [N, C, H, W] and matches the encoder', async () => {
+    expect(decodeModel(exportFrozenPrefixOnnx(cfg, weights, cfg.depth)).inputs[0]!.shape).toEqual(['N', 3, 32, 32])
+    const prefix = new FrozenPrefix(cfg, weights, cfg.depth, { device: 'cpu', intraOpThreads: 1 })
+    try {
+      const hidden = await prefix.forward(x, planMasking(N, 16, 0)) // every patch kept, in grid order
+      expect(maxDiff(hidden, f32(fixture.features))).toBeLessThanOrEqual(TOL)
+    } finally {
+      await prefix.release()
+    }
+  })
+
+  it('the inference classifier: ONNX Runtime on the 4-D graph gives the tfjs logits', async () => {
+    const K = 3
+    const head: WeightMap = new Map([
+      ['head.weight', { shape: [K, 32], data: Float32Array.from({ length: K * 32 }, (_, i) => Math.sin(i) * 0.1) }],
+      ['head.bias', { shape: [K], data: Float32Array.from([0.1, -0.2, 0.05]) }]
+    ])
+    const cacheDir = mkdtempSync(join(tmpdir(), 'marsfm-mae-cls-'))
+    const ort = await createOrtClassifier({ cacheDir, sha256: 'mae-test', step: 0, cfg, weights: () => classifierWeights(weights, head), device: 'cpu', intraOpThreads: 1 })
+    const tfjs = createTfjsClassifier(tf, 'wasm', { cfg, backbone: weights, head, numClasses: K, pool: 'cls' })
+    try {
+      const a = await ort.run(x, N)
+      const b = await tfjs.run(x, N)
+      expect(a.length).toBe(N * K)
+      expect(maxDiff(a, b)).toBeLessThanOrEqual(TOL)
+    } finally {
+      await ort.dispose()
+      await tfjs.dispose()
+      rmSync(cacheDir, { recursive: true, force: true })
+    }
   })
 
   it('a Conv3d-shaped patch kernel does not fit the MAE layout', () => {

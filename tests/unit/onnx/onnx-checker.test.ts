@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { exportOnnxFile } from '@engine/onnx/export-file'
 import type { PrithviGraph } from '@engine/onnx/export-prithvi'
 import { loadReference } from './reference'
+import { loadCheckpoint } from '@engine/checkpoint'
 
 const PYTHON = '/usr/bin/python3'
 const probe = spawnSync(PYTHON, ['-c', 'import onnx'], { encoding: 'utf8' })
@@ -36,6 +37,20 @@ describe.skipIf(skipReason !== '')(`python onnx.checker ${skipReason ? `(skipped
         paths.push(path)
       }
     }
+    const res = spawnSync(PYTHON, ['-c', CHECK, ...paths], { encoding: 'utf8' })
+    expect(res.stderr).toBe('')
+    expect(res.status).toBe(0)
+    expect(res.stdout.trim().split('\n')).toHaveLength(paths.length)
+  })
+
+  it('accepts the MAE family\'s graphs, whose pixels are [N, C, H, W]', async () => {
+    const fixture = (name: string) => new URL(`../../fixtures/mae/${name}`, import.meta.url).pathname
+    const loaded = await loadCheckpoint(fixture('tiny_mae.pth'), { configPath: fixture('tiny_mae.json') })
+    const paths = (['mae', 'encoder'] as PrithviGraph[]).map((graph) => {
+      const path = join(dir, `tiny-mae-${graph}.onnx`)
+      exportOnnxFile(loaded.config, loaded.weights, graph, path, { maskRatio: 0.75 })
+      return path
+    })
     const res = spawnSync(PYTHON, ['-c', CHECK, ...paths], { encoding: 'utf8' })
     expect(res.stderr).toBe('')
     expect(res.status).toBe(0)

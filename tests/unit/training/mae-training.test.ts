@@ -36,7 +36,7 @@ beforeAll(async () => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-async function train(task: 'classification' | 'pretrain', checkpoint: string) {
+async function train(task: 'classification' | 'pretrain', checkpoint: string, extra: Record<string, unknown> = {}) {
   const logs: string[] = []
   const metrics: Record<string, number>[] = []
   const hooks: RunHooks = {
@@ -61,7 +61,8 @@ async function train(task: 'classification' | 'pretrain', checkpoint: string) {
     maskRatio: task === 'pretrain' ? 0.75 : 0,
     optimizer: { name: 'adamw', lr: 1e-3, weightDecay: 0.01 },
     schedule: { name: 'linear', warmupSteps: 2 },
-    eval: { everySteps: 3 }
+    eval: { everySteps: 3 },
+    ...extra
   })
   const outcome = await runTraining(tf, { runId: 1, runDir: join(dir, `run-${task}`), config, model: { path: checkpoint, config: CFG, stats: PRITHVI_HLS_STATS } }, hooks)
   return { outcome, logs, metrics }
@@ -72,6 +73,14 @@ describe('training an MAE-family backbone', () => {
     const { outcome, logs, metrics } = await train('classification', join(FIX, 'tiny_mae_encoder.pth'))
     expect(outcome.status).toBe('done')
     expect(logs.join('\n')).toContain("preprocessing: the MAE family's own input (0-1 scale, grey replicated to RGB, mean 0.5006/0.5006/0.5006, std 0.1664/0.1664/0.1664)")
+    const last = metrics.filter((m) => 'val/accuracy' in m).at(-1)!
+    expect(Number.isFinite(last['val/loss'])).toBe(true)
+  })
+
+  it('fine-tunes with its first block frozen: the ONNX Runtime prefix takes [N, C, H, W]', async () => {
+    const { outcome, logs, metrics } = await train('classification', join(FIX, 'tiny_mae_encoder.pth'), { freezeBlocks: 1 })
+    expect(outcome.status).toBe('done')
+    expect(logs.join('\n')).toContain('partial fine-tuning: 1 of 2 encoder blocks frozen')
     const last = metrics.filter((m) => 'val/accuracy' in m).at(-1)!
     expect(Number.isFinite(last['val/loss'])).toBe(true)
   })
