@@ -9,6 +9,7 @@ import { resolveRecipe } from '@engine/reconstruction/study'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, type BandRecipe } from '@shared/imputation/recipes'
 import { studyInputOf, tileNormHint } from '@shared/models/input-description'
+import type { MaeConfig } from '@shared/models/mae'
 import { ROOT } from '../../support/built'
 
 const FIX = resolve(ROOT, 'tests/fixtures')
@@ -58,7 +59,8 @@ describe('study input of a model', () => {
     expect(input.methods[0]!.text).toContain('x / 255 (0-1 scale), three channels: RGB as it is, a grey tile replicated to R = G = B, then (x − mean) / std with mean 0.5006 (each channel), std 0.1664 (each channel)')
     expect(input.pipeline).not.toContain('775.2')
     expect(input.whyNoRecipes).toMatch(/six HLS bands .* 3 input channels on the 0-1 scale/)
-    const grey = studyInputOf({ name: 'grey', config: { ...MAE, in_chans: 1, mean: [0.5052], std: [0.1785] }, stats: null })
+    const greyConfig: MaeConfig = { ...MAE, in_chans: 1, mean: [0.5052], std: [0.1785] }
+    const grey = studyInputOf({ name: 'grey', config: greyConfig, stats: null })
     if (grey.family !== 'mae') throw new Error('expected the MAE family')
     expect(grey.methods[0]!.text).toContain('RGB turned grey (BT.601 luma), one channel, then (x − mean) / std with mean 0.5052, std 0.1785')
     expect(grey.whyNoRecipes).toContain('1 input channel on')
