@@ -28,9 +28,9 @@ const cli = (...args: string[]) => {
   if (r.status !== 0) throw new Error(`marsfm ${args.join(' ')} failed: ${r.stderr}`)
   return r.stdout
 }
-/** Picks the option whose text starts with `name` (the lists add sizes or "(demo)"). */
+/** Picks the option named `name` (the lists may add sizes in parentheses). */
 async function choose(select: Locator, name: string) {
-  const option = select.locator('option', { hasText: name })
+  const option = select.locator('option', { hasText: new RegExp(`^\\s*${name}(\\s*\\(.*)?\\s*$`) })
   await expect.poll(() => option.count(), { timeout: 30_000 }).toBe(1)
   await select.selectOption({ label: (await option.textContent())!.trim() })
 }
@@ -43,6 +43,7 @@ beforeAll(async () => {
   cli('dataset', 'import', 'lm', landmarks, '--format', 'imagefolder')
   cli('dataset', 'freeze', 'lm', '--note', 'e2e')
   cli('model', 'import', join(FIX, 'mae/tiny_mae.pth'), '--config', join(FIX, 'mae/tiny_mae.json'), '--name', 'tiny mae')
+  cli('model', 'import', join(FIX, 'mae/tiny_mae_encoder.pth'), '--config', join(FIX, 'mae/tiny_mae.json'), '--name', 'tiny mae encoder')
   cli('model', 'import', join(FIX, 'prithvi-eo2/Prithvi_EO_V2_tiny_TL.pt'), '--config', join(FIX, 'prithvi-eo2/config.json'), '--name', 'tiny eo2')
   ids = Object.fromEntries((JSON.parse(cli('model', 'list', '--json')) as { id: number; name: string }[]).map((m) => [m.name, m.id]))
   app = await startWebApp({ MARSFM_HOME: home.dir })
@@ -81,6 +82,13 @@ describe('views follow the selected model', () => {
     expect(await text(page.getByTestId('recon-why-native'))).toMatch(/recipes build Prithvi's six HLS bands .* tiny mae is a facebookresearch-style MAE with 3 input channels on the 0-1 scale/)
     expect(await text(page.getByTestId('recon-pipeline'))).not.toMatch(/775\.2|\+ 2·/)
     expect(await text(page.getByTestId('recipes-not-for-mae'))).toContain('studied on its own input only')
+    // An encoder-only checkpoint cannot reconstruct: Run is disabled and says why, and Enter starts nothing.
+    await choose(page.getByTestId('recon-model'), 'tiny mae encoder')
+    await page.getByTestId('recon-folder').fill('/data/tiles')
+    expect(await text(page.getByTestId('recon-problem'))).toMatch(/encoder only \(no decoder weights\).*reconstruction needs the full masked autoencoder/)
+    expect(await page.getByTestId('recon-start').isDisabled()).toBe(true)
+    await page.getByTestId('recon-folder').press('Enter')
+    expect(await page.getByTestId('recon-job').count()).toBe(0)
   })
 
   it('Training: the MAE model takes its native input; tile standardisation is offered with why, and recorded with the run', async () => {
@@ -118,8 +126,13 @@ describe('views follow the selected model', () => {
     await page.getByTestId('nav-backbones').click()
     await expect.poll(() => page.getByTestId('backbone-version').locator('option').count(), { timeout: 30_000 }).toBeGreaterThan(0)
     for (const box of await page.getByTestId('backbone-form').locator('fieldset input[type=checkbox]').all()) await box.uncheck()
-    await page.getByTestId(`backbone-model-${ids['tiny mae']}`).check()
     await page.getByTestId('backbone-floor').selectOption({ label: 'none' })
+    // Nothing to compare: Compare is disabled and says why; Enter in a field starts nothing.
+    expect(await text(page.getByTestId('backbone-problem'))).toBe('Choose at least one backbone.')
+    expect(await page.getByTestId('backbone-start').isDisabled()).toBe(true)
+    await page.getByTestId('backbone-seeds').press('Enter')
+    expect(await page.getByTestId('backbone-job-message').count()).toBe(0)
+    await page.getByTestId(`backbone-model-${ids['tiny mae']}`).check()
     await page.getByTestId('backbone-tile-norm').selectOption('standardize')
     expect(await text(page.getByTestId('backbone-tile-norm-hint'))).toMatch(/mean 0 and std 1 over the tile/)
     await page.getByTestId('backbone-device').selectOption('cpu')
