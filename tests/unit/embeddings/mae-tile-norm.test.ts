@@ -1,10 +1,12 @@
 // Per-tile standardisation (tileNorm 'standardize') of an MAE-family backbone's own input, on the
-// three engine paths that feed it: the training loader, inference's model inputs and the frozen
+// engine paths that feed it: the training loader, inference's model inputs and the frozen
 // embeddings. Each gives the PyTorch fixture's standardised inputs within 1e-5 and, through the
 // exported encoder, its CLS and mean-pooled features within 1e-4
-// (tests/fixtures/mae/make_tile_norm_fixture.py: every channel mean 0, std 1 over the tile).
+// (tests/fixtures/mae/make_tile_norm_fixture.py: every channel mean 0, std 1 over the tile). A
+// classifier trained with it keeps it: classification and the heat map of its checkpoint score
+// the fixture's standardised inputs (within 1e-5) and record 'native' with tileNorm 'standardize'.
 import { afterAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseMaeConfig } from '@engine/checkpoint'
@@ -12,6 +14,13 @@ import { runEmbedding } from '@engine/embeddings/embed'
 import { EmbeddingStore } from '@engine/embeddings/store'
 import { modelInputs, modelRgb } from '@engine/inference/images'
 import { familyPreprocessing, ImageCache, validationBatches, type LoaderOptions } from '@engine/training/data'
+import { runClassification } from '@engine/inference/classify'
+import { openClassifierRunner, readClassifierCheckpoint } from '@engine/inference/classifier'
+import { runHeatmap } from '@engine/inference/heatmap'
+import { probabilitiesFromLogits } from '@engine/inference/runners'
+import { loadTf } from '@engine/tf/backend'
+import { runTraining } from '@engine/training/runner'
+import { RunConfig } from '@shared/ipc/schemas/runs'
 import { parseEngineJobParams } from '@shared/engine/parse'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { ROOT } from '../../support/built'
@@ -92,5 +101,50 @@ describe('tile standardisation of the MAE family input', () => {
     expect(worst(mean, wantMean)).toBeLessThanOrEqual(1e-4)
     // The plain input is another cache (other vectors), never a reuse of these.
     expect((await run('none')).storeKey).not.toBe(out.storeKey)
+  })
+
+  it('a classifier trained on standardised tiles is scored on them by classification and the heat map', async () => {
+    const tf = (await loadTf({ prefer: 'wasm' })).tf
+    const data = join(dir, 'data')
+    for (const split of ['train', 'valid'])
+      TILES.forEach((tile, c) => {
+        mkdirSync(join(data, split, `class${c}`), { recursive: true })
+        for (let k = 0; k < 2; k++) copyFileSync(tile, join(data, split, `class${c}`, `${k}.png`))
+      })
+    const config = RunConfig.parse({
+      name: 'mae standardised',
+      task: 'classification',
+      model: { random: CFG },
+      data: { kind: 'folder', path: data, layout: 'imagefolder' },
+      steps: 2,
+      batchSize: 2,
+      seed: 1,
+      maskRatio: 0,
+      optimizer: { name: 'adamw', lr: 1e-3 },
+      eval: { everySteps: 2 },
+      preprocessing: { recipe: 'postnorm-dup', truncate: true, tileNorm: 'standardize' }
+    })
+    const logs: string[] = []
+    const hooks = { signal: new AbortController().signal, shouldPause: () => false, emit: () => {}, progress: () => {}, log: (_l: string, m: string) => logs.push(m), backend: 'wasm', device: 'test' }
+    const runDir = join(dir, 'run')
+    const outcome = await runTraining(tf, { runId: 1, runDir, config, model: { path: join(FIX, 'tiny_mae_encoder.pth'), config: CFG, stats: PRITHVI_HLS_STATS } }, hooks)
+    expect(outcome.status).toBe('done')
+    expect(logs.join('\n')).toContain("the MAE family's own input (0-1 scale, grey replicated to RGB, mean 0.5006/0.5006/0.5006, std 0.1664/0.1664/0.1664, per-tile standardised)")
+    const checkpoint = join(runDir, 'checkpoints', 'last.safetensors')
+    const ck = await readClassifierCheckpoint(checkpoint)
+    expect(ck.pre.tileNorm).toBe('standardize')
+    // What PyTorch's standardised inputs give through this checkpoint's classifier.
+    const cacheDir = join(dir, 'cache')
+    const runner = await openClassifierRunner(ck, { backend: 'ort', device: 'cpu', cacheDir, threads: 1 })
+    const expected = probabilitiesFromLogits(await runner.run(want, 2), 2, 2).map((p) => p[1]!)
+    await runner.dispose()
+    const classified = await runClassification(parseEngineJobParams('inference-classify', { checkpoint, files: TILES, backend: 'ort', device: 'cpu', cacheDir, threads: 1, thumbnails: 0 }))
+    expect(classified.preprocessing).toMatchObject({ recipe: 'native', truncate: false, tileNorm: 'standardize' })
+    expect(worst(classified.predictions.map((p) => p.probabilities[1]!), expected)).toBeLessThanOrEqual(1e-5)
+    // One 32-px window over the 32-px tile: the same input, the same probability.
+    const map = await runHeatmap(parseEngineJobParams('inference-heatmap', { checkpoint, image: TILES[0]!, backend: 'ort', device: 'cpu', cacheDir, threads: 1, previewSide: 64 }))
+    expect(map.preprocessing).toMatchObject({ recipe: 'native', truncate: false, tileNorm: 'standardize' })
+    expect(map.windows).toHaveLength(1)
+    expect(Math.abs(map.windows[0]!.probability - expected[0]!)).toBeLessThanOrEqual(1e-5)
   })
 })
