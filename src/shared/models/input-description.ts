@@ -79,7 +79,7 @@ export function studyInputOf(m: InputSubject, custom: readonly BandRecipe[] = []
     return {
       family: 'mae',
       channels,
-      pipeline: `RGB tiles → ${native} → ${m.name}. One mask per tile.`,
+      pipeline: `RGB tiles → ${m.name}'s own input (native: 0-1 scale, its mean / std, ${c.in_chans === 1 ? 'one grey channel' : 'three channels'}) → its MAE, scored with its own loss. One mask per tile.`,
       methods: [{ name: MAE_NATIVE_METHOD, text: native }],
       whyNoRecipes:
         `The imputation recipes build Prithvi's six HLS bands from reflectance scaled by (mean + 2·std)/255; ${m.name} is a facebookresearch-style MAE ` +

@@ -57,7 +57,7 @@ describe('study input of a model', () => {
     if (input.family !== 'mae') throw new Error('expected the MAE family')
     expect(input.methods.map((m) => m.name)).toEqual(['native'])
     expect(input.methods[0]!.text).toContain('x / 255 (0-1 scale), three channels: RGB as it is, a grey tile replicated to R = G = B, then (x − mean) / std with mean 0.5006 (each channel), std 0.1664 (each channel)')
-    expect(input.pipeline).not.toContain('775.2')
+    expect(input.pipeline).toBe("RGB tiles → tiny mae's own input (native: 0-1 scale, its mean / std, three channels) → its MAE, scored with its own loss. One mask per tile.")
     expect(input.whyNoRecipes).toMatch(/six HLS bands .* 3 input channels on the 0-1 scale/)
     const greyConfig: MaeConfig = { ...MAE, in_chans: 1, mean: [0.5052], std: [0.1785] }
     const grey = studyInputOf({ name: 'grey', config: greyConfig, stats: null })
