@@ -169,6 +169,8 @@ describe('Reconstruction view', () => {
     await expect.poll(() => page.getByTestId('recon-job').getAttribute('data-state'), { timeout: 120_000 }).toBe('done')
     await page.getByTestId('results-row-native').waitFor({ timeout: 30_000 })
     expect(await page.getByTestId('results-row-native').textContent()).toMatch(/\d\.\d{4} ± \d\.\d{4}/)
+    // The study says what input it recorded.
+    expect(await page.getByTestId('study-preprocessing').textContent()).toBe('native: 0-1 scale, grey replicated to RGB, mean 0.5006/0.5006/0.5006 std 0.1664/0.1664/0.1664')
     expect(errors).toEqual([])
   })
 })

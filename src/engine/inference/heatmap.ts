@@ -11,6 +11,7 @@ import type { HeatmapOutcome } from '@shared/ipc/schemas/inference'
 import { assertHeatmapImageSize, fitSize, HEATMAP_MAX_PIXELS, windowGrid, type WindowScore } from '@shared/inference/heatmap'
 import { resizeBilinear, toRgbImage, type HwcImage } from '@shared/imputation/preprocess'
 import { cropRegion, unreadableReason } from '../reconstruction/images'
+import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
 import { classIndex, modelInputs } from './images'
 import { probabilitiesFromLogits } from './runners'
 import { classifierBackend, openClassifierRunner, readClassifierCheckpoint, type InferenceJobEnv } from './classifier'
@@ -98,7 +99,8 @@ export async function runHeatmap(p: HeatmapJobParams, env: InferenceJobEnv = {})
       preview: await previewOf(p.image, header.width, header.height, p.previewSide),
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
       backend: classifierBackend(runner),
-      preprocessing: { recipe: pre.recipe, truncate: pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: window === s ? `none (window = input size ${s})` : `bilinear ${window}→${s} (as in training)` },
+      // The MAE layout's own input is what ran, not the run's (unused) recipe, as classify records it.
+      preprocessing: { recipe: pre.native ? MAE_NATIVE_METHOD : pre.recipe, truncate: pre.native ? false : pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: window === s ? `none (window = input size ${s})` : `bilinear ${window}→${s} (as in training)` },
       timing: { loadSeconds, seconds, windowsPerSecond: windows.length / Math.max(seconds, 1e-9) }
     }
   } finally {

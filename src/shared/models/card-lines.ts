@@ -13,7 +13,7 @@ export interface CardSubject {
   card?: ModelCard | null
 }
 
-const STATS_FROM: Record<ModelCard['stats'], string> = {
+export const STATS_FROM: Record<ModelCard['stats'], string> = {
   file: 'from its config file',
   preset: 'from the published model (assumed)',
   default: "none recorded: Prithvi-100M's HLS statistics are used"

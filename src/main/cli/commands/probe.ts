@@ -22,7 +22,8 @@ const OPTIONS = `  --version ID            a frozen dataset version (marsfm data
   --max-tiles N           at most N labelled tiles (default 5000)
   --recipe NAME           band recipe for 6-band backbones (default postnorm-dup)
   --tile-norm none|standardize   per-tile contrast before scaling (standardize: each tile's channels
-                          mapped to the model's band mean and std; default none, as in the study)`
+                          mapped to the model's band mean and std; for an MAE-family backbone its
+                          own input to mean 0, std 1 per channel; default none, as in the study)`
 
 const PROBE_USAGE = `marsfm probe --version ID --model ID [--model ID...] [--random ID] [options]
 ${OPTIONS}
