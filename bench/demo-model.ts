@@ -1,0 +1,78 @@
+// Benchmark (issue #11, item 7): what the shipped demo model's preset reaches on held-out HiRISE
+// observations, over several split seeds, against a from-scratch CNN given the same wall time.
+//
+// Per seed: the landmark tiles (crater vs rest, class 6 "edge" dropped, every tile kept, so the
+// classes stay skewed as they are) are split by HiRISE observation (30 % of observations held out);
+// the app's CLI runs `marsfm train --preset demo-classification` on that split in a fresh data
+// folder; then bench/cnn_baseline.py (PyTorch) trains a 4-block CNN on the same split for as long
+// as the app's run took. Prints the held-out AUC and balanced accuracy of the app's kept (best)
+// checkpoint and of its last evaluation, the CNN's, and their ratio; then the mean and range.
+//
+//   npm run build && npx vite-node --config vitest.config.ts bench/demo-model.ts -- [--seeds 1,2,3]
+//     [--model demo|FILE] [--steps N] [--threads 2] [--no-cnn]
+//
+// The 2-core machine must be quiet: the CNN's budget is the app's wall time.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { landmarkImageFolder, sharedDataAvailable } from '../tests/support/training-data'
+
+const argv = process.argv.slice(2)
+const str = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined)
+const seeds = (str('--seeds') ?? '1,2,3').split(',').map(Number)
+const model = str('--model') ?? 'demo'
+const steps = str('--steps')
+const threads = str('--threads') ?? '2'
+const root = resolve(__dirname, '..')
+
+interface Scores {
+  auc: number
+  balanced_accuracy: number
+}
+
+if (!sharedDataAvailable()) throw new Error('../shared/data (the landmark tiles) is missing')
+console.log(`demo-model bench: ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}; model ${model}; seeds ${seeds.join(', ')}`)
+const rows: { seed: number; best: Scores; last: Scores; cnn?: Scores; seconds: number }[] = []
+for (const seed of seeds) {
+  const dir = mkdtempSync(join(tmpdir(), `marsfm-demo-bench-${seed}-`))
+  try {
+    const folder = join(dir, 'tiles')
+    const counts = landmarkImageFolder(folder, { trainPerClass: [1e6, 1e6], validPerClass: [1e6, 1e6], seed, validFraction: 0.3 })
+    const args = ['bin/marsfm.js', 'train', '--preset', 'demo-classification', '--data', folder, '--model', model, '--json', ...(steps ? ['--steps', steps] : [])]
+    const t0 = performance.now()
+    const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, MARSFM_HOME: join(dir, 'home') }, encoding: 'utf8', maxBuffer: 64 << 20 })
+    const seconds = (performance.now() - t0) / 1000
+    if (r.status !== 0) throw new Error(`marsfm train failed (seed ${seed}): ${r.stderr.slice(-2000)}`)
+    // Every evaluation is one JSON line with the step's metrics; the run keeps the checkpoint with
+    // the best balanced accuracy (the preset's rule), so that evaluation is the model a user gets.
+    const evals = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { metrics?: Record<string, number> })
+      .map((e) => e.metrics ?? {})
+      .filter((m) => typeof m['val/auc'] === 'number')
+      .map((m) => ({ auc: m['val/auc']!, balanced_accuracy: m['val/balanced_accuracy']! }))
+    if (!evals.length) throw new Error(`no evaluation in the output of seed ${seed}`)
+    const best = evals.reduce((a, b) => (b.balanced_accuracy > a.balanced_accuracy ? b : a))
+    const last = evals[evals.length - 1]!
+    let cnn: Scores | undefined
+    if (!argv.includes('--no-cnn')) {
+      const c = spawnSync('/usr/bin/python3', ['bench/cnn_baseline.py', folder, '--seconds', seconds.toFixed(0), '--threads', threads], { cwd: root, encoding: 'utf8' })
+      if (c.status !== 0) throw new Error(`the PyTorch baseline failed: ${c.stderr.slice(-2000)}`)
+      cnn = JSON.parse(c.stdout.trim().split('\n').pop()!) as Scores
+    }
+    rows.push({ seed, best, last, ...(cnn ? { cnn } : {}), seconds })
+    console.log(
+      `seed ${seed}: train ${counts.train.join('/')} valid ${counts.valid.join('/')} (other/crater), ${seconds.toFixed(0)} s | ` +
+        `app kept AUC ${best.auc.toFixed(3)} bal.acc ${best.balanced_accuracy.toFixed(3)}, last AUC ${last.auc.toFixed(3)}` +
+        (cnn ? ` | CNN AUC ${cnn.auc.toFixed(3)} bal.acc ${cnn.balanced_accuracy.toFixed(3)} | AUC ratio ${(best.auc / cnn.auc).toFixed(2)}` : '')
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+const span = (xs: number[]) => `${mean(xs).toFixed(3)} (${Math.min(...xs).toFixed(3)}-${Math.max(...xs).toFixed(3)})`
+console.log(`app kept AUC ${span(rows.map((r) => r.best.auc))}; bal.acc ${span(rows.map((r) => r.best.balanced_accuracy))}`)
+if (rows.every((r) => r.cnn)) console.log(`CNN AUC ${span(rows.map((r) => r.cnn!.auc))}; app/CNN AUC ratio ${(mean(rows.map((r) => r.best.auc)) / mean(rows.map((r) => r.cnn!.auc))).toFixed(2)}`)
