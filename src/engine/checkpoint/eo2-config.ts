@@ -6,18 +6,10 @@
 
 import type { PrithviConfig } from '@shared/models/prithvi-mae'
 import type { BandStats } from '../model/config'
-import { CheckpointError } from './errors'
+import { badConfig as bad, isRecord } from './config-json'
 import { validatePrithviConfig } from './validate-config'
 
 const INT_FIELDS = ['num_frames', 'in_chans', 'embed_dim', 'depth', 'num_heads', 'decoder_embed_dim', 'decoder_depth', 'decoder_num_heads'] as const
-
-function bad(source: string, msg: string): CheckpointError {
-  return new CheckpointError('bad-config', `${source}: ${msg}`)
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 function positiveInt(v: unknown, field: string, source: string): number {
   if (!Number.isInteger(v) || (v as number) <= 0) throw bad(source, `pretrained_cfg.${field} must be a positive integer, got ${JSON.stringify(v)}`)

@@ -4,28 +4,15 @@
 // or, for a checkpoint that comes without one, the architecture read off its weight shapes.
 import { readFile } from 'node:fs/promises'
 import { maeConfig, maeConfigProblem, MOMO_STATS, type MaeConfig } from '@shared/models/mae'
+import { badConfig as bad, isRecord, jsonObjectMatches, parseJsonConfig } from './config-json'
 import { CheckpointError } from './errors'
 import { countBlocks, type Shapes } from './infer-config'
 
-
 const SIZE_FIELDS = ['img_size', 'patch_size', 'in_chans', 'embed_dim', 'depth', 'num_heads', 'decoder_embed_dim', 'decoder_depth', 'decoder_num_heads'] as const
-
-function bad(source: string, msg: string): CheckpointError {
-  return new CheckpointError('bad-config', `${source}: ${msg}`)
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /** Whether a config file's text is an MAE-family JSON config (`"family": "mae"`). */
 export function isMaeConfigText(text: string): boolean {
-  try {
-    const doc = JSON.parse(text) as unknown
-    return isRecord(doc) && doc.family === 'mae'
-  } catch {
-    return false
-  }
+  return jsonObjectMatches(text, (doc) => doc.family === 'mae')
 }
 
 /** Refuses a MaeConfig whose sizes or statistics do not fit together, naming the source. */
@@ -35,7 +22,8 @@ export function validateMaeConfig(cfg: MaeConfig, source = 'config'): MaeConfig 
   return cfg
 }
 
-function stats(v: unknown, field: 'mean' | 'std', inChans: number, source: string): number[] {
+/** mean or std on the 0-1 scale: one number for every channel, or one per channel. */
+export function maeStatsList(v: unknown, field: string, inChans: number, source: string): number[] {
   if (typeof v === 'number' && Number.isFinite(v)) return Array.from({ length: inChans }, () => v)
   if (Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     if (v.length !== inChans) throw bad(source, `${field} has ${v.length} value(s) but in_chans is ${inChans}`)
@@ -46,12 +34,7 @@ function stats(v: unknown, field: 'mean' | 'std', inChans: number, source: strin
 
 /** Parses the text of an MAE-family JSON config. `source` names the file in errors. */
 export function parseMaeConfig(text: string, source = 'MAE config'): MaeConfig {
-  let doc: unknown
-  try {
-    doc = JSON.parse(text)
-  } catch (e) {
-    throw bad(source, `not valid JSON (${(e as Error).message})`)
-  }
+  const doc = parseJsonConfig(text, source)
   if (!isRecord(doc)) throw bad(source, 'expected a JSON object with "family": "mae"')
   if (doc.family !== 'mae') throw bad(source, `"family" must be "mae", got ${JSON.stringify(doc.family)}`)
   const sizes = {} as Record<(typeof SIZE_FIELDS)[number], number>
@@ -73,8 +56,8 @@ export function parseMaeConfig(text: string, source = 'MAE config'): MaeConfig {
     mlp_ratio: mlpRatio,
     norm_pix_loss: normPix,
     layer_norm_eps: eps,
-    mean: stats(doc.mean, 'mean', sizes.in_chans, source),
-    std: stats(doc.std, 'std', sizes.in_chans, source)
+    mean: maeStatsList(doc.mean, 'mean', sizes.in_chans, source),
+    std: maeStatsList(doc.std, 'std', sizes.in_chans, source)
   })
   return validateMaeConfig(cfg, source)
 }

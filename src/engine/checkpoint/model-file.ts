@@ -9,8 +9,8 @@ import { isUnitScaleStats, MODEL_FILE_FORMAT } from '@shared/models/model-file'
 import { PrithviConfigSchema } from '@shared/models/prithvi-mae'
 import { modelFamily } from '@shared/models/registry'
 import type { BandStats, PrithviConfig } from '../model/config'
-import { CheckpointError } from './errors'
-import { validateMaeConfig } from './mae-config'
+import { badConfig as bad, isRecord, jsonObjectMatches, parseJsonConfig } from './config-json'
+import { maeStatsList, validateMaeConfig } from './mae-config'
 import { validatePrithviConfig } from './validate-config'
 
 export interface ModelFileConfig {
@@ -20,22 +20,9 @@ export interface ModelFileConfig {
   notes: string[]
 }
 
-function bad(source: string, msg: string): CheckpointError {
-  return new CheckpointError('bad-config', `${source}: ${msg}`)
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
 /** Whether a config file's text is a model file's JSON written by the app (`"format": "marsfm-model/1"`). */
 export function isModelFileText(text: string): boolean {
-  try {
-    const doc = JSON.parse(text) as unknown
-    return isRecord(doc) && doc.format === MODEL_FILE_FORMAT
-  } catch {
-    return false
-  }
+  return jsonObjectMatches(text, (doc) => doc.format === MODEL_FILE_FORMAT)
 }
 
 function issues(e: { issues: { path: PropertyKey[]; message: string }[] }, at: string): string {
@@ -44,12 +31,7 @@ function issues(e: { issues: { path: PropertyKey[]; message: string }[] }, at: s
 
 /** Parses a `marsfm-model/1` JSON. `source` names the file in errors. */
 export function parseModelFile(text: string, source = 'model file'): ModelFileConfig {
-  let doc: unknown
-  try {
-    doc = JSON.parse(text)
-  } catch (e) {
-    throw bad(source, `not valid JSON (${(e as Error).message})`)
-  }
+  const doc = parseJsonConfig(text, source)
   if (!isRecord(doc) || doc.format !== MODEL_FILE_FORMAT) throw bad(source, `expected a JSON object with "format": "${MODEL_FILE_FORMAT}"`)
   if (!isRecord(doc.config)) throw bad(source, 'config (the architecture) is missing')
   // Old files have no family: the config's own tag says (the MAE layout carries family: 'mae').
@@ -69,11 +51,7 @@ export function parseModelFile(text: string, source = 'model file'): ModelFileCo
     const notes: string[] = []
     if (isUnitScaleStats(doc.stats)) {
       const s = doc.stats as { mean?: unknown; std?: unknown }
-      for (const f of ['mean', 'std'] as const) {
-        const v = s[f]
-        if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) throw bad(source, `stats.${f} must be a list of numbers on the 0-1 scale`)
-      }
-      config = { ...config, mean: s.mean as number[], std: s.std as number[] }
+      config = { ...config, mean: maeStatsList(s.mean, 'stats.mean', config.in_chans, source), std: maeStatsList(s.std, 'stats.std', config.in_chans, source) }
       notes.push(`mean/std ${config.mean.join('/')} / ${config.std.join('/')} (0-1 scale) from the ${file}`)
     } else notes.push(`mean/std ${config.mean.join('/')} / ${config.std.join('/')} (0-1 scale) from the config of the ${file} (an older file without family statistics)`)
     return { config: validateMaeConfig(config, source), notes }

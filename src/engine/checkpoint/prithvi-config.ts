@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { parse } from 'yaml'
 import { PRITHVI_SIZE_FIELDS, type PrithviConfig } from '@shared/models/prithvi-mae'
 import type { BandStats } from '../model/config'
-import { CheckpointError } from './errors'
+import { badConfig as bad, isRecord } from './config-json'
 import { validatePrithviConfig } from './validate-config'
 import { parseEo2Config } from './eo2-config'
 
@@ -18,14 +18,6 @@ export interface PrithviConfigFile {
   stats?: BandStats
   /** What the file told beyond the sizes (pre-training grid, TL, its architecture name), for the user. */
   notes?: string[]
-}
-
-function bad(source: string, msg: string): CheckpointError {
-  return new CheckpointError('bad-config', `${source}: ${msg}`)
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
 // Some configs write sizes as [h, w]; only square images and patches are supported.

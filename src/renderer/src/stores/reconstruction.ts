@@ -33,7 +33,6 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
   const datasetVersions = ref<{ id: number; label: string }[]>([])
 
   const running = computed(() => job.value?.state === 'running' || job.value?.state === 'queued')
-  const allRecipes = computed(() => [...recipes.value.presets, ...recipes.value.custom])
 
   async function loadRecipes() {
     await track('loadRecipes', async () => (recipes.value = await api.reconstruction.recipes()))
@@ -103,7 +102,6 @@ export const useReconstructionStore = defineStore('reconstruction', () => {
 
   return {
     recipes,
-    allRecipes,
     studies,
     current,
     gallery,
