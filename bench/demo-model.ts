@@ -1,16 +1,18 @@
 // Benchmark (issue #11, item 7): what the shipped demo model's preset reaches on held-out HiRISE
 // observations, over several split seeds, against a from-scratch CNN given the same wall time.
 //
-// Per seed: the landmark tiles (crater vs rest, class 6 "edge" dropped, every tile kept, so the
-// classes stay skewed as they are) are split by HiRISE observation (30 % of observations held out);
+// Per seed: the landmark tiles (crater vs rest, class 6 "edge" dropped unless --edges, every tile
+// kept, so the classes stay skewed as they are) are split by HiRISE observation (30 % of observations held out);
 // the app's CLI runs `marsfm train --preset demo-classification` on that split in a fresh data
 // folder; then bench/cnn_baseline.py (PyTorch) trains a 4-block CNN on the same split for as long
 // as the app's run took. Prints the held-out AUC and balanced accuracy of the app's kept (best)
 // checkpoint and of its last evaluation, the CNN's, and their ratio; then the mean and range.
 //
 //   npm run build && npx vite-node --config vitest.config.ts bench/demo-model.ts -- [--seeds 1,2,3]
-//     [--model demo|FILE] [--steps N] [--threads 2] [--no-cnn]
+//     [--model demo|FILE] [--steps N] [--threads 2] [--no-cnn] [--edges]
 //
+// --edges keeps the "edge" tiles (image border) among the rest: issue #11's protocol, under which
+// its CNN reached AUC 0.88; without it the rest is the six landmark classes only (the harder task).
 // The 2-core machine must be quiet: the CNN's budget is the app's wall time.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -24,6 +26,7 @@ const seeds = (str('--seeds') ?? '1,2,3').split(',').map(Number)
 const model = str('--model') ?? 'demo'
 const steps = str('--steps')
 const threads = str('--threads') ?? '2'
+const edges = argv.includes('--edges')
 const root = resolve(__dirname, '..')
 
 interface Scores {
@@ -32,13 +35,13 @@ interface Scores {
 }
 
 if (!sharedDataAvailable()) throw new Error('../shared/data (the landmark tiles) is missing')
-console.log(`demo-model bench: ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}; model ${model}; seeds ${seeds.join(', ')}`)
+console.log(`demo-model bench: ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)}; model ${model}; ${edges ? 'edge tiles kept among the rest' : 'edge tiles dropped'}; seeds ${seeds.join(', ')}`)
 const rows: { seed: number; best: Scores; last: Scores; cnn?: Scores; seconds: number }[] = []
 for (const seed of seeds) {
   const dir = mkdtempSync(join(tmpdir(), `marsfm-demo-bench-${seed}-`))
   try {
     const folder = join(dir, 'tiles')
-    const counts = landmarkImageFolder(folder, { trainPerClass: [1e6, 1e6], validPerClass: [1e6, 1e6], seed, validFraction: 0.3 })
+    const counts = landmarkImageFolder(folder, { trainPerClass: [1e6, 1e6], validPerClass: [1e6, 1e6], seed, validFraction: 0.3, includeEdge: edges })
     const args = ['bin/marsfm.js', 'train', '--preset', 'demo-classification', '--data', folder, '--model', model, '--json', ...(steps ? ['--steps', steps] : [])]
     const t0 = performance.now()
     const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, MARSFM_HOME: join(dir, 'home') }, encoding: 'utf8', maxBuffer: 64 << 20 })

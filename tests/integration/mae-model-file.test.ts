@@ -3,7 +3,9 @@
 // assumed ones shows), imported, run through `marsfm pretrain` at a negligible learning rate and
 // exported with `--out` (safetensors + its marsfm-model/1 JSON), then imported again. Family and
 // mean / std come back from the file, the card says so, and reconstruction losses (CLI, ONNX
-// Runtime) and encoder embeddings of the exported model equal the original's within 1e-5.
+// Runtime) and encoder embeddings of the exported model equal the original's within 1e-5. A finished
+// fine-tuning run exports its kept checkpoint's encoder the same way (`--export-run`), encoder-only,
+// and `pretrain --freeze-encoder` gives such a file a decoder while its features stay the same.
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -28,6 +30,8 @@ const tiles = join(home.dir, 'tiles')
 const configPath = join(home.dir, 'tiny-own-stats.json')
 const out = join(home.dir, 'exported', 'tiny-mae.safetensors')
 const TILE_FILES = ['tile_rgb.png', 'tile_grey.png']
+const folder = join(home.dir, 'imagefolder')
+const encoderOut = join(home.dir, 'exported', 'fine-tuned-encoder.safetensors')
 
 beforeAll(() => {
   requireBuild()
@@ -35,6 +39,11 @@ beforeAll(() => {
   writeFileSync(configPath, JSON.stringify({ ...config, mean: MEAN, std: STD }))
   mkdirSync(tiles)
   mkdirSync(join(home.dir, 'exported'))
+  for (const split of ['train', 'valid'])
+    for (const [c, f] of TILE_FILES.entries()) {
+      mkdirSync(join(folder, split, `${c}_${f.split('.')[0]}`), { recursive: true })
+      for (let i = 0; i < 2; i++) copyFileSync(join(FIX, f), join(folder, split, `${c}_${f.split('.')[0]}`, `${i}-${f}`))
+    }
   // Enough tiles for a training and a validation share: copies of the two fixture tiles.
   for (let i = 0; i < 4; i++) for (const f of TILE_FILES) copyFileSync(join(FIX, f), join(tiles, `${i}-${f}`))
 })
@@ -130,5 +139,66 @@ describe('an MAE-family model saved by the app re-imports with its family and st
     expect(after.std).toEqual(STD)
     expect(after.features.length).toBe(2 * 17 * 32)
     expect(maxDiff(after.features, before.features)).toBeLessThanOrEqual(TOL)
+  })
+
+  it('exports a finished fine-tuning run\'s kept encoder (--export-run), encoder-only, with the same features', async () => {
+    const runJson = join(home.dir, 'classification.json')
+    writeFileSync(
+      runJson,
+      JSON.stringify({
+        task: 'classification',
+        name: 'mae fine-tune export',
+        model: { id: original.id },
+        data: { kind: 'folder', path: folder, layout: 'imagefolder' },
+        steps: 1,
+        batchSize: 2,
+        maskRatio: 0,
+        dropout: 0,
+        optimizer: { name: 'adamw', lr: 1e-12, weightDecay: 0 },
+        schedule: { name: 'constant', warmupSteps: 0 },
+        eval: { everySteps: 1, maxImages: 0 }
+      })
+    )
+    const trained = marsfm(['train', '--config', runJson, '--json'])
+    expect(trained.status, trained.stderr).toBe(0)
+    const runId = (JSON.parse(trained.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()!) as { runId: number }).runId
+    const r = marsfm(['pretrain', '--export-run', String(runId), '--out', encoderOut])
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/encoder of the best checkpoint at step 1/)
+    const meta = JSON.parse(readFileSync(encoderOut.replace(/\.safetensors$/, '.json'), 'utf8')) as Record<string, unknown>
+    expect(meta).toMatchObject({ family: 'mae', task: 'classification', stats: { scale: '0-1', mean: MEAN, std: STD } })
+    const imported = marsfm(['model', 'import', encoderOut, '--name', 'fine-tuned encoder', '--json'])
+    expect(imported.status, imported.stderr).toBe(0)
+    const inspected = marsfm(['model', 'inspect', encoderOut, '--json'])
+    expect(inspected.status, inspected.stderr).toBe(0)
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ hasDecoder: false, config: { family: 'mae' } })
+    const before = await embeddings(join(FIX, 'tiny_mae.pth'), { configPath })
+    const after = await embeddings(encoderOut, {})
+    expect(maxDiff(after.features, before.features)).toBeLessThanOrEqual(TOL)
+    // Without a decoder, reconstruction is refused with the reason.
+    const rec = marsfm(['reconstruct', '--checkpoint', encoderOut, '--methods', 'native', '--json', '-', '--images', join(FIX, TILE_FILES[0]!)])
+    expect(rec.status).not.toBe(0)
+    expect(rec.stderr).toMatch(/decoder|encoder-only/)
+  })
+
+  it('gives the encoder-only export a decoder (pretrain --freeze-encoder) without changing its features, and it reconstructs', async () => {
+    const fitted = join(home.dir, 'exported', 'decoder-fitted.safetensors')
+    const r = marsfm(['pretrain', '--data', tiles, '--model', encoderOut, '--freeze-encoder', '--steps', '3', '--batch', '2', '--lr', '1e-3', '--warmup', '0', '--eval-every', '3', '--log-every', '1', '--name', 'decoder fit', '--out', fitted])
+    expect(r.status, r.stderr).toBe(0)
+    const inspected = marsfm(['model', 'inspect', fitted, '--json'])
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ hasDecoder: true, config: { family: 'mae', mean: MEAN, std: STD } })
+    // The encoder did not move (the features are the original's); the decoder did (lr 1e-3, 3 steps).
+    const before = await embeddings(join(FIX, 'tiny_mae.pth'), { configPath })
+    const after = await embeddings(fitted, {})
+    expect(maxDiff(after.features, before.features)).toBeLessThanOrEqual(TOL)
+    const losses = lossesOf(fitted, [])
+    expect(losses.every((l) => Number.isFinite(l) && l > 0)).toBe(true)
+    expect(maxDiff(losses, lossesOf(join(FIX, 'tiny_mae.pth'), ['--config', configPath]))).toBeGreaterThan(TOL)
+  })
+
+  it('refuses to export a run that has not finished, naming its state', () => {
+    const r = marsfm(['pretrain', '--export-run', '999', '--out', join(home.dir, 'x.safetensors')])
+    expect(r.status).not.toBe(0)
+    expect(r.stderr).toMatch(/999/)
   })
 })

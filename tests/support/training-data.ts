@@ -1,7 +1,7 @@
 // Training datasets built in temporary folders from ../shared/data (files are symlinked, never
 // copied into the repository):
 //   - landmarkImageFolder: HiRISE landmark tiles as an ImageFolder, crater (class 1) vs the rest,
-//     class 6 "edge" dropped, split by HiRISE observation, balanced per class;
+//     class 6 "edge" dropped unless asked for, split by HiRISE observation, balanced per class;
 //   - craterSegmentationFolder: mars-crater-boxes as an MMSegmentation folder, YOLO boxes rasterised
 //     into inscribed-ellipse masks (0 background, 1 crater).
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, existsSync } from 'node:fs'
@@ -30,6 +30,8 @@ export interface LandmarkFolderOptions {
   /** Fraction of observations held out for validation. */
   validFraction?: number
   seed?: number
+  /** Keep class 6 "edge" (image border) among the rest, as "crater vs rest" read literally does; default false. */
+  includeEdge?: boolean
 }
 
 /** Writes `dir/{train,valid}/{0_other,1_crater}/` symlinks; returns the counts. */
@@ -38,7 +40,7 @@ export function landmarkImageFolder(dir: string, o: LandmarkFolderOptions): { tr
   const lines = readFileSync(join(LANDMARKS, 'labels-map-proj.txt'), 'utf8').trim().split(/\r?\n/)
   const items = lines
     .map((l) => l.trim().split(/\s+/))
-    .filter((p) => p.length === 2 && p[1] !== '6')
+    .filter((p) => p.length === 2 && (o.includeEdge || p[1] !== '6'))
     .map(([file, cls]) => ({ file: file!, crater: cls === '1' ? 1 : 0 }))
   const observations = [...new Set(items.map((i) => observationOf(i.file)))].sort((a, b) => deriveSeed(seed, a) - deriveSeed(seed, b))
   const nValid = Math.round(observations.length * (o.validFraction ?? 0.3))

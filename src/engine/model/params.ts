@@ -130,3 +130,15 @@ export function positionTable(cfg: PrithviConfig, dim: number, stored?: WeightTe
   }
   return familyPosEmbed(cfg, dim, cls)
 }
+
+/**
+ * An encoder-only state dict completed with a freshly initialised decoder (and its position
+ * table), so an encoder-only file (a fine-tuned backbone, MOMO's momo.pth) can be pre-trained.
+ * The encoder's weights are kept as they are.
+ */
+export function withFreshDecoder(encoder: WeightMap, cfg: PrithviConfig, seed: number): WeightMap {
+  const encoderNames = new Set(paramSpecs(cfg, { decoder: false }).map((s) => s.name))
+  const out: WeightMap = new Map(encoder)
+  for (const [name, w] of randomWeights(cfg, seed, { decoder: true })) if (!encoderNames.has(name) && !out.has(name)) out.set(name, w)
+  return out
+}

@@ -8,7 +8,7 @@ import type { EngineJobEventName, EngineJobEventPayload, TrainJobParams, TrainOu
 import { CancelledError } from '@shared/ipc/errors'
 import type { Tf } from '../tf/backend'
 import type { PrithviConfig } from '../model/config'
-import { randomWeights } from '../model/params'
+import { randomWeights, withFreshDecoder } from '../model/params'
 import type { WeightMap } from '../model/weights'
 import { assertUsable, loadCheckpoint } from '../checkpoint'
 import { datasetHash, familyPreprocessing, listDataset, screenSamples, TrainLoader, type LoaderOptions, type Sample } from './data'
@@ -91,15 +91,22 @@ export async function runTraining(tf: Tf, p: TrainJobParams, hooks: RunHooks): P
     weights = resumed.backbone
     modelConfig = resumed.meta.model
   } else if (p.model.path) {
-    const loaded = await loadCheckpoint(p.model.path, { config: modelConfig, decoder: cfg.task === 'pretrain' })
+    // Pre-training reads a decoder when the file has one; an encoder-only file (a fine-tuned
+    // backbone, MOMO's momo.pth) gets a fresh decoder, so it can learn to reconstruct.
+    const loaded = await loadCheckpoint(p.model.path, { config: modelConfig, ...(cfg.task === 'pretrain' ? {} : { decoder: false }) })
     assertUsable(loaded, basename(p.model.path))
     weights = loaded.weights
+    if (cfg.task === 'pretrain' && !loaded.hasDecoder) {
+      weights = withFreshDecoder(loaded.weights, modelConfig, cfg.seed)
+      hooks.log('info', `${basename(p.model.path)} has no decoder: pre-training starts a random one (seed ${cfg.seed})`)
+    }
   } else {
     weights = randomWeights(modelConfig, cfg.seed, { decoder: true })
   }
 
   const classWeights = cfg.task === 'classification' ? resolveClassWeights(cfg.classWeights, listing.train, numClasses) : undefined
   if (classWeights) hooks.log('info', `class weights ${classWeights.map((w, c) => `${classNames[c]} ${w.toFixed(3)}`).join(', ')}`)
+  if (cfg.task === 'pretrain' && cfg.freezeBackbone) hooks.log('info', 'encoder frozen: only the decoder (and its mask token) trains')
   const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(p.cacheDir ? { frozenCacheDir: p.cacheDir } : {}), ...(classWeights ? { classWeights } : {}), ...(positiveIndex !== undefined ? { positiveIndex } : {}) })
   try {
     if (trainer.frozenPrefix) {

@@ -6,6 +6,7 @@
 import type { Scalar, Tensor, Variable } from '@tensorflow/tfjs-core'
 import type { Tf } from '../tf/backend'
 import { PrithviMAE } from '../model/prithvi'
+import { paramSpecs } from '../model/params'
 import type { PrithviConfig } from '../model/config'
 import type { WeightMap } from '../model/weights'
 import type { RunConfig } from '@shared/ipc/schemas/runs'
@@ -95,12 +96,14 @@ export class Trainer {
     }
     const head = this.task.head
     const depth = this.model.cfg.depth
+    // freezeBackbone: a head-only fine-tune, or (pre-training) a decoder-only fit to a fixed encoder.
+    const encoder = cfg.freezeBackbone && !head ? new Set(paramSpecs(this.model.cfg, { decoder: false }).map((s) => s.name)) : undefined
     const backbone: NamedVariable[] =
       cfg.freezeBackbone && head
         ? []
         : this.model
             .parameterSpecs()
-            .filter((s) => !isFrozenParameter(s.name, frozen, depth))
+            .filter((s) => !isFrozenParameter(s.name, frozen, depth) && !encoder?.has(s.name))
             .map((s) => ({ name: s.name, variable: this.model.variable(s.name) }))
     this.params = [...backbone, ...(head?.trainable() ?? [])]
     this.optimizer = new AdamOptimizer(tf, cfg.optimizer, this.params)

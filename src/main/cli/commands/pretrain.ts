@@ -10,13 +10,16 @@ import { prithvi100m } from '@engine/model/config'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import type { RunConfigInput } from '@shared/ipc/schemas/runs'
 import { startRun } from '../../runs/start'
-import { latestCheckpoint } from '../../runs/repository'
+import { latestCheckpoint, runCheckpoints } from '../../runs/repository'
 import { runEngineJob } from '../run-job'
 import { followRun } from './train'
 
 const USAGE = `marsfm pretrain --data FOLDER [--model random|demo|ID|CHECKPOINT] [--steps 2000] [--batch 16] [--lr 1.5e-4]
-               [--mask-ratio 0.75] [--tile-norm none|standardize] [--augment] [--seed 0] [--name NAME] [--out model.safetensors] [--json]
-       marsfm pretrain --export-run RUN_ID --out model.safetensors   (a finished run, e.g. after marsfm train --resume)
+               [--mask-ratio 0.75] [--tile-norm none|standardize] [--augment] [--freeze-encoder] [--seed 0] [--name NAME] [--out model.safetensors] [--json]
+               --freeze-encoder: only the decoder trains (gives an encoder-only model, e.g. a fine-tuned backbone, a decoder
+               for reconstruction without changing its features; a model without decoder starts a random one)
+       marsfm pretrain --export-run RUN_ID --out model.safetensors   (a finished run, e.g. after marsfm train --resume;
+               a fine-tuning run gives its kept checkpoint's encoder, without head or decoder)
                architecture of a random model: [--img-size 64] [--patch 16] [--embed 128] [--depth 4] [--heads 4]
                [--decoder-embed 64] [--decoder-depth 2] [--decoder-heads 4]`
 
@@ -40,6 +43,7 @@ export const pretrainCommand: Command = {
         'mask-ratio': { type: 'string', default: '0.75' },
         'tile-norm': { type: 'string' },
         augment: { type: 'boolean', default: false },
+        'freeze-encoder': { type: 'boolean', default: false },
         seed: { type: 'string', default: '0' },
         name: { type: 'string' },
         out: { type: 'string' },
@@ -63,8 +67,8 @@ export const pretrainCommand: Command = {
       if (!Number.isInteger(runId) || runId <= 0) throw new UsageError('--export-run takes a run id')
       await ctx.engine.whenReady()
       const run = ctx.runs.get(runId)
-      if (run.task !== 'pretrain' || run.status !== 'done') throw new Error(`run #${runId} is not a finished pre-training run (${run.task}, ${run.status})`)
-      return exportRun(ctx, io, runId, resolve(values.out))
+      if (run.status !== 'done') throw new Error(`run #${runId} is not finished (${run.task}, ${run.status}): export a finished run`)
+      return exportRun(ctx, io, runId, resolve(values.out), run.task !== 'pretrain')
     }
     if (!values.data) throw new UsageError('--data FOLDER is required')
     const num = (k: keyof typeof values): number => {
@@ -110,6 +114,7 @@ export const pretrainCommand: Command = {
       // Random flips and quarter turns: orbital tiles have no preferred orientation, and a small
       // unlabelled set goes further when each tile is seen in eight orientations.
       augment: values.augment,
+      freezeBackbone: values['freeze-encoder'],
       optimizer: { name: 'adamw', lr: num('lr'), beta1: 0.9, beta2: 0.95, weightDecay: num('weight-decay') },
       schedule: { name: 'cosine', warmupSteps: Math.min(num('warmup'), steps), minLrRatio: 0.01 },
       eval: { everySteps: Math.min(num('eval-every'), steps), maxImages: 0 },
@@ -133,10 +138,17 @@ export const pretrainCommand: Command = {
   }
 }
 
-async function exportRun(ctx: AppContext, io: CliIo, runId: number, outPath: string): Promise<number> {
-  const last = latestCheckpoint(ctx.ledger.db, runId)
-  if (!last) throw new Error(`run #${runId} left no checkpoint`)
-  const r = (await runEngineJob(ctx, io, 'training-export', 'export model', { checkpoint: last.path, outPath, note: `marsfm pretrain run #${runId}` })) as { parameterCount: number }
-  io.out(`wrote ${outPath} (${r.parameterCount.toLocaleString('en-US')} values) and its JSON config`)
+/**
+ * Pre-training runs export their newest checkpoint (encoder and decoder). Fine-tuning runs export
+ * the checkpoint the run kept (its best by the run's metric, else the newest): the encoder a user
+ * would reuse as a backbone (Backbones view, another fine-tuning); the head is left out.
+ */
+async function exportRun(ctx: AppContext, io: CliIo, runId: number, outPath: string, fineTuned = false): Promise<number> {
+  const kept = fineTuned ? runCheckpoints(ctx.ledger.db, runId).filter((c) => c.kind === 'best').pop() : undefined
+  const chosen = kept ?? latestCheckpoint(ctx.ledger.db, runId)
+  if (!chosen) throw new Error(`run #${runId} left no checkpoint`)
+  const task = fineTuned ? 'fine-tuning' : 'pretrain'
+  const r = (await runEngineJob(ctx, io, 'training-export', 'export model', { checkpoint: chosen.path, outPath, note: `marsfm ${task} run #${runId}, ${chosen.kind} checkpoint of step ${chosen.step}` })) as { parameterCount: number }
+  io.out(`wrote ${outPath} (${r.parameterCount.toLocaleString('en-US')} values${fineTuned ? `, encoder of the ${chosen.kind} checkpoint at step ${chosen.step}` : ''}) and its JSON config`)
   return 0
 }

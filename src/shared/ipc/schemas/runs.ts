@@ -119,6 +119,7 @@ export const RunConfig = z.object({
   classWeights: z.union([z.literal('balanced'), z.array(z.number().min(0)).min(2)]).optional(),
   /** Classification / pre-training: random horizontal and vertical flips and 90-degree rotations (orbital images have no "up"). */
   augment: z.boolean().default(false),
+  /** Classification / segmentation: train the head only. Pre-training: train the decoder only (the encoder stays as it is). */
   freezeBackbone: z.boolean().default(false),
   /**
    * Classification, partial fine-tuning: the first K encoder blocks (with the patch embedding) stay
