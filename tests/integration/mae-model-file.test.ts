@@ -196,6 +196,13 @@ describe('an MAE-family model saved by the app re-imports with its family and st
     expect(maxDiff(losses, lossesOf(join(FIX, 'tiny_mae.pth'), ['--config', configPath]))).toBeGreaterThan(TOL)
   })
 
+  it('continues a model at another input size only when --img-size says so', () => {
+    const resized = join(home.dir, 'exported', 'resized.safetensors')
+    const r = marsfm(['pretrain', '--data', tiles, '--model', out, '--img-size', '48', '--steps', '1', '--batch', '2', '--eval-every', '1', '--log-every', '1', '--name', 'resized', '--out', resized])
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(readFileSync(resized.replace(/\.safetensors$/, '.json'), 'utf8'))).toMatchObject({ config: { family: 'mae', img_size: 48, patch_size: 8 } })
+  })
+
   it('refuses to export a run that has not finished, naming its state', () => {
     const r = marsfm(['pretrain', '--export-run', '999', '--out', join(home.dir, 'x.safetensors')])
     expect(r.status).not.toBe(0)

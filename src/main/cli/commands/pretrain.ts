@@ -20,7 +20,8 @@ const USAGE = `marsfm pretrain --data FOLDER [--model random|demo|ID|CHECKPOINT]
                for reconstruction without changing its features; a model without decoder starts a random one)
        marsfm pretrain --export-run RUN_ID --out model.safetensors   (a finished run, e.g. after marsfm train --resume;
                a fine-tuning run gives its kept checkpoint's encoder, without head or decoder)
-               architecture of a random model: [--img-size 64] [--patch 16] [--embed 128] [--depth 4] [--heads 4]
+               input size (a continued model: its own unless given): [--img-size 64]
+               architecture of a random model: [--patch 16] [--embed 128] [--depth 4] [--heads 4]
                [--decoder-embed 64] [--decoder-depth 2] [--decoder-heads 4]`
 
 export const pretrainCommand: Command = {
@@ -51,7 +52,7 @@ export const pretrainCommand: Command = {
         json: { type: 'boolean', default: false },
         'log-every': { type: 'string', default: '50' },
         'eval-every': { type: 'string', default: '500' },
-        'img-size': { type: 'string', default: '64' },
+        'img-size': { type: 'string' },
         patch: { type: 'string', default: '16' },
         embed: { type: 'string', default: '128' },
         depth: { type: 'string', default: '4' },
@@ -81,7 +82,7 @@ export const pretrainCommand: Command = {
       m === 'random'
         ? {
             random: prithvi100m({
-              img_size: num('img-size'),
+              img_size: values['img-size'] === undefined ? 64 : num('img-size'),
               patch_size: num('patch'),
               embed_dim: num('embed'),
               depth: num('depth'),
@@ -114,6 +115,8 @@ export const pretrainCommand: Command = {
       // Random flips and quarter turns: orbital tiles have no preferred orientation, and a small
       // unlabelled set goes further when each tile is seen in eight orientations.
       augment: values.augment,
+      // A continued model keeps its pre-training size unless --img-size says otherwise.
+      ...(m !== 'random' && values['img-size'] !== undefined ? { imgSize: num('img-size') } : {}),
       freezeBackbone: values['freeze-encoder'],
       optimizer: { name: 'adamw', lr: num('lr'), beta1: 0.9, beta2: 0.95, weightDecay: num('weight-decay') },
       schedule: { name: 'cosine', warmupSteps: Math.min(num('warmup'), steps), minLrRatio: 0.01 },
