@@ -43,11 +43,12 @@ function boxes(xml: string): Box[] {
 }
 
 const counts: Record<string, number> = {}
+const images = readdirSync(join(root, 'images'))
 for (const file of readdirSync(join(root, 'annotations', 'clustered')).filter((f) => f.endsWith('.xml')).sort()) {
   const stem = file.replace(/\.xml$/, '')
   const tile = stem.split('-').pop()!
   const split = tile === validTile ? 'valid' : 'train'
-  const image = readdirSync(join(root, 'images')).find((f) => f.startsWith(stem))
+  const image = images.find((f) => f.startsWith(stem))
   if (!image) throw new Error(`no image for ${file}`)
   const src = sharp(join(root, 'images', image)).greyscale()
   const { data, info } = await src.raw().toBuffer({ resolveWithObject: true })

@@ -271,6 +271,7 @@ describe('marsfm with hostile arguments', () => {
       { name: 'pretrain: unknown flag', args: ['pretrain', '--data', files.dir, '--bogus'], code: 2, names: '--bogus' },
       { name: 'pretrain: non-numeric steps', args: ['pretrain', '--data', files.dir, '--steps', 'many'], code: 2, names: '--steps' },
       { name: 'pretrain: non-numeric lr', args: ['pretrain', '--data', files.dir, '--lr', 'fast'], code: 2, names: '--lr' },
+      { name: 'pretrain: frozen random encoder', args: ['pretrain', '--data', files.dir, '--freeze-encoder'], code: 2, names: '--freeze-encoder' },
       { name: 'pretrain: unknown tile norm', args: ['pretrain', '--data', files.dir, '--tile-norm', 'max'], code: 2, names: '--tile-norm' },
       { name: 'pretrain: non-numeric export run', args: ['pretrain', '--export-run', 'last', '--out', f('m.safetensors')], code: 2, names: '--export-run' },
       { name: 'pretrain: export run without --out', args: ['pretrain', '--export-run', '1'], code: 2, names: '--out' }

@@ -78,6 +78,7 @@ export const pretrainCommand: Command = {
       return v
     }
     const m = values.model
+    if (values['freeze-encoder'] && m === 'random') throw new UsageError('--freeze-encoder needs a trained encoder (--model demo|ID|FILE): a frozen random encoder stays random')
     const model: RunConfigInput['model'] =
       m === 'random'
         ? {
