@@ -9,7 +9,7 @@
 // checkpoint and of its last evaluation, the CNN's, and their ratio; then the mean and range.
 //
 //   npm run build && npx vite-node --config vitest.config.ts bench/demo-model.ts -- [--seeds 1,2,3]
-//     [--model demo|FILE] [--steps N] [--threads 2] [--no-cnn] [--edges]
+//     [--model demo|demo-crater|FILE] [--steps N] [--threads 2] [--no-cnn] [--edges]
 //
 // --edges keeps the "edge" tiles (image border) among the rest: issue #11's protocol, under which
 // its CNN reached AUC 0.88; without it the rest is the six landmark classes only (the harder task).
@@ -23,7 +23,8 @@ import { landmarkImageFolder, sharedDataAvailable } from '../tests/support/train
 const argv = process.argv.slice(2)
 const str = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined)
 const seeds = (str('--seeds') ?? '1,2,3').split(',').map(Number)
-const model = str('--model') ?? 'demo'
+// Default: the preset's own model (the shipped crater encoder).
+const model = str('--model') ?? 'preset'
 const steps = str('--steps')
 const threads = str('--threads') ?? '2'
 const edges = argv.includes('--edges')
@@ -42,7 +43,7 @@ for (const seed of seeds) {
   try {
     const folder = join(dir, 'tiles')
     const counts = landmarkImageFolder(folder, { trainPerClass: [1e6, 1e6], validPerClass: [1e6, 1e6], seed, validFraction: 0.3, includeEdge: edges })
-    const args = ['bin/marsfm.js', 'train', '--preset', 'demo-classification', '--data', folder, '--model', model, '--json', ...(steps ? ['--steps', steps] : [])]
+    const args = ['bin/marsfm.js', 'train', '--preset', 'demo-classification', '--data', folder, ...(model === 'preset' ? [] : ['--model', model]), '--json', ...(steps ? ['--steps', steps] : [])]
     const t0 = performance.now()
     const r = spawnSync(process.execPath, args, { cwd: root, env: { ...process.env, MARSFM_HOME: join(dir, 'home') }, encoding: 'utf8', maxBuffer: 64 << 20 })
     const seconds = (performance.now() - t0) / 1000

@@ -52,6 +52,8 @@ describe('Training view', () => {
     await expect.poll(() => page.getByTestId('train-model').locator('option').allTextContents(), { timeout: 30_000 }).toContainEqual(expect.stringMatching(/demo/))
     // The demo preset fills in its own settings (128 px, standardised tiles, augmentation).
     await page.getByTestId('train-preset').selectOption('demo-classification')
+    // ...and picks the model it was made for, the shipped crater encoder.
+    expect(await page.getByTestId('train-model').locator('option:checked').textContent()).toMatch(/crater encoder.*\(demo\)/)
     expect(await page.getByTestId('train-img-size').inputValue()).toBe('128')
     expect(await page.getByTestId('train-tile-norm').inputValue()).toBe('standardize')
     expect(await page.getByTestId('train-augment').isChecked()).toBe(true)

@@ -317,6 +317,7 @@ describe('user text printed by the CLI', () => {
       const db = new Database(join(own.dir, 'ledger.sqlite'))
       db.prepare('UPDATE models SET name = ?').run(`${ESC}[2J${ESC}[31mevil\nmodel`)
       db.prepare('UPDATE datasets SET name = ?').run(`${ESC}]0;title\u0007ds\nfake row`)
+      const modelRows = (db.prepare('SELECT COUNT(*) AS n FROM models').get() as { n: number }).n // the shipped demo models
       db.close()
       const models = await marsfm(own.dir, ['model', 'list'])
       const datasets = await marsfm(own.dir, ['dataset', 'list'])
@@ -327,7 +328,7 @@ describe('user text printed by the CLI', () => {
         expect(r.out, `${name} printed a raw control character`).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
       }
       expect(models.out).toContain('\\u001b[2J\\u001b[31mevil\\nmodel')
-      expect(models.out.trim().split('\n')).toHaveLength(1) // the newline did not make a second row
+      expect(models.out.trim().split('\n')).toHaveLength(modelRows) // the newline did not make another row
       expect(datasets.out).toContain('\\u001b]0;title\\u0007ds\\nfake row')
       // --json stays valid JSON and keeps the name exactly.
       const json = await marsfm(own.dir, ['model', 'list', '--json'])

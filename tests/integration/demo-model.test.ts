@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { openLedger } from '@main/ledger/ledger'
 import { AppLog } from '@main/app/log'
-import { DEMO_MODEL_NAME, ensureDemoModel } from '@main/models/demo'
+import { DEMO_MODEL_NAME, ensureDemoModel, ensureDemoModels } from '@main/models/demo'
+import { DEMO_MODELS } from '@shared/models/demo-models'
 import { listModels } from '@main/models/repository'
 import { tempHome } from '../support/temp-home'
 
@@ -33,8 +34,27 @@ describe('the shipped demo model', () => {
     expect(first.sha256).toMatch(/^[0-9a-f]{64}$/)
     expect(first.config.embed_dim).toBeGreaterThan(0)
     expect(first.stats?.mean).toHaveLength(6)
+    expect(first.report.loaded).toContain('decoder_pred.weight')
     expect(ensureDemoModel(ctx)!.id).toBe(first.id)
     expect(listModels(ctx.ledger.db)).toHaveLength(1)
+    ctx.ledger.close()
+  })
+
+  it('ships a crater encoder beside the MAE: encoder-only, registered once with its own source', () => {
+    const ctx = setup()
+    ensureDemoModels(ctx)
+    ensureDemoModels(ctx)
+    const models = listModels(ctx.ledger.db)
+    expect(models.map((m) => m.source).sort()).toEqual(['demo', 'demo-crater'])
+    const crater = models.find((m) => m.source === 'demo-crater')!
+    expect(crater.name).toBe(DEMO_MODELS.crater.name)
+    expect(crater.report.loaded.some((n) => n.startsWith('decoder'))).toBe(false)
+    expect(crater.config.img_size).toBe(128)
+    expect(crater.sha256).not.toBe(models.find((m) => m.source === 'demo')!.sha256)
+    // A newer crater encoder retires the older row without touching the MAE's.
+    ctx.ledger.db.prepare("UPDATE models SET sha256 = 'older-crater' WHERE source = 'demo-crater'").run()
+    expect(ensureDemoModel(ctx, 'crater')!.sha256).toBe(crater.sha256)
+    expect(listModels(ctx.ledger.db).map((m) => m.source).sort()).toEqual(['demo', 'demo-crater'])
     ctx.ledger.close()
   })
 

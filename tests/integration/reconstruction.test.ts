@@ -311,5 +311,10 @@ describe('marsfm reconstruct', () => {
     expect(config.methods).toEqual(['means', 'prenorm-dup', 'postnorm-dup'])
     expect(config.source).toEqual({ kind: 'folder', path: TILES })
     expect(config.model.id).toBe(study.model_id)
+    // The shipped crater encoder (Prithvi family, no decoder) is refused with the reason, and nothing is recorded.
+    const crater = marsfm(['reconstruct', '--checkpoint', join(ROOT, 'resources', 'models', 'marsfm-demo-crater.safetensors'), '--images', TILES, '--max-tiles', '1', '--json', '-'])
+    expect(crater.code).not.toBe(0)
+    expect(crater.err).toMatch(/encoder-only \(no decoder weights/)
+    expect(studies()).toHaveLength(before + 1)
   })
 })

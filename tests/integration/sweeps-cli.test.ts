@@ -46,7 +46,7 @@ function counts(file: string) {
   const db = new Database(file, { readonly: true })
   try {
     const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n
-    return { runs: n('SELECT COUNT(*) AS n FROM runs'), metrics: n('SELECT COUNT(*) AS n FROM metrics'), checkpoints: n('SELECT COUNT(*) AS n FROM checkpoints'), models: n(`SELECT COUNT(*) AS n FROM models WHERE source != 'demo'`) }
+    return { runs: n('SELECT COUNT(*) AS n FROM runs'), metrics: n('SELECT COUNT(*) AS n FROM metrics'), checkpoints: n('SELECT COUNT(*) AS n FROM checkpoints'), models: n(`SELECT COUNT(*) AS n FROM models WHERE source NOT IN ('demo', 'demo-crater')`) }
   } finally {
     db.close()
   }

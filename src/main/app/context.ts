@@ -16,7 +16,7 @@ import { registerAllServices } from '../services'
 import { getSetting } from '../settings/settings'
 import { TF_BACKEND_SETTING } from '../settings/keys'
 import type { AppContext, AppMode } from './types'
-import { ensureDemoModel } from '../models/demo'
+import { ensureDemoModels } from '../models/demo'
 import { sweepTempCopies } from '../datasets/store'
 import { RunsController } from '../runs/controller'
 import { SweepsController } from '../sweeps/controller'
@@ -109,7 +109,7 @@ export async function createAppContext(opts: AppOptions): Promise<AppContext> {
     }
   }
   registerAllServices(ctx)
-  ensureDemoModel(ctx)
+  ensureDemoModels(ctx)
   // Temp copies left by an import that was killed mid-write (SIGKILL, power cut) go at start.
   const swept = sweepTempCopies(dataDir)
   if (swept.length) log.write('info', 'main', `removed ${swept.length} unfinished image copies left by an interrupted import`)

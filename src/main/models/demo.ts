@@ -1,6 +1,7 @@
-// The embedded demo model: a small Prithvi-shaped MAE pre-trained on Mars tiles that ships in
-// resources/models/, so reconstruction, fine-tuning and inference work on a fresh machine without
-// the 450 MB Prithvi-100M download. Registered in the ledger at start-up with source 'demo'.
+// The embedded demo models (src/shared/models/demo-models.ts): a small Prithvi-shaped MAE pre-trained
+// on Mars tiles and a crater encoder of the same shape, shipped in resources/models/ so that
+// reconstruction, fine-tuning and inference work on a fresh machine without the 450 MB Prithvi-100M
+// download. Registered in the ledger at start-up (sources 'demo' and 'demo-crater').
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -8,10 +9,11 @@ import { fileURLToPath } from 'node:url'
 import type { AppContext } from '../app/types'
 import type { ModelRecord, ModelSummary } from '@shared/ipc/schemas/models'
 import { BandStatsSchema, PrithviConfigSchema } from '@shared/ipc/schemas/models'
+import { DEMO_MODELS, type DemoModelId } from '@shared/models/demo-models'
 import { findModelBySha, retireOldDemoModels, upsertModel } from './repository'
 
-export const DEMO_MODEL_FILE = 'marsfm-demo.safetensors'
-export const DEMO_MODEL_NAME = 'MarsFM demo (tiny, Mars pre-trained)'
+export const DEMO_MODEL_FILE = DEMO_MODELS.mae.file
+export const DEMO_MODEL_NAME = DEMO_MODELS.mae.name
 
 /** resources/models next to the app (source tree, built bundle, or a packaged app). */
 export function demoModelDir(): string | null {
@@ -37,18 +39,24 @@ function safetensorsKeys(bytes: Buffer): { names: string[]; values: number } {
   return { names, values }
 }
 
-/** Registers the shipped demo model (once per file content); returns it, or null when not shipped. */
-export function ensureDemoModel(ctx: Pick<AppContext, 'ledger' | 'log'>): ModelRecord | null {
+/** Registers every shipped model (at start-up). */
+export function ensureDemoModels(ctx: Pick<AppContext, 'ledger' | 'log'>): void {
+  for (const id of Object.keys(DEMO_MODELS) as DemoModelId[]) ensureDemoModel(ctx, id)
+}
+
+/** Registers one shipped model (once per file content); returns it, or null when not shipped. */
+export function ensureDemoModel(ctx: Pick<AppContext, 'ledger' | 'log'>, which: DemoModelId = 'mae'): ModelRecord | null {
+  const demo = DEMO_MODELS[which]
   const dir = demoModelDir()
-  if (!dir) {
-    ctx.log.write('warn', 'models', `the demo model (resources/models/${DEMO_MODEL_FILE}) is missing`)
+  const path = dir ? join(dir, demo.file) : null
+  if (!path || !existsSync(path)) {
+    ctx.log.write('warn', 'models', `the demo model resources/models/${demo.file} is missing`)
     return null
   }
-  const path = join(dir, DEMO_MODEL_FILE)
   try {
     const bytes = readFileSync(path)
     const sha256 = createHash('sha256').update(bytes).digest('hex')
-    retireOldDemoModels(ctx.ledger.db, sha256)
+    retireOldDemoModels(ctx.ledger.db, demo.source, sha256)
     const known = findModelBySha(ctx.ledger.db, sha256)
     if (known && known.path === path) return known
     const meta = JSON.parse(readFileSync(path.replace(/\.safetensors$/, '.json'), 'utf8')) as { config: unknown; stats: unknown }
@@ -68,12 +76,12 @@ export function ensureDemoModel(ctx: Pick<AppContext, 'ledger' | 'log'>): ModelR
       hasDecoder: names.some((n) => n.startsWith('decoder')),
       stateDictPath: [],
       report: { loaded: names, missing: [], unexpected: [], wrongShape: [], ignored: ['pos_embed', 'decoder_pos_embed'] },
-      notes: ['MarsFM demo model: see resources/models/README.md for how it was made'],
+      notes: [`${demo.name}: see resources/models/README.md for how it was made`],
       warnings: []
     }
-    return upsertModel(ctx.ledger.db, summary, { name: DEMO_MODEL_NAME, source: 'demo' })
+    return upsertModel(ctx.ledger.db, summary, { name: demo.name, source: demo.source })
   } catch (err) {
-    ctx.log.write('error', 'models', `could not register the demo model: ${(err as Error).message}`)
+    ctx.log.write('error', 'models', `could not register the demo model ${demo.file}: ${(err as Error).message}`)
     return null
   }
 }

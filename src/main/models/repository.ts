@@ -85,8 +85,8 @@ export function removeModel(db: Db, id: number): boolean {
  * A new app version ships a new demo model at the same path: older demo rows no longer describe
  * that file. They are deleted when nothing refers to them, else renamed so old runs keep their link.
  */
-export function retireOldDemoModels(db: Db, currentSha: string): void {
-  const old = db.prepare("SELECT id, sha256 FROM models WHERE source = 'demo' AND sha256 != ?").all(currentSha) as { id: number; sha256: string }[]
+export function retireOldDemoModels(db: Db, source: string, currentSha: string): void {
+  const old = db.prepare('SELECT id, name, sha256 FROM models WHERE source = ? AND sha256 != ?').all(source, currentSha) as { id: number; name: string; sha256: string }[]
   for (const m of old) {
     const used = db
       .prepare(
@@ -95,6 +95,6 @@ export function retireOldDemoModels(db: Db, currentSha: string): void {
       )
       .get({ id: m.id }) as { n: number }
     if (used.n === 0) db.prepare('DELETE FROM models WHERE id = ?').run(m.id)
-    else db.prepare("UPDATE models SET name = ?, source = 'demo-superseded' WHERE id = ?").run(`MarsFM demo (superseded, ${m.sha256.slice(0, 12)})`, m.id)
+    else db.prepare("UPDATE models SET name = ?, source = 'demo-superseded' WHERE id = ?").run(`${m.name.replace(/ \(.*$/, '')} (superseded, ${m.sha256.slice(0, 12)})`, m.id)
   }
 }

@@ -14,6 +14,7 @@ import { validatePrithviConfig } from '@engine/checkpoint/validate-config'
 import type { AppContext } from '../app/types'
 import { getModel, upsertModel } from '../models/repository'
 import { ensureDemoModel } from '../models/demo'
+import { demoModelOf } from '@shared/models/demo-models'
 import { exportVersion, EXPORT_MARKER } from '../datasets/exporter'
 import { getVersion } from '../datasets/versions'
 import type { LocalJobContext } from '../jobs/job-manager'
@@ -68,8 +69,9 @@ export function requestModel(deps: RunInputDeps, m: RunModel): ResolvedModel | M
   }
   let record: ModelRecord | null
   if ('demo' in m) {
-    record = ensureDemoModel(deps)
-    if (!record) throw new Error('the demo model is not shipped with this build (resources/models/)')
+    const demo = demoModelOf(m.demo)
+    record = ensureDemoModel(deps, demo.id)
+    if (!record) throw new Error(`the demo model ${demo.file} is not shipped with this build (resources/models/)`)
   } else {
     record = getModel(deps.ledger.db, m.id)
     if (!record) throw new Error(`no model #${m.id}`)

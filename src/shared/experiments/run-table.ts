@@ -6,8 +6,8 @@ import { configDiff, flattenConfig, type DiffRow } from '../training/config-diff
 /** The model a run used, as the user knows it. */
 export function modelLabel(run: Pick<RunRecord, 'modelName' | 'modelId' | 'config'>): string {
   if (run.modelName) return run.modelName
-  const m = ((run.config as { model?: unknown }).model ?? {}) as { id?: number; demo?: boolean; path?: string; random?: unknown }
-  if (m.demo) return 'demo model'
+  const m = ((run.config as { model?: unknown }).model ?? {}) as { id?: number; demo?: true | 'crater'; path?: string; random?: unknown }
+  if (m.demo) return m.demo === 'crater' ? 'demo crater encoder' : 'demo model'
   if (m.path) return m.path.split(/[\\/]/).pop()!
   if (m.random) return 'random weights'
   return run.modelId !== null ? `model #${run.modelId}` : '–'

@@ -90,7 +90,7 @@ export function specOfForm(f: SweepFormFields): SweepSpecInput {
   return {
     name: f.name.trim() || 'sweep',
     method: f.method,
-    base: { preset: f.preset, data, model: 'demo', config: { steps: f.steps } },
+    base: { preset: f.preset, data, config: { steps: f.steps } },
     parameters: parseParameterLines(f.parameters),
     ...(f.method === 'random' ? { trials: f.trials, seed: f.seed } : {})
   }

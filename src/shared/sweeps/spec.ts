@@ -29,8 +29,8 @@ const Range = z
 export const SweepParameter = z.union([Values, Range])
 export type SweepParameter = z.infer<typeof SweepParameter>
 
-/** Model shorthand: "demo", an imported model's id, or any run-config model. */
-const BaseModel = z.union([z.literal('demo'), z.number().int().positive(), RunModel])
+/** Model shorthand: "demo" (the MAE), "demo-crater" (the crater encoder), an imported model's id, or any run-config model. */
+const BaseModel = z.union([z.literal('demo'), z.literal('demo-crater'), z.number().int().positive(), RunModel])
 
 export const SweepBase = z
   .object({
@@ -38,7 +38,8 @@ export const SweepBase = z
     preset: z.string().min(1).max(100).optional(),
     /** An absolute folder or `version:N` (a frozen dataset version). */
     data: z.string().min(1).max(4096),
-    model: BaseModel.default('demo'),
+    /** Default: the preset's model, else the demo MAE. */
+    model: BaseModel.optional(),
     /** Overrides merged onto the preset (objects key by key), e.g. `{"steps": 50, "eval": {"everySteps": 25}}`. */
     config: z.record(z.string(), z.unknown()).default({})
   })
@@ -123,6 +124,7 @@ function setKey(config: Json, key: string, value: unknown): Json {
 /** The model shorthand as a run config's `model`. */
 function modelOf(m: unknown): unknown {
   if (m === 'demo') return { demo: true }
+  if (m === 'demo-crater') return { demo: 'crater' }
   if (typeof m === 'number') return { id: m }
   return m
 }
@@ -137,7 +139,8 @@ export function baseConfigOf(base: SweepBase, name: string): Json {
   const data = version
     ? { kind: 'dataset-version', id: Number(version[1]) }
     : { kind: 'folder', path: base.data, layout: task === 'segmentation' ? 'mmseg' : task === 'pretrain' ? 'images' : 'imagefolder' }
-  return mergeInto({ ...fromPreset, name, model: modelOf(base.model), data }, base.config)
+  const model = base.model !== undefined ? modelOf(base.model) : (preset?.model ?? { demo: true })
+  return mergeInto({ ...fromPreset, name, model, data }, base.config)
 }
 
 function describeValue(v: unknown): string {

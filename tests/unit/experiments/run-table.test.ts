@@ -14,6 +14,7 @@ function run(over: Partial<RunRecord>): RunRecord {
 describe('the experiments table', () => {
   it('names models and data instead of ids or hashes', () => {
     expect(modelLabel(run({}))).toBe('demo model')
+    expect(modelLabel(run({ config: { model: { demo: 'crater' } } }))).toBe('demo crater encoder')
     expect(modelLabel(run({ modelId: 3, modelName: 'Prithvi-100M' }))).toBe('Prithvi-100M')
     expect(dataLabel(run({}))).toBe('/d/landmarks')
     expect(dataLabel(run({ datasetName: 'landmarks v2' }))).toBe('landmarks v2')

@@ -25,7 +25,7 @@ describe('sweep form', () => {
     const spec = specOfForm({ name: 'lr', preset: 'demo-classification', versionId: 2, folder: '', steps: 40, method: 'grid', trials: 4, seed: 0, parameters: 'optimizer.lr = 1e-4, 1e-3\nseed = 0, 1, 2' })
     const s = expandSweep(spec)
     expect(s.trials).toHaveLength(6)
-    expect(s.trials[5]!.config).toMatchObject({ steps: 40, data: { kind: 'dataset-version', id: 2 }, model: { demo: true }, seed: 2, optimizer: { lr: 1e-3 } })
+    expect(s.trials[5]!.config).toMatchObject({ steps: 40, data: { kind: 'dataset-version', id: 2 }, model: { demo: 'crater' }, seed: 2, optimizer: { lr: 1e-3 } })
     expect(() => specOfForm({ name: 'x', preset: 'demo-classification', versionId: null, folder: ' ', steps: 4, method: 'grid', trials: 4, seed: 0, parameters: 'seed = 1' })).toThrow(/choose a dataset version/)
     const random = specOfForm({ name: 'r', preset: 'demo-classification', versionId: null, folder: '/data/x', steps: 4, method: 'random', trials: 5, seed: 3, parameters: 'dropout = 0 .. 0.5' })
     expect(expandSweep(random).trials).toHaveLength(5)

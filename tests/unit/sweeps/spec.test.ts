@@ -31,7 +31,7 @@ describe('expandSweep', () => {
     const t = s.trials[3]!.config
     // The preset's other optimizer settings survive the override of one nested key.
     expect(t.optimizer).toMatchObject({ name: 'adamw', lr: 3e-4, weightDecay: 0.05 })
-    expect(t).toMatchObject({ name: 'lr × dropout #4', dropout: 0.5, steps: 20, imgSize: 128, model: { demo: true }, data: { kind: 'folder', path: '/data/landmarks', layout: 'imagefolder' } })
+    expect(t).toMatchObject({ name: 'lr × dropout #4', dropout: 0.5, steps: 20, imgSize: 128, model: { demo: 'crater' }, data: { kind: 'folder', path: '/data/landmarks', layout: 'imagefolder' } })
     expect(s.metric).toBe('val/balanced_accuracy')
     expect(s.goal).toBe('max')
   })
@@ -56,11 +56,11 @@ describe('expandSweep', () => {
   })
 
   it('takes model shorthands and a dataset version, and a metric with its goal', () => {
-    const s = expandSweep({ name: 'backbones', base: { data: 'version:3', config: { task: 'classification', steps: 5, optimizer: { lr: 1e-3 } } }, parameters: { model: { values: ['demo', 4] } }, metric: 'val/loss' })
-    expect(s.trials.map((t) => t.config.model)).toEqual([{ demo: true }, { id: 4 }])
+    const s = expandSweep({ name: 'backbones', base: { data: 'version:3', config: { task: 'classification', steps: 5, optimizer: { lr: 1e-3 } } }, parameters: { model: { values: ['demo', 'demo-crater', 4] } }, metric: 'val/loss' })
+    expect(s.trials.map((t) => t.config.model)).toEqual([{ demo: true }, { demo: 'crater' }, { id: 4 }])
     expect(s.trials[0]!.config.data).toEqual({ kind: 'dataset-version', id: 3 })
     expect(s.goal).toBe('min')
-    expect(trialLabel(s.trials[1]!.params)).toBe('model=4')
+    expect(trialLabel(s.trials[2]!.params)).toBe('model=4')
   })
 
   it('names every mistake', () => {

@@ -178,8 +178,12 @@ describe('marsfm train --preset', () => {
   it('builds a valid run config from a preset, a folder or version:N, --positive and --steps', async () => {
     const { presetConfig } = await import('@main/cli/commands/train')
     const c = RunConfig.parse(presetConfig({ preset: 'demo-classification', data: 'landmarks', positive: 'crater', steps: '40', cwd: '/data' }))
-    expect(c).toMatchObject({ task: 'classification', model: { demo: true }, data: { kind: 'folder', path: '/data/landmarks', layout: 'imagefolder' }, positiveClass: 'crater', steps: 40, classWeights: 'balanced', imgSize: 128 })
+    // The demo preset starts from the model it was made for, the shipped crater encoder; --model overrides it.
+    expect(c).toMatchObject({ task: 'classification', model: { demo: 'crater' }, data: { kind: 'folder', path: '/data/landmarks', layout: 'imagefolder' }, positiveClass: 'crater', steps: 40, classWeights: 'balanced', imgSize: 128 })
     expect(c.checkpoint.bestMetric).toBe('val/balanced_accuracy')
+    expect(RunConfig.parse(presetConfig({ preset: 'demo-classification', data: '/x', model: 'demo' })).model).toEqual({ demo: true })
+    expect(RunConfig.parse(presetConfig({ preset: 'study-classification', data: '/x' })).model).toEqual({ demo: true })
+    expect(RunConfig.parse(presetConfig({ preset: 'study-classification', data: '/x', model: 'demo-crater' })).model).toEqual({ demo: 'crater' })
     const v = RunConfig.parse(presetConfig({ preset: 'study-segmentation', data: 'version:3', model: '5' }))
     expect(v).toMatchObject({ task: 'segmentation', data: { kind: 'dataset-version', id: 3 }, model: { id: 5 }, steps: 2000 })
     expect(() => presetConfig({ preset: 'nope', data: '/x' })).toThrow(/unknown preset "nope"; presets: study-classification/)

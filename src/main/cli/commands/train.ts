@@ -24,8 +24,11 @@ export function presetConfig(o: { preset: string; data: string; positive?: strin
   const data = version
     ? { kind: 'dataset-version', id: Number(version[1]) }
     : { kind: 'folder', path: resolve(o.cwd ?? process.cwd(), o.data), layout: task === 'segmentation' ? 'mmseg' : task === 'pretrain' ? 'images' : 'imagefolder' }
-  let model: unknown = { demo: true }
-  if (o.model && o.model !== 'demo') model = /^\d+$/.test(o.model) ? { id: Number(o.model) } : { path: resolve(o.cwd ?? process.cwd(), o.model) }
+  // The preset's own model unless --model names one ('demo': the MAE, 'demo-crater': the crater encoder).
+  let model: unknown = preset.model ?? { demo: true }
+  if (o.model === 'demo') model = { demo: true }
+  else if (o.model === 'demo-crater') model = { demo: 'crater' }
+  else if (o.model) model = /^\d+$/.test(o.model) ? { id: Number(o.model) } : { path: resolve(o.cwd ?? process.cwd(), o.model) }
   let steps: number | undefined
   if (o.steps !== undefined) {
     steps = Number(o.steps)
@@ -113,7 +116,7 @@ export const trainCommand: Command = {
   summary: 'fine-tune (classification / segmentation) from a run config, or resume a run',
   usage:
     'marsfm train --config run.json [--positive CLASS] [--freeze-blocks K] [--json] [--log-every N]\n' +
-    '       marsfm train --preset ID --data FOLDER|version:N [--positive CLASS] [--steps N] [--model demo|MODEL_ID|FILE] [--name NAME] [--freeze-blocks K] [--json]\n' +
+    '       marsfm train --preset ID --data FOLDER|version:N [--positive CLASS] [--steps N] [--model demo|demo-crater|MODEL_ID|FILE] [--name NAME] [--freeze-blocks K] [--json]\n' +
     '                    --freeze-blocks K: classification, partial fine-tuning: the first K encoder blocks stay frozen and run in\n' +
     '                    ONNX Runtime; the later blocks, the final norm and the head train (K = depth: head only)\n' +
     `                    presets: ${RUN_PRESETS.map((p) => p.id).join(', ')}\n` +

@@ -48,7 +48,8 @@ export type RunData = z.infer<typeof RunData>
 /** Which weights the backbone starts from. */
 export const RunModel = z.union([
   z.object({ id: z.number().int().positive() }).strict(),
-  z.object({ demo: z.literal(true) }).strict(),
+  // true: the shipped MAE demo; 'crater': the shipped crater encoder (src/shared/models/demo-models.ts).
+  z.object({ demo: z.union([z.literal(true), z.literal('crater')]) }).strict(),
   z.object({ path: AbsolutePath, configPath: AbsolutePath.optional() }).strict(),
   z.object({ random: ModelConfigSchema, stats: BandStatsSchema.optional() }).strict()
 ])
