@@ -71,7 +71,7 @@ export async function startStudy(ctx: AppContext, req: ReconstructionStart, extr
     if (methods.length !== 1 || methods[0] !== MAE_NATIVE_METHOD) throw new Error(`${model.name} is a facebookresearch-MAE model (MOMO): its study method is "${MAE_NATIVE_METHOD}" (its own 0-1 input and mean/std), not ${methods.join(', ')}`)
   }
   if (!model.report.loaded.includes('decoder_pred.weight')) {
-    throw new Error(`${model.name} is encoder-only (no decoder weights, like MOMO's merged momo.pth or the shipped crater encoder): reconstruction needs the full masked autoencoder; use it for fine-tuning and probing (Backbones view, marsfm probe)`)
+    throw new Error(`${model.name} is encoder-only (no decoder weights, like MOMO's merged momo.pth): reconstruction needs the full masked autoencoder; use it for fine-tuning and probing (Backbones view, marsfm probe)`)
   }
   // Presets travel by name (the engine builds them for the model's stats); user recipes in full.
   const engineMethods: (string | BandRecipe)[] = methods.map((name) => {
