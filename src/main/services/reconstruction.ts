@@ -10,6 +10,7 @@ import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { PRESET_NAMES, presetRecipe, type BandRecipe, type PresetName } from '@shared/imputation/recipes'
 import { isMaeConfig } from '@shared/models/mae'
 import { MAE_NATIVE_METHOD } from '@shared/models/mae-input'
+import { canReconstruct } from '@shared/models/input-description'
 import { familyOf } from '@shared/models/registry'
 import { type RecipeList, type StudyConfig, type ReconstructionStart } from '@shared/ipc/schemas/reconstruction'
 import { getModel } from '../models/repository'
@@ -70,7 +71,7 @@ export async function startStudy(ctx: AppContext, req: ReconstructionStart, extr
     // The MAE layout has one input (its own).
     if (methods.length !== 1 || methods[0] !== MAE_NATIVE_METHOD) throw new Error(`${model.name} is a facebookresearch-MAE model (MOMO): its study method is "${MAE_NATIVE_METHOD}" (its own 0-1 input and mean/std), not ${methods.join(', ')}`)
   }
-  if (!model.report.loaded.includes('decoder_pred.weight')) {
+  if (!canReconstruct(model)) {
     throw new Error(`${model.name} is encoder-only (no decoder weights, like MOMO's merged momo.pth): reconstruction needs the full masked autoencoder; use it for fine-tuning and probing (Backbones view, marsfm probe)`)
   }
   // Presets travel by name (the engine builds them for the model's stats); user recipes in full.

@@ -17,6 +17,14 @@ export interface InputSubject {
   card?: ModelCard | null
 }
 
+/**
+ * Whether a registered model can reconstruct: its decoder was loaded. Encoder-only checkpoints
+ * (MOMO's merged momo.pth, the shipped crater encoder) fine-tune and probe, but cannot.
+ */
+export function canReconstruct(m: { report: { loaded: readonly string[] } }): boolean {
+  return m.report.loaded.includes('decoder_pred.weight')
+}
+
 /** One study method as the form lists it: its name and what it feeds this model. */
 export interface MethodLine {
   name: string
