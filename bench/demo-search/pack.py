@@ -1,11 +1,11 @@
 """Packs what the GPU model search (bench/demo-search/search.py) reads into one folder, small enough
 to travel to a GPU machine: the HiRISE landmark tiles resized to 128 px (uint8, with labels and
-observation ids), the eight CTX tiles as their PNG bytes with their consensus crater boxes, and the
-bench's split lists (bench/demo-search/splits.ts). Reads ../shared/data; writes OUT/data.npz.
+observation ids), the eight CTX tiles as their PNG bytes with their consensus crater boxes, and
+OUT/splits.json (bench/demo-search/splits.ts: the bench's splits and the preset's settings). Reads ../shared/data; writes OUT/data.npz.
 
     /usr/bin/python3 bench/demo-search/pack.py OUT [--size 128]
 """
-import io, os, re, sys
+import os, re, sys
 import numpy as np
 from PIL import Image
 
@@ -36,7 +36,8 @@ for f in sorted(os.listdir(os.path.join(ctx, 'annotations', 'clustered'))):
         rows.append(v)
     boxes[tile] = np.array(rows, dtype=np.float32)
 os.makedirs(out, exist_ok=True)
-splits = open(os.path.join(out, 'splits.json')).read() if os.path.exists(os.path.join(out, 'splits.json')) else '{}'
+# Required: without it the search could not evaluate on the bench's splits.
+splits = open(os.path.join(out, 'splits.json')).read()
 np.savez_compressed(os.path.join(out, 'data.npz'), lm_tiles=np.stack(tiles), lm_labels=np.array(labels, dtype=np.int8),
                     lm_names=np.array(names), splits=np.array(splits),
                     **{f'ctx_png_{t}': b for t, b in pngs.items()}, **{f'ctx_boxes_{t}': b for t, b in boxes.items()})

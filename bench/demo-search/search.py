@@ -47,14 +47,14 @@ ap.add_argument('--ctx-batch', type=int, default=128)
 ap.add_argument('--ctx-mask', type=float, default=0.0)
 ap.add_argument('--ctx-max-side', type=float, default=200)
 ap.add_argument('--seeds', default='1-10')
-ap.add_argument('--eval-steps', type=int, default=200)
-ap.add_argument('--eval-every', type=int, default=50)
+ap.add_argument('--eval-steps', type=int, default=None, help="default: the preset's steps")
+ap.add_argument('--eval-every', type=int, default=None, help="default: the preset's evaluation interval")
 ap.add_argument('--threads', type=int, default=2)
-# The preset replica's own settings (defaults: the app's preset), to screen preset variants.
-ap.add_argument('--preset-lr', type=float, default=3e-4)
+# Preset variants to screen; unset, the replica follows the app's preset (from data.npz, splits.ts).
+ap.add_argument('--preset-lr', type=float, default=None)
 ap.add_argument('--preset-freeze', type=int, default=0, help='first K encoder blocks (and the patch embedding) frozen')
-ap.add_argument('--preset-mask', type=float, default=0.375)
-ap.add_argument('--preset-seeds', default='7', help='fine-tuning seeds; each split is run once per seed')
+ap.add_argument('--preset-mask', type=float, default=None)
+ap.add_argument('--preset-seeds', default=None, help="fine-tuning seeds, each split run once per seed (default: the preset's seed)")
 ap.add_argument('--tag', default='final')
 ap.add_argument('--no-eval', action='store_true', help='train and save only (a smoke run)')
 ap.add_argument('--seed', type=int, default=0)
@@ -188,7 +188,15 @@ data = np.load(os.path.join(a.data, 'data.npz'))
 lm_tiles = torch.tensor(data['lm_tiles'], device=dev, dtype=torch.float32)  # [N, 128, 128]
 lm_labels = data['lm_labels'].astype(np.int64)
 lm_obs = np.array([n.split('_RED-')[0] for n in data['lm_names']])
-splits = json.loads(str(data['splits'])) if str(data['splits']) != '{}' else json.load(open(os.path.join(a.data, 'splits.json')))
+spec = json.loads(str(data['splits']))
+if 'preset' not in spec:
+    raise SystemExit('data.npz predates the preset settings: re-run bench/demo-search/splits.ts and pack.py')
+splits, P = spec['seeds'], spec['preset']
+a.eval_steps = a.eval_steps if a.eval_steps is not None else P['steps']
+a.eval_every = a.eval_every if a.eval_every is not None else P['evalEvery']
+a.preset_lr = a.preset_lr if a.preset_lr is not None else P['lr']
+a.preset_mask = a.preset_mask if a.preset_mask is not None else P['maskRatio']
+a.preset_seeds = a.preset_seeds if a.preset_seeds is not None else str(P['seed'])
 ctx_levels, ctx_boxes = {}, {}
 for t in 'ABCDEFGH':
     img = np.asarray(Image.open(io.BytesIO(data[f'ctx_png_{t}'].tobytes())).convert('L'), dtype=np.float32)
@@ -289,7 +297,7 @@ def mae_phase(seconds):
         loss.backward()
         opt.step()
         step += 1
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item() if step % 20 == 0 else ema
+        ema = loss.item() if ema is None else (0.98 * ema + 0.02 * loss.item() if step % 20 == 0 else ema)
         if step % 500 == 0:
             log(f'mae step {step} loss {ema:.4f}')
     log(f'mae done: {step} steps of {a.mae_batch}, loss {ema:.4f}')
@@ -335,7 +343,7 @@ def ctx_phase(seconds):
     params = list(model.parameters()) + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=a.ctx_lr, weight_decay=0.05)
     model.train()
-    start, step, ema, best = time.time(), 0, None, None
+    start, step, ema = time.time(), 0, None
     next_eval = 0.25
     while time.time() - start < seconds:
         frac = (time.time() - start) / seconds
@@ -377,7 +385,7 @@ def seeds_of(spec):
     return [int(s) for s in spec.split(',')]
 
 
-def preset_run(encoder_state, seed, edges, fseed=7):
+def preset_run(encoder_state, seed, edges, fseed):
     valid_obs = set(splits[str(seed)]['edges' if edges else 'noEdges'])
     keep_tile = np.ones(len(lm_labels), bool) if edges else lm_labels != 6
     is_valid = np.array([o in valid_obs for o in lm_obs]) & keep_tile
@@ -391,24 +399,25 @@ def preset_run(encoder_state, seed, edges, fseed=7):
     head = nn.Linear(DEMO['embed_dim'], 1).to(dev)
     frozen = ('decoder', 'mask_token') + (('patch_embed', 'cls_token') + tuple(f'blocks.{i}.' for i in range(a.preset_freeze)) if a.preset_freeze else ())
     params = [p for n, p in m.named_parameters() if not n.startswith(frozen)] + list(head.parameters())
-    opt = torch.optim.AdamW(params, lr=a.preset_lr, weight_decay=0.05)
+    opt = torch.optim.AdamW(params, lr=a.preset_lr, weight_decay=P['weightDecay'])
     share = y[tr].mean()
     w_pos, w_neg = 0.5 / share, 0.5 / (1 - share)
     yt = torch.tensor(y, device=dev, dtype=torch.float32)
     order, cursor, evals = r.permutation(tr), 0, []
     m.train()
     for step in range(1, a.eval_steps + 1):
-        lr = a.preset_lr * (step / 20 if step <= 20 else 0.5 * (1 + math.cos(math.pi * (step - 20) / (a.eval_steps - 20))))
+        warm, batch = P['warmupSteps'], P['batchSize']
+        lr = a.preset_lr * (step / warm if step <= warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, a.eval_steps - warm))))
         for g in opt.param_groups:
             g['lr'] = lr
-        if cursor + 16 > len(order):
+        if cursor + batch > len(order):
             order, cursor = r.permutation(tr), 0
-        idx = order[cursor:cursor + 16]
-        cursor += 16
+        idx = order[cursor:cursor + batch]
+        cursor += batch
         x = to_input(augment(lm_tiles[idx]))
         keep = random_keep(len(idx), a.preset_mask)[0] if a.preset_mask > 0 else None
         yb = yt[idx]
-        loss = F.binary_cross_entropy_with_logits(classify(m, head, x, keep, 0.5), yb, weight=yb * w_pos + (1 - yb) * w_neg)
+        loss = F.binary_cross_entropy_with_logits(classify(m, head, x, keep, P['dropout']), yb, weight=yb * w_pos + (1 - yb) * w_neg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
