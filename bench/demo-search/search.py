@@ -404,9 +404,9 @@ def preset_run(encoder_state, seed, edges, fseed):
     w_pos, w_neg = 0.5 / share, 0.5 / (1 - share)
     yt = torch.tensor(y, device=dev, dtype=torch.float32)
     order, cursor, evals = r.permutation(tr), 0, []
+    warm, batch = P['warmupSteps'], P['batchSize']
     m.train()
     for step in range(1, a.eval_steps + 1):
-        warm, batch = P['warmupSteps'], P['batchSize']
         lr = a.preset_lr * (step / warm if step <= warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, a.eval_steps - warm))))
         for g in opt.param_groups:
             g['lr'] = lr
