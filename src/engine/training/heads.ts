@@ -13,7 +13,7 @@ import { batchNorm, conv1x1, conv3x3, convTranspose2x2, type BatchStats } from '
 
 /** plain: same layout; linear: [out, in] -> [in, out]; convT: [Cin, Cout, 2, 2] -> [Cin, (a, b, Cout)]; conv: [O, C, k, k] -> [(ky, kx, C), O]. */
 type Layout = 'plain' | 'linear' | 'convT' | 'conv'
-type Init = { kind: 'uniform'; fanIn: number } | { kind: 'ones' } | { kind: 'zeros' }
+type Init = { kind: 'uniform'; fanIn: number } | { kind: 'normal'; std: number } | { kind: 'ones' } | { kind: 'zeros' }
 
 export interface HeadParamSpec {
   name: string
@@ -77,6 +77,9 @@ export class HeadParams {
       else if (spec.init.kind === 'uniform') {
         const bound = 1 / Math.sqrt(spec.init.fanIn)
         for (let i = 0; i < n; i++) data[i] = (rng() * 2 - 1) * bound
+      } else if (spec.init.kind === 'normal') {
+        // Box-Muller on the run's head-init stream (1 - u keeps the logarithm finite).
+        for (let i = 0; i < n; i++) data[i] = spec.init.std * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng())
       }
       const t = tf.tensor(data, spec.tfShape, 'float32')
       this.vars.set(spec.name, tf.variable(t, !spec.buffer))
@@ -145,8 +148,11 @@ export function classifierOutputs(numClasses: number): number {
   return numClasses === 2 ? 1 : numClasses
 }
 
-export function classifierSpecs(embedDim: number, numClasses: number): HeadParamSpec[] {
-  return lin('head', classifierOutputs(numClasses), embedDim)
+/** `init` 'near-zero' is MAE's fine-tuning head: weight N(0, 2e-5^2), bias 0 (RunConfig.headInit). */
+export function classifierSpecs(embedDim: number, numClasses: number, init: 'uniform' | 'near-zero' = 'uniform'): HeadParamSpec[] {
+  const specs = lin('head', classifierOutputs(numClasses), embedDim)
+  if (init === 'uniform') return specs
+  return specs.map((s): HeadParamSpec => ({ ...s, init: s.name.endsWith('.weight') ? { kind: 'normal', std: 2e-5 } : { kind: 'zeros' } }))
 }
 
 /** latent [N, 1+L, D] -> logits [N, outputs]; `dropMask` [N, D] (already scaled) or none at evaluation. */

@@ -38,6 +38,8 @@ export interface RunForm {
   tileNorm: 'model' | 'none' | 'standardize'
   augment: boolean
   pool: 'cls' | 'mean'
+  /** Classification: the head's starting weights (RunConfig.headInit). */
+  headInit: 'uniform' | 'near-zero'
   balanced: boolean
   segLoss: 'ce' | 'dice' | 'ce+dice'
   /** Comma-separated, as typed ("0.2, 0.8"). */
@@ -78,6 +80,7 @@ export function emptyRunForm(): RunForm {
     tileNorm: 'model',
     augment: false,
     pool: 'cls',
+    headInit: 'uniform',
     balanced: false,
     segLoss: 'ce',
     classWeights: '0.2, 0.8',
@@ -115,6 +118,7 @@ export function presetFields(preset: RunPreset): Partial<RunForm> {
     tileNorm: c.preprocessing?.tileNorm ?? 'model',
     augment: c.augment ?? false,
     pool: c.pool ?? 'cls',
+    headInit: c.headInit ?? 'uniform',
     freezeBlocks: c.freezeBlocks ?? 0,
     balanced: c.classWeights === 'balanced',
     ...(seg ? { segLoss: seg.loss ?? 'ce', classWeights: (seg.classWeights ?? []).join(', '), resize: seg.resize ?? 512, flip: seg.flip ?? true } : {})
@@ -162,7 +166,7 @@ export function runConfigOf(form: RunForm, fallbackName: string): RunConfigInput
     eval: { everySteps: Number(form.evalEvery), maxImages: 0 },
     checkpoint: { everySteps: 0, bestMetric: form.bestMetric, mode: form.bestMetric === 'val/loss' ? 'min' : 'max' },
     preprocessing: { recipe: form.recipe, truncate: true, ...(form.tileNorm === 'model' ? {} : { tileNorm: form.tileNorm }) },
-    ...(form.task === 'classification' ? { augment: form.augment, pool: form.pool, ...(form.balanced ? { classWeights: 'balanced' as const } : {}) } : {}),
+    ...(form.task === 'classification' ? { augment: form.augment, pool: form.pool, headInit: form.headInit, ...(form.balanced ? { classWeights: 'balanced' as const } : {}) } : {}),
     ...(form.task === 'segmentation'
       ? { segmentation: { numClasses: 2, loss: form.segLoss, resize: Number(form.resize), flip: form.flip, auxHead: form.auxHead, ...(weights.length ? { classWeights: weights } : {}) } }
       : {})

@@ -10,6 +10,7 @@ import { ConfusionMatrix } from '@engine/training/metrics'
 import { deriveSeed, permutation, streamRandom } from '@engine/training/rng'
 import { windowStarts } from '@engine/training/evaluate'
 import { AdamOptimizer, clipGlobalNorm, globalNorm } from '@engine/training/optimizer'
+import { HeadParams, classifierSpecs } from '@engine/training/heads'
 import { smoothSeries } from '@shared/training/smoothing'
 import { toCsv } from '@shared/csv/write'
 import { RunConfig } from '@shared/ipc/schemas/runs'
@@ -160,6 +161,35 @@ describe('metrics', () => {
     expect(Number.isNaN(iou[2]!)).toBe(true)
     expect(cm.meanIou()).toBeCloseTo(2 / 3)
     expect(cm.accuracy()).toBeCloseTo(0.8)
+  })
+})
+
+describe('classification head start', () => {
+  const stats = (x: Float32Array) => {
+    const mean = x.reduce((a, v) => a + v, 0) / x.length
+    return { mean, std: Math.sqrt(x.reduce((a, v) => a + (v - mean) ** 2, 0) / x.length), max: x.reduce((a, v) => Math.max(a, Math.abs(v)), 0) }
+  }
+  it("'uniform' is torch nn.Linear's default; 'near-zero' is MAE's fine-tuning head (std 2e-5, bias 0)", async () => {
+    const tf = (await loadTf({ prefer: 'cpu' })).tf
+    const headOf = (init: 'uniform' | 'near-zero') => new HeadParams(tf, classifierSpecs(512, 5, init), streamRandom(3, 'head-init'))
+    const uniform = headOf('uniform')
+    const near = headOf('near-zero')
+    try {
+      const bound = 1 / Math.sqrt(512)
+      const u = stats(uniform.get<Tensor2D>('head.weight').dataSync() as Float32Array)
+      expect(u.max).toBeLessThanOrEqual(bound)
+      expect(u.std).toBeCloseTo(bound / Math.sqrt(3), 3)
+      expect(stats(uniform.get<Tensor1D>('head.bias').dataSync() as Float32Array).max).toBeGreaterThan(bound / 4)
+      const n = stats(near.get<Tensor2D>('head.weight').dataSync() as Float32Array) // 2,560 draws
+      expect(Math.abs(n.mean)).toBeLessThan(2e-6)
+      expect(n.std).toBeGreaterThan(1.9e-5)
+      expect(n.std).toBeLessThan(2.1e-5)
+      expect(Array.from(near.get<Tensor1D>('head.bias').dataSync())).toEqual([0, 0, 0, 0, 0])
+      expect(RunConfig.parse({ name: 'x', task: 'classification', model: { demo: true }, data: { kind: 'folder', path: '/d', layout: 'imagefolder' }, steps: 1, batchSize: 1, optimizer: { lr: 1e-4 } }).headInit).toBe('uniform')
+    } finally {
+      uniform.dispose()
+      near.dispose()
+    }
   })
 })
 

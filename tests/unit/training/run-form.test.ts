@@ -32,7 +32,7 @@ describe('run form', () => {
       ...(c.classWeights ? { classWeights: c.classWeights } : {})
     })
     expect(config.imgSize).toBe(c.imgSize)
-    if (c.task === 'classification') expect(config).toMatchObject({ augment: c.augment ?? false, pool: c.pool ?? 'cls' })
+    if (c.task === 'classification') expect(config).toMatchObject({ augment: c.augment ?? false, pool: c.pool ?? 'cls', headInit: c.headInit ?? 'uniform' })
     if (c.segmentation) {
       const { loss, classWeights, resize, flip, auxHead } = c.segmentation
       expect(config.segmentation).toEqual({ numClasses: 2, loss, classWeights, resize, flip, auxHead })
@@ -65,6 +65,8 @@ describe('run form', () => {
     expect(config.preprocessing).toEqual({ recipe: 'postnorm-dup', truncate: true })
     expect(runConfigOf(formOf('study-classification', { gradClip: '1.5', imgSize: '224' }), 'x')).toMatchObject({ gradClip: 1.5, imgSize: 224 })
     expect(runConfigOf(formOf('study-segmentation', { maskRatio: 0.5 }), 'x').maskRatio).toBe(0)
+    expect(runConfigOf(formOf('study-classification', { headInit: 'near-zero' }), 'x').headInit).toBe('near-zero')
+    expect(runConfigOf(formOf('study-segmentation', { headInit: 'near-zero' }), 'x')).not.toHaveProperty('headInit')
     expect(runConfigOf(formOf('study-classification', { bestMetric: 'val/loss' }), 'x').checkpoint).toEqual({ everySteps: 0, bestMetric: 'val/loss', mode: 'min' })
     expect(runConfigOf(formOf('study-segmentation', { classWeights: ' , ' }), 'x').segmentation).not.toHaveProperty('classWeights')
   })

@@ -82,6 +82,26 @@ describe.each(withWebGpu(['wasm'] as const))('trainer on %s', (backend) => {
   })
   const read = async (t: { data(): Promise<unknown> }) => (await t.data()) as Float32Array
 
+  it("headInit 'near-zero' starts the classifier at logit ~0: the first loss is ln 2 for any input", async () => {
+    const trainer = new Trainer({ tf, config: config({ headInit: 'near-zero', maskRatio: 0, dropout: 0 }), modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2 })
+    try {
+      const w = trainer.head!.get('head.weight').dataSync() as Float32Array
+      expect(Math.max(...Array.from(w, Math.abs))).toBeLessThan(1.5e-4)
+      expect(Array.from(trainer.head!.get('head.bias').dataSync())).toEqual([0])
+      const r = await trainer.trainStep(batch(4, 32, 'classification'), 0)
+      expect(r.loss).toBeCloseTo(Math.log(2), 4)
+    } finally {
+      trainer.dispose()
+    }
+    // The default start (torch nn.Linear's) gives logits far from 0 on the same batch.
+    const plain = new Trainer({ tf, config: config({ maskRatio: 0, dropout: 0 }), modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2 })
+    try {
+      expect(Math.abs((await plain.trainStep(batch(4, 32, 'classification'), 0)).loss - Math.log(2))).toBeGreaterThan(1e-3)
+    } finally {
+      plain.dispose()
+    }
+  })
+
   it.each(['classification', 'segmentation', 'pretrain'] as const)('%s: tf.memory().numTensors is stable across steps and back to start after dispose', async (task) => {
     const start = tf.memory().numTensors
     const cfg = config({ task, ...(task === 'segmentation' ? { segmentation: { numClasses: 2, headChannels: 8, auxHead: true, loss: 'ce+dice', classWeights: [0.2, 0.8] } } : {}), ...(task === 'pretrain' ? { maskRatio: 0.75 } : {}) })

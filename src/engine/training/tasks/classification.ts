@@ -32,7 +32,7 @@ export class ClassificationTask implements TrainingTask {
     this.classWeights = ctx.classWeights
     this.positiveIndex = ctx.positiveIndex
     this.frozenPrefix = ctx.frozenPrefix
-    this.head = new HeadParams(ctx.tf, classifierSpecs(ctx.model.cfg.embed_dim, ctx.numClasses), streamRandom(ctx.config.seed, 'head-init'))
+    this.head = new HeadParams(ctx.tf, classifierSpecs(ctx.model.cfg.embed_dim, ctx.numClasses, ctx.config.headInit ?? 'uniform'), streamRandom(ctx.config.seed, 'head-init'))
   }
 
   /** Number of classifier outputs (1 for a binary task). */

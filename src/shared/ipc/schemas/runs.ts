@@ -113,6 +113,12 @@ export const RunConfig = z.object({
   /** Classifier input: the CLS token (the study) or the mean of the patch tokens (MAE's fine-tuning default). */
   pool: z.enum(['cls', 'mean']).default('cls'),
   /**
+   * Classification: the linear head's starting weights. 'uniform': torch nn.Linear's default (weight
+   * and bias uniform in ±1/sqrt(fan_in)). 'near-zero': MAE's fine-tuning (weight normal, std 2e-5;
+   * bias 0): the first steps then do not push the pretrained encoder along a random direction.
+   */
+  headInit: z.enum(['uniform', 'near-zero']).default('uniform'),
+  /**
    * Classification: loss weight of each class (torch CrossEntropyLoss `weight`; with two classes the
    * weights of the negative and positive BCE terms), or 'balanced': n / (classes * count) from the
    * training set's class counts (scikit-learn's convention). Default: unweighted.
