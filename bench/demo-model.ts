@@ -25,6 +25,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { landmarkImageFolder, sharedDataAvailable } from '../tests/support/training-data'
 import { presetConfig } from '../src/main/cli/commands/train'
+import { mergeInto } from '../src/shared/sweeps/spec'
 
 const argv = process.argv.slice(2)
 const str = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined)
@@ -35,7 +36,9 @@ const steps = str('--steps')
 const threads = str('--threads') ?? '2'
 const edges = argv.includes('--edges')
 const override = str('--override') ? (JSON.parse(str('--override')!) as Record<string, unknown>) : undefined
+if (override !== undefined && (typeof override !== 'object' || override === null || Array.isArray(override))) throw new Error('--override takes a JSON object, e.g. \'{"optimizer":{"lr":5e-4}}\'')
 const jobs = Number(str('--jobs') ?? '1')
+if (!Number.isInteger(jobs) || jobs < 1) throw new Error('--jobs takes a whole number, 1 or more')
 const withCnn = !argv.includes('--no-cnn')
 if (jobs > 1 && withCnn) throw new Error('--jobs needs --no-cnn: the CNN gets the app run\'s wall time, which parallel runs would stretch')
 const root = resolve(__dirname, '..')
@@ -61,14 +64,6 @@ function runNode(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   })
 }
 
-/** Deep merge of --override into a run config: objects key by key, anything else replaced. */
-function merged(base: unknown, patch: unknown): unknown {
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) }
-  for (const [k, v] of Object.entries(patch)) out[k] = merged(out[k], v)
-  return out
-}
-
 async function benchSeed(seed: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `marsfm-demo-bench-${seed}-`))
   try {
@@ -76,7 +71,7 @@ async function benchSeed(seed: number): Promise<void> {
     const counts = landmarkImageFolder(folder, { trainPerClass: [1e6, 1e6], validPerClass: [1e6, 1e6], seed, validFraction: 0.3, includeEdge: edges })
     let args = ['bin/marsfm.js', 'train', '--preset', 'demo-classification', '--data', folder, ...(model === 'preset' ? [] : ['--model', model]), '--json', ...(steps ? ['--steps', steps] : [])]
     if (override) {
-      const config = merged(presetConfig({ preset: 'demo-classification', data: folder, ...(model === 'preset' ? {} : { model }), ...(steps ? { steps } : {}), cwd: root }), override)
+      const config = mergeInto(presetConfig({ preset: 'demo-classification', data: folder, ...(model === 'preset' ? {} : { model }), ...(steps ? { steps } : {}), cwd: root }) as Record<string, unknown>, override)
       writeFileSync(join(dir, 'run.json'), JSON.stringify(config))
       args = ['bin/marsfm.js', 'train', '--config', join(dir, 'run.json'), '--json']
     }
@@ -117,7 +112,7 @@ async function benchSeed(seed: number): Promise<void> {
 // A pool of --jobs workers over the seeds, in order.
 const queue = [...seeds]
 await Promise.all(
-  Array.from({ length: Math.max(1, jobs) }, async () => {
+  Array.from({ length: jobs }, async () => {
     for (let seed = queue.shift(); seed !== undefined; seed = queue.shift()) await benchSeed(seed)
   })
 )

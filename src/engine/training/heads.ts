@@ -8,7 +8,7 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Variable } from '@
 import type { Tf } from '../tf/backend'
 import { gelu, layerNorm } from '../model/ops'
 import type { WeightMap } from '../model/weights'
-import type { Rng } from '@shared/random'
+import { normalFrom, type Rng } from '@shared/random'
 import { batchNorm, conv1x1, conv3x3, convTranspose2x2, type BatchStats } from './convs'
 
 /** plain: same layout; linear: [out, in] -> [in, out]; convT: [Cin, Cout, 2, 2] -> [Cin, (a, b, Cout)]; conv: [O, C, k, k] -> [(ky, kx, C), O]. */
@@ -78,8 +78,8 @@ export class HeadParams {
         const bound = 1 / Math.sqrt(spec.init.fanIn)
         for (let i = 0; i < n; i++) data[i] = (rng() * 2 - 1) * bound
       } else if (spec.init.kind === 'normal') {
-        // Box-Muller on the run's head-init stream (1 - u keeps the logarithm finite).
-        for (let i = 0; i < n; i++) data[i] = spec.init.std * Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng())
+        const normal = normalFrom(rng)
+        for (let i = 0; i < n; i++) data[i] = spec.init.std * normal()
       }
       const t = tf.tensor(data, spec.tfShape, 'float32')
       this.vars.set(spec.name, tf.variable(t, !spec.buffer))

@@ -90,7 +90,8 @@ export class SweepSpecError extends Error {
 type Json = Record<string, unknown>
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-function mergeInto(target: Json, over: Json): Json {
+/** `over` laid onto `target`: objects key by key, anything else replaced. */
+export function mergeInto(target: Json, over: Json): Json {
   const out: Json = { ...target }
   for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? mergeInto(out[k] as Json, v) : v
   return out
