@@ -148,19 +148,56 @@ export function classifierOutputs(numClasses: number): number {
   return numClasses === 2 ? 1 : numClasses
 }
 
-/** `init` 'near-zero' is MAE's fine-tuning head: weight N(0, 2e-5^2), bias 0 (RunConfig.headInit). */
-export function classifierSpecs(embedDim: number, numClasses: number, init: 'uniform' | 'near-zero' = 'uniform'): HeadParamSpec[] {
+/**
+ * `init` 'near-zero' is MAE's fine-tuning head: weight N(0, 2e-5^2), bias 0; 'linear-probe' starts at
+ * zero until the probe's fit replaces it (RunConfig.headInit; tasks/classification.ts fitHeadByProbe).
+ */
+export function classifierSpecs(embedDim: number, numClasses: number, init: 'uniform' | 'near-zero' | 'linear-probe' = 'uniform'): HeadParamSpec[] {
   const specs = lin('head', classifierOutputs(numClasses), embedDim)
   if (init === 'uniform') return specs
+  if (init === 'linear-probe') return specs.map((s): HeadParamSpec => ({ ...s, init: { kind: 'zeros' } }))
   return specs.map((s): HeadParamSpec => ({ ...s, init: s.name.endsWith('.weight') ? { kind: 'normal', std: 2e-5 } : { kind: 'zeros' } }))
+}
+
+/** latent [N, 1+L, D] -> the classifier's input [N, D]: the CLS token or the mean of the patch tokens. */
+export function pooledFeatures(tf: Tf, latent: Tensor3D, pool: 'cls' | 'mean' = 'cls'): Tensor2D {
+  const [n, s, d] = latent.shape
+  return (pool === 'cls' ? tf.reshape(tf.slice(latent, [0, 0, 0], [n, 1, d]), [n, d]) : tf.mean(tf.slice(latent, [0, 1, 0], [n, s - 1, d]), 1)) as Tensor2D
 }
 
 /** latent [N, 1+L, D] -> logits [N, outputs]; `dropMask` [N, D] (already scaled) or none at evaluation. */
 export function classifierForward(tf: Tf, head: HeadParams, latent: Tensor3D, dropMask?: Tensor2D, pool: 'cls' | 'mean' = 'cls'): Tensor2D {
-  const [n, s, d] = latent.shape
-  let cls = (pool === 'cls' ? tf.reshape(tf.slice(latent, [0, 0, 0], [n, 1, d]), [n, d]) : tf.mean(tf.slice(latent, [0, 1, 0], [n, s - 1, d]), 1)) as Tensor2D // [N, D]
+  let cls = pooledFeatures(tf, latent, pool) // [N, D]
   if (dropMask) cls = tf.mul(cls, dropMask)
   return tf.add(tf.matMul(cls, head.get<Tensor2D>('head.weight')), head.get<Tensor1D>('head.bias')) as Tensor2D
+}
+
+/**
+ * Head weights (PyTorch layout: weight [outputs, D], bias [outputs]) equal to a logistic probe
+ * fitted on standardised features: z = (x − mean) / scale, logits z·W + b (W [D, classes] row-major
+ * with the biases as its last row, as @shared/probe stores it). A binary head has one logit, the
+ * difference of the probe's two.
+ */
+export function headFromProbe(probe: { classes: number; dim: number; mean: ArrayLike<number>; scale: ArrayLike<number>; weights: ArrayLike<number> }): WeightMap {
+  const { classes: k, dim } = probe
+  const outputs = classifierOutputs(k)
+  const w = (j: number, c: number): number => probe.weights[j * k + c]! // j = dim: the bias row
+  const logitWeight = (j: number, o: number): number => (outputs === 1 ? w(j, 1) - w(j, 0) : w(j, o))
+  const weight = new Float32Array(outputs * dim)
+  const bias = new Float32Array(outputs)
+  for (let o = 0; o < outputs; o++) {
+    let b = logitWeight(dim, o)
+    for (let j = 0; j < dim; j++) {
+      const a = logitWeight(j, o) / probe.scale[j]!
+      weight[o * dim + j] = a
+      b -= a * probe.mean[j]!
+    }
+    bias[o] = b
+  }
+  return new Map([
+    ['head.weight', { shape: [outputs, dim], data: weight }],
+    ['head.bias', { shape: [outputs], data: bias }]
+  ])
 }
 
 // ------------------------------------------------------------------ segmentation

@@ -160,6 +160,10 @@ export async function runTraining(tf: Tf, p: TrainJobParams, hooks: RunHooks): P
     }
 
     const evaluate = (): Promise<EvalResult> => trainer.evaluate(validSamples, loaderOpts, loader.cache, hooks.signal)
+    if (!resumed) {
+      const line = await trainer.task.startHead?.(listing.train, loaderOpts, loader.cache, hooks.signal, (done, total) => hooks.progress(0, cfg.steps, `fitting the linear-probe head: ${done}/${total} training images`))
+      if (line) hooks.log('info', line)
+    }
 
     const bestBy = bestMetricOf(cfg)
     let emaSecondsPerStep = 0

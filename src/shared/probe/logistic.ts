@@ -9,8 +9,11 @@ export interface LogisticOptions {
   maxIterations?: number
   /** Stop when the largest gradient component is below this; default 1e-5. */
   tolerance?: number
-  /** 'balanced' (default): each class weighs as much as the others in the loss, whatever its count. */
-  classWeight?: 'balanced' | 'none'
+  /**
+   * 'balanced' (default): each class weighs as much as the others in the loss, whatever its count;
+   * or one loss weight per class.
+   */
+  classWeight?: 'balanced' | 'none' | readonly number[]
 }
 
 export interface LogisticModel {
@@ -42,7 +45,9 @@ export function fitLogistic(x: EmbeddingMatrix, labels: ArrayLike<number>, class
     counts[y]!++
   }
   const present = counts.filter((c) => c > 0).length
-  const classW = counts.map((c) => (classWeight === 'balanced' && c > 0 ? n / (present * c) : 1))
+  if (Array.isArray(classWeight) && (classWeight.length !== classes || !classWeight.every((w) => Number.isFinite(w) && w >= 0)))
+    throw new Error(`fitLogistic: ${classWeight.length} class weights for ${classes} classes, or one is negative`)
+  const classW = counts.map((c, k) => (typeof classWeight !== 'string' ? classWeight[k]! : classWeight === 'balanced' && c > 0 ? n / (present * c) : 1))
   const rowW = Float64Array.from({ length: n }, (_, i) => classW[labels[i]!]!)
   const totalW = rowW.reduce((s, w) => s + w, 0)
 

@@ -39,7 +39,7 @@ export interface RunForm {
   augment: boolean
   pool: 'cls' | 'mean'
   /** Classification: the head's starting weights (RunConfig.headInit). */
-  headInit: 'uniform' | 'near-zero'
+  headInit: 'uniform' | 'near-zero' | 'linear-probe'
   balanced: boolean
   segLoss: 'ce' | 'dice' | 'ce+dice'
   /** Comma-separated, as typed ("0.2, 0.8"). */

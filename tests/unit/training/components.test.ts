@@ -10,7 +10,9 @@ import { ConfusionMatrix } from '@engine/training/metrics'
 import { deriveSeed, permutation, streamRandom } from '@engine/training/rng'
 import { windowStarts } from '@engine/training/evaluate'
 import { AdamOptimizer, clipGlobalNorm, globalNorm } from '@engine/training/optimizer'
-import { HeadParams, classifierSpecs } from '@engine/training/heads'
+import { HeadParams, classifierSpecs, classifierForward, headFromProbe } from '@engine/training/heads'
+import { fitLogistic, predictLogistic } from '@shared/probe/logistic'
+import { seededRandom } from '@shared/random'
 import { smoothSeries } from '@shared/training/smoothing'
 import { toCsv } from '@shared/csv/write'
 import { RunConfig } from '@shared/ipc/schemas/runs'
@@ -189,6 +191,36 @@ describe('classification head start', () => {
     } finally {
       uniform.dispose()
       near.dispose()
+    }
+  })
+
+  it.each([2, 3])('headFromProbe: the head on raw pooled features gives the probe logits of standardised ones (%i classes)', async (classes) => {
+    const tf = (await loadTf({ prefer: 'cpu' })).tf
+    const r = seededRandom(classes)
+    const n = 60
+    const dim = 6
+    // Features with unequal means and scales, labels from a noisy linear rule.
+    const data = Float32Array.from({ length: n * dim }, (_, i) => (r() - 0.5) * (1 + (i % dim)) + (i % dim) * 0.3)
+    const score = (i: number) => data[i * dim]! - 0.5 * data[i * dim + 1]! + 0.3 * (r() - 0.5)
+    const labels = Int32Array.from({ length: n }, (_, i) => (classes === 2 ? (score(i) > -0.3 ? 1 : 0) : score(i) < -0.5 ? 0 : score(i) < -0.1 ? 1 : 2))
+    const x = { n, dim, data }
+    const probe = fitLogistic(x, labels, classes, { classWeight: [1, 2, 0.5].slice(0, classes) })
+    const expected = predictLogistic(probe, x) // probabilities, n × classes
+    const head = new HeadParams(tf, classifierSpecs(dim, classes, 'linear-probe'), streamRandom(0, 'head-init'))
+    try {
+      expect(Array.from(head.get<Tensor1D>('head.bias').dataSync()).every((v) => v === 0)).toBe(true)
+      head.load(headFromProbe(probe))
+      // classifierForward with mean pooling over one patch token: the logits of the raw features.
+      const latent = tf.tensor3d(Float32Array.from({ length: n * 2 * dim }, (_, i) => data[Math.floor(i / (2 * dim)) * dim + (i % dim)]!), [n, 2, dim])
+      const logits = classifierForward(tf, head, latent, undefined, 'mean').arraySync() as number[][]
+      for (let i = 0; i < n; i++) {
+        const z = logits[i]!
+        const p = classes === 2 ? [1 / (1 + Math.exp(z[0]!)), 1 / (1 + Math.exp(-z[0]!))] : z.map((v) => Math.exp(v) / z.reduce((a, u) => a + Math.exp(u), 0))
+        for (let c = 0; c < classes; c++) expect(p[c]!).toBeCloseTo(expected[i * classes + c]!, 5)
+      }
+      latent.dispose()
+    } finally {
+      head.dispose()
     }
   })
 })

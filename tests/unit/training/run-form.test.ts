@@ -66,6 +66,7 @@ describe('run form', () => {
     expect(runConfigOf(formOf('study-classification', { gradClip: '1.5', imgSize: '224' }), 'x')).toMatchObject({ gradClip: 1.5, imgSize: 224 })
     expect(runConfigOf(formOf('study-segmentation', { maskRatio: 0.5 }), 'x').maskRatio).toBe(0)
     expect(runConfigOf(formOf('study-classification', { headInit: 'near-zero' }), 'x').headInit).toBe('near-zero')
+    expect(runConfigOf(formOf('study-classification', { headInit: 'linear-probe' }), 'x').headInit).toBe('linear-probe')
     expect(runConfigOf(formOf('study-segmentation', { headInit: 'near-zero' }), 'x')).not.toHaveProperty('headInit')
     expect(runConfigOf(formOf('study-classification', { bestMetric: 'val/loss' }), 'x').checkpoint).toEqual({ everySteps: 0, bestMetric: 'val/loss', mode: 'min' })
     expect(runConfigOf(formOf('study-segmentation', { classWeights: ' , ' }), 'x').segmentation).not.toHaveProperty('classWeights')

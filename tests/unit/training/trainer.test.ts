@@ -178,7 +178,31 @@ describe.each(withWebGpu(['wasm'] as const))('trainer on %s', (backend) => {
     trainer.dispose()
   })
 
-  it('pause at step 4 + resume from the checkpoint logs the same later metrics as an uninterrupted run', async () => {
+  it("headInit 'linear-probe' fits the head on the training images' features before step 1: it already separates the held-out classes", async () => {
+    const lines: string[] = []
+    const evals: Record<string, number>[] = []
+    const hooks: RunHooks = {
+      signal: new AbortController().signal,
+      shouldPause: () => false,
+      emit: (event, payload) => {
+        const m = (payload as { metrics?: Record<string, number> }).metrics
+        if (event === 'metrics' && m && 'val/loss' in m) evals.push(m)
+      },
+      progress: () => {},
+      log: (_level, line) => lines.push(line),
+      backend,
+      device: 'test'
+    }
+    // A learning rate of 1e-9: the evaluation after step 1 measures the probe's head itself.
+    const cfg = config({ headInit: 'linear-probe', steps: 1, maskRatio: 0, dropout: 0, classWeights: 'balanced', optimizer: { name: 'adamw', lr: 1e-9, weightDecay: 0 }, schedule: { name: 'constant', warmupSteps: 0 } })
+    const outcome = await runTraining(tf, { runId: 1, runDir: join(dir, `run-probe-${backend}`), config: cfg, model: { config: CFG, stats: PRITHVI_HLS_STATS } }, hooks)
+    expect(outcome.status).toBe('done')
+    expect(lines.find((l) => l.startsWith('linear-probe head'))).toMatch(/of 20 training images, \d+ L-BFGS iterations, balanced accuracy 1\.000 on them/)
+    expect(evals[0]!['val/balanced_accuracy']).toBe(1)
+    expect(evals[0]!['val/loss']).toBeLessThan(0.2)
+  })
+
+  it.each(['uniform', 'linear-probe'] as const)('pause at step 4 + resume from the checkpoint logs the same later metrics as an uninterrupted run (head %s)', async (headInit) => {
     const run = async (runDir: string, pauseAt: number | null, resumeFrom?: string) => {
       const log: { step: number; metrics: Record<string, number> }[] = []
       const checkpoints: string[] = []
@@ -195,14 +219,14 @@ describe.each(withWebGpu(['wasm'] as const))('trainer on %s', (backend) => {
         backend,
         device: 'test'
       }
-      const outcome = await runTraining(tf, { runId: 1, runDir, config: config({}), model: { config: CFG, stats: PRITHVI_HLS_STATS }, ...(resumeFrom ? { resumeFrom } : {}) }, hooks)
+      const outcome = await runTraining(tf, { runId: 1, runDir, config: config({ headInit }), model: { config: CFG, stats: PRITHVI_HLS_STATS }, ...(resumeFrom ? { resumeFrom } : {}) }, hooks)
       return { log, outcome }
     }
-    const straight = await run(join(dir, `run-a-${backend}`), null)
+    const straight = await run(join(dir, `run-a-${backend}-${headInit}`), null)
     expect(straight.outcome.status).toBe('done')
-    const first = await run(join(dir, `run-b-${backend}`), 4)
+    const first = await run(join(dir, `run-b-${backend}-${headInit}`), 4)
     expect(first.outcome).toMatchObject({ status: 'paused', step: 4 })
-    const rest = await run(join(dir, `run-b-${backend}`), null, first.outcome.lastCheckpoint!)
+    const rest = await run(join(dir, `run-b-${backend}-${headInit}`), null, first.outcome.lastCheckpoint!)
     expect(rest.outcome.status).toBe('done')
     const later = (l: typeof straight.log) => l.filter((e) => e.step > 4)
     expect(later(rest.log).length).toBeGreaterThan(4)

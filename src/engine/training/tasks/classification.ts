@@ -1,16 +1,17 @@
 // Classification: CLS (or mean) token -> dropout -> linear -> BCE (one logit, binary) or CE, with
 // token masking while training and optional per-class loss weights. A batch carries labels [N].
-import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-core'
+import type { Scalar, Tensor, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core'
 import type { Tf } from '../../tf/backend'
 import type { PrithviMAE } from '../../model/prithvi'
 import { withTransientWeights } from '../../model/ops'
 import type { RunConfig } from '@shared/ipc/schemas/runs'
-import { classifierForward, classifierSpecs, HeadParams } from '../heads'
+import { classifierForward, classifierSpecs, headFromProbe, HeadParams, pooledFeatures } from '../heads'
 import { bceWithLogits, crossEntropy } from '../losses'
 import { dropoutMask, streamRandom, uniformArray } from '../rng'
-import type { Batch, ImageCache, LoaderOptions, Sample } from '../data'
+import { validationBatches, type Batch, type ImageCache, type LoaderOptions, type Sample } from '../data'
 import { evaluateClassification, type EvalResult } from '../evaluate'
 import type { FrozenPrefix } from '../frozen-prefix'
+import { fitLogistic } from '@shared/probe/logistic'
 import { evalChunk, lossOnlyPlan, modelInput, oneHot, sliceImages, type StepPlan, type TaskContext, type TrainingTask, type TrainingTaskKind } from './task'
 
 export class ClassificationTask implements TrainingTask {
@@ -144,14 +145,7 @@ export class ClassificationTask implements TrainingTask {
     try {
       for (let start = 0; start < batch.n; start += chunk) {
         const part = sliceImages(batch, start, Math.min(chunk, batch.n - start), this.model.cfg.img_size)
-        const prefix = this.frozenPrefix
-        if (prefix) {
-          // Partial fine-tuning: the frozen blocks run in ONNX Runtime here too (every token, in order).
-          const plan = this.model.randomMasking(part.n, 0)
-          const hidden = await prefix.forward(part.x, plan)
-          const d = this.model.cfg.embed_dim
-          parts.push(withTransientWeights(() => tf.tidy(() => classifierForward(tf, this.head, this.model.encodeFrom(tf.tensor3d(hidden, [part.n, 1 + plan.lenKeep, d]), prefix.blocks), undefined, this.cfg.pool))))
-        } else parts.push(withTransientWeights(() => tf.tidy(() => this.logits(part, 0))))
+        parts.push(await this.evalLatentThen(part, (latent) => classifierForward(tf, this.head, latent, undefined, this.cfg.pool)))
       }
       kept = tf.tidy(() => {
         const logits = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as Tensor2D)
@@ -165,6 +159,91 @@ export class ClassificationTask implements TrainingTask {
       tf.dispose(parts)
       tf.dispose(kept)
     }
+  }
+
+  /**
+   * `then` of the encoder's output [n, 1+L, D] for a batch at evaluation (every token, no dropout),
+   * in one tidy. Partial fine-tuning: the frozen blocks run in ONNX Runtime first, as in training.
+   */
+  private async evalLatentThen(part: Batch, then: (latent: Tensor3D) => Tensor2D): Promise<Tensor2D> {
+    const tf = this.tf
+    const prefix = this.frozenPrefix
+    if (prefix) {
+      const plan = this.model.randomMasking(part.n, 0)
+      const hidden = await prefix.forward(part.x, plan)
+      const d = this.model.cfg.embed_dim
+      return withTransientWeights(() => tf.tidy(() => then(this.model.encodeFrom(tf.tensor3d(hidden, [part.n, 1 + plan.lenKeep, d]), prefix.blocks))))
+    }
+    return withTransientWeights(() => tf.tidy(() => then(this.model.forwardEncoder(modelInput(tf, part, this.model.cfg.img_size), 0).latent)))
+  }
+
+  /**
+   * LP-FT's first stage (RunConfig.headInit 'linear-probe'): the head becomes a logistic regression
+   * fitted (L-BFGS, L2 1e-2 on standardised features, the run's class weights) on the pooled
+   * features of the training images, as the backbone gives them before any step (no augmentation,
+   * no dropout). At most `maxImages` of them, a seeded choice when there are more.
+   */
+  async fitHeadByProbe(samples: Sample[], opts: LoaderOptions, cache: ImageCache, signal: AbortSignal, onProgress?: (done: number, total: number) => void, maxImages = 2048): Promise<{ images: number; iterations: number; converged: boolean; trainBalancedAccuracy: number }> {
+    if (!samples.length) throw new Error('linear-probe head: the training set is empty')
+    let chosen = samples
+    if (samples.length > maxImages) {
+      const rng = streamRandom(this.cfg.seed, 'probe-head')
+      const idx = samples.map((_, i) => i)
+      for (let i = idx.length - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1))
+        ;[idx[i], idx[j]] = [idx[j]!, idx[i]!]
+      }
+      chosen = idx.slice(0, maxImages).sort((a, b) => a - b).map((i) => samples[i]!)
+    }
+    const d = this.model.cfg.embed_dim
+    const features = new Float32Array(chosen.length * d)
+    const labels = new Int32Array(chosen.length)
+    let done = 0
+    for await (const batch of validationBatches(chosen, { ...opts, augment: false }, cache, evalChunk(this.cfg))) {
+      if (signal.aborted) throw signal.reason
+      const pooled = await this.evalLatentThen(batch, (latent) => pooledFeatures(this.tf, latent, this.cfg.pool))
+      try {
+        features.set((await pooled.data()) as Float32Array, done * d)
+      } finally {
+        pooled.dispose()
+      }
+      labels.set(batch.labels!, done)
+      done += batch.n
+      onProgress?.(done, chosen.length)
+    }
+    for (let i = 0; i < features.length; i++)
+      if (!Number.isFinite(features[i]!)) throw new Error(`linear-probe head: the backbone gave a non-finite feature for ${chosen[Math.floor(i / d)]!.path}`)
+    const probe = fitLogistic({ n: chosen.length, dim: d, data: features }, labels, this.numClasses, { classWeight: this.classWeights ?? 'none' })
+    const head = headFromProbe(probe)
+    this.head.load(head)
+    // The probe's own balanced accuracy on what it was fitted on: a check that it separates anything.
+    const w = head.get('head.weight')!.data
+    const b = head.get('head.bias')!.data
+    const outputs = b.length
+    const hits = new Array<number>(this.numClasses).fill(0)
+    const counts = new Array<number>(this.numClasses).fill(0)
+    for (let i = 0; i < chosen.length; i++) {
+      let pred = 0
+      let bestLogit = -Infinity
+      for (let o = 0; o < outputs; o++) {
+        let z = b[o]!
+        for (let j = 0; j < d; j++) z += w[o * d + j]! * features[i * d + j]!
+        if (outputs === 1) pred = z > 0 ? 1 : 0
+        else if (z > bestLogit) [bestLogit, pred] = [z, o]
+      }
+      counts[labels[i]!]!++
+      if (pred === labels[i]) hits[labels[i]!]!++
+    }
+    const present = counts.map((c, k) => [c, hits[k]!] as const).filter(([c]) => c > 0)
+    const trainBalancedAccuracy = present.reduce((s, [c, h]) => s + h / c, 0) / present.length
+    return { images: chosen.length, iterations: probe.iterations, converged: probe.converged, trainBalancedAccuracy }
+  }
+
+  async startHead(samples: Sample[], opts: LoaderOptions, cache: ImageCache, signal: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<string | undefined> {
+    if (this.cfg.headInit !== 'linear-probe') return undefined
+    const t0 = performance.now()
+    const r = await this.fitHeadByProbe(samples, opts, cache, signal, onProgress)
+    return `linear-probe head: logistic regression on the pooled features of ${r.images} training images, ${r.iterations} L-BFGS iterations${r.converged ? '' : ' (not converged)'}, balanced accuracy ${r.trainBalancedAccuracy.toFixed(3)} on them, ${((performance.now() - t0) / 1000).toFixed(1)} s`
   }
 
   evaluate(samples: Sample[], opts: LoaderOptions, cache: ImageCache, signal: AbortSignal): Promise<EvalResult> {

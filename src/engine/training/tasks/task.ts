@@ -37,6 +37,11 @@ export interface TrainingTask {
   planStep(batch: Batch, rng: () => number): StepPlan
   /** Images [start, start + n) of a batch, with this task's targets. */
   slice(batch: Batch, start: number, n: number): Batch
+  /**
+   * Before a fresh run's first step: fits the head from the training images where the run asks
+   * for it (classification's 'linear-probe' head) and returns a log line; undefined when nothing ran.
+   */
+  startHead?(samples: Sample[], opts: LoaderOptions, cache: ImageCache, signal: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<string | undefined>
   /** The validation pass and its `val/*` metrics. */
   evaluate(samples: Sample[], opts: LoaderOptions, cache: ImageCache, signal: AbortSignal): Promise<EvalResult>
   dispose(): void

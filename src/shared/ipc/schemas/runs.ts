@@ -116,8 +116,13 @@ export const RunConfig = z.object({
    * Classification: the linear head's starting weights. 'uniform': torch nn.Linear's default (weight
    * and bias uniform in ±1/sqrt(fan_in)). 'near-zero': MAE's fine-tuning (weight normal, std 2e-5;
    * bias 0): the first steps then do not push the pretrained encoder along a random direction.
+   * 'linear-probe': LP-FT (Kumar et al., ICLR 2022): before the first step, a logistic regression
+   * fitted on the frozen backbone's pooled features of the training images (at most 2,048, no
+   * augmentation) becomes the head, so fine-tuning starts from a head that already separates the
+   * classes instead of distorting the features to fit a random one. A fresh run only: a resumed
+   * run keeps its checkpoint's head.
    */
-  headInit: z.enum(['uniform', 'near-zero']).default('uniform'),
+  headInit: z.enum(['uniform', 'near-zero', 'linear-probe']).default('uniform'),
   /**
    * Classification: loss weight of each class (torch CrossEntropyLoss `weight`; with two classes the
    * weights of the negative and positive BCE terms), or 'balanced': n / (classes * count) from the
