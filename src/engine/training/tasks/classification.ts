@@ -11,7 +11,8 @@ import { dropoutMask, streamRandom, uniformArray } from '../rng'
 import { validationBatches, type Batch, type ImageCache, type LoaderOptions, type Sample } from '../data'
 import { evaluateClassification, type EvalResult } from '../evaluate'
 import type { FrozenPrefix } from '../frozen-prefix'
-import { fitLogistic } from '@shared/probe/logistic'
+import { fitLogistic, predictLogistic } from '@shared/probe/logistic'
+import { ConfusionMatrix } from '../metrics'
 import { evalChunk, lossOnlyPlan, modelInput, oneHot, sliceImages, type StepPlan, type TaskContext, type TrainingTask, type TrainingTaskKind } from './task'
 
 export class ClassificationTask implements TrainingTask {
@@ -213,29 +214,20 @@ export class ClassificationTask implements TrainingTask {
     }
     for (let i = 0; i < features.length; i++)
       if (!Number.isFinite(features[i]!)) throw new Error(`linear-probe head: the backbone gave a non-finite feature for ${chosen[Math.floor(i / d)]!.path}`)
-    const probe = fitLogistic({ n: chosen.length, dim: d, data: features }, labels, this.numClasses, { classWeight: this.classWeights ?? 'none' })
-    const head = headFromProbe(probe)
-    this.head.load(head)
+    const x = { n: chosen.length, dim: d, data: features }
+    const probe = fitLogistic(x, labels, this.numClasses, { classWeight: this.classWeights ?? 'none' })
+    this.head.load(headFromProbe(probe))
     // The probe's own balanced accuracy on what it was fitted on: a check that it separates anything.
-    const w = head.get('head.weight')!.data
-    const b = head.get('head.bias')!.data
-    const outputs = b.length
-    const hits = new Array<number>(this.numClasses).fill(0)
-    const counts = new Array<number>(this.numClasses).fill(0)
-    for (let i = 0; i < chosen.length; i++) {
-      let pred = 0
-      let bestLogit = -Infinity
-      for (let o = 0; o < outputs; o++) {
-        let z = b[o]!
-        for (let j = 0; j < d; j++) z += w[o * d + j]! * features[i * d + j]!
-        if (outputs === 1) pred = z > 0 ? 1 : 0
-        else if (z > bestLogit) [bestLogit, pred] = [z, o]
-      }
-      counts[labels[i]!]!++
-      if (pred === labels[i]) hits[labels[i]!]!++
-    }
-    const present = counts.map((c, k) => [c, hits[k]!] as const).filter(([c]) => c > 0)
-    const trainBalancedAccuracy = present.reduce((s, [c, h]) => s + h / c, 0) / present.length
+    const probs = predictLogistic(probe, x)
+    const k = this.numClasses
+    const preds = Int32Array.from({ length: x.n }, (_, i) => {
+      let best = 0
+      for (let c = 1; c < k; c++) if (probs[i * k + c]! > probs[i * k + best]!) best = c
+      return best
+    })
+    const cm = new ConfusionMatrix(k)
+    cm.addAll(labels, preds)
+    const trainBalancedAccuracy = cm.balancedAccuracy()
     return { images: chosen.length, iterations: probe.iterations, converged: probe.converged, trainBalancedAccuracy }
   }
 
