@@ -17,6 +17,7 @@ Input as the app builds it for this preset: grey tile resized to 128 px, standar
     python3 bench/demo-search/search.py --data .gpu-data --out OUT --name NAME --init demo|crater|random|FILE
         [--mae-seconds S] [--ctx-seconds S] [--ctx-lr 5e-4] [--ctx-batch 128] [--ctx-mask 0]
         [--mae-lr 1.5e-3] [--mae-batch 256] [--seeds 1-10] [--eval-steps 200] [--threads 2]
+        [--preset-head uniform|linear-probe]   (default: the preset's headInit)
 
 Appends one JSON line per evaluation to OUT/results.jsonl. Tooling for making the shipped file,
 never needed by the app.
@@ -54,6 +55,7 @@ ap.add_argument('--threads', type=int, default=2)
 ap.add_argument('--preset-lr', type=float, default=None)
 ap.add_argument('--preset-freeze', type=int, default=0, help='first K encoder blocks (and the patch embedding) frozen')
 ap.add_argument('--preset-mask', type=float, default=None)
+ap.add_argument('--preset-head', choices=['uniform', 'linear-probe'], default=None, help="the head's start (default: the preset's headInit)")
 ap.add_argument('--preset-seeds', default=None, help="fine-tuning seeds, each split run once per seed (default: the preset's seed)")
 ap.add_argument('--tag', default='final')
 ap.add_argument('--no-eval', action='store_true', help='train and save only (a smoke run)')
@@ -196,6 +198,7 @@ a.eval_steps = a.eval_steps if a.eval_steps is not None else P['steps']
 a.eval_every = a.eval_every if a.eval_every is not None else P['evalEvery']
 a.preset_lr = a.preset_lr if a.preset_lr is not None else P['lr']
 a.preset_mask = a.preset_mask if a.preset_mask is not None else P['maskRatio']
+a.preset_head = a.preset_head if a.preset_head is not None else P.get('headInit', 'uniform')
 a.preset_seeds = a.preset_seeds if a.preset_seeds is not None else str(P['seed'])
 ctx_levels, ctx_boxes = {}, {}
 for t in 'ABCDEFGH':
@@ -385,6 +388,40 @@ def seeds_of(spec):
     return [int(s) for s in spec.split(',')]
 
 
+def probe_head(m, head, tr, y):
+    """LP-FT as the app's headInit 'linear-probe' does it: logistic regression with balanced class weights
+    and L2 1e-2 (weights only) on the standardised mean-pooled features of the training tiles (no
+    augmentation, eval mode), fitted by L-BFGS, folded into the head. (The app takes at most 2,048 tiles;
+    the landmark splits have fewer.)"""
+    m.eval()
+    with torch.no_grad():
+        z = torch.cat([encode(m, to_input(lm_tiles[tr[i:i + 512]]))[:, 1:].mean(dim=1) for i in range(0, len(tr), 512)]).double()
+    m.train()
+    yt = torch.tensor(y[tr], device=dev, dtype=torch.float64)
+    mean, sd = z.mean(dim=0), z.std(dim=0, unbiased=False)
+    sd = torch.where(sd > 1e-12, sd, torch.ones_like(sd))
+    zs = (z - mean) / sd
+    share = yt.mean()
+    w = torch.where(yt > 0, 0.5 / share, 0.5 / (1 - share))
+    w = w / w.sum()
+    # The app's probe is a two-class softmax (the penalty on both columns); the head is the logit difference.
+    W = torch.zeros(zs.shape[1] + 1, 2, device=dev, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([W], max_iter=500, history_size=10, tolerance_grad=1e-7, line_search_fn='strong_wolfe')
+    target = yt.long()
+
+    def closure():
+        opt.zero_grad()
+        logits = zs @ W[:-1] + W[-1]
+        loss = (w * F.cross_entropy(logits, target, reduction='none')).sum() + 0.5 * 1e-2 * (W[:-1] ** 2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    with torch.no_grad():
+        d = (W[:-1, 1] - W[:-1, 0]) / sd
+        head.weight.copy_(d.float()[None])
+        head.bias.copy_((W[-1, 1] - W[-1, 0] - (d * mean).sum()).float()[None])
+
+
 def preset_run(encoder_state, seed, edges, fseed):
     valid_obs = set(splits[str(seed)]['edges' if edges else 'noEdges'])
     keep_tile = np.ones(len(lm_labels), bool) if edges else lm_labels != 6
@@ -397,6 +434,8 @@ def preset_run(encoder_state, seed, edges, fseed):
     torch.manual_seed(fseed)
     r = np.random.RandomState(fseed)
     head = nn.Linear(DEMO['embed_dim'], 1).to(dev)
+    if a.preset_head == 'linear-probe':
+        probe_head(m, head, tr, y)
     frozen = ('decoder', 'mask_token') + (('patch_embed', 'cls_token') + tuple(f'blocks.{i}.' for i in range(a.preset_freeze)) if a.preset_freeze else ())
     params = [p for n, p in m.named_parameters() if not n.startswith(frozen)] + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=a.preset_lr, weight_decay=P['weightDecay'])
@@ -440,7 +479,7 @@ def evaluate(tag):
             for seed in seeds_of(a.seeds):
                 rows.append(preset_run(state, seed, edges, fseed))
         aucs = [r['auc'] for r in rows]
-        summary = {'phase': 'eval', 'tag': tag, 'preset': {'lr': a.preset_lr, 'steps': a.eval_steps, 'freeze': a.preset_freeze, 'mask': a.preset_mask}, 'edges': edges, 'mean_auc': float(np.mean(aucs)), 'min_auc': float(np.min(aucs)),
+        summary = {'phase': 'eval', 'tag': tag, 'preset': {'lr': a.preset_lr, 'steps': a.eval_steps, 'freeze': a.preset_freeze, 'mask': a.preset_mask, 'head': a.preset_head}, 'edges': edges, 'mean_auc': float(np.mean(aucs)), 'min_auc': float(np.min(aucs)),
                    'at_least_085': int(sum(x >= 0.85 for x in aucs)), 'rows': rows}
         log(f'eval {tag} edges={edges}: mean AUC {summary["mean_auc"]:.3f}, min {summary["min_auc"]:.3f}, '
             f'>= 0.85 on {summary["at_least_085"]}/{len(aucs)}: ' + ' '.join(f'{x:.3f}' for x in aucs))

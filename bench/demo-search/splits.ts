@@ -25,9 +25,10 @@ for (let seed = 1; seed <= n; seed++) {
   seeds[seed] = { edges: valid(true), noEdges: valid(false) }
 }
 const c = RUN_PRESETS.find((p) => p.id === 'demo-classification')!.config
-if (c.imgSize !== 128 || c.pool !== 'mean' || c.schedule?.name !== 'cosine' || c.classWeights !== 'balanced' || c.preprocessing?.tileNorm !== 'standardize')
-  throw new Error('the demo preset changed shape: bench/demo-search/search.py replicates 128 px, mean pooling, cosine, balanced weights and per-tile standardisation')
+if (c.imgSize !== 128 || c.pool !== 'mean' || c.schedule?.name !== 'cosine' || c.classWeights !== 'balanced' || c.preprocessing?.tileNorm !== 'standardize' || !['uniform', 'linear-probe', undefined].includes(c.headInit))
+  throw new Error('the demo preset changed shape: bench/demo-search/search.py replicates 128 px, mean pooling, cosine, balanced weights, per-tile standardisation and a uniform or linear-probe head')
 const preset = {
+  headInit: c.headInit ?? 'uniform',
   steps: c.steps, batchSize: c.batchSize, seed: c.seed, maskRatio: c.maskRatio, dropout: c.dropout, lr: c.optimizer!.lr,
   weightDecay: c.optimizer!.weightDecay, warmupSteps: c.schedule!.warmupSteps, evalEvery: c.eval!.everySteps
 }

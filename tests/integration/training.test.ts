@@ -84,7 +84,8 @@ describe('training runs', () => {
   // These settings (the preset), 200 steps of 16 from the demo MAE: split seed 1 0.635 (AUC 0.72), seed 2
   // 0.634 (balanced 0.645, AUC 0.73), seed 3 0.640 (AUC 0.70). The preset now starts from the shipped
   // crater encoder (its `model`), which does better on held-out observations, and without token masking,
-  // which that encoder does better without (7 of 8 held-out splits; resources/models/README.md).
+  // which that encoder does better without (7 of 8 held-out splits; resources/models/README.md), and
+  // since 2026-12-05 with its head fitted as a linear probe before the first step (LP-FT).
   // The run is deterministic for a seed and backend. The bounds sit above chance's range for 200
   // tiles (0.5 + 2.9 sigma = 0.60).
   it('crater vs rest on landmark tiles (split by observation) reaches clearly better-than-chance validation accuracy and is recorded', async () => {
@@ -92,6 +93,8 @@ describe('training runs', () => {
     const preset = RUN_PRESETS.find((p) => p.id === 'demo-classification')!
     const { runId, run } = await runToEnd({ ...preset.config, name: preset.title, model: preset.model!, data: { kind: 'folder', path: landmarks, layout: 'imagefolder' } })
     expect(run.status, run.statusReason ?? '').toBe('done')
+    // The preset's head starts as a linear probe fitted on the crater encoder's features (LP-FT).
+    expect(ctx.log.recent().map((l) => l.message)).toContainEqual(expect.stringMatching(/linear-probe head: logistic regression on the pooled features of 340 training images, \d+ L-BFGS iterations, balanced accuracy 0\.\d{3} on them/))
     expect(run.latest['val/accuracy']).toBeGreaterThanOrEqual(0.6)
     expect(run.latest['val/balanced_accuracy']).toBeGreaterThanOrEqual(0.6)
     expect(run.latest['val/auc']).toBeGreaterThanOrEqual(0.65)
