@@ -36,6 +36,14 @@ describe('expandSweep', () => {
     expect(s.goal).toBe('max')
   })
 
+  it("sweeps the head's start (headInit × seed, the README's comparison) and refuses a start that does not exist", () => {
+    const s = expandSweep({ name: 'heads', base, parameters: { headInit: { values: ['uniform', 'near-zero', 'linear-probe'] }, seed: { values: [7, 8, 9] } } })
+    expect(s.trials).toHaveLength(9)
+    expect(s.trials.map((t) => `${t.config.headInit}/${t.config.seed}`).slice(0, 4)).toEqual(['uniform/7', 'uniform/8', 'uniform/9', 'near-zero/7'])
+    expect(s.trials[8]!.config).toMatchObject({ headInit: 'linear-probe', seed: 9, pool: 'mean', model: { demo: 'crater' } })
+    expect(problemsOf({ name: 'bad', base, parameters: { headInit: { values: ['uniform', 'probe'] } } }).join('\n')).toMatch(/headInit/)
+  })
+
   it('draws random trials reproducibly from the seed, log-uniform and integer ranges inside their bounds', () => {
     const spec = { name: 'r', method: 'random', trials: 20, seed: 5, base, parameters: { 'optimizer.lr': { min: 1e-5, max: 1e-2, log: true }, batchSize: { min: 2, max: 8, integer: true }, seed: { values: [0, 1, 2] } } }
     const a = expandSweep(spec)
