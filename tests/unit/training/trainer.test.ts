@@ -2,7 +2,7 @@
 // a non-finite loss stops the run with a clear error, and a run paused mid-way and resumed from
 // its checkpoint logs exactly the metrics of an uninterrupted run with the same seed and backend.
 // On wasm and, where an adapter exists (lavapipe in CI), on webgpu.
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -15,7 +15,7 @@ import { ClassificationTask } from '@engine/training/tasks/classification'
 import { PretrainTask } from '@engine/training/tasks/pretrain'
 import { SegmentationTask } from '@engine/training/tasks/segmentation'
 import { runTraining, type RunHooks } from '@engine/training/runner'
-import type { Batch } from '@engine/training/data'
+import { familyPreprocessing, ImageCache, type Batch, type LoaderOptions } from '@engine/training/data'
 import { RunConfig, type RunConfigInput } from '@shared/ipc/schemas/runs'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { seededRandom } from '@shared/random'
@@ -200,6 +200,26 @@ describe.each(withWebGpu(['wasm'] as const))('trainer on %s', (backend) => {
     expect(lines.find((l) => l.startsWith('linear-probe head'))).toMatch(/of 20 training images, \d+ L-BFGS iterations, balanced accuracy 1\.000 on them/)
     expect(evals[0]!['val/balanced_accuracy']).toBe(1)
     expect(evals[0]!['val/loss']).toBeLessThan(0.2)
+  })
+
+  it('the linear-probe head fits on a seeded subset of at most maxImages training images, the same for the same seed', async () => {
+    const train = readdirSync(join(dir, 'data', 'train'), { withFileTypes: true }).flatMap((c) =>
+      readdirSync(join(dir, 'data', 'train', c.name)).map((f) => ({ path: join(dir, 'data', 'train', c.name, f), label: c.name === 'b' ? 1 : 0 }))
+    )
+    const opts: LoaderOptions = { task: 'classification', imgSize: 32, resize: 32, flip: false, augment: true, numClasses: 2, pre: familyPreprocessing(CFG, { stats: PRITHVI_HLS_STATS, recipe: 'postnorm-dup', truncate: true, tileNorm: 'none' }), seed: 3, batchSize: 4, prefetch: 0, cacheBytes: 1 << 24 }
+    const headOf = async (seed: number) => {
+      const trainer = new Trainer({ tf, config: config({ headInit: 'linear-probe', seed }), modelConfig: CFG, weights: randomWeights(CFG, 1), numClasses: 2, classWeights: [1, 1] })
+      try {
+        const r = await (trainer.task as ClassificationTask).fitHeadByProbe(train, opts, new ImageCache(opts), new AbortController().signal, undefined, 7)
+        expect(r.images).toBe(7)
+        return Array.from(trainer.head!.get('head.weight').dataSync())
+      } finally {
+        trainer.dispose()
+      }
+    }
+    const a = await headOf(3)
+    expect(await headOf(3)).toEqual(a)
+    expect(await headOf(4)).not.toEqual(a) // another seed picks other images
   })
 
   it.each(['uniform', 'linear-probe'] as const)('pause at step 4 + resume from the checkpoint logs the same later metrics as an uninterrupted run (head %s)', async (headInit) => {

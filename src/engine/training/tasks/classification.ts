@@ -7,7 +7,7 @@ import { withTransientWeights } from '../../model/ops'
 import type { RunConfig } from '@shared/ipc/schemas/runs'
 import { classifierForward, classifierSpecs, headFromProbe, HeadParams, pooledFeatures } from '../heads'
 import { bceWithLogits, crossEntropy } from '../losses'
-import { dropoutMask, streamRandom, uniformArray } from '../rng'
+import { dropoutMask, permutation, streamRandom, uniformArray } from '../rng'
 import { validationBatches, type Batch, type ImageCache, type LoaderOptions, type Sample } from '../data'
 import { evaluateClassification, type EvalResult } from '../evaluate'
 import type { FrozenPrefix } from '../frozen-prefix'
@@ -188,13 +188,8 @@ export class ClassificationTask implements TrainingTask {
     if (!samples.length) throw new Error('linear-probe head: the training set is empty')
     let chosen = samples
     if (samples.length > maxImages) {
-      const rng = streamRandom(this.cfg.seed, 'probe-head')
-      const idx = samples.map((_, i) => i)
-      for (let i = idx.length - 1; i > 0; i--) {
-        const j = Math.floor(rng() * (i + 1))
-        ;[idx[i], idx[j]] = [idx[j]!, idx[i]!]
-      }
-      chosen = idx.slice(0, maxImages).sort((a, b) => a - b).map((i) => samples[i]!)
+      const picked = Array.from(permutation(samples.length, streamRandom(this.cfg.seed, 'probe-head')).subarray(0, maxImages)).sort((a, b) => a - b)
+      chosen = picked.map((i) => samples[i]!)
     }
     const d = this.model.cfg.embed_dim
     const features = new Float32Array(chosen.length * d)
