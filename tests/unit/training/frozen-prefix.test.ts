@@ -18,13 +18,14 @@ import { planMasking } from '@engine/model/masking'
 import { FrozenPrefix, isFrozenParameter } from '@engine/training/frozen-prefix'
 import { Trainer } from '@engine/training/trainer'
 import { ClassificationTask } from '@engine/training/tasks/classification'
-import { runTraining, type RunHooks } from '@engine/training/runner'
+import { runTraining } from '@engine/training/runner'
 import { loadTrainingCheckpoint } from '@engine/training/state'
 import type { Batch } from '@engine/training/data'
 import { RunConfig, type RunConfigInput } from '@shared/ipc/schemas/runs'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { seededRandom } from '@shared/random'
 import { withWebGpu } from '../../support/webgpu'
+import { recordingHooks } from '../../support/run-hooks'
 
 const TOL = 1e-4
 const CFG = prithviTiny({ depth: 3 }) // 32 px, patch 8: 16 tokens of width 32, three blocks
@@ -232,19 +233,7 @@ describe.each(withWebGpu(['wasm'] as const))('a K-frozen training step on %s', (
 describe('a short run with K = 1', () => {
   it('trains end to end through the run loop; its checkpoint keeps the starting block 0 and loads like a full run', async () => {
     const cfg = config({ freezeBlocks: 1 })
-    const log: string[] = []
-    const metrics: Record<string, number>[] = []
-    const hooks: RunHooks = {
-      signal: new AbortController().signal,
-      shouldPause: () => false,
-      emit: (event, payload) => {
-        if (event === 'metrics') metrics.push((payload as { metrics: Record<string, number> }).metrics)
-      },
-      progress: () => {},
-      log: (_level, message) => log.push(message),
-      backend: 'wasm',
-      device: 'test'
-    }
+    const { hooks, logs: log, metrics } = recordingHooks('wasm')
     const runDir = join(dir, 'run-k1')
     const outcome = await runTraining(tf, { runId: 1, runDir, config: cfg, model: { config: CFG, stats: PRITHVI_HLS_STATS } }, hooks)
     expect(outcome.status).toBe('done')

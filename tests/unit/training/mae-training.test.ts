@@ -8,11 +8,12 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseMaeConfig } from '@engine/checkpoint'
 import { loadTf, type Tf } from '@engine/tf/backend'
-import { runTraining, type RunHooks } from '@engine/training/runner'
+import { runTraining } from '@engine/training/runner'
 import { RunConfig } from '@shared/ipc/schemas/runs'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { seededRandom } from '@shared/random'
 import { ROOT } from '../../support/built'
+import { recordingHooks } from '../../support/run-hooks'
 
 const FIX = resolve(ROOT, 'tests/fixtures/mae')
 const CFG = parseMaeConfig(readFileSync(join(FIX, 'tiny_mae.json'), 'utf8'))
@@ -37,19 +38,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 async function train(task: 'classification' | 'pretrain', checkpoint: string, extra: Record<string, unknown> = {}) {
-  const logs: string[] = []
-  const metrics: Record<string, number>[] = []
-  const hooks: RunHooks = {
-    signal: new AbortController().signal,
-    shouldPause: () => false,
-    emit: (event, payload) => {
-      if (event === 'metrics') metrics.push((payload as { metrics: Record<string, number> }).metrics)
-    },
-    progress: () => {},
-    log: (_level, message) => logs.push(message),
-    backend: 'wasm',
-    device: 'test'
-  }
+  const { hooks, logs, metrics } = recordingHooks('wasm')
   const config = RunConfig.parse({
     name: 'mae',
     task,

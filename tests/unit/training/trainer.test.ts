@@ -20,6 +20,7 @@ import { RunConfig, type RunConfigInput } from '@shared/ipc/schemas/runs'
 import { PRITHVI_HLS_STATS } from '@shared/bands'
 import { seededRandom } from '@shared/random'
 import { withWebGpu } from '../../support/webgpu'
+import { recordingHooks } from '../../support/run-hooks'
 
 const CFG = prithvi100m({ img_size: 32, patch_size: 16, embed_dim: 32, depth: 2, num_heads: 4, decoder_embed_dim: 16, decoder_depth: 1, decoder_num_heads: 2 })
 let tf: Tf
@@ -179,27 +180,15 @@ describe.each(withWebGpu(['wasm'] as const))('trainer on %s', (backend) => {
   })
 
   it("headInit 'linear-probe' fits the head on the training images' features before step 1: it already separates the held-out classes", async () => {
-    const lines: string[] = []
-    const evals: Record<string, number>[] = []
-    const hooks: RunHooks = {
-      signal: new AbortController().signal,
-      shouldPause: () => false,
-      emit: (event, payload) => {
-        const m = (payload as { metrics?: Record<string, number> }).metrics
-        if (event === 'metrics' && m && 'val/loss' in m) evals.push(m)
-      },
-      progress: () => {},
-      log: (_level, line) => lines.push(line),
-      backend,
-      device: 'test'
-    }
+    const { hooks, logs: lines, metrics } = recordingHooks(backend)
     // A learning rate of 1e-9: the evaluation after step 1 measures the probe's head itself.
     const cfg = config({ headInit: 'linear-probe', steps: 1, maskRatio: 0, dropout: 0, classWeights: 'balanced', optimizer: { name: 'adamw', lr: 1e-9, weightDecay: 0 }, schedule: { name: 'constant', warmupSteps: 0 } })
     const outcome = await runTraining(tf, { runId: 1, runDir: join(dir, `run-probe-${backend}`), config: cfg, model: { config: CFG, stats: PRITHVI_HLS_STATS } }, hooks)
     expect(outcome.status).toBe('done')
     expect(lines.find((l) => l.startsWith('linear-probe head'))).toMatch(/of 20 training images, \d+ L-BFGS iterations, balanced accuracy 1\.000 on them/)
-    expect(evals[0]!['val/balanced_accuracy']).toBe(1)
-    expect(evals[0]!['val/loss']).toBeLessThan(0.2)
+    const first = metrics.find((m) => 'val/loss' in m)!
+    expect(first['val/balanced_accuracy']).toBe(1)
+    expect(first['val/loss']).toBeLessThan(0.2)
   })
 
   it('the linear-probe head fits on a seeded subset of at most maxImages training images, the same for the same seed', async () => {
