@@ -18,6 +18,7 @@ Input as the app builds it for this preset: grey tile resized to 128 px, standar
         [--mae-seconds S] [--ctx-seconds S] [--ctx-lr 5e-4] [--ctx-batch 128] [--ctx-mask 0]
         [--mae-lr 1.5e-3] [--mae-batch 256] [--seeds 1-10] [--eval-steps 200] [--threads 2]
         [--preset-head uniform|linear-probe]   (default: the preset's headInit)
+        [--preset-tta none|dihedral]           (default: the preset's tta)
 
 Appends one JSON line per evaluation to OUT/results.jsonl. Tooling for making the shipped file,
 never needed by the app.
@@ -56,6 +57,7 @@ ap.add_argument('--preset-lr', type=float, default=None)
 ap.add_argument('--preset-freeze', type=int, default=0, help='first K encoder blocks (and the patch embedding) frozen')
 ap.add_argument('--preset-mask', type=float, default=None)
 ap.add_argument('--preset-head', choices=['uniform', 'linear-probe'], default=None, help="the head's start (default: the preset's headInit)")
+ap.add_argument('--preset-tta', choices=['none', 'dihedral'], default=None, help="test-time augmentation at evaluation (default: the preset's tta)")
 ap.add_argument('--preset-seeds', default=None, help="fine-tuning seeds, each split run once per seed (default: the preset's seed)")
 ap.add_argument('--tag', default='final')
 ap.add_argument('--no-eval', action='store_true', help='train and save only (a smoke run)')
@@ -199,6 +201,7 @@ a.eval_every = a.eval_every if a.eval_every is not None else P['evalEvery']
 a.preset_lr = a.preset_lr if a.preset_lr is not None else P['lr']
 a.preset_mask = a.preset_mask if a.preset_mask is not None else P['maskRatio']
 a.preset_head = a.preset_head if a.preset_head is not None else P.get('headInit', 'uniform')
+a.preset_tta = a.preset_tta if a.preset_tta is not None else P.get('tta', 'none')
 a.preset_seeds = a.preset_seeds if a.preset_seeds is not None else str(P['seed'])
 ctx_levels, ctx_boxes = {}, {}
 for t in 'ABCDEFGH':
@@ -327,9 +330,14 @@ def classify(m, head, x, keep=None, drop=0.0):
 
 
 def scores(m, head, grey):
+    # The preset's test-time augmentation: the mean logit of the 8 orientations (quarter turns, each with and without a flip).
+    views = [(k, f) for k in range(4) for f in (False, True)] if a.preset_tta == 'dihedral' else [(0, False)]
     m.eval()
     with torch.no_grad():
-        s = torch.cat([classify(m, head, to_input(grey[i:i + 512])) for i in range(0, len(grey), 512)])
+        def view(g, k, f):
+            g = torch.rot90(g, k, dims=(1, 2))
+            return torch.flip(g, dims=(2,)) if f else g
+        s = torch.cat([sum(classify(m, head, to_input(view(grey[i:i + 512], k, f))) for k, f in views) / len(views) for i in range(0, len(grey), 512)])
     m.train()
     return s.cpu().numpy()
 
@@ -479,7 +487,7 @@ def evaluate(tag):
             for seed in seeds_of(a.seeds):
                 rows.append(preset_run(state, seed, edges, fseed))
         aucs = [r['auc'] for r in rows]
-        summary = {'phase': 'eval', 'tag': tag, 'preset': {'lr': a.preset_lr, 'steps': a.eval_steps, 'freeze': a.preset_freeze, 'mask': a.preset_mask, 'head': a.preset_head}, 'edges': edges, 'mean_auc': float(np.mean(aucs)), 'min_auc': float(np.min(aucs)),
+        summary = {'phase': 'eval', 'tag': tag, 'preset': {'lr': a.preset_lr, 'steps': a.eval_steps, 'freeze': a.preset_freeze, 'mask': a.preset_mask, 'head': a.preset_head, 'tta': a.preset_tta}, 'edges': edges, 'mean_auc': float(np.mean(aucs)), 'min_auc': float(np.min(aucs)),
                    'at_least_085': int(sum(x >= 0.85 for x in aucs)), 'rows': rows}
         log(f'eval {tag} edges={edges}: mean AUC {summary["mean_auc"]:.3f}, min {summary["min_auc"]:.3f}, '
             f'>= 0.85 on {summary["at_least_085"]}/{len(aucs)}: ' + ' '.join(f'{x:.3f}' for x in aucs))

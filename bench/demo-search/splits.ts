@@ -29,6 +29,7 @@ if (c.imgSize !== 128 || c.pool !== 'mean' || c.schedule?.name !== 'cosine' || c
   throw new Error('the demo preset changed shape: bench/demo-search/search.py replicates 128 px, mean pooling, cosine, balanced weights, per-tile standardisation and a uniform or linear-probe head')
 const preset = {
   headInit: c.headInit ?? 'uniform',
+  tta: c.tta ?? 'none',
   steps: c.steps, batchSize: c.batchSize, seed: c.seed, maskRatio: c.maskRatio, dropout: c.dropout, lr: c.optimizer!.lr,
   weightDecay: c.optimizer!.weightDecay, warmupSteps: c.schedule!.warmupSteps, evalEvery: c.eval!.everySteps
 }

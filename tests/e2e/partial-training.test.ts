@@ -1,7 +1,8 @@
 // Training view in Chromium, partial fine-tuning: "Frozen blocks" says what trains, Start refuses a
-// K beyond the demo model's depth and says why, and a short run with K = 1 and the linear-probe head
-// start (its features through the frozen blocks in ONNX Runtime) trains to the end with both
-// recorded in the ledger.
+// K beyond the demo model's depth and says why, and a short run with K = 1, the linear-probe head
+// start (its features through the frozen blocks in ONNX Runtime) and test-time augmentation (8
+// orientations through those blocks at each evaluation) trains to the end with all three recorded
+// in the ledger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -50,6 +51,7 @@ describe('Training view: frozen blocks', () => {
     await page.getByTestId('train-eval-every').fill('3')
     await page.getByTestId('train-img-size').fill('64')
     await page.getByTestId('train-head-init').selectOption('linear-probe')
+    await page.getByTestId('train-tta').check()
     await page.getByTestId('train-start').click()
     await expect.poll(() => page.getByTestId('run-live').getAttribute('data-status'), { timeout: 120_000 }).toBe('done')
     expect(await page.getByTestId('train-error').count()).toBe(0)
@@ -57,11 +59,12 @@ describe('Training view: frozen blocks', () => {
     try {
       const row = db.prepare("SELECT status, config_json FROM runs WHERE name = 'e2e partial run'").get() as { status: string; config_json: string }
       expect(row.status).toBe('done')
-      expect(JSON.parse(row.config_json)).toMatchObject({ freezeBlocks: 1, headInit: 'linear-probe' })
+      expect(JSON.parse(row.config_json)).toMatchObject({ freezeBlocks: 1, headInit: 'linear-probe', tta: 'dihedral' })
     } finally {
       db.close()
     }
     expect(app.stderr()).toMatch(/linear-probe head: logistic regression on the pooled features of 16 training images/)
+    expect(app.stderr()).toMatch(/test-time augmentation: each evaluation scores every image in its 8 orientations/)
     expect(errors).toEqual([])
   })
 })

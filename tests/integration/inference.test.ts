@@ -21,6 +21,7 @@ let landmarks: string
 let clsRun: number
 let meanRun: number
 let threeRun: number
+let ttaRun: number
 let three: string
 
 /** A three-class ImageFolder (landmark classes 0, 1, 2) of symlinks: 6 train and 4 valid images per class. */
@@ -88,6 +89,7 @@ beforeAll(async () => {
   three = join(home.dir, 'three')
   threeClassFolder(three)
   threeRun = await train(tinyRun('tiny three', { data: { kind: 'folder', path: three, layout: 'imagefolder' }, steps: 4, eval: { everySteps: 4, maxImages: 0 }, checkpoint: { everySteps: 0, bestMetric: 'val/loss', mode: 'min' } }))
+  ttaRun = await train(tinyRun('tiny three tta', { data: { kind: 'folder', path: three, layout: 'imagefolder' }, steps: 4, tta: 'dihedral', eval: { everySteps: 4, maxImages: 0 }, checkpoint: { everySteps: 0, bestMetric: 'val/loss', mode: 'min' } }))
 })
 afterAll(async () => {
   await ctx?.close()
@@ -174,6 +176,23 @@ describe('classifier inference', () => {
     expect(o.metrics!.accuracy).toBe(run.latest['val/accuracy'])
     const ce = -o.predictions.reduce((s, p) => s + Math.log(p.probabilities[p.label!]!), 0) / o.predictions.length
     expect(Math.abs(ce - run.latest['val/loss']!)).toBeLessThan(1e-4)
+  })
+
+  it("applies the run's test-time augmentation: the mean logits of 8 orientations, matching the run's own evaluation", async () => {
+    const source = { kind: 'folder', path: join(three, 'valid') }
+    const [ort, tfjs] = [await infer({ runId: ttaRun, checkpoint: 'last', source, thumbnails: 0 }), await infer({ runId: ttaRun, checkpoint: 'last', source, backend: 'tfjs', thumbnails: 0 })]
+    const o = ort.outcome!
+    expect(o.preprocessing.tta).toBe('dihedral')
+    expect(o.backend.notes.join(' ')).toMatch(/8 orientations averaged/)
+    let worst = 0
+    o.predictions.forEach((p, i) => p.probabilities.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - tfjs.outcome!.predictions[i]!.probabilities[k]!)))))
+    expect(worst).toBeLessThanOrEqual(1e-4)
+    const run = (await call<{ run: { latest: Record<string, number> } }>('runs:get', { id: ttaRun })).run
+    const ce = (d: InferenceDetail) => -d.outcome!.predictions.reduce((s, p) => s + Math.log(p.probabilities[p.label!]!), 0) / d.outcome!.predictions.length
+    expect(Math.abs(ce(ort) - run.latest['val/loss']!)).toBeLessThan(1e-4)
+    // A run without it scores the image as it is.
+    const plain = await infer({ runId: threeRun, checkpoint: 'last', source, thumbnails: 0 })
+    expect(plain.outcome!.preprocessing.tta).toBe('none')
   })
 
   it('runs a mean-pooled head on TensorFlow.js and refuses the ONNX graph for it', async () => {

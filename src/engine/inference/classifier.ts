@@ -8,7 +8,7 @@ import { sha256File } from '../checkpoint'
 import type { TfHandle } from '../tf/handle'
 import { loadTrainingCheckpoint } from '../training/state'
 import { familyPreprocessing, type Preprocessing } from '../training/data'
-import { classifierWeights, createOrtClassifier, createTfjsClassifier, type ClassifierRunner } from './runners'
+import { classifierWeights, createOrtClassifier, createTfjsClassifier, withTestTimeAugmentation, type ClassifierRunner } from './runners'
 
 export type ClassifierCheckpoint = Awaited<ReturnType<typeof readClassifierCheckpoint>>
 
@@ -34,7 +34,8 @@ export async function readClassifierCheckpoint(path: string, signal?: AbortSigna
   // As in training: the backbone's family decides (Prithvi's recipe, or the MAE layout's own input).
   const pre: Preprocessing = familyPreprocessing(cfg, { stats, recipe: config.preprocessing?.recipe ?? 'postnorm-dup', truncate: config.preprocessing?.truncate ?? true, tileNorm: config.preprocessing?.tileNorm ?? 'none' })
   const sha256 = await sha256File(path, signal)
-  return { path, ck, meta, classes, pool, cfg, size: cfg.img_size, pre, sha256 }
+  const tta = config.tta ?? 'none'
+  return { path, ck, meta, classes, pool, cfg, size: cfg.img_size, pre, tta, sha256 }
 }
 
 export interface ClassifierChoice {
@@ -45,8 +46,15 @@ export interface ClassifierChoice {
   threads?: number | undefined
 }
 
-/** The runner for a checkpoint: ONNX Runtime or TensorFlow.js as asked (auto: ORT for CLS pooling). */
+/**
+ * The runner for a checkpoint: ONNX Runtime or TensorFlow.js as asked (auto: ORT for CLS pooling),
+ * with the run's test-time augmentation around it.
+ */
 export async function openClassifierRunner(c: ClassifierCheckpoint, p: ClassifierChoice, tf?: TfHandle): Promise<ClassifierRunner> {
+  return withTestTimeAugmentation(await openPlainRunner(c, p, tf), c.size, c.tta)
+}
+
+async function openPlainRunner(c: ClassifierCheckpoint, p: ClassifierChoice, tf?: TfHandle): Promise<ClassifierRunner> {
   const { ck, classes, pool, cfg, meta, sha256 } = c
   const precision = p.precision ?? 'fp32'
   const useOrt = p.backend === 'ort' || (p.backend === 'auto' && pool === 'cls')

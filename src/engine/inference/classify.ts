@@ -91,7 +91,7 @@ export async function runClassification(p: ClassifyJobParams, env: InferenceJobE
       pool,
       backend: classifierBackend(runner),
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
-      preprocessing: { recipe: pre.native ? MAE_NATIVE_METHOD : pre.recipe, truncate: pre.native ? false : pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: `bilinear to ${s}×${s} (as in training)` },
+      preprocessing: { recipe: pre.native ? MAE_NATIVE_METHOD : pre.recipe, truncate: pre.native ? false : pre.truncate, tileNorm: pre.tileNorm ?? 'none', tta: checkpoint.tta, resize: `bilinear to ${s}×${s} (as in training)` },
       predictions,
       metrics: metricsAt(predictions, classes.length, 0.5),
       skipped,

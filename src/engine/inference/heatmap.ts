@@ -100,7 +100,7 @@ export async function runHeatmap(p: HeatmapJobParams, env: InferenceJobEnv = {})
       checkpoint: { path: p.checkpoint, sha256, step: meta.step, imgSize: s },
       backend: classifierBackend(runner),
       // The MAE layout's own input is what ran, not the run's (unused) recipe, as classify records it.
-      preprocessing: { recipe: pre.native ? MAE_NATIVE_METHOD : pre.recipe, truncate: pre.native ? false : pre.truncate, tileNorm: pre.tileNorm ?? 'none', resize: window === s ? `none (window = input size ${s})` : `bilinear ${window}→${s} (as in training)` },
+      preprocessing: { recipe: pre.native ? MAE_NATIVE_METHOD : pre.recipe, truncate: pre.native ? false : pre.truncate, tileNorm: pre.tileNorm ?? 'none', tta: checkpoint.tta, resize: window === s ? `none (window = input size ${s})` : `bilinear ${window}→${s} (as in training)` },
       timing: { loadSeconds, seconds, windowsPerSecond: windows.length / Math.max(seconds, 1e-9) }
     }
   } finally {

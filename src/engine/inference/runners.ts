@@ -14,6 +14,7 @@ import { exportOnnxFile } from '../onnx/export-file'
 import { createSession, run, sessionNotes, type Device, type OnnxSession } from '../onnx/runtime'
 import { pixelsShape } from '../onnx/input-layout'
 import { classifierForward, classifierSpecs, HeadParams } from '../training/heads'
+import { DIHEDRAL_VIEWS, orientPlanes } from '../training/data'
 import { adapterLabel, probeWebGpu } from '../gpu/adapter'
 import type { OrtPrecision } from '@shared/ipc/schemas/device'
 
@@ -143,6 +144,30 @@ export function createTfjsClassifier(tf: Tf, backend: string, o: TfjsClassifierO
       head.dispose()
       model.dispose()
     }
+  }
+}
+
+/**
+ * The run's test-time augmentation around a runner (RunConfig.tta): 'dihedral' scores each image in
+ * its 8 orientations and averages the logits, as the run's evaluation did, so inference gives the
+ * numbers the run reported. 'none' returns the runner itself.
+ */
+export function withTestTimeAugmentation(runner: ClassifierRunner, s: number, tta: 'none' | 'dihedral'): ClassifierRunner {
+  if (tta === 'none') return runner
+  return {
+    ...runner,
+    notes: [...runner.notes, `test-time augmentation: the logits of ${DIHEDRAL_VIEWS.length} orientations averaged per image (as the run was evaluated)`],
+    async run(pixels, n) {
+      let sum: Float32Array | undefined
+      for (const view of DIHEDRAL_VIEWS) {
+        const logits = await runner.run(orientPlanes(pixels, s, view.flipH, view.quarter), n)
+        if (!sum) sum = Float32Array.from(logits)
+        else for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! + logits[i]!
+      }
+      for (let i = 0; i < sum!.length; i++) sum![i] = sum![i]! / DIHEDRAL_VIEWS.length
+      return sum!
+    },
+    dispose: () => runner.dispose()
   }
 }
 

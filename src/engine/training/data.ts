@@ -335,6 +335,36 @@ export function orientRgb(src: Uint8Array, s: number, flipH: boolean, flipV: boo
   return out
 }
 
+/**
+ * The 8 orientations of a square (4 quarter turns, each with and without a horizontal flip): the
+ * views of test-time augmentation. Flipping both axes is a half turn, so these are all of them.
+ */
+export const DIHEDRAL_VIEWS: readonly { flipH: boolean; quarter: number }[] = [0, 1, 2, 3].flatMap((quarter) => [
+  { flipH: false, quarter },
+  { flipH: true, quarter }
+])
+
+/**
+ * `orientRgb` on model input: every S x S plane of `x` (n images of `x.length / (n S S)` planes each)
+ * flipped and turned as orientRgb turns pixels. Per-tile standardisation and the band recipes act per
+ * pixel or over the whole tile, so orienting the input equals orienting the image first.
+ */
+export function orientPlanes(x: Float32Array, s: number, flipH: boolean, quarter: number): Float32Array {
+  if (!flipH && quarter % 4 === 0) return x
+  const area = s * s
+  const index = new Int32Array(area)
+  for (let y = 0; y < s; y++)
+    for (let c = 0; c < s; c++) {
+      let sx = flipH ? s - 1 - c : c
+      let sy = y
+      for (let q = 0; q < quarter % 4; q++) [sx, sy] = [sy, s - 1 - sx]
+      index[y * s + c] = sy * s + sx
+    }
+  const out = new Float32Array(x.length)
+  for (let base = 0; base < x.length; base += area) for (let i = 0; i < area; i++) out[base + i] = x[base + index[i]!]!
+  return out
+}
+
 function cropMask(src: Uint8Array, size: number, y0: number, x0: number, s: number, flip: boolean): Uint8Array {
   const out = new Uint8Array(s * s)
   for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) out[y * s + x] = src[(y0 + y) * size + (flip ? x0 + s - 1 - x : x0 + x)]!

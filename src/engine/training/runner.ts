@@ -105,6 +105,7 @@ export async function runTraining(tf: Tf, p: TrainJobParams, hooks: RunHooks): P
   }
 
   const classWeights = cfg.task === 'classification' ? resolveClassWeights(cfg.classWeights, listing.train, numClasses) : undefined
+  if (cfg.task === 'classification' && cfg.tta === 'dihedral') hooks.log('info', 'test-time augmentation: each evaluation scores every image in its 8 orientations and averages the logits (inference of this run does the same)')
   if (classWeights) hooks.log('info', `class weights ${classWeights.map((w, c) => `${classNames[c]} ${w.toFixed(3)}`).join(', ')}`)
   if (cfg.task === 'pretrain' && cfg.freezeBackbone) hooks.log('info', 'encoder frozen: only the decoder (and its mask token) trains')
   const trainer = new Trainer({ tf, config: cfg, modelConfig, weights, numClasses, ...(p.cacheDir ? { frozenCacheDir: p.cacheDir } : {}), ...(classWeights ? { classWeights } : {}), ...(positiveIndex !== undefined ? { positiveIndex } : {}) })

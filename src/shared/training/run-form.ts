@@ -40,6 +40,8 @@ export interface RunForm {
   pool: 'cls' | 'mean'
   /** Classification: the head's starting weights (RunConfig.headInit). */
   headInit: 'uniform' | 'near-zero' | 'linear-probe'
+  /** Classification: average the logits of the 8 orientations at evaluation and inference (RunConfig.tta 'dihedral'). */
+  tta: boolean
   balanced: boolean
   segLoss: 'ce' | 'dice' | 'ce+dice'
   /** Comma-separated, as typed ("0.2, 0.8"). */
@@ -81,6 +83,7 @@ export function emptyRunForm(): RunForm {
     augment: false,
     pool: 'cls',
     headInit: 'uniform',
+    tta: false,
     balanced: false,
     segLoss: 'ce',
     classWeights: '0.2, 0.8',
@@ -119,6 +122,7 @@ export function presetFields(preset: RunPreset): Partial<RunForm> {
     augment: c.augment ?? false,
     pool: c.pool ?? 'cls',
     headInit: c.headInit ?? 'uniform',
+    tta: c.tta === 'dihedral',
     freezeBlocks: c.freezeBlocks ?? 0,
     balanced: c.classWeights === 'balanced',
     ...(seg ? { segLoss: seg.loss ?? 'ce', classWeights: (seg.classWeights ?? []).join(', '), resize: seg.resize ?? 512, flip: seg.flip ?? true } : {})
@@ -166,7 +170,7 @@ export function runConfigOf(form: RunForm, fallbackName: string): RunConfigInput
     eval: { everySteps: Number(form.evalEvery), maxImages: 0 },
     checkpoint: { everySteps: 0, bestMetric: form.bestMetric, mode: form.bestMetric === 'val/loss' ? 'min' : 'max' },
     preprocessing: { recipe: form.recipe, truncate: true, ...(form.tileNorm === 'model' ? {} : { tileNorm: form.tileNorm }) },
-    ...(form.task === 'classification' ? { augment: form.augment, pool: form.pool, headInit: form.headInit, ...(form.balanced ? { classWeights: 'balanced' as const } : {}) } : {}),
+    ...(form.task === 'classification' ? { augment: form.augment, pool: form.pool, headInit: form.headInit, tta: form.tta ? ('dihedral' as const) : ('none' as const), ...(form.balanced ? { classWeights: 'balanced' as const } : {}) } : {}),
     ...(form.task === 'segmentation'
       ? { segmentation: { numClasses: 2, loss: form.segLoss, resize: Number(form.resize), flip: form.flip, auxHead: form.auxHead, ...(weights.length ? { classWeights: weights } : {}) } }
       : {})

@@ -8,7 +8,7 @@ import type { RunConfig } from '@shared/ipc/schemas/runs'
 import { classifierForward, classifierSpecs, headFromProbe, HeadParams, pooledFeatures } from '../heads'
 import { bceWithLogits, crossEntropy } from '../losses'
 import { dropoutMask, permutation, streamRandom, uniformArray } from '../rng'
-import { validationBatches, type Batch, type ImageCache, type LoaderOptions, type Sample } from '../data'
+import { DIHEDRAL_VIEWS, orientPlanes, validationBatches, type Batch, type ImageCache, type LoaderOptions, type Sample } from '../data'
 import { evaluateClassification, type EvalResult } from '../evaluate'
 import type { FrozenPrefix } from '../frozen-prefix'
 import { fitLogistic, predictLogistic } from '@shared/probe/logistic'
@@ -144,9 +144,22 @@ export class ClassificationTask implements TrainingTask {
     const parts: Tensor2D[] = []
     let kept: Tensor[] = []
     try {
+      const s = this.model.cfg.img_size
+      const views = this.cfg.tta === 'dihedral' ? DIHEDRAL_VIEWS : DIHEDRAL_VIEWS.slice(0, 1)
       for (let start = 0; start < batch.n; start += chunk) {
-        const part = sliceImages(batch, start, Math.min(chunk, batch.n - start), this.model.cfg.img_size)
-        parts.push(await this.evalLatentThen(part, (latent) => classifierForward(tf, this.head, latent, undefined, this.cfg.pool)))
+        const part = sliceImages(batch, start, Math.min(chunk, batch.n - start), s)
+        let sum: Tensor2D | undefined
+        for (const view of views) {
+          const logits = await this.evalLatentThen({ ...part, x: orientPlanes(part.x, s, view.flipH, view.quarter) }, (latent) => classifierForward(tf, this.head, latent, undefined, this.cfg.pool))
+          if (!sum) sum = logits
+          else {
+            const next = tf.add(sum, logits) as Tensor2D
+            tf.dispose([sum, logits])
+            sum = next
+          }
+        }
+        parts.push(views.length === 1 ? sum! : tf.tidy(() => tf.div(sum!, views.length) as Tensor2D))
+        if (views.length > 1) sum!.dispose()
       }
       kept = tf.tidy(() => {
         const logits = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as Tensor2D)

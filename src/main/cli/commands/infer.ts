@@ -160,7 +160,7 @@ export const inferCommand: Command = {
     }
     const scoreClass = outcome.positiveIndex ?? 0
     io.out(`inference #${inferenceId}: run #${detail.input.run.id} "${printable(detail.input.run.name)}", ${detail.input.checkpoint.kind} checkpoint at step ${outcome.checkpoint.step}; ` +
-      `${predictions.length} image(s), ${outcome.backend.name} on ${outcome.backend.device}, ${outcome.timing.imagesPerSecond.toFixed(1)} images/s`)
+      `${predictions.length} image(s), ${outcome.backend.name} on ${outcome.backend.device}${outcome.preprocessing.tta === 'dihedral' ? ', 8 orientations averaged (the run\'s test-time augmentation)' : ''}, ${outcome.timing.imagesPerSecond.toFixed(1)} images/s`)
     const width = Math.min(48, Math.max(5, ...predictions.slice(0, rows).map((p) => p.name.length)))
     if (rows > 0) {
       io.out('')

@@ -93,7 +93,7 @@ export const InferenceOutcome = z.object({
   pool: z.enum(['cls', 'mean']),
   backend: z.object({ name: z.enum(['ort', 'tfjs']), ...BackendUsedFields }),
   checkpoint: z.object({ path: z.string(), sha256: z.string(), step: z.number().int(), imgSize: z.number().int() }),
-  preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), tileNorm: z.enum(['none', 'standardize']).default('none'), resize: z.string() }),
+  preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), tileNorm: z.enum(['none', 'standardize']).default('none'), resize: z.string(), tta: z.enum(['none', 'dihedral']).default('none') }),
   predictions: z.array(Prediction),
   /** At threshold 0.5 (binary) / argmax; null when no image has a label. */
   metrics: InferenceMetrics.nullable(),
@@ -191,7 +191,7 @@ export const HeatmapOutcome = z.object({
   preview: z.object({ dataUrl: z.string(), width: z.number().int(), height: z.number().int() }),
   checkpoint: z.object({ path: z.string(), sha256: z.string(), step: z.number().int(), imgSize: z.number().int() }),
   backend: z.object({ name: z.enum(['ort', 'tfjs']), ...BackendUsedFields }),
-  preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), tileNorm: z.enum(['none', 'standardize']).default('none'), resize: z.string() }),
+  preprocessing: z.object({ recipe: z.string(), truncate: z.boolean(), tileNorm: z.enum(['none', 'standardize']).default('none'), resize: z.string(), tta: z.enum(['none', 'dihedral']).default('none') }),
   timing: z.object({ loadSeconds: z.number(), seconds: z.number(), windowsPerSecond: z.number() })
 })
 export type HeatmapOutcome = z.infer<typeof HeatmapOutcome>

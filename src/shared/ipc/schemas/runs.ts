@@ -124,6 +124,12 @@ export const RunConfig = z.object({
    */
   headInit: z.enum(['uniform', 'near-zero', 'linear-probe']).default('uniform'),
   /**
+   * Classification: test-time augmentation at evaluation and inference. 'dihedral': the logits of the
+   * 8 orientations of each image (quarter turns, with and without a flip) averaged, since orbital
+   * tiles have no "up"; 8x the evaluation cost. 'none': the image as it is.
+   */
+  tta: z.enum(['none', 'dihedral']).default('none'),
+  /**
    * Classification: loss weight of each class (torch CrossEntropyLoss `weight`; with two classes the
    * weights of the negative and positive BCE terms), or 'balanced': n / (classes * count) from the
    * training set's class counts (scikit-learn's convention). Default: unweighted.
