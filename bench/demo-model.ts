@@ -102,7 +102,9 @@ async function benchSeed(seed: number): Promise<void> {
     console.log(
       `seed ${seed}: train ${counts.train.join('/')} valid ${counts.valid.join('/')} (other/crater), ${seconds.toFixed(0)} s | ` +
         `app kept AUC ${best.auc.toFixed(3)} bal.acc ${best.balanced_accuracy.toFixed(3)}, last AUC ${last.auc.toFixed(3)}` +
-        (cnn ? ` | CNN AUC ${cnn.auc.toFixed(3)} bal.acc ${cnn.balanced_accuracy.toFixed(3)} | AUC ratio ${(best.auc / cnn.auc).toFixed(2)}` : '')
+        (cnn ? ` | CNN AUC ${cnn.auc.toFixed(3)} bal.acc ${cnn.balanced_accuracy.toFixed(3)} | AUC ratio ${(best.auc / cnn.auc).toFixed(2)}` : '') +
+        // Every evaluation, so another checkpoint rule (e.g. fewer evaluations) can be read off the same runs.
+        ` | evaluations AUC/bal.acc ${evals.map((e) => `${e.auc.toFixed(3)}/${e.balanced_accuracy.toFixed(3)}`).join(' ')}`
     )
   } finally {
     rmSync(dir, { recursive: true, force: true })
@@ -119,7 +121,7 @@ await Promise.all(
 rows.sort((a, b) => a.seed - b.seed)
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
 const span = (xs: number[]) => `${mean(xs).toFixed(3)} (${Math.min(...xs).toFixed(3)}-${Math.max(...xs).toFixed(3)})`
-console.log(`app kept AUC ${span(rows.map((r) => r.best.auc))}; bal.acc ${span(rows.map((r) => r.best.balanced_accuracy))}`)
+console.log(`app kept AUC ${span(rows.map((r) => r.best.auc))}; bal.acc ${span(rows.map((r) => r.best.balanced_accuracy))}; last AUC ${span(rows.map((r) => r.last.auc))}`)
 if (rows.every((r) => r.cnn)) {
   console.log(`CNN AUC ${span(rows.map((r) => r.cnn!.auc))}; app/CNN AUC ratio ${(mean(rows.map((r) => r.best.auc)) / mean(rows.map((r) => r.cnn!.auc))).toFixed(2)}`)
   // Paired by split: the split moves both models far more than they differ, so compare per seed.

@@ -58,10 +58,12 @@ describe('Training view', () => {
     expect(await page.getByTestId('train-tile-norm').inputValue()).toBe('standardize')
     expect(await page.getByTestId('train-augment').isChecked()).toBe(true)
     expect(await page.getByTestId('train-head-init').inputValue()).toBe('linear-probe')
+    expect(await page.getByTestId('train-tta').isChecked()).toBe(true)
     await page.getByTestId('train-preset').selectOption('study-classification')
     expect(await page.getByTestId('train-tile-norm').inputValue()).toBe('model')
     expect(await page.getByTestId('train-augment').isChecked()).toBe(false)
     expect(await page.getByTestId('train-head-init').inputValue()).toBe('uniform')
+    expect(await page.getByTestId('train-tta').isChecked()).toBe(false)
     // No dataset has been frozen in this app yet: the version source says where to make one.
     const versionSource = page.getByTestId('train-data-source').locator('option[value="version"]')
     expect(await versionSource.isDisabled()).toBe(true)

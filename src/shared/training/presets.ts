@@ -51,12 +51,14 @@ export const RUN_PRESETS: RunPreset[] = [
       dropout: 0.5,
       pool: 'mean',
       headInit: 'linear-probe',
+      // Scored in all 8 orientations, once, at the end: +0.02 held-out AUC for 8 one-view passes.
+      tta: 'dihedral',
       augment: true,
       freezeBackbone: false,
       gradClip: null,
       optimizer: { name: 'adamw', lr: 3e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 },
       schedule: { name: 'cosine', warmupSteps: 20, power: 1, minLrRatio: 0 },
-      eval: { everySteps: 50, maxImages: 0 },
+      eval: { everySteps: 200, maxImages: 0 },
       classWeights: 'balanced',
       checkpoint: { everySteps: 0, bestMetric: 'val/balanced_accuracy', mode: 'max' },
       preprocessing: { recipe: 'postnorm-dup', truncate: true, tileNorm: 'standardize' }

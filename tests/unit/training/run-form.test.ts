@@ -55,7 +55,7 @@ describe('run form', () => {
     for (const key of ['name', 'modelId', 'dataSource', 'versionId', 'dataPath', 'positiveClass'] as const) expect(seg).not.toHaveProperty(key)
     // A classification preset leaves the segmentation fields as they were.
     expect(presetFields(preset('demo-classification'))).not.toHaveProperty('segLoss')
-    expect(presetFields(preset('demo-classification'))).toMatchObject({ tileNorm: 'standardize', imgSize: 128, balanced: true })
+    expect(presetFields(preset('demo-classification'))).toMatchObject({ tileNorm: 'standardize', imgSize: 128, balanced: true, tta: true, evalEvery: 200 })
   })
 
   it('form quirks: empty numbers are unset, masking is classification-only, the model tile norm is left to the model', () => {

@@ -148,18 +148,14 @@ export class ClassificationTask implements TrainingTask {
       const views = this.cfg.tta === 'dihedral' ? DIHEDRAL_VIEWS : DIHEDRAL_VIEWS.slice(0, 1)
       for (let start = 0; start < batch.n; start += chunk) {
         const part = sliceImages(batch, start, Math.min(chunk, batch.n - start), s)
-        let sum: Tensor2D | undefined
-        for (const view of views) {
-          const logits = await this.evalLatentThen({ ...part, x: orientPlanes(part.x, s, view.flipH, view.quarter) }, (latent) => classifierForward(tf, this.head, latent, undefined, this.cfg.pool))
-          if (!sum) sum = logits
-          else {
-            const next = tf.add(sum, logits) as Tensor2D
-            tf.dispose([sum, logits])
-            sum = next
-          }
+        // Test-time augmentation: the mean of the views' logits (one view without it).
+        const perView: Tensor2D[] = []
+        try {
+          for (const view of views) perView.push(await this.evalLatentThen({ ...part, x: orientPlanes(part.x, s, view.flipH, view.quarter) }, (latent) => classifierForward(tf, this.head, latent, undefined, this.cfg.pool)))
+          parts.push(perView.length === 1 ? perView.pop()! : tf.tidy(() => tf.div(tf.addN(perView), perView.length) as Tensor2D))
+        } finally {
+          tf.dispose(perView)
         }
-        parts.push(views.length === 1 ? sum! : tf.tidy(() => tf.div(sum!, views.length) as Tensor2D))
-        if (views.length > 1) sum!.dispose()
       }
       kept = tf.tidy(() => {
         const logits = parts.length === 1 ? parts[0]! : (tf.concat(parts, 0) as Tensor2D)
