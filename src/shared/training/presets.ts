@@ -40,7 +40,7 @@ export const RUN_PRESETS: RunPreset[] = [
     title: 'Demo model: crater vs rest',
     model: { demo: 'crater' },
     description:
-      'For the small shipped crater encoder on a CPU (it picks that model): tiles standardised per tile (observations are stretched differently), 128 px input, mean-pooled tokens -> dropout 0.5 -> linear(1) -> BCE, the head first fitted as a linear probe on the encoder features of the training tiles (LP-FT); AdamW lr 3e-4 (wd 0.05), 20 warm-up steps then cosine, 200 steps of 16 with flips and rotations, no token masking (it hurts this small model; the study used 0.375 with Prithvi-100M); balanced class weights, best checkpoint by balanced accuracy. About 3-4 minutes on two cores; crater vs rest on landmark tiles split by observation: held-out AUC 0.82-0.89 over ten split seeds (at least 0.85 on six), 0.70-0.85 with the edge tiles dropped (resources/models/README.md).',
+      'For the small shipped crater encoder on a CPU (it picks that model): tiles standardised per tile (observations are stretched differently), 128 px input, mean-pooled tokens -> dropout 0.5 -> linear(1) -> BCE, the head first fitted as a linear probe on the encoder features of the training tiles (LP-FT); AdamW lr 3e-4 (wd 0.05), 20 warm-up steps then cosine, 200 steps of 16 with flips and rotations, no token masking (it hurts this small model; the study used 0.375 with Prithvi-100M); balanced class weights; one evaluation at the end, each tile scored in its 8 orientations (quarter turns and flips, logits averaged; inference of the run does the same). About 4 minutes on two cores; crater vs rest on landmark tiles split by observation: held-out AUC 0.81-0.88 over ten split seeds (at least 0.85 on seven), 0.73-0.87 with the edge tiles dropped (resources/models/README.md).',
     config: {
       task: 'classification',
       imgSize: 128,
@@ -51,7 +51,7 @@ export const RUN_PRESETS: RunPreset[] = [
       dropout: 0.5,
       pool: 'mean',
       headInit: 'linear-probe',
-      // Scored in all 8 orientations, once, at the end: +0.02 held-out AUC for 8 one-view passes.
+      // Scored in all 8 orientations, once, at the end: +0.01-0.02 held-out AUC at about the old cost (resources/models/README.md).
       tta: 'dihedral',
       augment: true,
       freezeBackbone: false,
