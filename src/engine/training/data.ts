@@ -320,19 +320,28 @@ function cropRgb(src: Uint8Array, size: number, y0: number, x0: number, s: numbe
 /** Square HWC RGB image flipped (horizontal, vertical) and then rotated by 90 degrees `quarter` times. */
 export function orientRgb(src: Uint8Array, s: number, flipH: boolean, flipV: boolean, quarter: number): Uint8Array {
   if (!flipH && !flipV && quarter % 4 === 0) return src
+  const index = orientationIndex(s, flipH, flipV, quarter)
   const out = new Uint8Array(src.length)
+  for (let i = 0; i < index.length; i++) {
+    const si = index[i]! * 3
+    out[i * 3] = src[si]!
+    out[i * 3 + 1] = src[si + 1]!
+    out[i * 3 + 2] = src[si + 2]!
+  }
+  return out
+}
+
+/** For each pixel of the oriented s x s image, the pixel of the source it comes from. */
+function orientationIndex(s: number, flipH: boolean, flipV: boolean, quarter: number): Int32Array {
+  const index = new Int32Array(s * s)
   for (let y = 0; y < s; y++)
     for (let x = 0; x < s; x++) {
       let sx = flipH ? s - 1 - x : x
       let sy = flipV ? s - 1 - y : y
       for (let q = 0; q < quarter % 4; q++) [sx, sy] = [sy, s - 1 - sx]
-      const si = (sy * s + sx) * 3
-      const di = (y * s + x) * 3
-      out[di] = src[si]!
-      out[di + 1] = src[si + 1]!
-      out[di + 2] = src[si + 2]!
+      index[y * s + x] = sy * s + sx
     }
-  return out
+  return index
 }
 
 /**
@@ -352,14 +361,7 @@ export const DIHEDRAL_VIEWS: readonly { flipH: boolean; quarter: number }[] = [0
 export function orientPlanes(x: Float32Array, s: number, flipH: boolean, quarter: number): Float32Array {
   if (!flipH && quarter % 4 === 0) return x
   const area = s * s
-  const index = new Int32Array(area)
-  for (let y = 0; y < s; y++)
-    for (let c = 0; c < s; c++) {
-      let sx = flipH ? s - 1 - c : c
-      let sy = y
-      for (let q = 0; q < quarter % 4; q++) [sx, sy] = [sy, s - 1 - sx]
-      index[y * s + c] = sy * s + sx
-    }
+  const index = orientationIndex(s, flipH, false, quarter)
   const out = new Float32Array(x.length)
   for (let base = 0; base < x.length; base += area) for (let i = 0; i < area; i++) out[base + i] = x[base + index[i]!]!
   return out

@@ -254,7 +254,7 @@ async function heatmap(ctx: AppContext, io: CliIo, runId: number, checkpoint: 'b
   io.out(
     `heat map of p(${outcome.className}) over ${printable(outcome.image.name)} (${outcome.image.width}×${outcome.image.height}): ` +
       `${outcome.windows.length} windows (${outcome.columns} × ${outcome.rows}), window ${outcome.window} px, stride ${outcome.stride} px; ` +
-      `${outcome.backend.name} on ${outcome.backend.device}, ${outcome.timing.windowsPerSecond.toFixed(1)} windows/s`
+      `${outcome.backend.name} on ${outcome.backend.device}${outcome.preprocessing.tta === 'dihedral' ? ', 8 orientations averaged per window' : ''}, ${outcome.timing.windowsPerSecond.toFixed(1)} windows/s`
   )
   io.out(`mean p(${outcome.className}) ${mean.toFixed(3)}; windows with p ≥ 0.5: ${ps.filter((p) => p >= 0.5).length}`)
   const top = [...outcome.windows].sort((a, b) => b.probability - a.probability).slice(0, 5)
